@@ -1,0 +1,126 @@
+"""The application factory, readable top to bottom: config, extensions, blueprints, errors, cli."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import INSTANCE, Settings
+from app.embedded_redis import ensure_embedded_redis
+from app.extensions import csrf, db, limiter, login, migrate, redis_store, sock, talisman
+
+CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_path=str(INSTANCE))
+    app.config.from_mapping(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=settings.production,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.production,
+        REMEMBER_COOKIE_DURATION=timedelta(days=30),
+        PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        WTF_CSRF_HEADERS=["X-CSRFToken"],
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        SOCK_SERVER_OPTIONS={"ping_interval": 25},
+    )
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
+                                x_proto=settings.trusted_proxies, x_host=settings.trusted_proxies)
+
+    from app.observability import configure_logging, init_request_ids
+
+    configure_logging(settings.log_format)
+    init_request_ids(app)
+
+    redis_url = settings.redis_url or ensure_embedded_redis(INSTANCE / "redis")
+    redis_store.init_app(redis_url)
+    app.config.update(
+        RATELIMIT_STORAGE_URI=_limits_uri(redis_url),
+        RATELIMIT_ENABLED=settings.ratelimit_enabled,
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_KEY_PREFIX="limits",
+    )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir())
+    login.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    sock.init_app(app)
+    talisman.init_app(
+        app,
+        content_security_policy=CSP,
+        force_https=settings.force_https,
+        strict_transport_security=settings.production,
+        strict_transport_security_max_age=63072000,
+        session_cookie_secure=settings.production,
+        frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin",
+    )
+
+    from app import models  # noqa: F401 - every table registered before migrations/queries
+    from app.blueprints.auth.session import init_session_auth
+
+    init_session_auth(app)  # first: every later before_request may rely on g.membership
+    from app.api.routes import bp as api_bp
+    from app.blueprints.auth.api import bp as auth_api_bp
+    from app.blueprints.auth.routes import bp as auth_bp
+    from app.blueprints.core.routes import bp as core_bp
+    from app.blueprints.realtime.routes import bp as realtime_bp
+    from app.blueprints.team.routes import bp as team_bp
+
+    for blueprint in (core_bp, auth_bp, team_bp, realtime_bp, api_bp, auth_api_bp):
+        app.register_blueprint(blueprint)
+
+    from app.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from app.templating import init_templating
+
+    init_templating(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+
+def _limits_uri(redis_url: str) -> str:
+    # The limits library spells unix sockets as redis+unix://
+    return "redis+unix://" + redis_url[len("unix://"):] if redis_url.startswith("unix://") else redis_url

@@ -1,0 +1,42 @@
+"""Bearer-token authentication for the JSON API (CSRF does not apply: no cookies are used)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, request
+
+from app.blueprints.auth.tokens import TokenSettings, authenticate_access
+from app.errors import BadRequest, Unauthorized
+from app.extensions import csrf
+
+
+def token_settings() -> TokenSettings:
+    settings = current_app.config["SETTINGS"]
+    return TokenSettings(secret=settings.jwt_secret, access_minutes=settings.access_token_minutes,
+                         refresh_days=settings.refresh_token_days)
+
+
+def protect(bp: Blueprint) -> Blueprint:
+    """Make every view of ``bp`` require a bearer token unless documented ``public``."""
+    csrf.exempt(bp)
+
+    @bp.before_request
+    def authenticate() -> None:
+        view = current_app.view_functions.get(request.endpoint)
+        meta = getattr(view, "__openapi__", None) or {}
+        if meta.get("public"):
+            return
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("Send an access token: Authorization: Bearer <token>.")
+        g.membership = authenticate_access(token_settings(), token.strip())
+
+    return bp
+
+
+def json_body() -> dict:
+    """The request's JSON object. Raises BadRequest when the body is not a JSON object."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("Send a JSON object with Content-Type: application/json.")
+    return data

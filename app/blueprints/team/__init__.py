@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("team", __name__, url_prefix="/settings")

@@ -1,0 +1,35 @@
+"""What open pages receive when the team or the organization changes."""
+
+from __future__ import annotations
+
+from jinja2_fragments.flask import render_block
+
+from app.blueprints.team.models import Membership, Organization
+from app.blueprints.team.permissions import Permission, Role, can
+from app.extensions import db
+from app.realtime import Connection, oob, renderer
+
+ROLE_CHOICES = [(r.value, r.label) for r in Role]
+
+
+@renderer("org.updated")
+def org_name(event: dict, viewer: Connection) -> str | None:
+    org = db.session.get(Organization, event["org_id"])
+    if org is None:
+        return None
+    return oob(render_block("layouts/app.html", "org_name", org=org))
+
+
+@renderer("member.updated")
+def member_role(event: dict, viewer: Connection) -> str | None:
+    member = db.session.get(Membership, event["membership_id"])
+    if member is None or member.org_id != event["org_id"]:
+        return None
+    return oob(render_block("team/members.html", "member_role", **member_role_context(
+        member, viewer.user_id, viewer.role)))
+
+
+def member_role_context(member: Membership, viewer_id: int, viewer_role: str) -> dict:
+    """What the ``member_role`` block needs, for the page, the HTMX answer and live pushes alike."""
+    return {"member": member, "viewer_id": viewer_id, "role_choices": ROLE_CHOICES,
+            "manageable": can(viewer_role, Permission.MEMBERS_MANAGE)}

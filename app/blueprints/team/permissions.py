@@ -1,0 +1,101 @@
+"""Roles and the permission matrix: the one place that says who may do what.
+
+Services call ``require(membership, Permission.X)``; templates may ask ``can(...)`` to hide what a
+role cannot use, but hiding is a courtesy, the service check is the rule.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from app.errors import Forbidden
+
+if TYPE_CHECKING:
+    from app.blueprints.team.models import Membership
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MANAGER = "manager"
+    AGENT = "agent"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+RANK = {Role.OWNER: 4, Role.ADMIN: 3, Role.MANAGER: 2, Role.AGENT: 1}
+
+
+class Permission(StrEnum):
+    ORG_UPDATE = "org.update"
+    ORG_DELETE = "org.delete"
+    BILLING_MANAGE = "billing.manage"
+    MEMBERS_VIEW = "members.view"
+    MEMBERS_MANAGE = "members.manage"
+    AUDIT_VIEW = "audit.view"
+    ACCOUNTS_MANAGE = "accounts.manage"
+    RECORDS_VIEW_ALL = "records.view_all"
+    RECORDS_EDIT_ALL = "records.edit_all"
+    RECORDS_DELETE = "records.delete"
+    PIPELINES_MANAGE = "pipelines.manage"
+    CAMPAIGNS_MANAGE = "campaigns.manage"
+    AUTOMATION_MANAGE = "automation.manage"
+    ANALYTICS_VIEW_TEAM = "analytics.view_team"
+    CHATS_VIEW_ALL = "chats.view_all"
+    CHATS_ASSIGN = "chats.assign"
+
+
+_ALL = frozenset(Role)
+_ADMINS = frozenset({Role.OWNER, Role.ADMIN})
+_MANAGERS = frozenset({Role.OWNER, Role.ADMIN, Role.MANAGER})
+
+MATRIX: dict[Permission, frozenset[Role]] = {
+    Permission.ORG_UPDATE: _ADMINS,
+    Permission.ORG_DELETE: frozenset({Role.OWNER}),
+    Permission.BILLING_MANAGE: frozenset({Role.OWNER}),
+    Permission.MEMBERS_VIEW: _ALL,
+    Permission.MEMBERS_MANAGE: _ADMINS,
+    Permission.AUDIT_VIEW: _ADMINS,
+    Permission.ACCOUNTS_MANAGE: _ADMINS,
+    Permission.RECORDS_VIEW_ALL: _MANAGERS,
+    Permission.RECORDS_EDIT_ALL: _MANAGERS,
+    Permission.RECORDS_DELETE: _MANAGERS,
+    Permission.PIPELINES_MANAGE: _MANAGERS,
+    Permission.CAMPAIGNS_MANAGE: _MANAGERS,
+    Permission.AUTOMATION_MANAGE: _MANAGERS,
+    Permission.ANALYTICS_VIEW_TEAM: _MANAGERS,
+    Permission.CHATS_VIEW_ALL: _ADMINS,
+    Permission.CHATS_ASSIGN: _MANAGERS,
+}
+
+DESCRIPTIONS: dict[Permission, str] = {
+    Permission.ORG_UPDATE: "change organization settings",
+    Permission.ORG_DELETE: "delete the organization",
+    Permission.BILLING_MANAGE: "manage billing",
+    Permission.MEMBERS_VIEW: "see the team",
+    Permission.MEMBERS_MANAGE: "manage members and roles",
+    Permission.AUDIT_VIEW: "read the audit log",
+    Permission.ACCOUNTS_MANAGE: "connect and remove Telegram accounts",
+    Permission.RECORDS_VIEW_ALL: "see every record, not only their own",
+    Permission.RECORDS_EDIT_ALL: "edit records owned by others",
+    Permission.RECORDS_DELETE: "delete records",
+    Permission.PIPELINES_MANAGE: "manage pipelines and stages",
+    Permission.CAMPAIGNS_MANAGE: "manage campaigns",
+    Permission.AUTOMATION_MANAGE: "manage automation rules",
+    Permission.ANALYTICS_VIEW_TEAM: "see team analytics",
+    Permission.CHATS_VIEW_ALL: "see every chat of every account",
+    Permission.CHATS_ASSIGN: "assign chats",
+}
+
+
+def can(role: Role | str, permission: Permission) -> bool:
+    return Role(role) in MATRIX[permission]
+
+
+def require(membership: Membership | None, permission: Permission) -> None:
+    """Raises Forbidden unless ``membership``'s role holds ``permission``."""
+    if membership is None or not can(membership.role, permission):
+        raise Forbidden(f"Your role does not allow you to {DESCRIPTIONS[permission]}.")

@@ -1,0 +1,126 @@
+"""Organizations and memberships. Flask-free: explicit actor and org, flush only."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+from zoneinfo import available_timezones
+
+from sqlalchemy import func, select
+
+from app import audit
+from app.blueprints.team.models import Membership, Organization
+from app.blueprints.team.permissions import RANK, Permission, Role, require
+from app.errors import DomainError, Forbidden
+from app.extensions import db
+from app.tenancy import get_in_org
+
+if TYPE_CHECKING:
+    from app.blueprints.auth.models import User
+
+ORG_NAME_MAX = 120
+
+
+@cache
+def timezones() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+def _clean_org_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("Give the organization a name.", {"name": "Enter a name."})
+    if len(name) > ORG_NAME_MAX:
+        raise DomainError("That name is too long.", {"name": f"Use at most {ORG_NAME_MAX} characters."})
+    return name
+
+
+def create_organization(*, owner: User, name: str, ip: str | None = None) -> Membership:
+    """A new organization with ``owner`` as its owner. Raises DomainError on a bad name."""
+    org = Organization(name=_clean_org_name(name))
+    membership = Membership(organization=org, user=owner, role=Role.OWNER.value)
+    db.session.add_all([org, membership])
+    db.session.flush()
+    audit.record("org.created", org_id=org.id, actor_id=owner.id, target=org, ip=ip, name=org.name)
+    return membership
+
+
+def update_organization(actor: Membership, *, name: str, timezone: str,
+                        ip: str | None = None) -> Organization:
+    """Rename / re-zone the actor's organization. Raises Forbidden or DomainError."""
+    require(actor, Permission.ORG_UPDATE)
+    org = actor.organization
+    clean = _clean_org_name(name)
+    if timezone not in timezones():
+        raise DomainError("Pick a timezone from the list.", {"timezone": "Unknown timezone."})
+    changes = {k: [old, new] for k, old, new in
+               (("name", org.name, clean), ("timezone", org.timezone, timezone)) if old != new}
+    org.name, org.timezone = clean, timezone
+    if changes:
+        audit.record("org.updated", org_id=org.id, actor_id=actor.user_id, target=org, ip=ip,
+                     changes=changes)
+    db.session.flush()
+    return org
+
+
+def list_members(actor: Membership) -> list[Membership]:
+    require(actor, Permission.MEMBERS_VIEW)
+    from app.blueprints.auth.models import User
+
+    return list(db.session.scalars(
+        select(Membership).join(Membership.user).where(Membership.org_id == actor.org_id)
+        .order_by(User.name)
+    ))
+
+
+def change_role(actor: Membership, member_id: int, role: str, ip: str | None = None) -> Membership:
+    """Give member ``member_id`` of the actor's org a new role.
+
+    Raises Forbidden when the actor may not (only owners grant or take away ownership; nobody
+    acts above their own rank), DomainError for an unknown role or when it would leave the
+    organization without an owner, NotFound for an id outside the org.
+    """
+    require(actor, Permission.MEMBERS_MANAGE)
+    try:
+        new_role = Role(role)
+    except ValueError as err:
+        raise DomainError("Pick one of the listed roles.", {"role": "Unknown role."}) from err
+    member = get_in_org(Membership, member_id, actor.org_id, "Member")
+    old_role = member.role_enum
+    if old_role == new_role:
+        return member
+    actor_rank = RANK[actor.role_enum]
+    if RANK[new_role] > actor_rank or RANK[old_role] > actor_rank or (
+        Role.OWNER in (new_role, old_role) and actor.role_enum != Role.OWNER
+    ):
+        raise Forbidden("Only an owner can grant or remove the owner role, and nobody can act "
+                        "above their own role.")
+    if old_role == Role.OWNER and _owner_count(actor.org_id) <= 1:
+        raise DomainError("An organization needs at least one owner. Make someone else owner first.",
+                          {"role": "This is the last owner."})
+    member.role = new_role.value
+    audit.record("member.role_changed", org_id=actor.org_id, actor_id=actor.user_id, target=member,
+                 ip=ip, user_id=member.user_id, old=old_role.value, new=new_role.value)
+    db.session.flush()
+    return member
+
+
+def _owner_count(org_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Membership)
+        .where(Membership.org_id == org_id, Membership.role == Role.OWNER.value)
+    ) or 0
+
+
+def membership_for(user: User, org_id: int) -> Membership | None:
+    return db.session.scalar(
+        select(Membership).where(Membership.user_id == user.id, Membership.org_id == org_id)
+    )
+
+
+def audit_log(actor: Membership, limit: int = 100) -> list[audit.AuditEvent]:
+    require(actor, Permission.AUDIT_VIEW)
+    return list(db.session.scalars(
+        select(audit.AuditEvent).where(audit.AuditEvent.org_id == actor.org_id)
+        .order_by(audit.AuditEvent.id.desc()).limit(limit)
+    ))

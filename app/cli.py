@@ -1,0 +1,29 @@
+"""Flask CLI commands: demo data and the startup banner."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask
+
+from app import demo
+from app.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    def seed_demo() -> None:
+        """Load the demo organization and its team (safe to run again)."""
+        created = demo.seed()
+        db.session.commit()
+        click.echo("Demo data loaded." if created else "Demo data already present.")
+
+    @app.cli.command("banner")
+    def banner() -> None:
+        """Print where the app listens and how to sign in to the demo."""
+        port = os.environ.get("PORT", "5000")
+        click.echo("")
+        click.echo(f"  Telegram BD CRM is starting on http://localhost:{port}")
+        click.echo(f"  Demo sign-in: {demo.DEMO_EMAIL} / {demo.DEMO_PASSWORD}")
+        click.echo("")

@@ -1,0 +1,87 @@
+"""Settings from the environment (12-factor).
+
+Every knob is an environment variable; nothing differs between development, test and production
+except what the environment says. With nothing set the app runs on SQLite under ``instance/`` and
+an embedded Redis it starts itself.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance"))
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{INSTANCE / 'crm.sqlite3'}"
+    # PaaS providers still hand out the old scheme; psycopg 3 is our driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What ``create_app`` reads; ``Settings.from_env()`` is the only constructor used in the app."""
+
+    env: str
+    secret_key: str
+    database_url: str
+    redis_url: str | None
+    jwt_secret: str
+    access_token_minutes: int
+    refresh_token_days: int
+    log_format: str
+    trusted_proxies: int
+    ratelimit_enabled: bool
+    force_https: bool
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ.get("APP_ENV", "development")
+        production = env == "production"
+        secret = os.environ.get("SECRET_KEY")
+        if not secret:
+            if production:
+                raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
+            secret = _dev_secret()
+        return cls(
+            env=env,
+            secret_key=secret,
+            database_url=_database_url(),
+            redis_url=os.environ.get("REDIS_URL") or None,
+            jwt_secret=os.environ.get("JWT_SECRET") or secret,
+            access_token_minutes=int(os.environ.get("ACCESS_TOKEN_MINUTES", "15")),
+            refresh_token_days=int(os.environ.get("REFRESH_TOKEN_DAYS", "30")),
+            log_format=os.environ.get("LOG_FORMAT", "json" if production else "text"),
+            trusted_proxies=int(os.environ.get("TRUSTED_PROXIES", "1" if production else "0")),
+            ratelimit_enabled=_bool("RATELIMIT_ENABLED", True),
+            force_https=_bool("FORCE_HTTPS", production),
+        )
+
+
+def _dev_secret() -> str:
+    """A per-checkout random key kept under instance/, so dev sessions survive restarts."""
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE / "dev-secret-key"
+    if not path.exists():
+        path.write_text(os.urandom(32).hex())
+        path.chmod(0o600)
+    return path.read_text().strip()

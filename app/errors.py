@@ -1,0 +1,151 @@
+"""The DomainError family and how every failure reaches a person.
+
+A service raises a ``DomainError`` with a message someone can act on. Where it surfaces decides the
+shape: a JSON envelope under ``/api/``, a toast (``HX-Trigger``) with no swap for HTMX requests,
+an error page in the app's layout otherwise. No stack trace ever reaches a user.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A refusal a person can act on. ``fields`` maps form fields to their messages."""
+
+    status = 422
+    code = "invalid"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class BadRequest(DomainError):
+    status, code = 400, "bad_request"
+
+
+class NotFound(DomainError):
+    status, code = 404, "not_found"
+
+
+class Forbidden(DomainError):
+    status, code = 403, "forbidden"
+
+
+class Conflict(DomainError):
+    status, code = 409, "conflict"
+
+
+class Unauthorized(DomainError):
+    status, code = 401, "unauthorized"
+
+
+class TooManyAttempts(DomainError):
+    status, code = 429, "too_many_attempts"
+
+
+TITLES = {
+    400: "Bad request",
+    401: "Sign-in required",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    422: "Could not process",
+    429: "Slow down",
+    500: "Something went wrong",
+}
+
+FRIENDLY = {
+    400: "The request could not be understood. Reload the page and try again.",
+    401: "Please sign in to continue.",
+    403: "Your role does not allow this. Ask an owner or admin if you need it.",
+    404: "We could not find that page. It may have been moved or deleted.",
+    405: "That action is not available here.",
+    413: "That upload is too large.",
+    422: "Some of what was sent could not be processed.",
+    429: "Too many requests. Wait a moment and try again.",
+    500: "An unexpected error happened on our side. It has been logged; please try again.",
+}
+
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
+         429: "rate_limited", 500: "server_error"}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def error_envelope(status: int, code: str, message: str, fields: dict | None = None) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+    response.status_code = status
+    return response
+
+
+def toast_header(message: str, level: str = "error") -> str:
+    return json.dumps({"toast": {"level": level, "message": message}})
+
+
+def respond_with_error(status: int, code: str, message: str, fields: dict | None = None):
+    if wants_json():
+        return error_envelope(status, code, message, fields)
+    if is_htmx():
+        # htmx does not swap 4xx/5xx (except 422 forms), so the page stays intact; the toast says why.
+        return Response("", status=status, headers={"HX-Trigger": toast_header(message)})
+    title = TITLES.get(status, "Error")
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(err: DomainError):
+        return respond_with_error(err.status, err.code, err.message, err.fields)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err: CSRFError):
+        return respond_with_error(400, "csrf", "Your session form expired. Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        status = err.code or 500
+        message = FRIENDLY.get(status, err.description or "Error")
+        if status == 429:
+            message = "Too many requests. Wait a minute and try again."
+        return respond_with_error(status, CODES.get(status, "error"), message)
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception):
+        log.exception("unhandled error")
+        return respond_with_error(500, "server_error", FRIENDLY[500])
+
+
+def attach_to_form(form, err: DomainError) -> None:
+    """Show a service's refusal on the form: field messages on their fields, the rest on top.
+
+    A refusal that no edit of the form could fix (Forbidden, NotFound) is raised again, so it gets
+    its own error page or toast instead of a form that cannot succeed.
+    """
+    if isinstance(err, Forbidden | NotFound):
+        raise err
+    for name, message in err.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
+    unplaced = [name for name in err.fields if getattr(form, name, None) is None]
+    if not err.fields or unplaced:
+        form.form_errors.append(err.message)

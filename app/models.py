@@ -1,0 +1,21 @@
+"""Imports every domain's models so metadata (Alembic, create_all, queries) sees all tables."""
+
+import sqlite3
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.audit import AuditEvent  # noqa: F401
+from app.blueprints.auth.models import RefreshToken, User  # noqa: F401
+from app.blueprints.team.models import Membership, Organization  # noqa: F401
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL lets web, worker and telegram processes read while one writes; SQLite needs FKs on."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()

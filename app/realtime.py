@@ -1,0 +1,197 @@
+"""Realtime is a doorbell: ``publish`` rings Redis, each web process forwards HTML to its sockets.
+
+``publish(org_id, kind, **data)`` (after commit) puts a small JSON event on the organization's
+Redis channel. One listener thread per web process receives every organization's events, renders
+each one once with the renderer registered for its ``kind`` (the same template block the page
+uses, marked ``hx-swap-oob``) and sends it to that organization's open sockets. A lost event loses
+nothing: on reconnect the page re-fetches what it shows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import Flask
+
+from app.after_commit import after_commit
+from app.extensions import redis_store
+
+log = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "rt:org:"
+MAX_SOCKETS_PER_USER = 10
+SOCKET_STALE_SECONDS = 90
+FRAME_BURST = 20  # inbound frames allowed per FRAME_WINDOW seconds
+FRAME_WINDOW = 10.0
+
+Renderer = Callable[[dict, "Connection"], str | None]
+_renderers: dict[str, Renderer] = {}
+
+
+def renderer(kind: str) -> Callable[[Renderer], Renderer]:
+    """Register the function turning events of ``kind`` into out-of-band HTML for one viewer.
+
+    It is called as ``render(event_data, viewer)``, once per distinct (user, role) among the
+    organization's sockets, so what a viewer may see or do can shape the fragment. None: send nothing.
+    """
+
+    def register(func: Renderer) -> Renderer:
+        _renderers[kind] = func
+        return func
+
+    return register
+
+
+def publish_now(org_id: int, kind: str, user_ids: list[int] | None = None, **data) -> None:
+    event = {"kind": kind, "data": data, "user_ids": user_ids}
+    redis_store.client.publish(f"{CHANNEL_PREFIX}{org_id}", json.dumps(event, default=str))
+
+
+def publish(org_id: int, kind: str, user_ids: list[int] | None = None, **data) -> None:
+    """Ring the organization's doorbell once the current transaction commits.
+
+    ``user_ids`` narrows the audience (None: everyone in the organization).
+    """
+    after_commit(lambda: publish_now(org_id, kind, user_ids, **data))
+
+
+_FIRST_TAG = re.compile(r"^(\s*<[a-zA-Z][\w-]*)")
+
+
+def oob(html: str, swap: str = "true") -> str:
+    """Mark the fragment's outer element for an out-of-band swap (by its id)."""
+    return _FIRST_TAG.sub(lambda m: f'{m.group(1)} hx-swap-oob="{swap}"', html, count=1)
+
+
+@dataclass(eq=False)
+class Connection:
+    """One open socket. Sends are serialized: the listener and the socket's own thread share it."""
+
+    ws: object
+    user_id: int
+    org_id: int
+    role: str
+    socket_id: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    frames: list[float] = field(default_factory=list)
+
+    def send(self, text: str) -> bool:
+        try:
+            with self.lock:
+                self.ws.send(text)
+            return True
+        except Exception:  # noqa: BLE001 - a closed socket is routine; the reader thread cleans up
+            return False
+
+    def allow_frame(self, now: float) -> bool:
+        self.frames = [t for t in self.frames if now - t < FRAME_WINDOW]
+        self.frames.append(now)
+        return len(self.frames) <= FRAME_BURST
+
+
+class Hub:
+    """This process's sockets by organization, and the one thread listening to Redis for them."""
+
+    def __init__(self) -> None:
+        self._sockets: dict[int, set[Connection]] = defaultdict(set)
+        self._lock = threading.Lock()
+        self._listener: threading.Thread | None = None
+        self.subscribed = threading.Event()
+
+    # -- sockets ---------------------------------------------------------------------------
+    def admit(self, conn: Connection) -> bool:
+        """Register ``conn`` unless its user already has MAX_SOCKETS_PER_USER open (any process)."""
+        client = redis_store.client
+        key = f"rt:sockets:{conn.user_id}"
+        now = time.time()
+        with client.pipeline() as pipe:
+            pipe.zremrangebyscore(key, 0, now - SOCKET_STALE_SECONDS)
+            pipe.zcard(key)
+            _, count = pipe.execute()
+        if count >= MAX_SOCKETS_PER_USER:
+            return False
+        client.zadd(key, {conn.socket_id: now})
+        client.expire(key, SOCKET_STALE_SECONDS)
+        with self._lock:
+            self._sockets[conn.org_id].add(conn)
+        return True
+
+    def touch(self, conn: Connection) -> None:
+        key = f"rt:sockets:{conn.user_id}"
+        redis_store.client.zadd(key, {conn.socket_id: time.time()})
+        redis_store.client.expire(key, SOCKET_STALE_SECONDS)
+
+    def release(self, conn: Connection) -> None:
+        with self._lock:
+            self._sockets[conn.org_id].discard(conn)
+        redis_store.client.zrem(f"rt:sockets:{conn.user_id}", conn.socket_id)
+
+    def connections(self, org_id: int) -> list[Connection]:
+        with self._lock:
+            return list(self._sockets.get(org_id, ()))
+
+    # -- the listener ----------------------------------------------------------------------
+    def ensure_listener(self, app: Flask) -> None:
+        with self._lock:
+            if self._listener is None or not self._listener.is_alive():
+                self._listener = threading.Thread(target=self._listen, args=(app,),
+                                                  name="realtime-listener", daemon=True)
+                self._listener.start()
+        self.subscribed.wait(timeout=5)
+
+    def _listen(self, app: Flask) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                pubsub = redis_store.client.pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
+                pubsub.get_message(timeout=1)  # the subscribe confirmation
+                self.subscribed.set()
+                backoff = 0.5
+                for message in pubsub.listen():
+                    if message.get("type") == "pmessage":
+                        self.dispatch(app, message["channel"], message["data"])
+            except Exception:  # Redis restarted or the network blipped: resubscribe with backoff
+                self.subscribed.clear()
+                log.warning("realtime listener lost Redis; retrying in %.1fs", backoff, exc_info=True)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 15)
+
+    def dispatch(self, app: Flask, channel: bytes | str, raw: bytes | str) -> int:
+        """Render one event and send it to the org's sockets; returns how many got it."""
+        channel = channel.decode() if isinstance(channel, bytes) else channel
+        org_id = int(channel[len(CHANNEL_PREFIX):])
+        targets = self.connections(org_id)
+        if not targets:
+            return 0
+        event = json.loads(raw)
+        audience = set(event.get("user_ids") or ())
+        if audience:
+            targets = [c for c in targets if c.user_id in audience]
+        render = _renderers.get(event["kind"])
+        if render is None or not targets:
+            return 0
+        data = {**event["data"], "org_id": org_id}
+        fragments: dict[tuple[int, str], str | None] = {}
+        sent = 0
+        with app.app_context():
+            for conn in targets:
+                key = (conn.user_id, conn.role)
+                if key not in fragments:
+                    try:
+                        fragments[key] = render(data, conn)
+                    except Exception:
+                        log.exception("realtime renderer for %s failed", event["kind"])
+                        fragments[key] = None
+                if fragments[key]:
+                    sent += conn.send(fragments[key])
+        return sent
+
+hub = Hub()

@@ -1,0 +1,74 @@
+// Small behaviours htmx does not cover: CSRF header, toasts, the mobile menu, socket refresh.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  function toast(message, level) {
+    var box = document.getElementById("toasts");
+    if (!box || !message) return;
+    var el = document.createElement("div");
+    el.className = "toast toast-" + (level || "info");
+    el.setAttribute("role", level === "error" ? "alert" : "status");
+    el.textContent = message;
+    box.appendChild(el);
+    dismissLater(el);
+  }
+
+  function dismissLater(el) {
+    if (el.classList.contains("is-timed")) return;
+    el.classList.add("is-timed");
+    setTimeout(function () {
+      el.classList.add("is-leaving");
+      setTimeout(function () { el.remove(); }, 300);
+    }, el.classList.contains("toast-error") ? 8000 : 4000);
+  }
+
+  document.addEventListener("htmx:configRequest", function (evt) {
+    evt.detail.headers["X-CSRFToken"] = csrfToken();
+  });
+
+  // Servers answer failures with HX-Trigger {"toast": {...}}; htmx turns that into this event.
+  document.addEventListener("toast", function (evt) {
+    toast(evt.detail.message, evt.detail.level);
+  });
+
+  document.addEventListener("htmx:responseError", function (evt) {
+    var xhr = evt.detail.xhr;
+    if (xhr && xhr.getResponseHeader("HX-Trigger")) return; // the server already said why
+    toast("Something went wrong (" + (xhr ? xhr.status : "?") + "). Please try again.", "error");
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    toast("Cannot reach the server. Check your connection and try again.", "error");
+  });
+
+  // After the live socket comes back, tell the page to re-fetch what it shows: events sent
+  // while it was away are not replayed (realtime is a doorbell, not a log).
+  var socketWasOpen = false;
+  document.addEventListener("htmx:wsOpen", function () {
+    if (socketWasOpen) htmx.trigger(document.body, "live:reconnected");
+    socketWasOpen = true;
+    document.body.classList.add("is-live");
+  });
+  document.addEventListener("htmx:wsClose", function () {
+    document.body.classList.remove("is-live");
+  });
+
+  document.addEventListener("click", function (evt) {
+    var toggle = evt.target.closest("[data-toggle-nav]");
+    if (toggle) document.body.classList.toggle("nav-open");
+  });
+
+  function init() {
+    document.querySelectorAll("#toasts .toast").forEach(dismissLater);
+  }
+  document.addEventListener("DOMContentLoaded", init);
+  document.addEventListener("htmx:afterSettle", function () {
+    document.body.classList.remove("nav-open");
+    init();
+  });
+})();

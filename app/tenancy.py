@@ -1,0 +1,52 @@
+"""Organization scoping. Every tenant row carries ``org_id``; every lookup goes through here.
+
+Another organization's id is a 404, never a 403: we do not confirm that a row exists elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from flask import g
+from sqlalchemy import ForeignKey, Select, select
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from app.errors import NotFound
+from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.blueprints.team.models import Membership, Organization
+
+T = TypeVar("T")
+
+
+class OrgScoped:
+    """Mixin for tenant rows."""
+
+    @declared_attr
+    def org_id(cls) -> Mapped[int]:  # noqa: N805 - SQLAlchemy declared_attr takes the class
+        return mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+
+
+def current_membership() -> Membership | None:
+    """The membership the request acts through (session or API token), set by the auth layer."""
+    return g.get("membership")
+
+
+def current_org() -> Organization:
+    membership = current_membership()
+    if membership is None:
+        raise NotFound("No organization selected.")
+    return membership.organization
+
+
+def scoped(model: type[T], org_id: int) -> Select:
+    return select(model).where(model.org_id == org_id)
+
+
+def get_in_org(model: type[T], row_id: int, org_id: int, what: str | None = None) -> T:
+    """Load ``model`` ``row_id`` inside ``org_id``. Raises NotFound for a missing or foreign id."""
+    row = db.session.scalar(scoped(model, org_id).where(model.id == row_id))
+    if row is None:
+        raise NotFound(f"{what or model.__name__} not found.")
+    return row

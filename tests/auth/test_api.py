@@ -1,0 +1,117 @@
+import jwt
+from sqlalchemy import select
+
+from app.blueprints.auth.models import RefreshToken
+from app.extensions import db
+from tests.conftest import TEST_SECRET
+from tests.factories import PASSWORD, make_member
+
+SIGN_UP = {"email": "api@example.com", "password": "a long enough secret", "name": "Api User",
+           "organization": "Api Org"}
+
+
+def sign_in(client, email, password=PASSWORD):
+    return client.post("/api/auth/signin", json={"email": email, "password": password})
+
+
+def test_sign_up_returns_tokens_for_the_new_owner(client):
+    response = client.post("/api/auth/signup", json=SIGN_UP)
+    assert response.status_code == 201
+    body = response.get_json()
+    claims = jwt.decode(body["access_token"], TEST_SECRET, algorithms=["HS256"])
+    assert claims["typ"] == "access" and claims["exp"] - claims["iat"] == 15 * 60
+    verify = client.get("/api/auth/verify", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert verify.get_json()["role"] == "owner"
+    assert verify.get_json()["organization"]["name"] == "Api Org"
+
+
+def test_sign_up_errors_use_the_envelope_with_fields(client):
+    response = client.post("/api/auth/signup", json={**SIGN_UP, "email": "nope"})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid" and "email" in error["fields"]
+
+
+def test_duplicate_sign_up_is_409(client):
+    client.post("/api/auth/signup", json=SIGN_UP)
+    assert client.post("/api/auth/signup", json=SIGN_UP).status_code == 409
+
+
+def test_a_body_that_is_not_json_is_400(client):
+    response = client.post("/api/auth/signin", data="email=x", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_request"
+
+
+def test_wrong_credentials_are_401_with_a_generic_message(client):
+    member = make_member()
+    response = sign_in(client, member.user.email, "wrong")
+    assert response.status_code == 401
+    assert response.get_json()["error"]["message"] == "Email or password is incorrect."
+
+
+def test_lockout_answers_429(client):
+    member = make_member()
+    statuses = [sign_in(client, member.user.email, "wrong").status_code for _ in range(5)]
+    assert statuses[-1] == 429 and statuses[:4] == [401] * 4
+
+
+def test_verify_without_or_with_a_bad_token_is_401(client):
+    assert client.get("/api/auth/verify").status_code == 401
+    bad = client.get("/api/auth/verify", headers={"Authorization": "Bearer not.a.jwt"})
+    assert bad.status_code == 401 and bad.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_a_refresh_token_is_not_accepted_as_an_access_token(client):
+    member = make_member()
+    tokens = sign_in(client, member.user.email).get_json()
+    response = client.get("/api/auth/verify", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    assert response.status_code == 401
+
+
+def test_refresh_rotates_and_reusing_a_spent_token_revokes_the_family(client):
+    member = make_member()
+    first = sign_in(client, member.user.email).get_json()
+    second = client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert second.status_code == 200
+    second = second.get_json()
+    assert second["refresh_token"] != first["refresh_token"]
+
+    reuse = client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert reuse.status_code == 401 and "already used" in reuse.get_json()["error"]["message"]
+    # The legitimate holder of the newest token is signed out too: the family is burned.
+    after = client.post("/api/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert after.status_code == 401
+    assert all(t.revoked_at is not None for t in db.session.scalars(select(RefreshToken)))
+
+
+def test_sign_out_revokes_the_family(client):
+    member = make_member()
+    tokens = sign_in(client, member.user.email).get_json()
+    assert client.post("/api/auth/signout", json={"refresh_token": tokens["refresh_token"]}).status_code == 204
+    again = client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert again.status_code == 401
+
+
+def test_expired_access_token_is_401(client):
+    member = make_member()
+    token = jwt.encode({"sub": str(member.user_id), "org": member.org_id, "typ": "access", "jti": "x",
+                        "exp": 1}, TEST_SECRET, algorithm="HS256")
+    response = client.get("/api/auth/verify", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401 and "expired" in response.get_json()["error"]["message"]
+
+
+def test_a_token_of_a_removed_member_stops_working(client):
+    member = make_member()
+    tokens = sign_in(client, member.user.email).get_json()
+    db.session.delete(member)
+    db.session.commit()
+    response = client.get("/api/auth/verify", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert response.status_code == 401
+
+
+def test_sign_in_is_rate_limited_per_ip(client):
+    statuses = [sign_in(client, f"u{i}@example.com", "wrong").status_code for i in range(32)]
+    assert 429 in statuses
+    limited = sign_in(client, "late@example.com", "wrong")
+    assert limited.get_json()["error"]["code"] == "rate_limited"

@@ -1,0 +1,195 @@
+"""The test harness: a private Redis, SQLite (or PostgreSQL from TEST_DATABASE_URL), the app, clients.
+
+Each test starts from empty tables and an empty Redis: rows are deleted after every test (see
+``_isolate``), so tests that commit (routes do) and the live server of the browser tests see the
+same clean database. ``tests/core/test_isolation.py`` proves it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_ROOT = Path(tempfile.mkdtemp(prefix="relay-tests-"))
+os.environ["INSTANCE_PATH"] = str(_ROOT / "instance")  # before the app package reads it
+
+from sqlalchemy import text  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.embedded_redis import ensure_embedded_redis, stop_embedded_redis  # noqa: E402
+from app.extensions import db, redis_store  # noqa: E402
+
+TEST_SECRET = "test-secret-key-not-for-production"
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    directory = _ROOT / "redis"
+    url = ensure_embedded_redis(directory)
+    yield url
+    stop_embedded_redis(directory)
+
+
+def _database_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith(
+            "postgresql://") else url
+    return f"sqlite:///{_ROOT / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def settings(redis_url) -> Settings:
+    return Settings(
+        env="test", secret_key=TEST_SECRET, database_url=_database_url(), redis_url=redis_url,
+        jwt_secret=TEST_SECRET, access_token_minutes=15, refresh_token_days=30, log_format="text",
+        trusted_proxies=0, ratelimit_enabled=True, force_https=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    from flask_migrate import upgrade
+
+    application = create_app(settings)
+    application.config.update(TESTING=True)
+    with application.app_context():
+        _drop_everything()
+        upgrade()  # the schema comes from the migrations, exactly as in production
+        db.session.remove()
+    return application
+
+
+def _drop_everything() -> None:
+    db.drop_all()
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def _empty_tables() -> None:
+    db.session.remove()
+    tables = [t.name for t in db.metadata.sorted_tables]
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for name in reversed(tables):
+                conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture(autouse=True)
+def _isolate(app):
+    """Run each test inside an app context and leave nothing behind (rows, Redis keys)."""
+    with app.app_context():
+        yield
+        _empty_tables()
+        redis_store.client.flushdb()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+_CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/auth/signin") -> str:
+    """The CSRF token a page gives this client's session (read from the page, as a browser would)."""
+    html = client.get(path).get_data(as_text=True)
+    match = _CSRF.search(html)
+    assert match, f"no csrf meta tag on {path}"
+    return match.group(1)
+
+
+@pytest.fixture
+def csrf(client):
+    return lambda path="/auth/signin": csrf_token(client, path)
+
+
+def sign_in_as(client, membership) -> None:
+    """Give ``client`` the session a real sign-in would (Flask-Login's keys and the chosen org)."""
+    with client.session_transaction() as session:
+        session["_user_id"] = membership.user.get_id()
+        session["_fresh"] = True
+        session["org_id"] = membership.org_id
+
+
+@pytest.fixture
+def owner():
+    from tests.factories import make_member
+
+    return make_member()
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    sign_in_as(client, owner)
+    return client
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(app, settings):
+    """The real ``web`` process (gunicorn, as in the Procfile) on the test database and Redis."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "SECRET_KEY": TEST_SECRET,
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+        "WEB_THREADS": "40",
+        "LOG_FORMAT": "text",
+    }
+    log = open(_ROOT / "gunicorn.log", "w")  # noqa: SIM115 - closed at teardown
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--no-control-socket", "wsgi:app"],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError((_ROOT / "gunicorn.log").read_text()[-3000:]) from None
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def session_cookie(app, membership) -> str:
+    """A signed session cookie value for ``membership``, as a real sign-in would set."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    return serializer.dumps({"_user_id": membership.user.get_id(), "_fresh": True,
+                             "org_id": membership.org_id, "sid": "test"})

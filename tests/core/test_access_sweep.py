@@ -1,0 +1,77 @@
+"""Every route, swept: anonymous callers are turned away; another organization's ids are 404."""
+
+import re
+
+import pytest
+
+from app.blueprints.auth import tokens
+from app.blueprints.auth.tokens import TokenSettings
+from app.blueprints.team.permissions import Role
+from app.extensions import db
+from tests.conftest import TEST_SECRET, csrf_token, sign_in_as
+from tests.factories import add_member, make_member, make_org
+
+PUBLIC = {"static", "core.index", "core.healthz", "core.readyz", "auth.sign_in", "auth.sign_up"}
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _rules(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC:
+            continue
+        meta = getattr(app.view_functions[rule.endpoint], "__openapi__", {}) or {}
+        if meta.get("public"):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def _url(rule, values):
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+
+def test_every_non_public_route_refuses_anonymous_callers(app, client):
+    token = csrf_token(client)  # a valid anonymous token, so what refuses is the sign-in check
+    checked = 0
+    for rule, method in _rules(app):
+        url = _url(rule, {name: 1 for name in rule.arguments})
+        response = client.open(url, method=method, headers={"X-CSRFToken": token})
+        if rule.rule.startswith("/api/") or rule.rule == "/ws":
+            assert response.status_code == 401, (method, url, response.status_code)
+        else:
+            assert response.status_code == 302, (method, url, response.status_code)
+            assert "/auth/signin" in response.location
+        checked += 1
+    assert checked >= 8
+
+
+@pytest.fixture
+def foreign_ids():
+    """One row of every id-addressed kind, in an organization the signed-in user is not part of."""
+    other = make_org("Elsewhere")
+    member = add_member(other, role=Role.AGENT)
+    return {"member_id": member.id, "org_id": other.id}
+
+
+def test_every_id_route_answers_404_for_another_organizations_ids(app, client, foreign_ids):
+    me = make_member(Role.OWNER)
+    sign_in_as(client, me)
+    token = csrf_token(client, "/home")
+    access = tokens.issue_pair(TokenSettings(secret=TEST_SECRET), me).access_token
+    db.session.commit()
+    checked = 0
+    for rule, method in _rules(app):
+        if not rule.arguments:
+            continue
+        missing = set(rule.arguments) - set(foreign_ids)
+        assert not missing, f"add foreign ids for {rule.rule}: {missing}"
+        url = _url(rule, foreign_ids)
+        data = {"role": "agent", "name": "x", "csrf_token": token} if method in UNSAFE else None
+        if rule.rule.startswith("/api/"):
+            response = client.open(url, method=method, json={"name": "x"},
+                                   headers={"Authorization": f"Bearer {access}"})
+        else:
+            response = client.open(url, method=method, data=data, headers={"X-CSRFToken": token})
+        assert response.status_code == 404, (method, url, response.status_code)
+        checked += 1
+    assert checked >= 2

@@ -1,0 +1,126 @@
+"""The hub's fan-out, with recording sockets standing in for browsers."""
+
+import json
+import threading
+
+from app import realtime
+from app.extensions import db
+from app.realtime import Connection, Hub, oob, publish
+from tests.factories import make_member
+
+
+class RecordingSocket:
+    def __init__(self, fail=False):
+        self.sent, self.fail = [], fail
+
+    def send(self, text):
+        if self.fail:
+            raise ConnectionError("gone")
+        self.sent.append(text)
+
+
+def conn(member, **kwargs):
+    return Connection(ws=RecordingSocket(**kwargs), user_id=member.user_id, org_id=member.org_id,
+                      role=member.role, socket_id=f"s{id(kwargs)}{member.id}")
+
+
+def event(kind, **data):
+    return json.dumps({"kind": kind, "data": data, "user_ids": None})
+
+
+def test_oob_marks_the_outer_element_only():
+    assert oob('<span id="a"><b>x</b></span>') == '<span hx-swap-oob="true" id="a"><b>x</b></span>'
+
+
+def test_an_event_reaches_every_socket_of_its_organization_and_no_other(app):
+    hub = Hub()
+    a, b = make_member(), make_member()
+    mine, theirs = conn(a), conn(b)
+    assert hub.admit(mine) and hub.admit(theirs)
+    sent = hub.dispatch(app, f"rt:org:{a.org_id}", event("org.updated"))
+    assert sent == 1
+    assert 'id="org-name"' in mine.ws.sent[0] and 'hx-swap-oob="true"' in mine.ws.sent[0]
+    assert a.organization.name in mine.ws.sent[0]
+    assert theirs.ws.sent == []
+
+
+def test_audience_narrows_an_event_to_listed_users(app):
+    hub = Hub()
+    a = make_member()
+    from tests.factories import add_member
+
+    b = add_member(a.organization)
+    ca, cb = conn(a), conn(b)
+    hub.admit(ca)
+    hub.admit(cb)
+    raw = json.dumps({"kind": "org.updated", "data": {}, "user_ids": [b.user_id]})
+    assert hub.dispatch(app, f"rt:org:{a.org_id}", raw) == 1
+    assert ca.ws.sent == [] and len(cb.ws.sent) == 1
+
+
+def test_a_dead_socket_does_not_stop_the_others(app):
+    hub = Hub()
+    a = make_member()
+    dead, alive = conn(a, fail=True), conn(a)
+    alive.socket_id = "other"
+    hub.admit(dead)
+    hub.admit(alive)
+    assert hub.dispatch(app, f"rt:org:{a.org_id}", event("org.updated")) == 1
+
+
+def test_at_most_ten_sockets_per_user():
+    hub = Hub()
+    a = make_member()
+    admitted = []
+    for i in range(realtime.MAX_SOCKETS_PER_USER + 1):
+        c = conn(a)
+        c.socket_id = f"tab{i}"
+        admitted.append(hub.admit(c))
+    assert admitted == [True] * realtime.MAX_SOCKETS_PER_USER + [False]
+    hub.release(c)
+
+
+def test_inbound_frames_are_rate_limited():
+    c = Connection(ws=RecordingSocket(), user_id=1, org_id=1, role="agent", socket_id="x")
+    allowed = [c.allow_frame(100.0 + i * 0.01) for i in range(realtime.FRAME_BURST + 1)]
+    assert allowed[-1] is False and all(allowed[:-1])
+    assert c.allow_frame(100.0 + realtime.FRAME_WINDOW + 1)
+
+
+def test_sends_on_one_socket_are_serialized():
+    active, peak = [0], [0]
+    lock = threading.Lock()
+
+    class SlowSocket:
+        def send(self, text):
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+            threading.Event().wait(0.005)
+            with lock:
+                active[0] -= 1
+
+    c = Connection(ws=SlowSocket(), user_id=1, org_id=1, role="agent", socket_id="x")
+    threads = [threading.Thread(target=c.send, args=("x",)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 1
+
+
+def test_publish_waits_for_the_commit_and_vanishes_on_rollback(app):
+    from app.extensions import redis_store
+
+    a = make_member()
+    pubsub = redis_store.client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(f"rt:org:{a.org_id}")
+    pubsub.get_message(timeout=1)
+    publish(a.org_id, "org.updated")
+    assert pubsub.get_message(timeout=0.2) is None  # not before the commit
+    db.session.rollback()
+    publish(a.org_id, "org.updated", note="kept")
+    db.session.commit()
+    message = pubsub.get_message(timeout=2)
+    assert json.loads(message["data"])["data"] == {"note": "kept"}
+    assert pubsub.get_message(timeout=0.2) is None  # the rolled-back one never left

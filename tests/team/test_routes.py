@@ -1,0 +1,90 @@
+from sqlalchemy import select
+
+from app.audit import AuditEvent
+from app.blueprints.team.models import Membership
+from app.blueprints.team.permissions import Role
+from app.extensions import db
+from tests.conftest import csrf_token, sign_in_as
+from tests.factories import add_member, make_member, make_org
+
+
+def test_owner_renames_the_organization(owner_client, owner):
+    token = csrf_token(owner_client, "/settings/organization")
+    response = owner_client.post("/settings/organization",
+                                 data={"csrf_token": token, "name": "Acme BD", "timezone": "Asia/Dubai"})
+    assert response.status_code == 302
+    assert owner.organization.name == "Acme BD"
+
+
+def test_blank_name_re_renders_the_form_with_a_field_error(owner_client):
+    token = csrf_token(owner_client, "/settings/organization")
+    response = owner_client.post("/settings/organization",
+                                 data={"csrf_token": token, "name": "  ", "timezone": "UTC"})
+    assert response.status_code == 422
+    assert b"field-error" in response.data
+
+
+def test_agent_sees_settings_read_only_and_a_forced_post_is_forbidden(client):
+    agent = make_member(Role.AGENT)
+    sign_in_as(client, agent)
+    page = client.get("/settings/organization")
+    assert b'id="organization-form"' not in page.data
+    token = csrf_token(client, "/settings/organization")
+    response = client.post("/settings/organization",
+                           data={"csrf_token": token, "name": "Hijacked", "timezone": "UTC"})
+    assert response.status_code == 403
+    assert agent.organization.name != "Hijacked"
+
+
+def test_changing_a_role_over_htmx_returns_the_cell_and_a_toast(owner_client, owner):
+    agent = add_member(owner.organization, role=Role.AGENT)
+    token = csrf_token(owner_client, "/settings/members")
+    response = owner_client.post(f"/settings/members/{agent.id}/role", data={"role": "manager"},
+                                 headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert response.status_code == 200
+    assert f'id="member-role-{agent.id}"'.encode() in response.data
+    assert b"<html" not in response.data
+    assert "is now Manager" in response.headers["HX-Trigger"]
+    assert db.session.get(Membership, agent.id).role == "manager"
+
+
+def test_a_refused_htmx_change_gets_a_toast_and_no_body(client):
+    admin = make_member(Role.ADMIN)
+    owner = add_member(admin.organization, role=Role.OWNER)
+    sign_in_as(client, admin)
+    token = csrf_token(client, "/settings/members")
+    response = client.post(f"/settings/members/{owner.id}/role", data={"role": "agent"},
+                           headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert response.status_code == 403
+    assert response.data == b""
+    assert "owner role" in response.headers["HX-Trigger"]
+
+
+def test_user_creates_a_second_organization_and_switches_between_them(owner_client, owner):
+    token = csrf_token(owner_client, "/settings/organizations")
+    response = owner_client.post("/settings/organizations", data={"csrf_token": token, "name": "Side Co"})
+    assert response.status_code == 302
+    assert b"Side Co" in owner_client.get("/home").data
+    response = owner_client.post(f"/settings/organizations/{owner.org_id}/switch",
+                                 data={"csrf_token": token})
+    assert response.status_code == 302
+    home = owner_client.get("/home").get_data(as_text=True)
+    assert owner.organization.name in home
+
+
+def test_switching_to_an_organization_you_do_not_belong_to_is_404(owner_client):
+    other = make_org()
+    token = csrf_token(owner_client, "/home")
+    response = owner_client.post(f"/settings/organizations/{other.id}/switch", data={"csrf_token": token})
+    assert response.status_code == 404
+
+
+def test_audit_log_lists_this_organizations_events_only(owner_client, owner):
+    from app import audit
+
+    audit.record("org.updated", org_id=owner.org_id, actor_id=owner.user_id, changes={})
+    audit.record("org.updated", org_id=make_org().id, changes={"secret": 1})
+    db.session.commit()
+    page = owner_client.get("/settings/audit").get_data(as_text=True)
+    assert "org.updated" in page and "secret" not in page
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.org_id == owner.org_id))

@@ -1,0 +1,90 @@
+import pytest
+from sqlalchemy import select
+
+from app.audit import AuditEvent
+from app.blueprints.team import service
+from app.blueprints.team.permissions import MATRIX, Permission, Role, can, require
+from app.errors import DomainError, Forbidden, NotFound
+from app.extensions import db
+from tests.factories import add_member, make_member, make_org
+
+
+def test_every_permission_has_a_row_in_the_matrix_and_owners_hold_them_all():
+    assert set(MATRIX) == set(Permission)
+    assert all(can(Role.OWNER, p) for p in Permission)
+
+
+@pytest.mark.parametrize("role,allowed", [(Role.OWNER, True), (Role.ADMIN, True),
+                                          (Role.MANAGER, False), (Role.AGENT, False)])
+def test_only_owners_and_admins_manage_members(role, allowed):
+    member = make_member(role)
+    if allowed:
+        require(member, Permission.MEMBERS_MANAGE)
+    else:
+        with pytest.raises(Forbidden, match="manage members"):
+            require(member, Permission.MEMBERS_MANAGE)
+
+
+def test_renaming_the_organization_is_audited_with_the_change():
+    owner = make_member(Role.OWNER)
+    old = owner.organization.name
+    service.update_organization(owner, name="Renamed", timezone="Europe/Berlin")
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "org.updated"))
+    assert event.detail["changes"]["name"] == [old, "Renamed"]
+    assert owner.organization.timezone == "Europe/Berlin"
+
+
+def test_agents_cannot_change_the_organization_even_bypassing_the_ui():
+    agent = make_member(Role.AGENT)
+    with pytest.raises(Forbidden):
+        service.update_organization(agent, name="Mine now", timezone="UTC")
+
+
+def test_unknown_timezone_is_a_field_error():
+    owner = make_member(Role.OWNER)
+    with pytest.raises(DomainError) as err:
+        service.update_organization(owner, name="Fine", timezone="Mars/Olympus")
+    assert "timezone" in err.value.fields
+
+
+def test_admin_promotes_an_agent_to_manager_and_it_is_audited():
+    admin = make_member(Role.ADMIN)
+    agent = add_member(admin.organization, role=Role.AGENT)
+    service.change_role(admin, agent.id, "manager")
+    assert agent.role == "manager"
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "member.role_changed"))
+    assert (event.detail["old"], event.detail["new"]) == ("agent", "manager")
+
+
+def test_only_an_owner_can_grant_ownership():
+    admin = make_member(Role.ADMIN)
+    agent = add_member(admin.organization)
+    with pytest.raises(Forbidden):
+        service.change_role(admin, agent.id, "owner")
+
+
+def test_admin_cannot_demote_an_owner():
+    owner = make_member(Role.OWNER)
+    admin = add_member(owner.organization, role=Role.ADMIN)
+    with pytest.raises(Forbidden):
+        service.change_role(admin, owner.id, "agent")
+
+
+def test_the_last_owner_cannot_step_down():
+    owner = make_member(Role.OWNER)
+    with pytest.raises(DomainError, match="at least one owner"):
+        service.change_role(owner, owner.id, "admin")
+
+
+def test_a_member_of_another_organization_is_not_found():
+    admin = make_member(Role.ADMIN)
+    stranger = make_member(Role.AGENT, org=make_org())
+    with pytest.raises(NotFound):
+        service.change_role(admin, stranger.id, "manager")
+
+
+def test_unknown_role_is_refused():
+    owner = make_member(Role.OWNER)
+    agent = add_member(owner.organization)
+    with pytest.raises(DomainError):
+        service.change_role(owner, agent.id, "emperor")

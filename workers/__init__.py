@@ -1,0 +1,1 @@
+"""Process entry points outside the web server: the RQ worker (and later the telegram process)."""
