@@ -11,7 +11,7 @@ from app.blueprints.team.service import create_organization
 from app.extensions import db
 
 DEMO_EMAIL = "demo@example.com"
-DEMO_PASSWORD = "demo-password-2026"
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - published demo login, not a secret
 DEMO_ORG = "Northwind BD"
 TEAM = (
     ("Alex Rivera", "alex@example.com", Role.ADMIN),

@@ -34,7 +34,7 @@ def test_every_non_public_route_refuses_anonymous_callers(app, client):
     token = csrf_token(client)  # a valid anonymous token, so what refuses is the sign-in check
     checked = 0
     for rule, method in _rules(app):
-        url = _url(rule, {name: 1 for name in rule.arguments})
+        url = _url(rule, dict.fromkeys(rule.arguments, 1))
         response = client.open(url, method=method, headers={"X-CSRFToken": token})
         if rule.rule.startswith("/api/") or rule.rule == "/ws":
             assert response.status_code == 401, (method, url, response.status_code)

@@ -88,3 +88,17 @@ def test_audit_log_lists_this_organizations_events_only(owner_client, owner):
     page = owner_client.get("/settings/audit").get_data(as_text=True)
     assert "org.updated" in page and "secret" not in page
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.org_id == owner.org_id))
+
+
+def test_members_page_lists_the_team_with_role_pickers_for_admins(owner_client, owner):
+    agent = add_member(owner.organization, role=Role.AGENT)
+    page = owner_client.get("/settings/members").get_data(as_text=True)
+    assert agent.user.name in page and f'id="role-{agent.id}"' in page
+    assert f'id="role-{owner.id}"' not in page  # nobody edits their own role
+
+
+def test_agents_see_the_team_without_role_pickers(client):
+    agent = make_member(Role.AGENT)
+    sign_in_as(client, agent)
+    page = client.get("/settings/members").get_data(as_text=True)
+    assert "badge-agent" in page and "<select" not in page
