@@ -115,3 +115,21 @@ def test_sign_in_is_rate_limited_per_ip(client):
     assert 429 in statuses
     limited = sign_in(client, "late@example.com", "wrong")
     assert limited.get_json()["error"]["code"] == "rate_limited"
+
+
+def test_refresh_is_rate_limited_per_sign_in(client):
+    member = make_member()
+    tokens = sign_in(client, member.user.email).get_json()
+    statuses = []
+    for _ in range(12):
+        response = client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        statuses.append(response.status_code)
+        if response.status_code == 200:
+            tokens = response.get_json()
+    assert statuses[:10] == [200] * 10 and statuses[10] == 429
+
+
+def test_sign_up_is_rate_limited_per_email(client):
+    statuses = [client.post("/api/auth/signup", json={**SIGN_UP, "password": "short"}).status_code
+                for _ in range(6)]
+    assert statuses == [422] * 5 + [429]

@@ -75,3 +75,18 @@ def test_every_id_route_answers_404_for_another_organizations_ids(app, client, f
         assert response.status_code == 404, (method, url, response.status_code)
         checked += 1
     assert checked >= 2
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_page_renders_for_every_role(app, client, role):
+    """No page a member can reach crashes: it renders, or says the role may not see it."""
+    me = make_member(role)
+    add_member(me.organization, role=Role.AGENT)
+    sign_in_as(client, me)
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.arguments or rule.rule.startswith(("/api/", "/static")):
+            continue
+        if rule.rule == "/ws":
+            continue
+        response = client.get(rule.rule)
+        assert response.status_code in (200, 302, 403), (rule.rule, response.status_code)

@@ -60,3 +60,13 @@ def test_the_menu_works_on_a_phone(new_page):
     expect(page.locator("#sidebar")).to_be_in_viewport()
     page.click("#sidebar >> text=Team")
     expect(page).to_have_url(re.compile(r"/settings/members$"))
+
+
+def test_tapping_outside_the_phone_menu_closes_it(new_page):
+    member = make_member()
+    page = new_page(viewport={"width": 390, "height": 844})
+    sign_in(page, member.user.email, PASSWORD)
+    page.click("button[aria-label='Open menu']")
+    expect(page.locator("#sidebar")).to_be_in_viewport()
+    page.mouse.click(370, 600)  # on the dimmed page, right of the menu
+    expect(page.locator("#sidebar")).not_to_be_in_viewport()

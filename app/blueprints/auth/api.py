@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jwt
 from flask import Blueprint, g, jsonify, request
 
 from app.api.auth import json_body, protect, token_settings
@@ -25,6 +26,17 @@ def _text(data: dict, key: str) -> str:
     return value
 
 
+def _token_family_key() -> str:
+    """Per-sign-in key for refresh limits: the token's family, read without trusting it."""
+    data = request.get_json(silent=True)
+    token = data.get("refresh_token") if isinstance(data, dict) else None
+    try:
+        family = jwt.decode(token, options={"verify_signature": False}).get("fam") if token else None
+    except jwt.InvalidTokenError:
+        family = None
+    return f"family:{family}" if isinstance(family, str) else request.remote_addr
+
+
 def _email_key() -> str:
     data = request.get_json(silent=True)
     email = data.get("email") if isinstance(data, dict) else None
@@ -33,6 +45,7 @@ def _email_key() -> str:
 
 @bp.post("/signup")
 @limiter.limit("10 per hour")
+@limiter.limit("5 per hour", key_func=_email_key)
 @documented("Create an account and its organization", tag="auth", public=True,
             body=obj(["email", "password", "name"], email=string(format="email"), password=string(),
                      name=string(), organization=string()),
@@ -76,6 +89,7 @@ def sign_in():
 
 @bp.post("/refresh")
 @limiter.limit("60 per minute")
+@limiter.limit("10 per minute", key_func=_token_family_key)
 @documented("Rotate a refresh token (reusing a spent one revokes its family)", tag="auth",
             public=True, body=REFRESH_BODY,
             responses={200: {"description": "The next token pair", "schema": TOKENS},

@@ -26,6 +26,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit("5 per hour", methods=["POST"], key_func=_submitted_email)
 def sign_up():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))

@@ -63,6 +63,10 @@
     if (toggle) document.body.classList.toggle("nav-open");
   });
 
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key === "Escape") document.body.classList.remove("nav-open");
+  });
+
   function init() {
     document.querySelectorAll("#toasts .toast").forEach(dismissLater);
   }
