@@ -29,3 +29,10 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic filter: search indexes made by hand in migrations (FTS5 tables, trigram indexes)."""
+    if reflected and type_ == "table" and "_fts" in (name or ""):
+        return False
+    return not (reflected and type_ == "index" and (name or "").endswith("_search_trgm"))

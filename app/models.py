@@ -7,6 +7,18 @@ from sqlalchemy.engine import Engine
 
 from app.audit import AuditEvent  # noqa: F401
 from app.blueprints.auth.models import RefreshToken, User  # noqa: F401
+from app.blueprints.crm.models import (  # noqa: F401
+    Activity,
+    Company,
+    Contact,
+    CustomField,
+    Deal,
+    Import,
+    ImportChunk,
+    ImportRejection,
+    Tag,
+)
+from app.blueprints.pipeline.models import Pipeline, Stage  # noqa: F401
 from app.blueprints.team.models import Membership, Organization  # noqa: F401
 
 

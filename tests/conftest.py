@@ -66,6 +66,11 @@ def app(settings):
 
 
 def _drop_everything() -> None:
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "sqlite":  # FTS tables and their triggers are not in metadata
+            for (name,) in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table' "
+                                             "AND name LIKE '%_fts'")).all():
+                conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
     db.drop_all()
     with db.engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))

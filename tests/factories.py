@@ -48,3 +48,28 @@ def add_member(org: Organization, user: User | None = None, role: Role = Role.AG
 def make_member(role: Role = Role.OWNER, org: Organization | None = None) -> Membership:
     """A user with ``role`` in ``org`` (a new organization if None)."""
     return add_member(org or make_org(), role=role)
+
+
+def make_contact(member: Membership, **fields):
+    from app.blueprints.crm import service
+
+    data = {"first_name": "Ann", "last_name": f"Lee {next(_seq)}", **fields}
+    contact = service.create_record(member, "contact", data)
+    db.session.commit()
+    return contact
+
+
+def make_company(member: Membership, **fields):
+    from app.blueprints.crm import service
+
+    company = service.create_record(member, "company", {"name": f"Company {next(_seq)}", **fields})
+    db.session.commit()
+    return company
+
+
+def make_deal(member: Membership, **fields):
+    from app.blueprints.crm import service
+
+    deal = service.create_record(member, "deal", {"title": f"Deal {next(_seq)}", **fields})
+    db.session.commit()
+    return deal

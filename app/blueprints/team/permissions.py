@@ -37,7 +37,6 @@ class Permission(StrEnum):
     MEMBERS_MANAGE = "members.manage"
     AUDIT_VIEW = "audit.view"
     ACCOUNTS_MANAGE = "accounts.manage"
-    RECORDS_VIEW_ALL = "records.view_all"
     RECORDS_EDIT_ALL = "records.edit_all"
     RECORDS_DELETE = "records.delete"
     PIPELINES_MANAGE = "pipelines.manage"
@@ -60,7 +59,6 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.MEMBERS_MANAGE: _ADMINS,
     Permission.AUDIT_VIEW: _ADMINS,
     Permission.ACCOUNTS_MANAGE: _ADMINS,
-    Permission.RECORDS_VIEW_ALL: _MANAGERS,
     Permission.RECORDS_EDIT_ALL: _MANAGERS,
     Permission.RECORDS_DELETE: _MANAGERS,
     Permission.PIPELINES_MANAGE: _MANAGERS,
@@ -79,7 +77,6 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.MEMBERS_MANAGE: "manage members and roles",
     Permission.AUDIT_VIEW: "read the audit log",
     Permission.ACCOUNTS_MANAGE: "connect and remove Telegram accounts",
-    Permission.RECORDS_VIEW_ALL: "see every record, not only their own",
     Permission.RECORDS_EDIT_ALL: "edit records owned by others",
     Permission.RECORDS_DELETE: "delete records",
     Permission.PIPELINES_MANAGE: "manage pipelines and stages",

@@ -1,0 +1,184 @@
+"""The fields of each CRM entity, described once: forms, the API, import, export and lists read them.
+
+``clean(entity, raw, custom_fields)`` turns loosely typed input (form strings, JSON, CSV cells) into
+canonical values and field errors; it does not touch the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.blueprints.crm import normalize
+from app.blueprints.crm.models import CustomField, CustomFieldKind, DealStatus, Entity
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    parse: Callable[[Any], Any] | None = None  # None: plain text
+    max_length: int | None = None
+    required: bool = False
+    aliases: tuple[str, ...] = ()  # other column headers an import may use for it
+    reference: str | None = None  # "company", "contact", "stage", "owner", "tags": resolved by the service
+    choices: tuple[str, ...] = ()
+    exportable: bool = True
+
+
+def _text(max_length: int) -> Callable[[Any], str]:
+    def parse(raw: Any) -> str:
+        text = str(raw).strip()
+        if len(text) > max_length:
+            raise ValueError(f"at most {max_length} characters")
+        return text
+    return parse
+
+
+def _choice(choices: Iterable[str]) -> Callable[[Any], str]:
+    allowed = tuple(choices)
+
+    def parse(raw: Any) -> str:
+        text = str(raw).strip().lower()
+        if text not in allowed:
+            raise ValueError(f"one of: {', '.join(allowed)}")
+        return text
+    return parse
+
+
+COMPANY_FIELDS = (
+    Field("name", "Name", _text(200), required=True, aliases=("company", "company name", "organization",
+                                                               "organisation", "account")),
+    Field("domain", "Domain", normalize.domain, aliases=("company domain",)),
+    Field("website", "Website", normalize.website, aliases=("url", "site", "web")),
+    Field("industry", "Industry", _text(100), aliases=("sector", "vertical")),
+    Field("size", "Size", _text(32), aliases=("employees", "headcount", "company size")),
+    Field("owner", "Owner", reference="owner", aliases=("owner email", "assigned to", "account owner")),
+    Field("tags", "Tags", reference="tags", aliases=("labels", "tag")),
+    Field("notes", "Notes", _text(20_000), aliases=("description", "note")),
+)
+
+CONTACT_FIELDS = (
+    Field("first_name", "First name", _text(100), aliases=("first", "firstname", "given name", "forename")),
+    Field("last_name", "Last name", _text(100), aliases=("last", "lastname", "surname", "family name")),
+    Field("email", "Email", normalize.email, aliases=("e-mail", "email address", "mail", "work email")),
+    Field("phone", "Phone", normalize.phone, aliases=("phone number", "mobile", "tel", "telephone", "cell",
+                                                      "whatsapp")),
+    Field("telegram_username", "Telegram username", normalize.telegram_username,
+          aliases=("telegram", "tg", "tg username", "telegram handle", "username", "handle")),
+    Field("telegram_user_id", "Telegram user id", normalize.telegram_user_id,
+          aliases=("telegram id", "tg id", "tg user id", "user id")),
+    Field("company", "Company", reference="company", aliases=("company name", "organization", "organisation",
+                                                             "account")),
+    Field("title", "Title", _text(120), aliases=("job title", "position", "role")),
+    Field("timezone", "Timezone", normalize.timezone, aliases=("time zone", "tz")),
+    Field("owner", "Owner", reference="owner", aliases=("owner email", "assigned to", "contact owner")),
+    Field("tags", "Tags", reference="tags", aliases=("labels", "tag")),
+    Field("source", "Source", _text(64), aliases=("lead source", "origin", "channel")),
+    Field("do_not_contact", "Do not contact", normalize.boolean, aliases=("dnc", "unsubscribed", "opt out",
+                                                                         "do not contact")),
+    Field("notes", "Notes", _text(20_000), aliases=("description", "note", "comments")),
+)
+
+DEAL_FIELDS = (
+    Field("title", "Title", _text(200), required=True, aliases=("deal", "deal name", "name", "opportunity")),
+    Field("value", "Value", normalize.decimal, aliases=("amount", "deal value", "size", "price")),
+    Field("currency", "Currency", lambda raw: _currency(raw), aliases=("ccy",)),
+    Field("contact", "Contact", reference="contact", aliases=("contact email", "person", "contact name")),
+    Field("company", "Company", reference="company", aliases=("company name", "organization", "account")),
+    Field("stage", "Stage", reference="stage", aliases=("deal stage", "pipeline stage", "status stage")),
+    Field("owner", "Owner", reference="owner", aliases=("owner email", "assigned to", "deal owner")),
+    Field("probability", "Probability", lambda raw: normalize.integer(str(raw).rstrip("%"), 0, 100),
+          aliases=("probability %", "chance", "win probability")),
+    Field("expected_close", "Expected close", normalize.iso_date,
+          aliases=("close date", "expected close date", "closing date")),
+    Field("status", "Status", _choice(s.value for s in DealStatus), aliases=("deal status", "state")),
+    Field("lost_reason", "Lost reason", _text(200), aliases=("reason lost", "loss reason")),
+    Field("tags", "Tags", reference="tags", aliases=("labels", "tag")),
+)
+
+
+def _currency(raw: Any) -> str:
+    text = str(raw).strip().upper()
+    if len(text) != 3 or not text.isalpha():
+        raise ValueError("a three-letter currency code such as USD")
+    return text
+
+
+FIELDS: dict[str, tuple[Field, ...]] = {
+    Entity.CONTACT: CONTACT_FIELDS,
+    Entity.COMPANY: COMPANY_FIELDS,
+    Entity.DEAL: DEAL_FIELDS,
+}
+
+
+@dataclass
+class Cleaned:
+    values: dict[str, Any] = field(default_factory=dict)  # model columns and references, canonical
+    custom: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def parse_custom(definition: CustomField, raw: Any) -> Any:
+    if definition.kind == CustomFieldKind.NUMBER:
+        return float(normalize.decimal(raw))
+    if definition.kind == CustomFieldKind.DATE:
+        return normalize.iso_date(raw).isoformat()
+    if definition.kind == CustomFieldKind.SELECT:
+        text = str(raw).strip()
+        for option in definition.options:
+            if option.lower() == text.lower():
+                return option
+        raise ValueError(f"one of: {', '.join(definition.options)}")
+    return _text(2000)(raw)
+
+
+def _blank(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def clean(entity: str, raw: dict[str, Any], custom_fields: Iterable[CustomField] = (),
+          partial: bool = False) -> Cleaned:
+    """Canonical values for the keys present in ``raw`` (all fields unless ``partial``).
+
+    Blank values clear a field (None); required fields may not be blank. Custom fields are keyed
+    ``custom.<key>`` in ``raw`` or given as a ``custom`` mapping.
+    """
+    out = Cleaned()
+    for f in FIELDS[entity]:
+        if partial and f.name not in raw:
+            continue
+        value = raw.get(f.name)
+        if _blank(value) and f.reference != "tags":
+            if f.required:
+                out.errors[f.name] = f"{f.label} is required."
+            else:
+                out.values[f.name] = None
+            continue
+        if f.reference:
+            out.values[f.name] = value  # resolved against the database by the service
+            continue
+        try:
+            out.values[f.name] = f.parse(value) if f.parse else str(value).strip()
+        except ValueError as err:
+            out.errors[f.name] = f"{f.label}: {err}."
+    nested = raw.get("custom") if isinstance(raw.get("custom"), dict) else {}
+    for definition in custom_fields:
+        key = f"custom.{definition.key}"
+        if key in raw:
+            value = raw[key]
+        elif definition.key in nested:
+            value = nested[definition.key]
+        elif partial:
+            continue
+        else:
+            value = None
+        if _blank(value):
+            out.custom[definition.key] = None
+            continue
+        try:
+            out.custom[definition.key] = parse_custom(definition, value)
+        except ValueError as err:
+            out.errors[key] = f"{definition.label}: {err}."
+    return out

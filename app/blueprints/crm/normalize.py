@@ -1,0 +1,147 @@
+"""Turning what people type (or spreadsheets hold) into canonical values. Each raises ValueError
+with a message fit to show next to the field or in an import's rejected-rows report."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from urllib.parse import urlsplit
+from zoneinfo import available_timezones
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+_TG_USERNAME = re.compile(r"^[a-z][a-z0-9_]{3,31}$")
+_TG_PREFIXES = ("https://t.me/", "http://t.me/", "t.me/", "https://telegram.me/", "telegram.me/", "@")
+_TRUE = {"1", "true", "yes", "y", "on", "x"}
+_FALSE = {"0", "false", "no", "n", "off", ""}
+
+
+def email(raw: str) -> str:
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as err:
+        raise ValueError(f"not a valid email address ({err})") from None
+
+
+def phone(raw: str) -> str:
+    """E.164. Numbers must carry their country code (+ or 00), since contacts span countries."""
+    text = raw.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if not text.startswith("+"):
+        digits = re.sub(r"\D", "", text)
+        if len(digits) >= 11:  # a full international number written without the +
+            text = "+" + digits
+        else:
+            raise ValueError("phone numbers need their country code, e.g. +44 20 7946 0958")
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        raise ValueError("not a phone number") from None
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError("not a possible phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def telegram_username(raw: str) -> str:
+    text = raw.strip()
+    for prefix in _TG_PREFIXES:
+        if text.lower().startswith(prefix):
+            text = text[len(prefix):]
+    text = text.strip("/").lower()
+    if not _TG_USERNAME.match(text):
+        raise ValueError("Telegram usernames are 4-32 letters, digits or _ and start with a letter")
+    return text
+
+
+def telegram_user_id(raw: str | int) -> int:
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ValueError("a Telegram user id is a whole number") from None
+    if not 0 < value < 2**63:
+        raise ValueError("a Telegram user id is a positive number")
+    return value
+
+
+def decimal(raw: str | int | float | Decimal) -> Decimal:
+    if isinstance(raw, Decimal | int | float) and not isinstance(raw, bool):
+        value = Decimal(str(raw))
+    else:
+        text = re.sub(r"[\s$€£¥₽]", "", str(raw))
+        if text.count(",") and text.count(".") == 0 and re.fullmatch(r"-?\d+,\d{1,2}", text):
+            text = text.replace(",", ".")  # 1234,50 written the continental way
+        text = text.replace(",", "")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise ValueError("not a number") from None
+    if not value.is_finite() or abs(value) >= Decimal("1e12"):
+        raise ValueError("number out of range")
+    return value.quantize(Decimal("0.01"))
+
+
+def integer(raw: str | int, low: int | None = None, high: int | None = None) -> int:
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ValueError("not a whole number") from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"must be between {low} and {high}")
+    return value
+
+
+def iso_date(raw: str | date) -> date:
+    if isinstance(raw, date):
+        return raw
+    text = str(raw).strip()
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError("dates are written YYYY-MM-DD")
+
+
+def boolean(raw: str | bool) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("use yes or no")
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def timezone(raw: str) -> str:
+    text = raw.strip()
+    if text not in _timezones():
+        raise ValueError("use a timezone name such as Europe/London")
+    return text
+
+
+def domain(raw: str) -> str:
+    text = raw.strip().lower()
+    if "://" not in text:
+        text = "http://" + text
+    host = (urlsplit(text).hostname or "").removeprefix("www.")
+    if not host or "." not in host or not re.fullmatch(r"[a-z0-9.-]+", host):
+        raise ValueError("not a domain name")
+    return host
+
+
+def website(raw: str) -> str:
+    text = raw.strip()
+    if not re.match(r"^https?://", text, re.I):
+        text = "https://" + text
+    domain(text)
+    return text[:500]

@@ -1,0 +1,176 @@
+"""The read side of the CRM: filtered, searched, sorted, paginated lists; timelines; id sets.
+
+Lists are org-scoped and exclude the trash unless asked. Search runs on ``search_text`` through
+SQLite FTS5 (trigram) or PostgreSQL pg_trgm, so it matches any part of a name, email, phone or
+Telegram handle.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import Integer, Select, and_, column, func, select, text
+
+from app.blueprints.crm.models import Activity, Company, Contact, Deal, Entity, Tag
+from app.blueprints.crm.service import model_for
+from app.extensions import db
+
+MAX_PER_PAGE = 200
+
+SORTS: dict[str, dict[str, Any]] = {
+    Entity.CONTACT: {"name": (Contact.last_name, Contact.first_name), "created": (Contact.created_at,),
+                     "updated": (Contact.updated_at,), "email": (Contact.email,)},
+    Entity.COMPANY: {"name": (Company.name,), "created": (Company.created_at,),
+                     "updated": (Company.updated_at,), "domain": (Company.domain,)},
+    Entity.DEAL: {"title": (Deal.title,), "created": (Deal.created_at,), "updated": (Deal.updated_at,),
+                  "value": (Deal.value,), "close": (Deal.expected_close,)},
+}
+DEFAULT_SORT = {Entity.CONTACT: "-created", Entity.COMPANY: "name", Entity.DEAL: "-created"}
+
+
+@dataclass
+class ListQuery:
+    q: str = ""
+    owner_id: int | None = None
+    unowned: bool = False
+    tag: str | None = None
+    company_id: int | None = None
+    stage_id: int | None = None
+    status: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    trashed: bool = False
+    sort: str | None = None
+    page: int = 1
+    per_page: int = 50
+    custom: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+_TERM = re.compile(r"[^\s\"']+")
+
+
+def _search(stmt: Select, model, q: str) -> Select:
+    terms = [t.lower() for t in _TERM.findall(q)][:8]
+    if not terms:
+        return stmt
+    if db.engine.dialect.name == "sqlite":
+        long_terms = [t for t in terms if len(t) >= 3]
+        if long_terms:
+            match = " AND ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
+            # The table name comes from our model, never from input; the terms are bound.
+            fts_table = f"{model.__tablename__}_fts"
+            sql = f"SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH :match"  # noqa: S608
+            fts = text(sql).bindparams(match=match).columns(column("rowid", Integer))
+            stmt = stmt.where(model.id.in_(fts))
+        for t in terms:
+            if len(t) < 3:  # trigram indexes need three characters; short terms match a word start
+                stmt = stmt.where(model.search_text.like(f"{_escape(t)}%", escape="\\")
+                                  | model.search_text.like(f"% {_escape(t)}%", escape="\\"))
+        return stmt
+    for t in terms:
+        stmt = stmt.where(model.search_text.ilike(f"%{_escape(t)}%", escape="\\"))
+    return stmt
+
+
+def _escape(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filtered(org_id: int, entity: str, query: ListQuery) -> Select:
+    """SELECT of the records matching ``query`` (unsorted, unpaginated)."""
+    model = model_for(entity)
+    stmt = select(model).where(model.org_id == org_id)
+    stmt = stmt.where(model.deleted_at.is_not(None) if query.trashed else model.deleted_at.is_(None))
+    if query.q.strip():
+        stmt = _search(stmt, model, query.q)
+    if query.unowned:
+        stmt = stmt.where(model.owner_id.is_(None))
+    elif query.owner_id:
+        stmt = stmt.where(model.owner_id == query.owner_id)
+    if query.tag:
+        tag_table = model.tags.property.secondary
+        tag_id = select(Tag.id).where(Tag.org_id == org_id, func.lower(Tag.name) == query.tag.lower())
+        stmt = stmt.where(model.id.in_(select(tag_table.c[f"{entity}_id"])
+                                       .where(tag_table.c.tag_id.in_(tag_id))))
+    if query.company_id and entity in (Entity.CONTACT, Entity.DEAL):
+        stmt = stmt.where(model.company_id == query.company_id)
+    if entity == Entity.DEAL:
+        if query.stage_id:
+            stmt = stmt.where(Deal.stage_id == query.stage_id)
+        if query.status:
+            stmt = stmt.where(Deal.status == query.status)
+    if query.created_from:
+        stmt = stmt.where(model.created_at >= datetime.combine(query.created_from, time.min, UTC))
+    if query.created_to:
+        stmt = stmt.where(model.created_at <= datetime.combine(query.created_to, time.max, UTC))
+    for key, value in query.custom.items():
+        if value not in (None, ""):
+            stmt = stmt.where(model.custom[key].as_string() == str(value))
+    return stmt
+
+
+def _ordering(entity: str, sort: str | None, model) -> tuple[list, str]:
+    sort = sort or DEFAULT_SORT[entity]
+    name = sort.lstrip("-")
+    if name not in SORTS[entity]:
+        sort, name = DEFAULT_SORT[entity], DEFAULT_SORT[entity].lstrip("-")
+    descending = sort.startswith("-")
+    columns = [c.desc() if descending else c.asc() for c in SORTS[entity][name]]
+    columns.append(model.id.desc() if descending else model.id.asc())
+    return columns, sort
+
+
+def list_records(org_id: int, entity: str, query: ListQuery) -> Page:
+    model = model_for(entity)
+    per_page = max(1, min(int(query.per_page or 50), MAX_PER_PAGE))
+    page = max(1, int(query.page or 1))
+    stmt = filtered(org_id, entity, query)
+    total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(model.id)
+                                                               .order_by(None).subquery()))
+    order, _ = _ordering(entity, query.sort, model)
+    items = list(db.session.scalars(stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page))
+                 .unique())
+    return Page(items=items, total=total or 0, page=page, per_page=per_page)
+
+
+def matching_ids(org_id: int, entity: str, query: ListQuery, limit: int | None = None) -> list[int]:
+    model = model_for(entity)
+    stmt = filtered(org_id, entity, query).with_only_columns(model.id).order_by(model.id)
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def timeline(org_id: int, entity: str, record_id: int, limit: int = 100) -> list[Activity]:
+    return list(db.session.scalars(
+        select(Activity).where(and_(Activity.org_id == org_id, Activity.subject_type == entity,
+                                    Activity.subject_id == record_id))
+        .order_by(Activity.id.desc()).limit(limit)
+    ))
+
+
+def org_tags(org_id: int) -> list[Tag]:
+    return list(db.session.scalars(select(Tag).where(Tag.org_id == org_id).order_by(Tag.name)))

@@ -1,0 +1,505 @@
+"""Operations on companies, contacts and deals. Flask-free: explicit actor, flush, never commit.
+
+Every change writes the record's timeline. Deleting moves to the trash (restorable for
+TRASH_DAYS days). Agents edit the records they own (or nobody owns); managers and above edit all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+
+from app.blueprints.auth.models import User
+from app.blueprints.crm.fields import FIELDS, Cleaned, clean
+from app.blueprints.crm.models import (
+    Activity,
+    Company,
+    Contact,
+    CustomField,
+    Deal,
+    DealStatus,
+    Entity,
+    Record,
+    Tag,
+)
+from app.blueprints.pipeline.models import Stage, StageKind
+from app.blueprints.pipeline.service import default_pipeline
+from app.blueprints.team.models import Membership
+from app.blueprints.team.permissions import Permission, can, require
+from app.db_types import utcnow
+from app.errors import DomainError, Forbidden, NotFound
+from app.extensions import db
+
+TRASH_DAYS = 30
+MODELS: dict[str, type[Record]] = {Entity.CONTACT: Contact, Entity.COMPANY: Company, Entity.DEAL: Deal}
+LABELS = {Entity.CONTACT: "Contact", Entity.COMPANY: "Company", Entity.DEAL: "Deal"}
+
+
+def model_for(entity: str) -> type[Record]:
+    try:
+        return MODELS[Entity(entity)]
+    except ValueError:
+        raise NotFound("No such kind of record.") from None
+
+
+# -- reading one record ------------------------------------------------------------------------
+
+def get_record(org_id: int, entity: str, record_id: int, trashed: bool = False) -> Record:
+    """The live (or, with ``trashed``, the deleted) record. Raises NotFound outside the org."""
+    model = model_for(entity)
+    stmt = select(model).where(model.org_id == org_id, model.id == record_id)
+    stmt = stmt.where(model.deleted_at.is_not(None) if trashed else model.deleted_at.is_(None))
+    record = db.session.scalar(stmt)
+    if record is None:
+        raise NotFound(f"{LABELS[Entity(entity)]} not found.")
+    return record
+
+
+def custom_fields(org_id: int, entity: str) -> list[CustomField]:
+    return list(db.session.scalars(
+        select(CustomField).where(CustomField.org_id == org_id, CustomField.entity == entity)
+        .order_by(CustomField.position, CustomField.id)
+    ))
+
+
+# -- search text -------------------------------------------------------------------------------
+
+def search_text(entity: str, record: Record) -> str:
+    """What search matches against, lower-cased: names, email, phone, Telegram handle, company."""
+    if isinstance(record, Contact):
+        parts = [record.first_name, record.last_name, record.email, record.phone,
+                 (record.phone or "").lstrip("+"), record.telegram_username,
+                 f"@{record.telegram_username}" if record.telegram_username else None,
+                 str(record.telegram_user_id or ""), record.company.name if record.company else None,
+                 record.title]
+    elif isinstance(record, Company):
+        parts = [record.name, record.domain, record.industry]
+    else:
+        parts = [record.title, record.contact.name if record.contact else None,
+                 record.company.name if record.company else None]
+    return " ".join(p for p in parts if p).lower()
+
+
+# -- references --------------------------------------------------------------------------------
+
+def _as_id(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def resolve_owner(org_id: int, value: Any) -> int | None:
+    """A user id of an org member, from an id or an email. Raises ValueError."""
+    if value in (None, ""):
+        return None
+    user_id = _as_id(value)
+    stmt = select(Membership.user_id).join(User, User.id == Membership.user_id).where(
+        Membership.org_id == org_id)
+    if user_id is not None:
+        stmt = stmt.where(Membership.user_id == user_id)
+    else:
+        stmt = stmt.where(func.lower(User.email) == str(value).strip().lower())
+    found = db.session.scalar(stmt)
+    if found is None:
+        raise ValueError("not a member of this organization")
+    return found
+
+
+def resolve_company(org_id: int, value: Any, create: bool = True) -> Company | None:
+    """A live company from an id, or by name (created when missing and ``create``)."""
+    if value in (None, ""):
+        return None
+    company_id = _as_id(value)
+    if company_id is not None:
+        company = db.session.scalar(select(Company).where(
+            Company.org_id == org_id, Company.id == company_id, Company.deleted_at.is_(None)))
+        if company is None:
+            raise ValueError("no such company")
+        return company
+    name = str(value).strip()[:200]
+    company = db.session.scalar(select(Company).where(
+        Company.org_id == org_id, func.lower(Company.name) == name.lower(), Company.deleted_at.is_(None)
+    ).order_by(Company.id).limit(1))
+    if company is None and create:
+        company = Company(org_id=org_id, name=name, custom={})
+        company.search_text = search_text(Entity.COMPANY, company)
+        db.session.add(company)
+        db.session.flush()
+    return company
+
+
+def resolve_contact(org_id: int, value: Any) -> Contact | None:
+    if value in (None, ""):
+        return None
+    contact_id = _as_id(value)
+    stmt = select(Contact).where(Contact.org_id == org_id, Contact.deleted_at.is_(None))
+    if contact_id is not None:
+        stmt = stmt.where(Contact.id == contact_id)
+    else:
+        stmt = stmt.where(Contact.email == str(value).strip().lower())
+    contact = db.session.scalar(stmt.order_by(Contact.id).limit(1))
+    if contact is None:
+        raise ValueError("no such contact")
+    return contact
+
+
+def resolve_stage(org_id: int, value: Any) -> Stage:
+    stage_id = _as_id(value)
+    stmt = select(Stage).where(Stage.org_id == org_id)
+    if stage_id is not None:
+        stmt = stmt.where(Stage.id == stage_id)
+    else:
+        pipeline = default_pipeline(org_id)
+        stmt = stmt.where(Stage.pipeline_id == pipeline.id,
+                          func.lower(Stage.name) == str(value).strip().lower())
+    stage = db.session.scalar(stmt.limit(1))
+    if stage is None:
+        raise ValueError("no such stage")
+    return stage
+
+
+def tags_from(org_id: int, value: Any) -> list[Tag]:
+    """Tag rows for a list or comma/semicolon separated names, creating new names."""
+    if value in (None, ""):
+        return []
+    names = value if isinstance(value, list | tuple) else str(value).replace(";", ",").split(",")
+    wanted: dict[str, str] = {}
+    for name in names:
+        clean_name = str(name).strip()[:64]
+        if clean_name:
+            wanted.setdefault(clean_name.lower(), clean_name)
+    if not wanted:
+        return []
+    existing = {t.name.lower(): t for t in db.session.scalars(
+        select(Tag).where(Tag.org_id == org_id, func.lower(Tag.name).in_(list(wanted))))}
+    for key, name in wanted.items():
+        if key not in existing:
+            existing[key] = Tag(org_id=org_id, name=name)
+            db.session.add(existing[key])
+    db.session.flush()
+    return [existing[key] for key in wanted]
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> None:
+    """Set cleaned values on ``record``, resolving references. Raises DomainError with fields."""
+    errors = dict(cleaned.errors)
+    references = {f.name: f.reference for f in FIELDS[entity] if f.reference}
+    for name, value in cleaned.values.items():
+        kind = references.get(name)
+        try:
+            if kind is None:
+                setattr(record, name, value)
+            elif kind == "owner":
+                record.owner_id = resolve_owner(org_id, value)
+            elif kind == "company":
+                record.company = resolve_company(org_id, value)
+            elif kind == "contact":
+                record.contact = resolve_contact(org_id, value)
+            elif kind == "stage":
+                _set_stage(record, resolve_stage(org_id, value) if value not in (None, "") else None)
+            elif kind == "tags":
+                record.tags = tags_from(org_id, value)
+        except ValueError as err:
+            label = next(f.label for f in FIELDS[entity] if f.name == name)
+            errors[name] = f"{label}: {err}."
+    if errors:
+        raise DomainError("Some fields need attention.", errors)
+    if cleaned.custom:
+        record.custom = {**(record.custom or {}), **cleaned.custom}
+        record.custom = {k: v for k, v in record.custom.items() if v is not None}
+    if isinstance(record, Deal):
+        _settle_deal(org_id, record)
+    record.search_text = search_text(entity, record)
+
+
+def _set_stage(deal: Deal, stage: Stage | None) -> None:
+    if stage is None or stage.id == deal.stage_id:
+        return
+    deal.stage = stage
+    deal.stage_id = stage.id
+    deal.pipeline_id = stage.pipeline_id
+    deal.stage_entered_at = utcnow()
+    if stage.kind in (StageKind.WON, StageKind.LOST):
+        deal.status = stage.kind
+    elif deal.status != DealStatus.OPEN:
+        deal.status = DealStatus.OPEN.value
+
+
+def _settle_deal(org_id: int, deal: Deal) -> None:
+    if deal.stage_id is None and deal.stage is None:
+        _set_stage(deal, default_pipeline(org_id).stages[0])
+    if deal.probability is None and deal.stage is not None:
+        deal.probability = deal.stage.probability
+    if deal.status != DealStatus.LOST:
+        deal.lost_reason = None
+    deal.currency = deal.currency or "USD"
+
+
+def _check_edit(actor: Membership, record: Record) -> None:
+    if record.owner_id not in (None, actor.user_id) and not can(actor.role, Permission.RECORDS_EDIT_ALL):
+        raise Forbidden("You can edit only the records you own. Ask a manager to reassign it.")
+
+
+def snapshot(entity: str, record: Record) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for f in FIELDS[entity]:
+        if f.reference == "tags":
+            data["tags"] = sorted(t.name for t in record.tags)
+        elif f.reference in ("company", "contact", "stage"):
+            related = getattr(record, f.name)
+            data[f.name] = getattr(related, "name", None) if related is not None else None
+        elif f.reference == "owner":
+            data["owner"] = record.owner_id
+        else:
+            value = getattr(record, f.name)
+            data[f.name] = str(value) if isinstance(value, Decimal) else (
+                value.isoformat() if hasattr(value, "isoformat") else value)
+    for key, value in (record.custom or {}).items():
+        data[f"custom.{key}"] = value
+    return data
+
+
+def record_activity(actor: Membership | None, entity: str, record: Record, kind: str,
+                    body: str | None = None, **data: Any) -> Activity:
+    activity = Activity(org_id=record.org_id, subject_type=entity, subject_id=record.id, kind=kind,
+                        actor_id=actor.user_id if actor else None, body=body, data=data)
+    db.session.add(activity)
+    return activity
+
+
+def create_record(actor: Membership, entity: str, raw: dict[str, Any]) -> Record:
+    """A new record from loosely typed input. Raises DomainError with field messages."""
+    if "owner" not in raw:
+        raw = {**raw, "owner": actor.user_id}  # new records belong to whoever creates them
+    cleaned = clean(entity, raw, custom_fields(actor.org_id, entity))
+    record = model_for(entity)(org_id=actor.org_id, custom={})
+    with db.session.no_autoflush:
+        _apply(actor.org_id, entity, record, cleaned)
+    db.session.add(record)
+    db.session.flush()
+    record_activity(actor, entity, record, "created")
+    return record
+
+
+def update_record(actor: Membership, entity: str, record_id: int, raw: dict[str, Any],
+                  partial: bool = True) -> Record:
+    """Change the fields present in ``raw`` (all fields when not ``partial``).
+
+    Raises NotFound, Forbidden (not the actor's record) or DomainError with field messages.
+    """
+    record = get_record(actor.org_id, entity, record_id)
+    _check_edit(actor, record)
+    if "owner" in raw and not can(actor.role, Permission.RECORDS_EDIT_ALL):
+        raise Forbidden("Only managers and above can reassign records.")
+    before = snapshot(entity, record)
+    cleaned = clean(entity, raw, custom_fields(actor.org_id, entity), partial=partial)
+    with db.session.no_autoflush:
+        _apply(actor.org_id, entity, record, cleaned)
+    db.session.flush()
+    after = snapshot(entity, record)
+    changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+    if changes:
+        record_activity(actor, entity, record, "updated", changes=changes)
+        if isinstance(record, Company) and "name" in changes:
+            _refresh_contact_search(record)
+    return record
+
+
+def _refresh_contact_search(company: Company) -> None:
+    for contact in db.session.scalars(select(Contact).where(Contact.company_id == company.id)):
+        contact.search_text = search_text(Entity.CONTACT, contact)
+
+
+def add_note(actor: Membership, entity: str, record_id: int, body: str) -> Activity:
+    record = get_record(actor.org_id, entity, record_id)
+    text = (body or "").strip()
+    if not text:
+        raise DomainError("Write something first.", {"body": "The note is empty."})
+    if len(text) > 20_000:
+        raise DomainError("That note is too long.", {"body": "At most 20,000 characters."})
+    activity = record_activity(actor, entity, record, "note", body=text)
+    db.session.flush()
+    return activity
+
+
+# -- trash -------------------------------------------------------------------------------------
+
+def _live_ids(org_id: int, entity: str, ids: Iterable[int], trashed: bool) -> list[int]:
+    model = model_for(entity)
+    ids = list({int(i) for i in ids})
+    if not ids:
+        return []
+    found: list[int] = []
+    for start in range(0, len(ids), 500):
+        stmt = select(model.id).where(model.org_id == org_id, model.id.in_(ids[start:start + 500]))
+        stmt = stmt.where(model.deleted_at.is_not(None) if trashed else model.deleted_at.is_(None))
+        found.extend(db.session.scalars(stmt))
+    return found
+
+
+def _log_many(actor: Membership, entity: str, ids: list[int], kind: str, **data: Any) -> None:
+    if ids:
+        db.session.execute(insert(Activity), [
+            {"org_id": actor.org_id, "subject_type": entity, "subject_id": i, "kind": kind,
+             "actor_id": actor.user_id, "data": data, "created_at": utcnow()} for i in ids])
+
+
+def trash_records(actor: Membership, entity: str, ids: Iterable[int]) -> int:
+    """Move records to the trash; returns how many moved. Raises Forbidden."""
+    require(actor, Permission.RECORDS_DELETE)
+    model = model_for(entity)
+    live = _live_ids(actor.org_id, entity, ids, trashed=False)
+    for start in range(0, len(live), 500):
+        db.session.execute(update(model).where(model.id.in_(live[start:start + 500]))
+                           .values(deleted_at=utcnow()).execution_options(synchronize_session=False))
+    _log_many(actor, entity, live, "deleted")
+    db.session.expire_all()
+    return len(live)
+
+
+def restore_records(actor: Membership, entity: str, ids: Iterable[int]) -> int:
+    require(actor, Permission.RECORDS_DELETE)
+    model = model_for(entity)
+    dead = _live_ids(actor.org_id, entity, ids, trashed=True)
+    for start in range(0, len(dead), 500):
+        db.session.execute(update(model).where(model.id.in_(dead[start:start + 500]))
+                           .values(deleted_at=None).execution_options(synchronize_session=False))
+    _log_many(actor, entity, dead, "restored")
+    db.session.expire_all()
+    return len(dead)
+
+
+def purge_trash(org_id: int | None = None, days: int = TRASH_DAYS) -> int:
+    """Delete for good what has been in the trash longer than ``days`` (a scheduled job)."""
+    cutoff = utcnow() - timedelta(days=days)
+    total = 0
+    for model in MODELS.values():
+        stmt = delete(model).where(model.deleted_at.is_not(None), model.deleted_at < cutoff)
+        if org_id is not None:
+            stmt = stmt.where(model.org_id == org_id)
+        total += db.session.execute(stmt).rowcount or 0
+    return total
+
+
+# -- bulk --------------------------------------------------------------------------------------
+
+BULK_ACTIONS = ("delete", "restore", "assign", "add_tag", "remove_tag", "move_stage")
+
+
+def bulk(actor: Membership, entity: str, action: str, ids: Iterable[int], value: Any = None) -> int:
+    """Apply ``action`` to records ``ids`` of the actor's org; returns how many changed.
+
+    Raises DomainError for an unknown action or value, Forbidden when the role may not.
+    """
+    ids = list(ids)
+    if action == "delete":
+        return trash_records(actor, entity, ids)
+    if action == "restore":
+        return restore_records(actor, entity, ids)
+    if action not in BULK_ACTIONS:
+        raise DomainError(f"Unknown bulk action: {action}.")
+    model = model_for(entity)
+    live = _live_ids(actor.org_id, entity, ids, trashed=False)
+    if action == "assign":
+        require(actor, Permission.RECORDS_EDIT_ALL)
+        try:
+            owner_id = resolve_owner(actor.org_id, value)
+        except ValueError as err:
+            raise DomainError(f"Owner: {err}.", {"value": str(err)}) from None
+        for start in range(0, len(live), 500):
+            db.session.execute(update(model).where(model.id.in_(live[start:start + 500]))
+                               .values(owner_id=owner_id, updated_at=utcnow())
+                               .execution_options(synchronize_session=False))
+        _log_many(actor, entity, live, "updated", changes={"owner": [None, owner_id]})
+    elif action in ("add_tag", "remove_tag"):
+        live = _bulk_tag(actor, entity, live, value, add=action == "add_tag")
+    elif action == "move_stage":
+        if entity != Entity.DEAL:
+            raise DomainError("Only deals have stages.")
+        try:
+            stage = resolve_stage(actor.org_id, value)
+        except ValueError as err:
+            raise DomainError(f"Stage: {err}.", {"value": str(err)}) from None
+        for deal in db.session.scalars(select(Deal).where(Deal.id.in_(live))):
+            _check_edit(actor, deal)
+            _set_stage(deal, stage)
+        _log_many(actor, entity, live, "stage_moved", to=stage.name)
+    db.session.flush()
+    db.session.expire_all()
+    return len(live)
+
+
+def _bulk_tag(actor: Membership, entity: str, ids: list[int], value: Any, add: bool) -> list[int]:
+    from app.blueprints.crm.models import company_tag, contact_tag, deal_tag
+
+    table = {Entity.CONTACT: contact_tag, Entity.COMPANY: company_tag, Entity.DEAL: deal_tag}[Entity(entity)]
+    column = table.c[f"{entity}_id"]
+    tags = tags_from(actor.org_id, value)
+    if len(tags) != 1:
+        raise DomainError("Name one tag.", {"value": "Enter a tag name."})
+    tag = tags[0]
+    changed: list[int] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        tagged = set(db.session.scalars(select(column).where(column.in_(chunk), table.c.tag_id == tag.id)))
+        if add:
+            todo = [i for i in chunk if i not in tagged]
+            if todo:
+                db.session.execute(insert(table), [{f"{entity}_id": i, "tag_id": tag.id} for i in todo])
+        else:
+            todo = [i for i in chunk if i in tagged]
+            if todo:
+                db.session.execute(delete(table).where(column.in_(todo), table.c.tag_id == tag.id))
+        changed.extend(todo)
+    _log_many(actor, entity, changed, "updated", changes={"tags": ["+" if add else "-", tag.name]})
+    return changed
+
+
+# -- merge -------------------------------------------------------------------------------------
+
+def merge_contacts(actor: Membership, keep_id: int, other_ids: Iterable[int]) -> Contact:
+    """Fold ``other_ids`` into contact ``keep_id``: blank fields filled, tags, custom values, deals
+    and timeline carried over, the others moved to the trash. Raises NotFound / Forbidden."""
+    require(actor, Permission.RECORDS_DELETE)
+    keep = get_record(actor.org_id, Entity.CONTACT, keep_id)
+    others = [get_record(actor.org_id, Entity.CONTACT, i) for i in dict.fromkeys(other_ids) if i != keep_id]
+    if not others:
+        raise DomainError("Pick at least one other contact to merge.")
+    for other in others:
+        for f in FIELDS[Entity.CONTACT]:
+            if f.reference in (None, "company") and getattr(keep, f.name, None) in (None, "", False):
+                setattr(keep, f.name, getattr(other, f.name))
+        keep.owner_id = keep.owner_id or other.owner_id
+        keep.tags = list({t.id: t for t in [*keep.tags, *other.tags]}.values())
+        keep.custom = {**(other.custom or {}), **(keep.custom or {})}
+        db.session.execute(update(Deal).where(Deal.contact_id == other.id).values(contact_id=keep.id)
+                           .execution_options(synchronize_session=False))
+        db.session.execute(update(Activity).where(
+            Activity.org_id == actor.org_id, Activity.subject_type == Entity.CONTACT,
+            Activity.subject_id == other.id).values(subject_id=keep.id)
+            .execution_options(synchronize_session=False))
+        other.deleted_at = utcnow()
+        # Identity keys move to the survivor, so the duplicate cannot match future imports.
+        other.email = other.phone = other.telegram_username = None
+        other.telegram_user_id = None
+        record_activity(actor, Entity.CONTACT, keep, "merged", merged_id=other.id, merged_name=other.name)
+    keep.search_text = search_text(Entity.CONTACT, keep)
+    db.session.flush()
+    return keep
+
+
+def trashed_since(record: Record) -> int | None:
+    """Days a trashed record has left before it is purged."""
+    if record.deleted_at is None:
+        return None
+    left = TRASH_DAYS - (utcnow() - record.deleted_at).days
+    return max(left, 0)
+
