@@ -9,7 +9,7 @@ from app.blueprints.auth.tokens import TokenSettings
 from app.blueprints.team.permissions import Role
 from app.extensions import db
 from tests.conftest import TEST_SECRET, csrf_token, sign_in_as
-from tests.factories import add_member, make_member, make_org
+from tests.factories import add_member, make_company, make_contact, make_deal, make_member, make_org
 
 PUBLIC = {"static", "core.index", "core.healthz", "core.readyz", "auth.sign_in", "auth.sign_up"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -26,8 +26,26 @@ def _rules(app):
             yield rule, method
 
 
+ENTITY_WORDS = {"contact": "contact", "compan": "company", "deal": "deal"}
+
+
 def _url(rule, values):
-    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
+    """Fill ``rule`` from ``values``; ``record_id`` picks the id of the entity the path names, and
+    ``any(...)`` converters take their first choice."""
+    filled = {}
+    for name in rule.arguments:
+        converter = rule._converters[name]
+        if converter.__class__.__name__ == "AnyConverter":
+            filled[name] = sorted(converter.items)[0]
+    for name in rule.arguments:
+        if name in filled:
+            continue
+        value = values[name]
+        if isinstance(value, dict):  # per-entity ids: choose by the words in the path
+            path = rule.rule + " ".join(str(v) for v in filled.values())
+            value = next(v for word, key in ENTITY_WORDS.items() if word in path for v in [value[key]])
+        filled[name] = value
+    return re.sub(r"<(?:[\w(), ]+:)?(\w+)>", lambda m: str(filled[m.group(1)]), rule.rule)
 
 
 def test_every_non_public_route_refuses_anonymous_callers(app, client):
@@ -50,7 +68,9 @@ def foreign_ids():
     """One row of every id-addressed kind, in an organization the signed-in user is not part of."""
     other = make_org("Elsewhere")
     member = add_member(other, role=Role.AGENT)
-    return {"member_id": member.id, "org_id": other.id}
+    contact, company, deal = make_contact(member), make_company(member), make_deal(member)
+    return {"member_id": member.id, "org_id": other.id,
+            "record_id": {"contact": contact.id, "company": company.id, "deal": deal.id}}
 
 
 def test_every_id_route_answers_404_for_another_organizations_ids(app, client, foreign_ids):
