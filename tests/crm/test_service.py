@@ -154,3 +154,12 @@ def test_renaming_a_company_updates_its_contacts_search(owner):
     db.session.commit()
     assert queries.list_records(owner.org_id, "contact", ListQuery(q="shiny")).total == 1
     assert db.session.scalar(select(Company.name)) == "Shiny New"
+
+
+def test_list_query_round_trips_through_query_string_args():
+    args = {"q": "ann", "owner": "none", "tag": "vip", "stage": "3", "sort": "-created",
+            "custom.tier": "Gold", "created_from": "2026-01-01", "page": "x"}
+    query = ListQuery.from_args(args)
+    assert query.unowned and query.stage_id == 3 and query.page == 1
+    assert query.custom == {"tier": "Gold"} and str(query.created_from) == "2026-01-01"
+    assert ListQuery.from_args(query.as_args()) == query

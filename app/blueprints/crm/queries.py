@@ -8,6 +8,7 @@ Telegram handle.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -47,6 +48,49 @@ class ListQuery:
     page: int = 1
     per_page: int = 50
     custom: dict[str, str] = field(default_factory=dict)
+
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> ListQuery:
+        """Parse query-string arguments (pages and API alike); bad values are ignored, not fatal."""
+
+        def number(key: str) -> int | None:
+            value = str(args.get(key) or "").strip()
+            return int(value) if value.isdigit() else None
+
+        def day(key: str) -> date | None:
+            try:
+                return date.fromisoformat(str(args.get(key) or "").strip())
+            except ValueError:
+                return None
+
+        owner = str(args.get("owner") or "")
+        return cls(
+            q=str(args.get("q") or "")[:200],
+            owner_id=number("owner"),
+            unowned=owner == "none",
+            tag=(str(args.get("tag") or "").strip() or None),
+            company_id=number("company"),
+            stage_id=number("stage"),
+            status=(str(args.get("status") or "").strip() or None),
+            created_from=day("created_from"),
+            created_to=day("created_to"),
+            trashed=str(args.get("trashed") or "") in {"1", "true", "yes"},
+            sort=(str(args.get("sort") or "").strip() or None),
+            page=number("page") or 1,
+            per_page=min(number("per_page") or 50, MAX_PER_PAGE),
+            custom={k[len("custom."):]: str(v) for k, v in args.items()
+                    if k.startswith("custom.") and str(v).strip()},
+        )
+
+    def as_args(self) -> dict[str, str]:
+        """The query-string arguments that reproduce this query (for links: pages, export, sort)."""
+        pairs = {"q": self.q, "owner": "none" if self.unowned else self.owner_id, "tag": self.tag,
+                 "company": self.company_id, "stage": self.stage_id, "status": self.status,
+                 "created_from": self.created_from, "created_to": self.created_to,
+                 "trashed": "1" if self.trashed else None, "sort": self.sort}
+        pairs.update({f"custom.{k}": v for k, v in self.custom.items()})
+        return {k: str(v) for k, v in pairs.items() if v not in (None, "")}
 
 
 @dataclass
