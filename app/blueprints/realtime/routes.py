@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from flask import current_app, g
+from flask import current_app, g, request
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
@@ -20,8 +20,6 @@ IDLE_TOUCH_SECONDS = 30
 @bp.before_app_request
 def refuse_anonymous_sockets():
     """Refuse before the upgrade: the handshake itself needs a signed-in session."""
-    from flask import request
-
     if request.path == "/ws" and (not current_user.is_authenticated or g.get("membership") is None):
         return respond_with_error(401, "unauthorized", "Sign in to receive live updates.")
     return None

@@ -1,0 +1,37 @@
+"""``python -m workers.clock``: enqueues periodic jobs (RQ's cron scheduler). Run exactly one.
+
+The jobs themselves run on the ``worker`` processes; this process only decides when.
+"""
+
+from __future__ import annotations
+
+from rq.cron import CronScheduler
+
+from app import create_app
+from app.extensions import redis_store
+from app.jobs import Queues
+
+# (function path, queue, cron expression in UTC)
+SCHEDULE = (
+    ("app.blueprints.crm.maintenance.purge_expired_trash", Queues.DEFAULT, "17 3 * * *"),
+)
+
+
+def build_scheduler() -> CronScheduler:
+    from importlib import import_module
+
+    scheduler = CronScheduler(connection=redis_store.client, name="relay-clock")
+    for path, queue_name, cron in SCHEDULE:
+        module, _, name = path.rpartition(".")
+        scheduler.register(getattr(import_module(module), name), queue_name, cron=cron)
+    return scheduler
+
+
+def main() -> None:
+    app = create_app()
+    with app.app_context():
+        build_scheduler().start()
+
+
+if __name__ == "__main__":
+    main()
