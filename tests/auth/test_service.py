@@ -100,3 +100,13 @@ def test_signing_out_everywhere_invalidates_old_session_ids():
     old = user.get_id()
     service.sign_out_everywhere(user)
     assert user.get_id() != old
+
+
+def test_failed_sign_ins_to_a_member_account_show_in_its_organizations_audit_log():
+    from tests.factories import make_member
+
+    member = make_member()
+    with pytest.raises(Unauthorized):
+        service.authenticate(email=member.user.email, password="wrong")
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "auth.sign_in_failed"))
+    assert event.org_id == member.org_id and event.actor_id == member.user_id

@@ -89,11 +89,13 @@ def authenticate(*, email: str, password: str, ip: str | None = None) -> User:
     user = find_user(email) if email else None
     # Always run one Argon2 verification so a missing account costs the same time as a wrong password.
     if not verify_password(user.password_hash if user else None, password or ""):
-        audit.record("auth.sign_in_failed", actor_id=user.id if user else None,
-                     target=user, ip=ip, email=email[:254])
+        # Attempts on a real account show in its organization's audit log; unknown emails in none.
+        home = default_membership(user) if user else None
+        context = {"org_id": home.org_id if home else None, "actor_id": user.id if user else None,
+                   "target": user, "ip": ip, "email": email[:254]}
+        audit.record("auth.sign_in_failed", **context)
         if lockout.register_failure(email):
-            audit.record("auth.locked_out", actor_id=user.id if user else None,
-                         target=user, ip=ip, email=email[:254])
+            audit.record("auth.locked_out", **context)
             raise TooManyAttempts(_locked_message(lockout.LOCK_SECONDS))
         raise Unauthorized(BAD_CREDENTIALS)
     lockout.clear(email)
