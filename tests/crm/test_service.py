@@ -163,3 +163,10 @@ def test_list_query_round_trips_through_query_string_args():
     assert query.unowned and query.stage_id == 3 and query.page == 1
     assert query.custom == {"tier": "Gold"} and str(query.created_from) == "2026-01-01"
     assert ListQuery.from_args(query.as_args()) == query
+
+
+def test_creating_a_deal_in_a_won_stage_makes_it_won(owner):
+    deal = service.create_record(owner, "deal", {"title": "Signed", "stage": "Won"})
+    assert deal.status == "won"
+    lost = service.create_record(owner, "deal", {"title": "Gone", "stage": "Lost", "lost_reason": "price"})
+    assert lost.status == "lost" and lost.lost_reason == "price"

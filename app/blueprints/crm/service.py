@@ -192,10 +192,14 @@ def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> None:
     """Set cleaned values on ``record``, resolving references. Raises DomainError with fields."""
     errors = dict(cleaned.errors)
     references = {f.name: f.reference for f in FIELDS[entity] if f.reference}
-    for name, value in cleaned.values.items():
+    # Plain fields first, references after: a stage decides the status of a deal it wins or loses.
+    ordered = sorted(cleaned.values.items(), key=lambda item: item[0] in references)
+    for name, value in ordered:
         kind = references.get(name)
         try:
             if kind is None:
+                if value is None and not record.__table__.c[name].nullable:
+                    continue  # blank means "keep / derive" for required columns such as status
                 setattr(record, name, value)
             elif kind == "owner":
                 record.owner_id = resolve_owner(org_id, value)
