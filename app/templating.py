@@ -37,6 +37,7 @@ NAV_SETTINGS = (
     NavItem("team.organization", "Organization", "settings"),
     NavItem("team.members", "Team", "users"),
     NavItem("team.organizations", "Your organizations", "layers"),
+    NavItem("crm.custom_fields", "Custom fields", "columns"),
     NavItem("team.audit_log", "Audit log", "shield", Permission.AUDIT_VIEW),
 )
 

@@ -17,6 +17,8 @@ import pytest
 _ROOT = Path(tempfile.mkdtemp(prefix="relay-tests-"))
 os.environ["INSTANCE_PATH"] = str(_ROOT / "instance")  # before the app package reads it
 
+from flask import g, has_app_context  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -52,12 +54,26 @@ def settings(redis_url) -> Settings:
     )
 
 
+class FreshGlobalsClient(FlaskClient):
+    """A test client whose every request starts with an empty ``g``, as each real request does.
+
+    Tests hold one app context open (for the database), and Flask reuses it for test requests, so
+    without this ``g`` (the membership, Flask-Login's cached user) would leak between requests.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(settings):
     from flask_migrate import upgrade
 
     application = create_app(settings)
     application.config.update(TESTING=True)
+    application.test_client_class = FreshGlobalsClient
     with application.app_context():
         _drop_everything()
         upgrade()  # the schema comes from the migrations, exactly as in production

@@ -18,11 +18,11 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 
 def documented(summary: str, *, tag: str, body: dict | None = None,
                responses: dict[int, dict | str] | None = None, public: bool = False,
-               params: list[dict] | None = None) -> Callable:
+               params: list[dict] | None = None, body_type: str = "application/json") -> Callable:
     def attach(view: Callable) -> Callable:
         view.__openapi__ = {"summary": summary, "tag": tag, "body": body,
                             "responses": responses or {200: "OK"}, "public": public,
-                            "params": params or []}
+                            "params": params or [], "body_type": body_type}
         return view
 
     return attach
@@ -43,7 +43,8 @@ def integer(**extra: Any) -> dict:
     return {"type": "integer", **extra}
 
 
-_CONVERTER = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
+# <name>, <int:name>, <any(a,b,c):name>: the converter (and its arguments) drops out of the path.
+_CONVERTER = re.compile(r"<(?:[^:<>]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
 
 
 def openapi_document(app: Flask) -> dict:
@@ -75,14 +76,14 @@ def openapi_document(app: Flask) -> dict:
 
 def _operation(rule, meta: dict) -> dict:
     op: dict[str, Any] = {"summary": meta["summary"], "tags": [meta["tag"]], "responses": {}}
-    params = [{"name": name, "in": "path", "required": True, "schema": integer()
-               if rule._converters.get(name).__class__.__name__ == "IntegerConverter" else string()}
-              for name in rule.arguments]
+    params = [{"name": name, "in": "path", "required": True,
+               "schema": _path_schema(rule._converters.get(name))} for name in _CONVERTER.findall(rule.rule)]
     params += meta["params"]
     if params:
         op["parameters"] = params
     if meta["body"] is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": meta["body"]}}}
+        body_type = meta.get("body_type", "application/json")  # e.g. multipart/form-data for uploads
+        op["requestBody"] = {"required": True, "content": {body_type: {"schema": meta["body"]}}}
     if not meta["public"]:
         op["security"] = [{"bearer": []}]
         meta["responses"].setdefault(401, {"description": "Missing or invalid token", "schema": ERROR})
@@ -91,7 +92,18 @@ def _operation(rule, meta: dict) -> dict:
             spec = {"description": spec}
         response: dict[str, Any] = {"description": spec.get("description", "")}
         schema = spec.get("schema", ERROR if status >= 400 else None)
-        if schema is not None:
+        if "content" in spec:  # a non-JSON body, e.g. {"text/csv": {"schema": string()}}
+            response["content"] = spec["content"]
+        elif schema is not None:
             response["content"] = {"application/json": {"schema": schema}}
         op["responses"][str(status)] = response
     return op
+
+
+def _path_schema(converter) -> dict:
+    kind = converter.__class__.__name__
+    if kind == "IntegerConverter":
+        return integer()
+    if kind == "AnyConverter":  # one rule serving several names: an enum, not one path per name
+        return string(enum=sorted(converter.items))
+    return string()

@@ -1,5 +1,49 @@
 """CSV export of a filtered list, for signed-in browsers (the API has its own route)."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, request, stream_with_context
+from flask_login import login_required
+
+from app.blueprints.crm.export import export_csv
+from app.blueprints.crm.queries import ListQuery
+from app.db_types import utcnow
+from app.errors import NotFound
+from app.tenancy import current_membership
 
 bp = Blueprint("crm_export", __name__, url_prefix="/export")
+
+ENTITIES = {"contacts": "contact", "companies": "company", "deals": "deal"}
+# Spreadsheet programs read UTF-8 CSV correctly only with a byte-order mark; importers skip it.
+BOM = "\ufeff"
+
+
+@bp.before_request
+@login_required
+def signed_in() -> None:
+    """Exports need a signed-in member."""
+
+
+def csv_response(org_id: int, entities: str, query: ListQuery) -> Response:
+    """A streamed ``text/csv`` download of every record ``query`` matches (pagination ignored)."""
+
+    def chunks() -> Iterator[bytes]:
+        yield BOM.encode()
+        for text in export_csv(org_id, ENTITIES[entities], query):
+            yield text.encode()
+
+    filename = f"{entities}-{utcnow():%Y-%m-%d}.csv"
+    return Response(stream_with_context(chunks()), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    })
+
+
+@bp.get("/<any(contacts,companies,deals):entities>")
+def export(entities: str):
+    membership = current_membership()
+    if membership is None:
+        raise NotFound("No organization selected.")
+    return csv_response(membership.org_id, entities, ListQuery.from_args(request.args))

@@ -1,7 +1,109 @@
-"""``/api/crm/<entity>/import`` and ``/api/crm/imports/<id>``."""
+"""``/api/crm/<entity>/import`` and ``/api/crm/imports/<id>``: CSV import for API clients.
 
-from flask import Blueprint
+The upload is ``multipart/form-data`` with the CSV in ``file``; the import runs in the background
+exactly as one started from the pages, and its status, counts and rejected rows are read back here.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, g, jsonify, request, stream_with_context, url_for
 
 from app.api.auth import protect
+from app.api.docs import documented, integer, obj, string
+from app.blueprints.crm import importing
+from app.blueprints.crm.models import Import
+from app.errors import DomainError
+from app.extensions import db
 
 bp = protect(Blueprint("crm_import_api", __name__, url_prefix="/api/crm"))
+
+ENTITY_PATH = "<any(contacts,companies,deals):entities>"
+COUNTS = obj(["created", "updated", "skipped", "rejected"], created=integer(), updated=integer(),
+             skipped=integer(), rejected=integer())
+IMPORT = obj(
+    ["id", "entity", "status", "links"], id=integer(), entity=string(enum=["contact", "company", "deal"]),
+    status=string(enum=["uploaded", "queued", "running", "done", "failed"]), filename=string(),
+    dedupe=string(enum=list(importing.POLICIES)), dry_run={"type": "boolean"},
+    mapping={"type": "object", "additionalProperties": {"type": "string"}},
+    total_rows=integer(), processed_rows=integer(), counts=COUNTS,
+    error={"type": ["string", "null"]}, created_at=string(format="date-time"),
+    started_at={"type": ["string", "null"], "format": "date-time"},
+    finished_at={"type": ["string", "null"], "format": "date-time"},
+    links=obj(self=string(), rejected=string(description="the rejected rows as CSV, with a reason column")))
+UPLOAD = obj(
+    ["file"], file=string(format="binary", description="the CSV (UTF-8 or UTF-16; , ; or tab separated)"),
+    mapping=string(description='JSON object, column header -> field name ("" skips a column); '
+                   "without it the guessed mapping is used"),
+    dedupe=string(enum=list(importing.POLICIES), default="skip",
+                  description="what a row matching an existing record does; update needs a manager role"),
+    dry_run=string(enum=["true", "false"], default="false", description="count everything, write nothing"))
+
+
+def as_json(imp: Import) -> dict:
+    return {
+        "id": imp.id, "entity": imp.entity, "status": imp.status, "filename": imp.filename,
+        "dedupe": imp.dedupe, "dry_run": imp.dry_run, "mapping": imp.mapping,
+        "total_rows": imp.total_rows, "processed_rows": imp.processed_rows,
+        "counts": {"created": imp.created_count, "updated": imp.updated_count,
+                   "skipped": imp.skipped_count, "rejected": imp.rejected_count},
+        "error": imp.error,
+        "created_at": imp.created_at.isoformat() if imp.created_at else None,
+        "started_at": imp.started_at.isoformat() if imp.started_at else None,
+        "finished_at": imp.finished_at.isoformat() if imp.finished_at else None,
+        "links": {"self": url_for("crm_import_api.status", import_id=imp.id),
+                  "rejected": url_for("crm_import_api.rejected", import_id=imp.id)},
+    }
+
+
+def _mapping_arg() -> dict[str, str] | None:
+    raw = request.form.get("mapping")
+    if raw is None or not raw.strip():
+        return None
+    try:
+        mapping = json.loads(raw)
+    except ValueError:
+        mapping = None
+    if not isinstance(mapping, dict):
+        raise DomainError("mapping must be a JSON object of column header -> field name.",
+                          {"mapping": "Not a JSON object."})
+    return mapping
+
+
+@bp.post(f"/{ENTITY_PATH}/import")
+@documented("Upload a CSV and import it in the background", tag="crm import", body=UPLOAD,
+            body_type="multipart/form-data",
+            responses={202: {"description": "Queued; poll links.self", "schema": IMPORT},
+                       403: "The role may not use dedupe=update", 413: "Larger than 64 MB",
+                       422: "Unreadable file, bad mapping or policy"})
+def start(entities: str):
+    upload = request.files.get("file")
+    if upload is None:
+        raise DomainError("Attach the CSV as the multipart field 'file'.", {"file": "Missing."})
+    dry_run = request.form.get("dry_run", "false").strip().lower() in ("1", "true", "yes", "on")
+    imp = importing.import_file(g.membership, entities, upload.filename or "upload.csv", upload.stream,
+                                mapping=_mapping_arg(), dedupe=request.form.get("dedupe", "skip"),
+                                dry_run=dry_run)
+    db.session.commit()
+    response = jsonify(as_json(imp))
+    response.status_code = 202
+    response.headers["Location"] = url_for("crm_import_api.status", import_id=imp.id)
+    return response
+
+
+@bp.get("/imports/<int:import_id>")
+@documented("An import's status, counts and links", tag="crm import",
+            responses={200: {"description": "The import", "schema": IMPORT}, 404: "No such import"})
+def status(import_id: int):
+    return jsonify(as_json(importing.get_import(g.membership.org_id, import_id)))
+
+
+@bp.get("/imports/<int:import_id>/rejected.csv")
+@documented("The rejected rows: the file's columns plus row and reason", tag="crm import",
+            responses={200: {"description": "CSV", "content": {"text/csv": {"schema": string()}}},
+                       404: "No such import"})
+def rejected(import_id: int):
+    imp = importing.get_import(g.membership.org_id, import_id)
+    return Response(stream_with_context(importing.rejected_csv(imp)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="import-{imp.id}-rejected.csv"'})

@@ -99,6 +99,7 @@ class Page:
     total: int
     page: int
     per_page: int
+    capped: bool = False  # more than ``total`` match (a search counted only up to count_limit)
 
     @property
     def pages(self) -> int:
@@ -176,28 +177,51 @@ def filtered(org_id: int, entity: str, query: ListQuery) -> Select:
     return stmt
 
 
-def _ordering(entity: str, sort: str | None, model) -> tuple[list, str]:
+def _ordering(entity: str, sort: str | None, model, live: bool = False) -> tuple[list, str]:
     sort = sort or DEFAULT_SORT[entity]
     name = sort.lstrip("-")
     if name not in SORTS[entity]:
         sort, name = DEFAULT_SORT[entity], DEFAULT_SORT[entity].lstrip("-")
     descending = sort.startswith("-")
-    columns = [c.desc() if descending else c.asc() for c in SORTS[entity][name]]
+    # Live rows all have deleted_at NULL, so leading with it changes no order; it lets PostgreSQL
+    # walk the (org_id, deleted_at, <sort>, id) indexes in order (IS NULL is not an equality there).
+    keys = ((model.deleted_at,) if live else ()) + tuple(SORTS[entity][name])
+    columns = [c.desc() if descending else c.asc() for c in keys]
     columns.append(model.id.desc() if descending else model.id.asc())
     return columns, sort
 
 
-def list_records(org_id: int, entity: str, query: ListQuery) -> Page:
+def list_records(org_id: int, entity: str, query: ListQuery, count_limit: int | None = None) -> Page:
+    """One page of ``query``'s records and their total.
+
+    With ``count_limit``, a search counts at most that many matches (``Page.capped`` says there are
+    more): counting every match of a broad search is the slowest part of a list. The page itself
+    is found on ids alone and only its rows are loaded, so deep pages skip rows cheaply.
+    """
     model = model_for(entity)
     per_page = max(1, min(int(query.per_page or 50), MAX_PER_PAGE))
     page = max(1, int(query.page or 1))
-    stmt = filtered(org_id, entity, query)
-    total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(model.id)
-                                                               .order_by(None).subquery()))
-    order, _ = _ordering(entity, query.sort, model)
-    items = list(db.session.scalars(stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page))
-                 .unique())
-    return Page(items=items, total=total or 0, page=page, per_page=per_page)
+    ids_stmt = filtered(org_id, entity, query).with_only_columns(model.id)
+    order, _ = _ordering(entity, query.sort, model, live=not query.trashed)
+    capped = False
+    if count_limit and query.q.strip() and page * per_page <= count_limit:
+        # One pass serves both: the first count_limit + 1 matching ids, in order.
+        ranked = list(db.session.scalars(ids_stmt.order_by(*order).limit(count_limit + 1)))
+        total, capped = min(len(ranked), count_limit), len(ranked) > count_limit
+        ids = ranked[(page - 1) * per_page:page * per_page]
+    else:
+        counted = ids_stmt.order_by(None)
+        if count_limit and query.q.strip():
+            counted = counted.limit(count_limit + 1)
+        total = db.session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+        if count_limit and query.q.strip() and total > count_limit:
+            total, capped = count_limit, True
+        ids = list(db.session.scalars(ids_stmt.order_by(*order).limit(per_page)
+                                      .offset((page - 1) * per_page)))
+    rows = {r.id: r for r in db.session.scalars(select(model).where(model.id.in_(ids))).unique()
+            } if ids else {}
+    items = [rows[i] for i in ids if i in rows]
+    return Page(items=items, total=total, page=page, per_page=per_page, capped=capped)
 
 
 def matching_ids(org_id: int, entity: str, query: ListQuery, limit: int | None = None) -> list[int]:

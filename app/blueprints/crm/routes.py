@@ -1,3 +1,59 @@
-"""CRM pages: lists, detail, forms, trash, merge, bulk actions."""
+"""CRM pages: the lists of contacts, companies and deals, and their trash.
 
-from app.blueprints.crm import bp  # noqa: F401
+The other pages of the ``crm`` blueprint live next door: record_routes (detail, forms, inline edit,
+notes, delete/restore), bulk_routes (bulk actions, merge), custom_field_routes (settings).
+"""
+
+from __future__ import annotations
+
+from flask import g, request, session
+from flask_login import login_required
+
+from app.blueprints.crm import bp
+from app.blueprints.crm.page_context import list_context
+from app.blueprints.crm.queries import ListQuery
+from app.htmx import render
+
+ENTITY_PATH = "<any(contacts,companies,deals):entities>"
+
+
+@bp.before_request
+@login_required
+def signed_in() -> None:
+    """Every CRM page needs a signed-in member."""
+
+
+@bp.get("/contacts")
+def contacts():
+    return list_page("contacts")
+
+
+@bp.get("/companies")
+def companies():
+    return list_page("companies")
+
+
+@bp.get("/deals")
+def deals():
+    return list_page("deals")
+
+
+@bp.get(f"/{ENTITY_PATH}/trash")
+def trash(entities: str):
+    return list_page(entities, trashed=True)
+
+
+def list_page(entities: str, trashed: bool = False):
+    """The list (or the trash); an HTMX search, filter, sort or page request gets only ``results``."""
+    query = ListQuery.from_args(request.args)
+    query.trashed = trashed
+    undo = session.get("crm_undo")
+    if undo and undo.get("entities") == entities:
+        session.pop("crm_undo")
+    else:
+        undo = None
+    return render("crm/list.html", block="results", undo=undo,
+                  **list_context(g.membership.org_id, entities, query))
+
+
+from app.blueprints.crm import bulk_routes, custom_field_routes, record_routes  # noqa: E402, F401

@@ -84,6 +84,21 @@ def search_text(entity: str, record: Record) -> str:
     return " ".join(p for p in parts if p).lower()
 
 
+def search_text_from(entity: str, values: dict[str, Any], company_name: str | None = None,
+                     contact_name: str | None = None) -> str:
+    """``search_text`` computed from plain column values (bulk writers such as the CSV import)."""
+    if entity == Entity.CONTACT:
+        phone, username = values.get("phone"), values.get("telegram_username")
+        parts = [values.get("first_name"), values.get("last_name"), values.get("email"), phone,
+                 (phone or "").lstrip("+"), username, f"@{username}" if username else None,
+                 str(values.get("telegram_user_id") or ""), company_name, values.get("title")]
+    elif entity == Entity.COMPANY:
+        parts = [values.get("name"), values.get("domain"), values.get("industry")]
+    else:
+        parts = [values.get("title"), contact_name, company_name]
+    return " ".join(p for p in parts if p).lower()
+
+
 # -- references --------------------------------------------------------------------------------
 
 def _as_id(value: Any) -> int | None:

@@ -76,3 +76,15 @@
     init();
   });
 })();
+
+// CRM lists: a header checkbox [data-select-all] ticks every row checkbox of its table.
+(function () {
+  "use strict";
+  document.addEventListener("change", function (evt) {
+    var all = evt.target.closest && evt.target.closest("[data-select-all]");
+    if (!all) return;
+    all.closest("table").querySelectorAll('tbody input[type="checkbox"][name="ids"]').forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+})();

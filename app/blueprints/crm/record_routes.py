@@ -1,0 +1,181 @@
+"""One record's pages: detail with timeline, create/edit forms, inline edit, notes, trash/restore."""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request, session, url_for
+
+from app.blueprints.crm import bp, queries, service
+from app.blueprints.crm.forms import build_inputs, raw_from, record_value
+from app.blueprints.crm.models import Company, Contact, Deal, Entity, Record
+from app.blueprints.crm.page_context import NOUNS, company_names, count_of, entity_of, team
+from app.blueprints.crm.routes import ENTITY_PATH
+from app.blueprints.pipeline.service import stages
+from app.blueprints.team.permissions import Permission, can
+from app.errors import DomainError, Forbidden, NotFound
+from app.extensions import db
+from app.htmx import render
+
+RECORD_PATH = f"/{ENTITY_PATH}/<int:record_id>"
+
+
+def _can_edit(record: Record) -> bool:
+    return record.owner_id in (None, g.membership.user_id) or can(g.membership.role,
+                                                                  Permission.RECORDS_EDIT_ALL)
+
+
+def _inputs(entity: str, custom: list, **kwargs) -> list:
+    """The record's inputs, with the team and stages as choices, as the viewer's role allows."""
+    org_id = g.membership.org_id
+    return build_inputs(entity, custom, can_assign=can(g.membership.role, Permission.RECORDS_EDIT_ALL),
+                        members=team(org_id), stage_rows=stages(org_id) if entity == Entity.DEAL else (),
+                        **kwargs)
+
+
+def _form_context(entity: str, entities: str) -> dict:
+    org_id = g.membership.org_id
+    return {"entity": entity, "entities": entities, "noun": NOUNS[Entity(entity)],
+            "company_names": [n for _, n in company_names(org_id)]}
+
+
+def _form_page(entities: str, record: Record | None = None):
+    """GET draws the form; POST saves, or re-renders with the service's field messages (422)."""
+    entity = entity_of(entities)
+    custom = service.custom_fields(g.membership.org_id, entity)
+    message, errors, data = None, None, None
+    if request.method == "POST":
+        data = request.form
+        raw = raw_from(request.form, _inputs(entity, custom, data=data))
+        try:
+            if record is None:
+                record = service.create_record(g.membership, entity, raw)
+            else:
+                service.update_record(g.membership, entity, record.id, raw)
+        except DomainError as err:
+            db.session.rollback()
+            if isinstance(err, Forbidden | NotFound):
+                raise
+            message, errors = err.message, err.fields
+        else:
+            db.session.commit()
+            flash(f"{NOUNS[Entity(entity)][0].capitalize()} saved.", "success")
+            return redirect(url_for("crm.detail", entities=entities, record_id=record.id))
+    inputs = _inputs(entity, custom, record=record, data=data, errors=errors)
+    if record is None and data is None:
+        for item in inputs:
+            item.value = {"owner": str(g.membership.user_id), "currency": "USD"}.get(item.name, "")
+    return render("crm/form.html", record=record, inputs=inputs, message=message,
+                  status=422 if errors is not None else 200, **_form_context(entity, entities))
+
+
+@bp.route(f"/{ENTITY_PATH}/new", methods=["GET", "POST"])
+def new(entities: str):
+    return _form_page(entities)
+
+
+@bp.route(f"{RECORD_PATH}/edit", methods=["GET", "POST"])
+def edit(entities: str, record_id: int):
+    record = service.get_record(g.membership.org_id, entity_of(entities), record_id)
+    if not _can_edit(record):
+        raise Forbidden("You can edit only the records you own. Ask a manager to reassign it.")
+    return _form_page(entities, record)
+
+
+def _related(record: Record) -> dict:
+    def live(model, column):
+        return list(db.session.scalars(db.select(model).where(
+            model.org_id == record.org_id, column == record.id, model.deleted_at.is_(None))
+            .order_by(model.id.desc()).limit(50)))
+
+    if isinstance(record, Contact):
+        return {"deals": live(Deal, Deal.contact_id)}
+    if isinstance(record, Company):
+        return {"contacts": live(Contact, Contact.company_id), "deals": live(Deal, Deal.company_id)}
+    return {}
+
+
+def _detail_context(entities: str, record: Record, **extra) -> dict:
+    entity = entity_of(entities)
+    custom = service.custom_fields(g.membership.org_id, entity)
+    members = team(g.membership.org_id)
+    return {"entity": entity, "entities": entities, "record": record, "noun": NOUNS[Entity(entity)],
+            "inputs": _inputs(entity, custom, record=record),
+            "editable": _can_edit(record), "owners": {u.id: u for u in members},
+            "timeline": queries.timeline(g.membership.org_id, entity, record.id),
+            "labels": {i.name: i.label for i in build_inputs(entity, custom)},
+            "company_names": [n for _, n in company_names(g.membership.org_id)],
+            **_related(record), **extra}
+
+
+@bp.get(RECORD_PATH)
+def detail(entities: str, record_id: int):
+    record = service.get_record(g.membership.org_id, entity_of(entities), record_id)
+    return render("crm/record.html", **_detail_context(entities, record))
+
+
+@bp.post(f"{RECORD_PATH}/notes")
+def add_note(entities: str, record_id: int):
+    entity = entity_of(entities)
+    try:
+        service.add_note(g.membership, entity, record_id, request.form.get("body", ""))
+    except DomainError as err:
+        if isinstance(err, NotFound):
+            raise
+        record = service.get_record(g.membership.org_id, entity, record_id)
+        return render("crm/record.html", block="timeline", status=422, note=request.form.get("body"),
+                      note_error=err.fields.get("body", err.message), **_detail_context(entities, record))
+    db.session.commit()
+    record = service.get_record(g.membership.org_id, entity, record_id)
+    return render("crm/record.html", block="timeline", **_detail_context(entities, record))
+
+
+@bp.route(f"{RECORD_PATH}/field/<name>", methods=["GET", "POST"])
+def field(entities: str, record_id: int, name: str):
+    """Inline edit: GET draws the input (or, with ``cancel``, the value); POST saves one field."""
+    entity = entity_of(entities)
+    record = service.get_record(g.membership.org_id, entity, record_id)
+    custom = service.custom_fields(g.membership.org_id, entity)
+    inputs = [i for i in _inputs(entity, custom, record=record) if i.name == name]
+    if not inputs:
+        abort(404)
+    item = inputs[0]
+    context = {"entities": entities, "record": record, "owners": {u.id: u for u in team(record.org_id)}}
+    if request.method == "GET":
+        block = "cell" if request.args.get("cancel") else "cell_edit"
+        return render("crm/_cell.html", block=block, item=item, editable=_can_edit(record), **context)
+    try:
+        service.update_record(g.membership, entity, record_id, raw_from(request.form, [item]))
+    except DomainError as err:
+        db.session.rollback()
+        if isinstance(err, Forbidden | NotFound):
+            raise
+        item.value = request.form.get(name, "")
+        item.error = err.fields.get(name, err.message)
+        return render("crm/_cell.html", block="cell_edit", item=item, status=422, **context)
+    db.session.commit()
+    record = service.get_record(g.membership.org_id, entity, record_id)
+    item.value = record_value(record, name)
+    return render("crm/_cell.html", block="cell", item=item, editable=True,
+                  **{**context, "record": record})
+
+
+@bp.post(f"{RECORD_PATH}/delete")
+def delete(entities: str, record_id: int):
+    entity = entity_of(entities)
+    record = service.get_record(g.membership.org_id, entity, record_id)
+    name = getattr(record, "name", None) or getattr(record, "title", "")
+    service.trash_records(g.membership, entity, [record_id])
+    db.session.commit()
+    session["crm_undo"] = {"entities": entities, "ids": [record_id],
+                           "message": f"Moved {name} to the trash."}
+    return redirect(url_for(f"crm.{entities}"))
+
+
+@bp.post(f"/{ENTITY_PATH}/restore")
+def restore(entities: str):
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    restored = service.restore_records(g.membership, entity_of(entities), ids)
+    db.session.commit()
+    flash(f"Restored {count_of(entity_of(entities), restored)}.", "success")
+    back = request.form.get("next")
+    return redirect(back if back and back.startswith("/") and not back.startswith("//")
+                    else url_for(f"crm.{entities}"))

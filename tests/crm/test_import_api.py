@@ -1,0 +1,137 @@
+"""CSV import over the JSON API: 202 with the import's id, status polling, rejected rows, tenancy."""
+
+import io
+import json
+
+import pytest
+from rq import SimpleWorker
+from sqlalchemy import func, select
+
+from app.blueprints.auth import tokens
+from app.blueprints.auth.tokens import TokenSettings
+from app.blueprints.crm.models import Company, Contact
+from app.blueprints.team.permissions import Role
+from app.extensions import db, redis_store
+from app.jobs import Queues, queue
+from tests.conftest import TEST_SECRET
+from tests.factories import add_member, make_member
+
+CSV = b"Name,Email,Phone\nAda,ada@example.com,+442079460958\nBob,not-an-email,\n"
+
+
+def bearer(membership) -> dict:
+    access = tokens.issue_pair(TokenSettings(secret=TEST_SECRET), membership).access_token
+    db.session.commit()
+    return {"Authorization": f"Bearer {access}"}
+
+
+@pytest.fixture
+def owner():
+    return make_member(Role.OWNER)
+
+
+@pytest.fixture
+def api(client, owner):
+    headers = bearer(owner)
+
+    def call(method: str, path: str, **kwargs):
+        return client.open(path, method=method, headers=headers, **kwargs)
+
+    return call
+
+
+def post_csv(api, data=CSV, entities="contacts", **form):
+    return api("POST", f"/api/crm/{entities}/import", data={"file": (io.BytesIO(data), "people.csv"), **form},
+               content_type="multipart/form-data")
+
+
+def work() -> None:
+    SimpleWorker([queue(Queues.IMPORTS)], connection=redis_store.client).work(burst=True)
+    db.session.expire_all()
+
+
+def test_an_upload_is_accepted_with_202_and_runs_with_the_guessed_mapping(api, owner):
+    response = post_csv(api)
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["status"] == "queued" and body["mapping"] == {"Email": "email", "Phone": "phone"}
+    assert body["links"]["self"] == f"/api/crm/imports/{body['id']}" == response.headers["Location"]
+    work()
+    status = api("GET", body["links"]["self"]).get_json()
+    assert status["status"] == "done" and status["total_rows"] == status["processed_rows"] == 2
+    assert status["counts"] == {"created": 1, "updated": 0, "skipped": 0, "rejected": 1}
+    rejected = api("GET", status["links"]["rejected"])
+    assert rejected.mimetype == "text/csv"
+    lines = rejected.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0] == "Name,Email,Phone,row,reason" and lines[1].startswith("Bob,not-an-email,,3,")
+
+
+def test_a_given_mapping_policy_and_dry_run_are_used(api, owner):
+    mapping = json.dumps({"Name": "first_name", "Email": "email", "Phone": ""})
+    body = post_csv(api, mapping=mapping, dedupe="update", dry_run="true").get_json()
+    assert (body["mapping"], body["dedupe"], body["dry_run"]) == ({"Name": "first_name", "Email": "email"},
+                                                                  "update", True)
+    work()
+    assert api("GET", body["links"]["self"]).get_json()["counts"]["created"] == 1
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+def test_companies_and_deals_import_too(api, owner):
+    post_csv(api, data=b"Company,Domain\nAcme,acme.com\n", entities="companies")
+    post_csv(api, data=b"Deal,Amount\nPilot,100\n", entities="deals")
+    work()
+    assert db.session.scalar(select(Company.name)) == "Acme"
+    assert db.session.scalar(select(func.count()).select_from(Company)) == 1
+
+
+@pytest.mark.parametrize(("form", "status", "field"), [
+    ({"mapping": "[1, 2]"}, 422, "mapping"),
+    ({"mapping": "{not json"}, 422, "mapping"),
+    ({"mapping": json.dumps({"Nope": "email"})}, 422, "mapping"),
+    ({"mapping": json.dumps({"Email": "shoe_size"})}, 422, "mapping"),
+    ({"dedupe": "merge"}, 422, "dedupe"),
+])
+def test_bad_arguments_are_reported_in_the_error_envelope(api, form, status, field):
+    response = post_csv(api, **form)
+    assert response.status_code == status
+    assert field in response.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "empty"), (b"Email\n", "no rows"), (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10, "binary")])
+def test_unusable_files_are_422_with_a_reason(api, data, message):
+    response = post_csv(api, data=data)
+    assert response.status_code == 422 and message in response.get_json()["error"]["message"]
+    assert response.get_json()["error"]["fields"] == {"file": response.get_json()["error"]["message"]}
+
+
+def test_a_missing_file_is_422(api):
+    response = api("POST", "/api/crm/contacts/import", data={"dedupe": "skip"},
+                   content_type="multipart/form-data")
+    assert response.status_code == 422 and "file" in response.get_json()["error"]["fields"]
+
+
+def test_an_agent_cannot_use_the_update_policy(client, owner):
+    agent = add_member(owner.organization, role=Role.AGENT)
+    response = client.post("/api/crm/contacts/import", headers=bearer(agent), content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(CSV), "a.csv"), "dedupe": "update"})
+    assert response.status_code == 403
+
+
+def test_imports_of_another_organization_are_404(api, client):
+    body = post_csv(api).get_json()
+    stranger = bearer(make_member(Role.OWNER))
+    assert client.get(body["links"]["self"], headers=stranger).status_code == 404
+    assert client.get(body["links"]["rejected"], headers=stranger).status_code == 404
+
+
+def test_the_routes_are_in_the_openapi_document(client):
+    doc = client.get("/api/openapi.json").get_json()
+    upload = doc["paths"]["/api/crm/{entities}/import"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"] and "202" in upload["responses"]
+    assert "/api/crm/imports/{import_id}" in doc["paths"]
+    assert "/api/crm/imports/{import_id}/rejected.csv" in doc["paths"]
+
+
+def test_the_api_needs_a_token(client):
+    assert client.post("/api/crm/contacts/import").status_code == 401

@@ -1,0 +1,163 @@
+"""The import pages: upload, mapping screen, progress fragment, result, rejected rows, past imports."""
+
+import csv
+import io
+import re
+
+import pytest
+from rq import SimpleWorker
+from sqlalchemy import func, select
+
+from app.blueprints.crm.models import Contact, Import
+from app.blueprints.team.permissions import Role
+from app.extensions import db, redis_store
+from app.jobs import Queues, queue
+from tests.conftest import csrf_token, sign_in_as
+from tests.factories import add_member, make_member
+
+CSV = b"First name,E-mail,Mobile,Favourite colour\nAda,ada@example.com,+442079460958,green\nBob,bad-email,,blue\n"
+
+
+@pytest.fixture
+def token(owner_client):
+    return csrf_token(owner_client, "/imports/new/contacts")
+
+
+def upload(client, token, data=CSV, entities="contacts", filename="people.csv"):
+    return client.post(f"/imports/new/{entities}", data={"csrf_token": token,
+                       "file": (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+
+
+def work() -> None:
+    SimpleWorker([queue(Queues.IMPORTS)], connection=redis_store.client).work(burst=True)
+    db.session.expire_all()
+
+
+def test_the_upload_page_offers_a_file_field_with_csrf(owner_client):
+    html = owner_client.get("/imports/new/contacts").get_data(as_text=True)
+    assert 'type="file"' in html and 'name="csrf_token"' in html and 'enctype="multipart/form-data"' in html
+
+
+def test_upload_then_mapping_then_progress_then_result(owner_client, owner, token):
+    response = upload(owner_client, token)
+    assert response.status_code == 302
+    imp = db.session.scalar(select(Import))
+    assert response.location.endswith(f"/imports/{imp.id}/mapping")
+
+    html = owner_client.get(response.location).get_data(as_text=True)
+    assert "Ada" in html and "ada@example.com" in html  # the preview
+    assert re.search(r'name="map-1".*?<option value="email" selected>', html, re.S)  # the guess
+    assert re.search(r'name="map-2".*?<option value="phone" selected>', html, re.S)
+    assert not re.search(r'name="map-3".*?selected>', html.split('name="map-3"')[1].split("</select>")[0])
+
+    form = {"csrf_token": token, "map-0": "first_name", "map-1": "email", "map-2": "phone", "map-3": "",
+            "dedupe": "skip"}
+    response = owner_client.post(f"/imports/{imp.id}/mapping", data=form)
+    assert response.status_code == 302 and response.location.endswith(f"/imports/{imp.id}")
+
+    fragment = owner_client.get(f"/imports/{imp.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div id="import-progress"')
+    assert 'hx-trigger="load delay:500ms"' in fragment and "<progress" in fragment  # still polling
+
+    work()
+    fragment = owner_client.get(f"/imports/{imp.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "hx-trigger" not in fragment  # finished: the polling stops
+    assert 'value="100"' in fragment
+    assert re.search(r'id="count-created">1<', fragment) and re.search(r'id="count-rejected">1<', fragment)
+    assert f"/imports/{imp.id}/rejected.csv" in fragment
+
+    download = owner_client.get(f"/imports/{imp.id}/rejected.csv")
+    assert download.mimetype == "text/csv" and "attachment" in download.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == ["First name", "E-mail", "Mobile", "Favourite colour", "row", "reason"]
+    assert rows[1][:2] == ["Bob", "bad-email"] and "Email" in rows[1][-1]
+
+    listing = owner_client.get("/imports/").get_data(as_text=True)
+    assert "people.csv" in listing and f"/imports/{imp.id}" in listing
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "The file is empty"), (b"Email\n", "no rows"), (b"\x00\x01\x02\x03" * 100, "binary")])
+def test_an_unusable_file_re_renders_the_form_with_the_reason(owner_client, token, data, message):
+    response = upload(owner_client, token, data=data)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Import)) == 0
+
+
+def test_no_file_is_a_form_error(owner_client, token):
+    response = owner_client.post("/imports/new/contacts", data={"csrf_token": token})
+    assert response.status_code == 422 and "Choose a CSV file" in response.get_data(as_text=True)
+
+
+def test_the_upload_needs_the_csrf_token(owner_client):
+    response = owner_client.post("/imports/new/contacts", data={"file": (io.BytesIO(CSV), "a.csv")},
+                                 content_type="multipart/form-data")
+    assert response.status_code == 400
+
+
+def test_a_bad_mapping_re_renders_the_screen_with_the_error(owner_client, token):
+    upload(owner_client, token)
+    imp = db.session.scalar(select(Import))
+    response = owner_client.post(f"/imports/{imp.id}/mapping", data={
+        "csrf_token": token, "map-0": "email", "map-1": "email", "dedupe": "skip"})
+    assert response.status_code == 422 and "one column only" in response.get_data(as_text=True)
+    assert db.session.get(Import, imp.id).status == "uploaded"
+
+
+def test_a_dry_run_from_the_page_writes_nothing(owner_client, token):
+    upload(owner_client, token)
+    imp = db.session.scalar(select(Import))
+    owner_client.post(f"/imports/{imp.id}/mapping", data={
+        "csrf_token": token, "map-0": "first_name", "map-1": "email", "dedupe": "skip", "dry_run": "1"})
+    work()
+    imp = db.session.get(Import, imp.id)
+    assert (imp.status, imp.dry_run, imp.created_count) == ("done", True, 1)
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+    assert "Dry run finished" in owner_client.get(f"/imports/{imp.id}").get_data(as_text=True)
+
+
+def test_an_agent_may_import_but_not_with_the_update_policy(client, owner):
+    agent = add_member(owner.organization, role=Role.AGENT)
+    sign_in_as(client, agent)
+    token = csrf_token(client, "/imports/new/contacts")
+    upload(client, token)
+    imp = db.session.scalar(select(Import))
+    response = client.post(f"/imports/{imp.id}/mapping", data={
+        "csrf_token": token, "map-0": "first_name", "map-1": "email", "dedupe": "update"})
+    assert response.status_code == 403
+    response = client.post(f"/imports/{imp.id}/mapping", data={
+        "csrf_token": token, "map-0": "first_name", "map-1": "email", "dedupe": "skip"})
+    assert response.status_code == 302
+
+
+def test_another_organizations_import_is_not_found(client, owner_client, token):
+    upload(owner_client, token)
+    imp = db.session.scalar(select(Import))
+    stranger = make_member(Role.OWNER)
+    sign_in_as(client, stranger)
+    for path in (f"/imports/{imp.id}", f"/imports/{imp.id}/mapping", f"/imports/{imp.id}/rejected.csv"):
+        assert client.get(path).status_code == 404
+    assert "people.csv" not in client.get("/imports/").get_data(as_text=True)
+
+
+def test_a_50_mb_file_is_accepted_and_imported(owner_client, owner, token):
+    """Big files stream into chunks and through the job; long (legal) notes keep the row count low."""
+    note = "n" * 19_000
+    rows = "".join(f"P{n},p{n}@example.com,{note}\n" for n in range(2800))
+    data = ("First name,Email,Notes\n" + rows).encode()
+    assert len(data) > 50 * 1024 * 1024
+    response = upload(owner_client, token, data=data, filename="big.csv")
+    assert response.status_code == 302
+    imp = db.session.scalar(select(Import))
+    owner_client.post(f"/imports/{imp.id}/mapping", data={
+        "csrf_token": token, "map-0": "first_name", "map-1": "email", "map-2": "notes", "dedupe": "skip"})
+    work()
+    imp = db.session.get(Import, imp.id)
+    assert (imp.status, imp.created_count, imp.size_bytes) == ("done", 2800, len(data))
+    assert db.session.scalar(select(func.count()).select_from(Contact).where(Contact.org_id == owner.org_id)) \
+        == 2800
+
+
+def test_a_file_over_the_upload_limit_is_refused(owner_client, token):
+    response = upload(owner_client, token, data=b"Email\n" + b"a" * (65 * 1024 * 1024))
+    assert response.status_code == 413

@@ -1,0 +1,54 @@
+import re
+
+from playwright.sync_api import expect
+
+from app.blueprints.team.permissions import Role
+from tests.e2e.conftest import sign_in
+from tests.factories import PASSWORD, add_member, make_contact, make_member
+
+
+def test_a_contact_with_an_invalid_email_shows_the_error_and_keeps_what_was_typed(new_page):
+    owner = make_member(Role.OWNER)
+    page = new_page()
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto("/contacts/new")
+    page.fill("#f-first_name", "Ada")
+    page.fill("#f-email", "ada@")
+    page.click("text=Create contact")
+    expect(page.locator("#f-email-error")).to_contain_text("not a valid email address")
+    expect(page.locator("#f-first_name")).to_have_value("Ada")
+    expect(page.locator("#f-email")).to_have_value("ada@")
+    page.fill("#f-email", "ada@example.com")
+    page.click("text=Create contact")
+    expect(page).to_have_url(re.compile(r"/contacts/\d+$"))
+    expect(page.locator(".toast-success")).to_contain_text("Contact saved.")
+    assert page.csp.violations() == []
+
+
+def test_bulk_assigning_an_owner_updates_the_rows_and_says_so(new_page):
+    owner = make_member(Role.OWNER)
+    sam = add_member(owner.organization, role=Role.MANAGER)
+    first, second = make_contact(owner, first_name="Alpha"), make_contact(owner, first_name="Beta")
+    page = new_page()
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto("/contacts")
+    page.check("[data-select-all]")
+    page.select_option("#bulk-owner", str(sam.user_id))
+    page.click("text=Assign owner")
+    expect(page.locator(".toast-success")).to_contain_text(f"Assigned 2 contacts to {sam.user.name}.")
+    for contact in (first, second):
+        expect(page.locator(f"#row-contacts-{contact.id} .owner-cell")).to_have_text(sam.user.name)
+    assert page.csp.violations() == []
+
+
+def test_search_as_you_type_narrows_the_list(new_page):
+    owner = make_member(Role.OWNER)
+    make_contact(owner, first_name="Annabel", last_name="Smith")
+    make_contact(owner, first_name="Boris", last_name="Jones")
+    page = new_page()
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto("/contacts")
+    page.fill("#q", "annab")
+    expect(page.locator("#results-count")).to_have_text(re.compile(r"of 1$"))
+    expect(page.locator("#results")).not_to_contain_text("Boris")
+    expect(page).to_have_url(re.compile(r"q=annab"))
