@@ -214,3 +214,13 @@ def session_cookie(app, membership) -> str:
     serializer = app.session_interface.get_signing_serializer(app)
     return serializer.dumps({"_user_id": membership.user.get_id(), "_fresh": True,
                              "org_id": membership.org_id, "sid": "test"})
+
+
+def bearer(membership) -> dict:
+    """Authorization headers with a fresh access token for ``membership``."""
+    from app.blueprints.auth import tokens
+    from app.blueprints.auth.tokens import TokenSettings
+
+    access = tokens.issue_pair(TokenSettings(secret=TEST_SECRET), membership).access_token
+    db.session.commit()
+    return {"Authorization": f"Bearer {access}"}

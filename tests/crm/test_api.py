@@ -5,24 +5,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from app.blueprints.auth import tokens
-from app.blueprints.auth.tokens import TokenSettings
 from app.blueprints.crm.models import Contact, CustomField, Deal
 from app.blueprints.team.permissions import Role
 from app.extensions import db
-from tests.conftest import TEST_SECRET
+from tests.conftest import bearer
 from tests.factories import add_member, make_company, make_contact, make_deal, make_member
-
-
-def bearer(membership) -> dict:
-    access = tokens.issue_pair(TokenSettings(secret=TEST_SECRET), membership).access_token
-    db.session.commit()
-    return {"Authorization": f"Bearer {access}"}
-
-
-@pytest.fixture
-def owner():
-    return make_member(Role.OWNER)
 
 
 @pytest.fixture

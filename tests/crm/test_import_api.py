@@ -7,27 +7,14 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
-from app.blueprints.auth import tokens
-from app.blueprints.auth.tokens import TokenSettings
 from app.blueprints.crm.models import Company, Contact
 from app.blueprints.team.permissions import Role
 from app.extensions import db, redis_store
 from app.jobs import Queues, queue
-from tests.conftest import TEST_SECRET
+from tests.conftest import bearer
 from tests.factories import add_member, make_member
 
 CSV = b"Name,Email,Phone\nAda,ada@example.com,+442079460958\nBob,not-an-email,\n"
-
-
-def bearer(membership) -> dict:
-    access = tokens.issue_pair(TokenSettings(secret=TEST_SECRET), membership).access_token
-    db.session.commit()
-    return {"Authorization": f"Bearer {access}"}
-
-
-@pytest.fixture
-def owner():
-    return make_member(Role.OWNER)
 
 
 @pytest.fixture
