@@ -12,7 +12,6 @@ from app.blueprints.crm.models import Entity
 from app.blueprints.crm.page_context import entity_of, list_context, team
 from app.blueprints.crm.queries import ListQuery
 from app.blueprints.crm.routes import ENTITY_PATH
-from app.blueprints.pipeline.models import Stage
 from app.errors import DomainError, Forbidden, NotFound, toast_header
 from app.extensions import db
 from app.htmx import render
@@ -31,9 +30,11 @@ def _value_label(action: str, value: str | None) -> str | None:
     if action == "assign":
         names = {str(u.id): u.name for u in team(g.membership.org_id)}
         return names.get(str(value or ""), "nobody")
-    if action == "move_stage" and value and value.isdigit():
-        stage = db.session.get(Stage, int(value))
-        return stage.name if stage is not None and stage.org_id == g.membership.org_id else value
+    if action == "move_stage" and value:
+        try:
+            return service.resolve_stage(g.membership.org_id, value).name
+        except ValueError:
+            return value
     return value
 
 

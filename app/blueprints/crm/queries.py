@@ -242,3 +242,18 @@ def timeline(org_id: int, entity: str, record_id: int, limit: int = 100) -> list
 
 def org_tags(org_id: int) -> list[Tag]:
     return list(db.session.scalars(select(Tag).where(Tag.org_id == org_id).order_by(Tag.name)))
+
+
+def related(record: Any) -> dict[str, list[Any]]:
+    """What a detail page lists beside a record: a contact's deals, a company's people and deals."""
+
+    def live(model, column) -> list[Any]:
+        return list(db.session.scalars(select(model).where(
+            model.org_id == record.org_id, column == record.id, model.deleted_at.is_(None))
+            .order_by(model.id.desc()).limit(50)))
+
+    if isinstance(record, Contact):
+        return {"deals": live(Deal, Deal.contact_id)}
+    if isinstance(record, Company):
+        return {"contacts": live(Contact, Contact.company_id), "deals": live(Deal, Deal.company_id)}
+    return {}

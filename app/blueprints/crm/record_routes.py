@@ -6,7 +6,7 @@ from flask import abort, flash, g, redirect, request, session, url_for
 
 from app.blueprints.crm import bp, queries, service
 from app.blueprints.crm.forms import build_inputs, raw_from, record_value
-from app.blueprints.crm.models import Company, Contact, Deal, Entity, Record
+from app.blueprints.crm.models import Entity, Record
 from app.blueprints.crm.page_context import NOUNS, company_names, count_of, entity_of, team
 from app.blueprints.crm.routes import ENTITY_PATH
 from app.blueprints.pipeline.service import stages
@@ -16,11 +16,6 @@ from app.extensions import db
 from app.htmx import render
 
 RECORD_PATH = f"/{ENTITY_PATH}/<int:record_id>"
-
-
-def _can_edit(record: Record) -> bool:
-    return record.owner_id in (None, g.membership.user_id) or can(g.membership.role,
-                                                                  Permission.RECORDS_EDIT_ALL)
 
 
 def _inputs(entity: str, custom: list, **kwargs) -> list:
@@ -75,22 +70,8 @@ def new(entities: str):
 @bp.route(f"{RECORD_PATH}/edit", methods=["GET", "POST"])
 def edit(entities: str, record_id: int):
     record = service.get_record(g.membership.org_id, entity_of(entities), record_id)
-    if not _can_edit(record):
-        raise Forbidden("You can edit only the records you own. Ask a manager to reassign it.")
+    service.check_edit(g.membership, record)
     return _form_page(entities, record)
-
-
-def _related(record: Record) -> dict:
-    def live(model, column):
-        return list(db.session.scalars(db.select(model).where(
-            model.org_id == record.org_id, column == record.id, model.deleted_at.is_(None))
-            .order_by(model.id.desc()).limit(50)))
-
-    if isinstance(record, Contact):
-        return {"deals": live(Deal, Deal.contact_id)}
-    if isinstance(record, Company):
-        return {"contacts": live(Contact, Contact.company_id), "deals": live(Deal, Deal.company_id)}
-    return {}
 
 
 def _detail_context(entities: str, record: Record, **extra) -> dict:
@@ -99,11 +80,11 @@ def _detail_context(entities: str, record: Record, **extra) -> dict:
     members = team(g.membership.org_id)
     return {"entity": entity, "entities": entities, "record": record, "noun": NOUNS[Entity(entity)],
             "inputs": _inputs(entity, custom, record=record),
-            "editable": _can_edit(record), "owners": {u.id: u for u in members},
+            "editable": service.can_edit(g.membership, record), "owners": {u.id: u for u in members},
             "timeline": queries.timeline(g.membership.org_id, entity, record.id),
             "labels": {i.name: i.label for i in build_inputs(entity, custom)},
             "company_names": [n for _, n in company_names(g.membership.org_id)],
-            **_related(record), **extra}
+            **queries.related(record), **extra}
 
 
 @bp.get(RECORD_PATH)
@@ -141,7 +122,8 @@ def field(entities: str, record_id: int, name: str):
     context = {"entities": entities, "record": record, "owners": {u.id: u for u in team(record.org_id)}}
     if request.method == "GET":
         block = "cell" if request.args.get("cancel") else "cell_edit"
-        return render("crm/_cell.html", block=block, item=item, editable=_can_edit(record), **context)
+        return render("crm/_cell.html", block=block, item=item,
+                      editable=service.can_edit(g.membership, record), **context)
     try:
         service.update_record(g.membership, entity, record_id, raw_from(request.form, [item]))
     except DomainError as err:

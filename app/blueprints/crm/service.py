@@ -70,23 +70,16 @@ def custom_fields(org_id: int, entity: str) -> list[CustomField]:
 
 def search_text(entity: str, record: Record) -> str:
     """What search matches against, lower-cased: names, email, phone, Telegram handle, company."""
-    if isinstance(record, Contact):
-        parts = [record.first_name, record.last_name, record.email, record.phone,
-                 (record.phone or "").lstrip("+"), record.telegram_username,
-                 f"@{record.telegram_username}" if record.telegram_username else None,
-                 str(record.telegram_user_id or ""), record.company.name if record.company else None,
-                 record.title]
-    elif isinstance(record, Company):
-        parts = [record.name, record.domain, record.industry]
-    else:
-        parts = [record.title, record.contact.name if record.contact else None,
-                 record.company.name if record.company else None]
-    return " ".join(p for p in parts if p).lower()
+    columns = {c.key: getattr(record, c.key) for c in record.__table__.columns}
+    company = getattr(record, "company", None)
+    contact = getattr(record, "contact", None)
+    return search_text_from(entity, columns, company_name=company.name if company else None,
+                            contact_name=contact.name if contact else None)
 
 
 def search_text_from(entity: str, values: dict[str, Any], company_name: str | None = None,
                      contact_name: str | None = None) -> str:
-    """``search_text`` computed from plain column values (bulk writers such as the CSV import)."""
+    """``search_text`` from plain column values: records and bulk writers (the CSV import) share it."""
     if entity == Entity.CONTACT:
         phone, username = values.get("phone"), values.get("telegram_username")
         parts = [values.get("first_name"), values.get("last_name"), values.get("email"), phone,
@@ -262,8 +255,14 @@ def _settle_deal(org_id: int, deal: Deal) -> None:
     deal.currency = deal.currency or "USD"
 
 
-def _check_edit(actor: Membership, record: Record) -> None:
-    if record.owner_id not in (None, actor.user_id) and not can(actor.role, Permission.RECORDS_EDIT_ALL):
+def can_edit(actor: Membership, record: Record) -> bool:
+    """Agents edit what they own (or nobody owns); managers and above edit everything."""
+    return record.owner_id in (None, actor.user_id) or can(actor.role, Permission.RECORDS_EDIT_ALL)
+
+
+def check_edit(actor: Membership, record: Record) -> None:
+    """Raises Forbidden unless ``actor`` may edit ``record``."""
+    if not can_edit(actor, record):
         raise Forbidden("You can edit only the records you own. Ask a manager to reassign it.")
 
 
@@ -315,7 +314,7 @@ def update_record(actor: Membership, entity: str, record_id: int, raw: dict[str,
     Raises NotFound, Forbidden (not the actor's record) or DomainError with field messages.
     """
     record = get_record(actor.org_id, entity, record_id)
-    _check_edit(actor, record)
+    check_edit(actor, record)
     if "owner" in raw and not can(actor.role, Permission.RECORDS_EDIT_ALL):
         raise Forbidden("Only managers and above can reassign records.")
     before = snapshot(entity, record)
@@ -371,29 +370,29 @@ def _log_many(actor: Membership, entity: str, ids: list[int], kind: str, **data:
              "actor_id": actor.user_id, "data": data, "created_at": utcnow()} for i in ids])
 
 
+def _update_in_chunks(model: type[Record], ids: list[int], **values: Any) -> None:
+    for start in range(0, len(ids), 500):
+        db.session.execute(update(model).where(model.id.in_(ids[start:start + 500])).values(**values)
+                           .execution_options(synchronize_session=False))
+
+
+def _move_trash(actor: Membership, entity: str, ids: Iterable[int], to_trash: bool) -> int:
+    require(actor, Permission.RECORDS_DELETE)
+    moved = _live_ids(actor.org_id, entity, ids, trashed=not to_trash)
+    _update_in_chunks(model_for(entity), moved, deleted_at=utcnow() if to_trash else None)
+    _log_many(actor, entity, moved, "deleted" if to_trash else "restored")
+    db.session.expire_all()
+    return len(moved)
+
+
 def trash_records(actor: Membership, entity: str, ids: Iterable[int]) -> int:
     """Move records to the trash; returns how many moved. Raises Forbidden."""
-    require(actor, Permission.RECORDS_DELETE)
-    model = model_for(entity)
-    live = _live_ids(actor.org_id, entity, ids, trashed=False)
-    for start in range(0, len(live), 500):
-        db.session.execute(update(model).where(model.id.in_(live[start:start + 500]))
-                           .values(deleted_at=utcnow()).execution_options(synchronize_session=False))
-    _log_many(actor, entity, live, "deleted")
-    db.session.expire_all()
-    return len(live)
+    return _move_trash(actor, entity, ids, to_trash=True)
 
 
 def restore_records(actor: Membership, entity: str, ids: Iterable[int]) -> int:
-    require(actor, Permission.RECORDS_DELETE)
-    model = model_for(entity)
-    dead = _live_ids(actor.org_id, entity, ids, trashed=True)
-    for start in range(0, len(dead), 500):
-        db.session.execute(update(model).where(model.id.in_(dead[start:start + 500]))
-                           .values(deleted_at=None).execution_options(synchronize_session=False))
-    _log_many(actor, entity, dead, "restored")
-    db.session.expire_all()
-    return len(dead)
+    """Bring records back from the trash; returns how many came back. Raises Forbidden."""
+    return _move_trash(actor, entity, ids, to_trash=False)
 
 
 def purge_trash(org_id: int | None = None, days: int = TRASH_DAYS) -> int:
@@ -433,10 +432,7 @@ def bulk(actor: Membership, entity: str, action: str, ids: Iterable[int], value:
             owner_id = resolve_owner(actor.org_id, value)
         except ValueError as err:
             raise DomainError(f"Owner: {err}.", {"value": str(err)}) from None
-        for start in range(0, len(live), 500):
-            db.session.execute(update(model).where(model.id.in_(live[start:start + 500]))
-                               .values(owner_id=owner_id, updated_at=utcnow())
-                               .execution_options(synchronize_session=False))
+        _update_in_chunks(model, live, owner_id=owner_id, updated_at=utcnow())
         _log_many(actor, entity, live, "updated", changes={"owner": [None, owner_id]})
     elif action in ("add_tag", "remove_tag"):
         live = _bulk_tag(actor, entity, live, value, add=action == "add_tag")
@@ -448,7 +444,7 @@ def bulk(actor: Membership, entity: str, action: str, ids: Iterable[int], value:
         except ValueError as err:
             raise DomainError(f"Stage: {err}.", {"value": str(err)}) from None
         for deal in db.session.scalars(select(Deal).where(Deal.id.in_(live))):
-            _check_edit(actor, deal)
+            check_edit(actor, deal)
             _set_stage(deal, stage)
         _log_many(actor, entity, live, "stage_moved", to=stage.name)
     db.session.flush()
