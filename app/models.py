@@ -18,7 +18,7 @@ from app.blueprints.crm.models import (  # noqa: F401
     ImportRejection,
     Tag,
 )
-from app.blueprints.pipeline.models import Pipeline, Stage  # noqa: F401
+from app.blueprints.pipeline.models import Pipeline, Stage, StageMove  # noqa: F401
 from app.blueprints.team.models import Membership, Organization  # noqa: F401
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -62,8 +63,36 @@ def asset(filename: str) -> str:
     return url_for("static", filename=filename, v=_fingerprint(current_app.static_folder, filename))
 
 
+def duration(seconds: float | None) -> str:
+    """A span of time the way people say it: "45 min", "5 h", "3 days"."""
+    if seconds is None:
+        return ""
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{max(minutes, 1)} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h"
+    return f"{hours // 24} days"
+
+
+def money(amount: Decimal | float | int | None, currency: str = "") -> str:
+    """Compact money for tight places: 950, 12.5k, 3.2M (with the currency code when given)."""
+    if amount is None:
+        return ""
+    value = float(amount)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            text = f"{value / limit:.1f}".removesuffix(".0") + suffix
+            break
+    else:
+        text = f"{value:,.0f}"
+    return f"{currency} {text}".strip()
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.globals.update(asset=asset, can=can, Permission=Permission)
+    app.jinja_env.filters.update(duration=duration, money=money)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -17,6 +17,7 @@ from sqlalchemy import Integer, Select, and_, column, func, select, text
 
 from app.blueprints.crm.models import Activity, Company, Contact, Deal, Entity, Tag
 from app.blueprints.crm.service import model_for
+from app.blueprints.pipeline.models import StageMove
 from app.extensions import db
 
 MAX_PER_PAGE = 200
@@ -232,12 +233,19 @@ def matching_ids(org_id: int, entity: str, query: ListQuery, limit: int | None =
     return list(db.session.scalars(stmt))
 
 
-def timeline(org_id: int, entity: str, record_id: int, limit: int = 100) -> list[Activity]:
-    return list(db.session.scalars(
+def timeline(org_id: int, entity: str, record_id: int, limit: int = 100) -> list[Any]:
+    """The newest ``limit`` entries: activities, and for a deal its stage moves, newest first."""
+    entries: list[Any] = list(db.session.scalars(
         select(Activity).where(and_(Activity.org_id == org_id, Activity.subject_type == entity,
                                     Activity.subject_id == record_id))
         .order_by(Activity.id.desc()).limit(limit)
     ))
+    if entity == Entity.DEAL:
+        entries += db.session.scalars(select(StageMove).where(
+            StageMove.org_id == org_id, StageMove.deal_id == record_id)
+            .order_by(StageMove.moved_at.desc(), StageMove.id.desc()).limit(limit))
+        entries.sort(key=lambda e: e.created_at, reverse=True)
+    return entries[:limit]
 
 
 def org_tags(org_id: int) -> list[Tag]:

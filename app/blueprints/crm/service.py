@@ -26,12 +26,15 @@ from app.blueprints.crm.models import (
     Record,
     Tag,
 )
-from app.blueprints.pipeline.models import Stage, StageKind
+from app.blueprints.pipeline.models import Stage, StageMove
+from app.blueprints.pipeline.moves import POSITION_STEP, enter_stage, top_position
+from app.blueprints.pipeline.rules import RuleBroken, check_move
 from app.blueprints.pipeline.service import default_pipeline
 from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, can, require
 from app.db_types import utcnow
 from app.errors import DomainError, Forbidden, NotFound
+from app.events import DealCreated, DealDeleted, DealRestored, DealUpdated, emit
 from app.extensions import db
 
 TRASH_DAYS = 30
@@ -196,9 +199,14 @@ def tags_from(org_id: int, value: Any) -> list[Tag]:
 
 # -- writing -----------------------------------------------------------------------------------
 
-def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> None:
-    """Set cleaned values on ``record``, resolving references. Raises DomainError with fields."""
+def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> Stage | None:
+    """Set cleaned values on ``record``, resolving references. Raises DomainError with fields.
+
+    A deal's stage is not set here but returned: moving a deal obeys the stage rules and writes
+    its history, which ``create_record`` and ``update_record`` do once the record is valid.
+    """
     errors = dict(cleaned.errors)
+    stage: Stage | None = None
     references = {f.name: f.reference for f in FIELDS[entity] if f.reference}
     # Plain fields first, references after: a stage decides the status of a deal it wins or loses.
     ordered = sorted(cleaned.values.items(), key=lambda item: item[0] in references)
@@ -216,7 +224,7 @@ def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> None:
             elif kind == "contact":
                 record.contact = resolve_contact(org_id, value)
             elif kind == "stage":
-                _set_stage(record, resolve_stage(org_id, value) if value not in (None, "") else None)
+                stage = resolve_stage(org_id, value) if value not in (None, "") else None
             elif kind == "tags":
                 record.tags = tags_from(org_id, value)
         except ValueError as err:
@@ -228,31 +236,46 @@ def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> None:
         record.custom = {**(record.custom or {}), **cleaned.custom}
         record.custom = {k: v for k, v in record.custom.items() if v is not None}
     if isinstance(record, Deal):
-        _settle_deal(org_id, record)
+        if record.status != DealStatus.LOST and stage is None:  # a stage change settles it instead
+            record.lost_reason = None
+        record.currency = record.currency or "USD"
     record.search_text = search_text(entity, record)
+    return stage
 
 
-def _set_stage(deal: Deal, stage: Stage | None) -> None:
-    if stage is None or stage.id == deal.stage_id:
-        return
-    deal.stage = stage
-    deal.stage_id = stage.id
-    deal.pipeline_id = stage.pipeline_id
-    deal.stage_entered_at = utcnow()
-    if stage.kind in (StageKind.WON, StageKind.LOST):
-        deal.status = stage.kind
-    elif deal.status != DealStatus.OPEN:
-        deal.status = DealStatus.OPEN.value
+def _deal_ids(deal: Deal, actor: Membership | None) -> dict[str, Any]:
+    """The ids every deal event carries."""
+    return {"org_id": deal.org_id, "actor_id": actor.user_id if actor else None, "deal_id": deal.id,
+            "pipeline_id": deal.pipeline_id, "stage_id": deal.stage_id}
 
 
-def _settle_deal(org_id: int, deal: Deal) -> None:
-    if deal.stage_id is None and deal.stage is None:
-        _set_stage(deal, default_pipeline(org_id).stages[0])
-    if deal.probability is None and deal.stage is not None:
-        deal.probability = deal.stage.probability
-    if deal.status != DealStatus.LOST:
-        deal.lost_reason = None
-    deal.currency = deal.currency or "USD"
+def _custom_labels(org_id: int, stage: Stage) -> dict[str, str]:
+    """Labels of the deal custom fields ``stage`` requires (no query when it requires none)."""
+    if not any(name.startswith("custom.") for name in stage.required_fields or ()):
+        return {}
+    return {f.key: f.label for f in custom_fields(org_id, Entity.DEAL)}
+
+
+def _occupancy(org_id: int, stage: Stage) -> int | None:
+    if stage.wip_limit is None:
+        return None
+    return db.session.scalar(select(func.count()).select_from(Deal).where(
+        Deal.org_id == org_id, Deal.stage_id == stage.id, Deal.deleted_at.is_(None)))
+
+
+def move_to_stage(actor: Membership | None, deal: Deal, stage: Stage, *, position: float | None = None,
+                  reason: str | None = None, enforce: bool = True) -> StageMove | None:
+    """Move ``deal`` into ``stage`` (any pipeline of its org) if the stage rules allow it.
+
+    Raises RuleBroken naming the rule. ``enforce=False`` is for moves the system must make
+    (a stage being deleted); they are still recorded in the history, with ``reason``.
+    """
+    source = deal.stage
+    if enforce:
+        check_move(deal, source, stage, occupancy=_occupancy(deal.org_id, stage),
+                   custom_labels=_custom_labels(deal.org_id, stage))
+    return enter_stage(actor.user_id if actor else None, deal, stage, source, position=position,
+                       reason=reason)
 
 
 def can_edit(actor: Membership, record: Record) -> bool:
@@ -300,11 +323,27 @@ def create_record(actor: Membership, entity: str, raw: dict[str, Any]) -> Record
     cleaned = clean(entity, raw, custom_fields(actor.org_id, entity))
     record = model_for(entity)(org_id=actor.org_id, custom={})
     with db.session.no_autoflush:
-        _apply(actor.org_id, entity, record, cleaned)
+        stage = _apply(actor.org_id, entity, record, cleaned)
+        if isinstance(record, Deal):
+            stage = stage or default_pipeline(actor.org_id).stages[0]
+            _check_new_deal(record, stage)
     db.session.add(record)
     db.session.flush()
     record_activity(actor, entity, record, "created")
+    if isinstance(record, Deal):
+        enter_stage(actor.user_id, record, stage, None)
+        db.session.flush()
+        emit(DealCreated(**_deal_ids(record, actor)))
     return record
+
+
+def _check_new_deal(deal: Deal, stage: Stage) -> None:
+    """A new deal obeys its stage's required fields and WIP limit (it comes from no stage)."""
+    try:
+        check_move(deal, None, stage, occupancy=_occupancy(deal.org_id, stage),
+                   custom_labels=_custom_labels(deal.org_id, stage), creating=True)
+    except RuleBroken as err:
+        raise DomainError(err.message, {"stage": err.message}) from None
 
 
 def update_record(actor: Membership, entity: str, record_id: int, raw: dict[str, Any],
@@ -320,14 +359,24 @@ def update_record(actor: Membership, entity: str, record_id: int, raw: dict[str,
     before = snapshot(entity, record)
     cleaned = clean(entity, raw, custom_fields(actor.org_id, entity), partial=partial)
     with db.session.no_autoflush:
-        _apply(actor.org_id, entity, record, cleaned)
+        stage = _apply(actor.org_id, entity, record, cleaned)
+        if stage is not None:
+            try:
+                move_to_stage(actor, record, stage)
+            except RuleBroken as err:  # the form and the API show it on the stage field
+                raise DomainError(err.message, {"stage": err.message}) from None
     db.session.flush()
     after = snapshot(entity, record)
     changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
     if changes:
-        record_activity(actor, entity, record, "updated", changes=changes)
+        # The stage history is the record of moves; the timeline shows it, not a second entry.
+        shown = {k: v for k, v in changes.items() if k != "stage"}
+        if shown:
+            record_activity(actor, entity, record, "updated", changes=shown)
         if isinstance(record, Company) and "name" in changes:
             _refresh_contact_search(record)
+        if isinstance(record, Deal):
+            emit(DealUpdated(**_deal_ids(record, actor), changes=changes))
     return record
 
 
@@ -381,8 +430,20 @@ def _move_trash(actor: Membership, entity: str, ids: Iterable[int], to_trash: bo
     moved = _live_ids(actor.org_id, entity, ids, trashed=not to_trash)
     _update_in_chunks(model_for(entity), moved, deleted_at=utcnow() if to_trash else None)
     _log_many(actor, entity, moved, "deleted" if to_trash else "restored")
+    if entity == Entity.DEAL:
+        _emit_many(actor, moved, DealDeleted if to_trash else DealRestored)
     db.session.expire_all()
     return len(moved)
+
+
+def _emit_many(actor: Membership, ids: list[int], event_type: type, **data: Any) -> None:
+    """One event per deal of ``ids`` (bulk paths), with each deal's pipeline and stage."""
+    for start in range(0, len(ids), 500):
+        rows = db.session.execute(select(Deal.id, Deal.pipeline_id, Deal.stage_id).where(
+            Deal.id.in_(ids[start:start + 500])))
+        for deal_id, pipeline_id, stage_id in rows:
+            emit(event_type(org_id=actor.org_id, actor_id=actor.user_id, deal_id=deal_id,
+                            pipeline_id=pipeline_id, stage_id=stage_id, **data))
 
 
 def trash_records(actor: Membership, entity: str, ids: Iterable[int]) -> int:
@@ -434,22 +495,53 @@ def bulk(actor: Membership, entity: str, action: str, ids: Iterable[int], value:
             raise DomainError(f"Owner: {err}.", {"value": str(err)}) from None
         _update_in_chunks(model, live, owner_id=owner_id, updated_at=utcnow())
         _log_many(actor, entity, live, "updated", changes={"owner": [None, owner_id]})
+        if entity == Entity.DEAL:
+            _emit_many(actor, live, DealUpdated, changes={"owner": [None, owner_id]})
     elif action in ("add_tag", "remove_tag"):
         live = _bulk_tag(actor, entity, live, value, add=action == "add_tag")
+        if entity == Entity.DEAL:
+            _emit_many(actor, live, DealUpdated, changes={"tags": [None, value]})
     elif action == "move_stage":
-        if entity != Entity.DEAL:
-            raise DomainError("Only deals have stages.")
-        try:
-            stage = resolve_stage(actor.org_id, value)
-        except ValueError as err:
-            raise DomainError(f"Stage: {err}.", {"value": str(err)}) from None
-        for deal in db.session.scalars(select(Deal).where(Deal.id.in_(live))):
-            check_edit(actor, deal)
-            _set_stage(deal, stage)
-        _log_many(actor, entity, live, "stage_moved", to=stage.name)
+        live = _bulk_move(actor, entity, live, value)
     db.session.flush()
     db.session.expire_all()
     return len(live)
+
+
+def _bulk_move(actor: Membership, entity: str, ids: list[int], value: Any) -> list[int]:
+    """Move the deals the stage rules let in; a deal a rule refuses stays where it is.
+
+    Raises RuleBroken (naming the rule) when no deal at all could move.
+    """
+    if entity != Entity.DEAL:
+        raise DomainError("Only deals have stages.")
+    try:
+        stage = resolve_stage(actor.org_id, value)
+    except ValueError as err:
+        raise DomainError(f"Stage: {err}.", {"value": str(err)}) from None
+    labels = _custom_labels(actor.org_id, stage)
+    occupancy = _occupancy(actor.org_id, stage)
+    top = top_position(actor.org_id, stage.id)
+    moved: list[int] = []
+    refusal: RuleBroken | None = None
+    for start in range(0, len(ids), 500):
+        for deal in db.session.scalars(select(Deal).where(Deal.id.in_(ids[start:start + 500]))):
+            check_edit(actor, deal)
+            if deal.stage_id == stage.id:
+                continue
+            try:
+                check_move(deal, deal.stage, stage, occupancy=occupancy, custom_labels=labels)
+            except RuleBroken as err:
+                refusal = refusal or err
+                continue
+            top -= POSITION_STEP
+            enter_stage(actor.user_id, deal, stage, deal.stage, position=top)
+            occupancy = occupancy + 1 if occupancy is not None else None
+            moved.append(deal.id)
+        db.session.flush()
+    if refusal is not None and not moved:
+        raise refusal
+    return moved
 
 
 def _bulk_tag(actor: Membership, entity: str, ids: list[int], value: Any, add: bool) -> list[int]:
