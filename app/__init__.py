@@ -95,11 +95,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.blueprints.crm.import_api import bp as crm_import_api_bp
     from app.blueprints.crm.import_routes import bp as crm_import_bp
     from app.blueprints.crm.routes import bp as crm_bp
+    from app.blueprints.pipeline import live  # noqa: F401 - boards hear deal events in every process
+    from app.blueprints.pipeline.api import bp as pipeline_api_bp
+    from app.blueprints.pipeline.routes import bp as pipeline_bp
     from app.blueprints.realtime.routes import bp as realtime_bp
     from app.blueprints.team.routes import bp as team_bp
 
     for blueprint in (core_bp, auth_bp, team_bp, realtime_bp, crm_bp, crm_import_bp, crm_export_bp,
-                      api_bp, auth_api_bp, crm_api_bp, crm_import_api_bp):
+                      pipeline_bp, api_bp, auth_api_bp, crm_api_bp, crm_import_api_bp, pipeline_api_bp):
         app.register_blueprint(blueprint)
 
     from app.errors import register_error_handlers

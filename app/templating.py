@@ -9,6 +9,7 @@ from functools import cache
 from pathlib import Path
 
 from flask import Flask, current_app, g, has_request_context, request, url_for
+from markupsafe import Markup
 
 from app.blueprints.team.permissions import Permission, can
 
@@ -38,6 +39,7 @@ NAV_SETTINGS = (
     NavItem("team.organization", "Organization", "settings"),
     NavItem("team.members", "Team", "users"),
     NavItem("team.organizations", "Your organizations", "layers"),
+    NavItem("pipeline.settings", "Pipelines", "columns"),
     NavItem("crm.custom_fields", "Custom fields", "columns"),
     NavItem("team.audit_log", "Audit log", "shield", Permission.AUDIT_VIEW),
 )
@@ -90,9 +92,16 @@ def money(amount: Decimal | float | int | None, currency: str = "") -> str:
     return f"{currency} {text}".strip()
 
 
+def _oob(html: str) -> Markup:
+    """Mark a rendered fragment for an out-of-band swap of the element with its id."""
+    from app.realtime import oob
+
+    return Markup(oob(str(html)))  # noqa: S704 - our own rendered, already escaped template output
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.globals.update(asset=asset, can=can, Permission=Permission)
-    app.jinja_env.filters.update(duration=duration, money=money)
+    app.jinja_env.filters.update(duration=duration, money=money, oob=_oob)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -76,7 +76,8 @@ def foreign_ids():
     db.session.add(imp)
     db.session.commit()
     return {"member_id": member.id, "org_id": other.id, "field_id": field.id, "import_id": imp.id, "name": "first_name",
-            "record_id": {"contact": contact.id, "company": company.id, "deal": deal.id}}
+            "record_id": {"contact": contact.id, "company": company.id, "deal": deal.id},
+            "deal_id": deal.id, "pipeline_id": deal.pipeline_id, "stage_id": deal.stage_id}
 
 
 def test_every_id_route_answers_404_for_another_organizations_ids(app, client, foreign_ids):

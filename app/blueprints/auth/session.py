@@ -6,6 +6,8 @@ import secrets
 
 from flask import Flask, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.blueprints.auth.models import User
 from app.blueprints.auth.service import default_membership
@@ -19,7 +21,9 @@ def load_user(token: str) -> User | None:
     user_id, _, epoch = token.partition(":")
     if not user_id.isdigit() or not epoch.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    # One statement: the user, their memberships and organizations (every page shows them).
+    user = db.session.scalars(select(User).where(User.id == int(user_id))
+                              .options(joinedload(User.memberships))).unique().first()
     if user is None or user.session_epoch != int(epoch):
         return None  # signed out everywhere, or the password changed, since this cookie was issued
     return user

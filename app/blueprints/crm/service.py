@@ -339,11 +339,8 @@ def create_record(actor: Membership, entity: str, raw: dict[str, Any]) -> Record
 
 def _check_new_deal(deal: Deal, stage: Stage) -> None:
     """A new deal obeys its stage's required fields and WIP limit (it comes from no stage)."""
-    try:
-        check_move(deal, None, stage, occupancy=_occupancy(deal.org_id, stage),
-                   custom_labels=_custom_labels(deal.org_id, stage), creating=True)
-    except RuleBroken as err:
-        raise DomainError(err.message, {"stage": err.message}) from None
+    check_move(deal, None, stage, occupancy=_occupancy(deal.org_id, stage),
+               custom_labels=_custom_labels(deal.org_id, stage), creating=True)
 
 
 def update_record(actor: Membership, entity: str, record_id: int, raw: dict[str, Any],
@@ -361,10 +358,7 @@ def update_record(actor: Membership, entity: str, record_id: int, raw: dict[str,
     with db.session.no_autoflush:
         stage = _apply(actor.org_id, entity, record, cleaned)
         if stage is not None:
-            try:
-                move_to_stage(actor, record, stage)
-            except RuleBroken as err:  # the form and the API show it on the stage field
-                raise DomainError(err.message, {"stage": err.message}) from None
+            move_to_stage(actor, record, stage)  # RuleBroken names the rule (on the stage field)
     db.session.flush()
     after = snapshot(entity, record)
     changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}

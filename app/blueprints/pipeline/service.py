@@ -1,11 +1,30 @@
-"""Pipelines and stages (the board, rules and history come with the pipeline issue)."""
+"""Pipelines and their stages: create, rename, reorder, set rules, delete without losing a deal.
+
+Flask-free: explicit actor, flush, never commit. Managers and above change pipelines; everyone
+reads them. Deleting a stage or a pipeline that holds deals needs a stage to move them to, and
+those moves are written to each deal's stage history.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from app.audit import record as audit
 from app.blueprints.pipeline.models import Pipeline, Stage, StageKind
+from app.blueprints.pipeline.rules import REQUIRABLE
+from app.blueprints.team.permissions import Permission, require
+from app.errors import DomainError, NotFound
 from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.blueprints.team.models import Membership
+
+COLOURS = ("slate", "blue", "indigo", "violet", "amber", "green", "red")
+MAX_STAGES = 30
+MAX_PIPELINES = 50
 
 DEFAULT_STAGES = (
     ("New lead", StageKind.OPEN, 10, "slate"),
@@ -16,16 +35,18 @@ DEFAULT_STAGES = (
     ("Won", StageKind.WON, 100, "green"),
     ("Lost", StageKind.LOST, 0, "red"),
 )
+STARTER_STAGES = (
+    ("New", StageKind.OPEN, 10, "slate"),
+    ("In progress", StageKind.OPEN, 50, "blue"),
+    ("Won", StageKind.WON, 100, "green"),
+    ("Lost", StageKind.LOST, 0, "red"),
+)
 
+
+# -- reading -----------------------------------------------------------------------------------
 
 def create_default_pipeline(org_id: int) -> Pipeline:
-    pipeline = Pipeline(org_id=org_id, name="Sales", position=0)
-    for position, (name, kind, probability, colour) in enumerate(DEFAULT_STAGES):
-        pipeline.stages.append(Stage(org_id=org_id, name=name, position=position, kind=kind.value,
-                                     probability=probability, colour=colour))
-    db.session.add(pipeline)
-    db.session.flush()
-    return pipeline
+    return _new_pipeline(org_id, "Sales", DEFAULT_STAGES, position=0)
 
 
 def default_pipeline(org_id: int) -> Pipeline:
@@ -36,8 +57,327 @@ def default_pipeline(org_id: int) -> Pipeline:
     return pipeline or create_default_pipeline(org_id)
 
 
+def pipelines(org_id: int) -> list[Pipeline]:
+    """Every pipeline of the org in order, stages loaded (creating the default one if none)."""
+    found = list(db.session.scalars(
+        select(Pipeline).where(Pipeline.org_id == org_id).options(joinedload(Pipeline.stages))
+        .order_by(Pipeline.position, Pipeline.id)).unique())
+    return found or [create_default_pipeline(org_id)]
+
+
 def stages(org_id: int) -> list[Stage]:
     return list(db.session.scalars(
         select(Stage).join(Pipeline).where(Stage.org_id == org_id)
         .order_by(Pipeline.position, Pipeline.id, Stage.position)
     ))
+
+
+def get_pipeline(org_id: int, pipeline_id: int) -> Pipeline:
+    pipeline = db.session.scalar(select(Pipeline).where(Pipeline.org_id == org_id,
+                                                        Pipeline.id == pipeline_id))
+    if pipeline is None:
+        raise NotFound("Pipeline not found.")
+    return pipeline
+
+
+def get_stage(org_id: int, stage_id: int) -> Stage:
+    stage = db.session.scalar(select(Stage).where(Stage.org_id == org_id, Stage.id == stage_id))
+    if stage is None:
+        raise NotFound("Stage not found.")
+    return stage
+
+
+def deal_count(org_id: int, *, stage_id: int | None = None, pipeline_id: int | None = None) -> int:
+    """Deals (the trash included: they come back to a stage) in a stage or a pipeline."""
+    from app.blueprints.crm.models import Deal
+
+    stmt = select(func.count()).select_from(Deal).where(Deal.org_id == org_id)
+    stmt = stmt.where(Deal.stage_id == stage_id) if stage_id is not None else stmt.where(
+        Deal.pipeline_id == pipeline_id)
+    return db.session.scalar(stmt) or 0
+
+
+# -- pipelines ---------------------------------------------------------------------------------
+
+def _new_pipeline(org_id: int, name: str, stage_rows, position: int) -> Pipeline:
+    pipeline = Pipeline(org_id=org_id, name=name, position=position)
+    for index, (stage_name, kind, probability, colour) in enumerate(stage_rows):
+        pipeline.stages.append(Stage(org_id=org_id, name=stage_name, position=index, kind=kind.value,
+                                     probability=probability, colour=colour, required_fields=[],
+                                     allowed_from=[], allow_exit=True))
+    db.session.add(pipeline)
+    db.session.flush()
+    return pipeline
+
+
+def _pipeline_name(org_id: int, raw: Any, exclude_id: int | None = None) -> str:
+    name = str(raw or "").strip()
+    if not name:
+        raise DomainError("Give the pipeline a name.", {"name": "Enter a name."})
+    if len(name) > 120:
+        raise DomainError("That name is too long.", {"name": "At most 120 characters."})
+    clash = db.session.scalar(select(Pipeline.id).where(
+        Pipeline.org_id == org_id, func.lower(Pipeline.name) == name.lower(),
+        Pipeline.id != (exclude_id or 0)))
+    if clash is not None:
+        raise DomainError("A pipeline with that name exists.", {"name": "Pick another name."})
+    return name
+
+
+def create_pipeline(actor: Membership, name: Any) -> Pipeline:
+    """A new pipeline with starter stages (New, In progress, Won, Lost). Raises DomainError."""
+    require(actor, Permission.PIPELINES_MANAGE)
+    count = db.session.scalar(select(func.count()).select_from(Pipeline).where(
+        Pipeline.org_id == actor.org_id)) or 0
+    if count >= MAX_PIPELINES:
+        raise DomainError(f"An organization can have at most {MAX_PIPELINES} pipelines.")
+    pipeline = _new_pipeline(actor.org_id, _pipeline_name(actor.org_id, name), STARTER_STAGES, count)
+    audit("pipeline.created", org_id=actor.org_id, actor_id=actor.user_id, target=pipeline,
+          name=pipeline.name)
+    return pipeline
+
+
+def update_pipeline(actor: Membership, pipeline_id: int, data: dict[str, Any]) -> Pipeline:
+    """Rename (``name``), move among pipelines (``position``) or reorder stages (``stage_order``)."""
+    require(actor, Permission.PIPELINES_MANAGE)
+    pipeline = get_pipeline(actor.org_id, pipeline_id)
+    if "name" in data:
+        pipeline.name = _pipeline_name(actor.org_id, data["name"], exclude_id=pipeline.id)
+    if "position" in data:
+        _reposition_pipeline(actor.org_id, pipeline, data["position"])
+    if "stage_order" in data:
+        reorder_stages(actor, pipeline.id, data["stage_order"])
+    db.session.flush()
+    return pipeline
+
+
+def _reposition_pipeline(org_id: int, pipeline: Pipeline, raw: Any) -> None:
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
+        raise DomainError("Position: a whole number from 0.", {"position": "A whole number from 0."})
+    others = [p for p in pipelines(org_id) if p.id != pipeline.id]
+    others.insert(min(raw, len(others)), pipeline)
+    for index, item in enumerate(others):
+        item.position = index
+
+
+def delete_pipeline(actor: Membership, pipeline_id: int, move_to_stage_id: Any = None) -> int:
+    """Delete a pipeline; its deals go to stage ``move_to_stage_id`` of another pipeline.
+
+    Returns how many deals moved. Raises DomainError when deals would be left without a stage,
+    or when it is the organization's last pipeline.
+    """
+    require(actor, Permission.PIPELINES_MANAGE)
+    pipeline = get_pipeline(actor.org_id, pipeline_id)
+    if len(pipelines(actor.org_id)) == 1:
+        raise DomainError("This is the only pipeline. Create another one before deleting it.")
+    moved = _relocate(actor, deal_count(actor.org_id, pipeline_id=pipeline.id), move_to_stage_id,
+                      lambda target: target.pipeline_id != pipeline.id,
+                      "a stage of another pipeline", pipeline_id=pipeline.id)
+    audit("pipeline.deleted", org_id=actor.org_id, actor_id=actor.user_id, target=pipeline,
+          name=pipeline.name, deals_moved=moved)
+    db.session.delete(pipeline)
+    db.session.flush()
+    return moved
+
+
+def _relocate(actor: Membership, count: int, move_to_stage_id: Any, acceptable, where: str,
+              **owned_by: int) -> int:
+    """Move every deal in a stage / pipeline about to be deleted to the chosen stage."""
+    from app.blueprints.crm.models import Deal
+    from app.blueprints.crm.service import move_to_stage
+
+    if count == 0:
+        return 0
+    noun = "deal" if count == 1 else "deals"
+    if move_to_stage_id in (None, ""):
+        raise DomainError(f"It holds {count} {noun}: choose {where} to move them to.",
+                          {"move_to": f"Where should its {count} {noun} go?"})
+    try:
+        target = get_stage(actor.org_id, int(move_to_stage_id))
+    except (NotFound, TypeError, ValueError):
+        raise DomainError("Choose a stage to move the deals to.", {"move_to": "No such stage."}) from None
+    if not acceptable(target):
+        raise DomainError(f"Choose {where}.", {"move_to": f"Choose {where}."})
+    column = Deal.stage_id if "stage_id" in owned_by else Deal.pipeline_id
+    moved = 0
+    while True:  # in chunks: a big pipeline must not be loaded at once
+        deals = list(db.session.scalars(select(Deal).where(
+            Deal.org_id == actor.org_id, column == next(iter(owned_by.values()))).limit(500)))
+        if not deals:
+            return moved
+        for deal in deals:
+            move_to_stage(actor, deal, target, reason="stage deleted" if "stage_id" in owned_by
+                          else "pipeline deleted", enforce=False)
+        moved += len(deals)
+        db.session.flush()
+
+
+# -- stages ------------------------------------------------------------------------------------
+
+def create_stage(actor: Membership, pipeline_id: int, data: dict[str, Any]) -> Stage:
+    """A new stage (at ``position``, else before the won / lost stages). Raises DomainError."""
+    require(actor, Permission.PIPELINES_MANAGE)
+    pipeline = get_pipeline(actor.org_id, pipeline_id)
+    if len(pipeline.stages) >= MAX_STAGES:
+        raise DomainError(f"A pipeline can have at most {MAX_STAGES} stages.")
+    stage = Stage(org_id=actor.org_id, pipeline=pipeline, kind=StageKind.OPEN.value, colour="slate",
+                  probability=0, required_fields=[], allowed_from=[], allow_exit=True)
+    _apply_stage(actor.org_id, pipeline, stage, data, partial=False)
+    ordered = [s for s in pipeline.stages if s is not stage]
+    if isinstance(data.get("position"), int) and not isinstance(data.get("position"), bool):
+        index = max(0, min(data["position"], len(ordered)))
+    else:
+        index = next((i for i, s in enumerate(ordered) if s.closed), len(ordered))
+    ordered.insert(index, stage)
+    for position, item in enumerate(ordered):
+        item.position = position
+    db.session.add(stage)
+    db.session.flush()
+    return stage
+
+
+def update_stage(actor: Membership, stage_id: int, data: dict[str, Any]) -> Stage:
+    """Change what ``data`` names (partial). Raises DomainError with field messages."""
+    require(actor, Permission.PIPELINES_MANAGE)
+    stage = get_stage(actor.org_id, stage_id)
+    _apply_stage(actor.org_id, stage.pipeline, stage, data, partial=True)
+    if isinstance(data.get("position"), int) and not isinstance(data.get("position"), bool):
+        order = [s.id for s in stage.pipeline.stages if s.id != stage.id]
+        order.insert(max(0, min(data["position"], len(order))), stage.id)
+        reorder_stages(actor, stage.pipeline_id, order)
+    db.session.flush()
+    return stage
+
+
+def delete_stage(actor: Membership, stage_id: int, move_to_stage_id: Any = None) -> int:
+    """Delete a stage; its deals move to ``move_to_stage_id``. Returns how many moved."""
+    require(actor, Permission.PIPELINES_MANAGE)
+    stage = get_stage(actor.org_id, stage_id)
+    pipeline = stage.pipeline
+    if len(pipeline.stages) == 1:
+        raise DomainError("A pipeline needs at least one stage. Delete the pipeline instead.")
+    moved = _relocate(actor, deal_count(actor.org_id, stage_id=stage.id), move_to_stage_id,
+                      lambda target: target.id != stage.id, "another stage", stage_id=stage.id)
+    for other in pipeline.stages:  # no rule may point at a stage that is gone
+        if stage.id in (other.allowed_from or []):
+            other.allowed_from = [i for i in other.allowed_from if i != stage.id]
+    pipeline.stages.remove(stage)
+    for position, item in enumerate(pipeline.stages):
+        item.position = position
+    db.session.flush()
+    return moved
+
+
+def reorder_stages(actor: Membership, pipeline_id: int, stage_ids: Any) -> None:
+    """Put the pipeline's stages in the order of ``stage_ids`` (every stage, each once)."""
+    require(actor, Permission.PIPELINES_MANAGE)
+    pipeline = get_pipeline(actor.org_id, pipeline_id)
+    try:
+        wanted = [int(i) for i in stage_ids]
+    except (TypeError, ValueError):
+        wanted = []
+    by_id = {s.id: s for s in pipeline.stages}
+    if sorted(wanted) != sorted(by_id):
+        raise DomainError("List every stage of the pipeline once, in the new order.",
+                          {"stage_order": "Every stage id of this pipeline, once each."})
+    for position, stage_id in enumerate(wanted):
+        by_id[stage_id].position = position
+    pipeline.stages.sort(key=lambda s: s.position)
+    db.session.flush()
+
+
+def move_stage(actor: Membership, stage_id: int, offset: int) -> None:
+    """Shift a stage left (-1) or right (+1) among its pipeline's stages."""
+    stage = get_stage(actor.org_id, stage_id)
+    order = [s.id for s in stage.pipeline.stages]
+    index = order.index(stage.id)
+    target = max(0, min(index + offset, len(order) - 1))
+    order.insert(target, order.pop(index))
+    reorder_stages(actor, stage.pipeline_id, order)
+
+
+def requirable_fields(org_id: int) -> dict[str, str]:
+    """What a stage may require: the built-in deal fields and the org's deal custom fields."""
+    from app.blueprints.crm.service import custom_fields
+
+    return {**REQUIRABLE, **{f"custom.{f.key}": f.label for f in custom_fields(org_id, "deal")}}
+
+
+def _apply_stage(org_id: int, pipeline: Pipeline, stage: Stage, data: dict[str, Any],
+                 partial: bool) -> None:
+    """Validate and set a stage's attributes; raises DomainError naming every bad field."""
+    errors: dict[str, str] = {}
+
+    def given(key: str) -> bool:
+        return key in data or not partial
+
+    if given("name"):
+        name = str(data.get("name") or "").strip()
+        if not name:
+            errors["name"] = "Enter a name."
+        elif len(name) > 80:
+            errors["name"] = "At most 80 characters."
+        elif any(s.name.lower() == name.lower() and s is not stage for s in pipeline.stages):
+            errors["name"] = "This pipeline already has a stage by that name."
+        else:
+            stage.name = name
+    if "kind" in data:
+        try:
+            stage.kind = StageKind(str(data["kind"])).value
+        except ValueError:
+            errors["kind"] = "One of: open, won, lost."
+    if "colour" in data:
+        if data["colour"] in COLOURS:
+            stage.colour = data["colour"]
+        else:
+            errors["colour"] = f"One of: {', '.join(COLOURS)}."
+    if "probability" in data:
+        value = _whole(data["probability"])
+        if value is None or not 0 <= value <= 100:
+            errors["probability"] = "A whole number from 0 to 100."
+        else:
+            stage.probability = value
+    if "wip_limit" in data:
+        if data["wip_limit"] in (None, ""):
+            stage.wip_limit = None
+        else:
+            value = _whole(data["wip_limit"])
+            if value is None or value < 1:
+                errors["wip_limit"] = "Leave empty for no limit, or a whole number from 1."
+            else:
+                stage.wip_limit = value
+    if "required_fields" in data:
+        names = data["required_fields"] or []
+        allowed = requirable_fields(org_id)
+        unknown = [n for n in names if n not in allowed] if isinstance(names, list) else ["?"]
+        if unknown:
+            errors["required_fields"] = f"Choose among: {', '.join(allowed)}."
+        else:
+            stage.required_fields = list(dict.fromkeys(names))
+    if "allowed_from" in data:
+        ids = data["allowed_from"] or []
+        siblings = {s.id for s in pipeline.stages if s.id != stage.id and s.id is not None}
+        chosen = [_whole(i) for i in ids] if isinstance(ids, list) else [None]
+        if any(i not in siblings for i in chosen):
+            errors["allowed_from"] = "Choose other stages of this pipeline."
+        else:
+            stage.allowed_from = sorted(set(chosen))
+    if "allow_exit" in data:
+        stage.allow_exit = _truthy(data["allow_exit"])
+    if stage.kind == StageKind.OPEN:
+        stage.allow_exit = True  # only won / lost stages can hold their deals
+    if errors:
+        raise DomainError("Some fields need attention.", errors)
+
+
+def _whole(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in ("1", "true", "on", "yes")
