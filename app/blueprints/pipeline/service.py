@@ -220,10 +220,10 @@ def create_stage(actor: Membership, pipeline_id: int, data: dict[str, Any]) -> S
     pipeline = get_pipeline(actor.org_id, pipeline_id)
     if len(pipeline.stages) >= MAX_STAGES:
         raise DomainError(f"A pipeline can have at most {MAX_STAGES} stages.")
-    stage = Stage(org_id=actor.org_id, pipeline=pipeline, kind=StageKind.OPEN.value, colour="slate",
-                  probability=0, required_fields=[], allowed_from=[], allow_exit=True)
+    stage = Stage(org_id=actor.org_id, pipeline_id=pipeline.id, kind=StageKind.OPEN.value,
+                  colour="slate", probability=0, required_fields=[], allowed_from=[], allow_exit=True)
     _apply_stage(actor.org_id, pipeline, stage, data, partial=False)
-    ordered = [s for s in pipeline.stages if s is not stage]
+    ordered = list(pipeline.stages)
     if isinstance(data.get("position"), int) and not isinstance(data.get("position"), bool):
         index = max(0, min(data["position"], len(ordered)))
     else:
@@ -231,7 +231,8 @@ def create_stage(actor: Membership, pipeline_id: int, data: dict[str, Any]) -> S
     ordered.insert(index, stage)
     for position, item in enumerate(ordered):
         item.position = position
-    db.session.add(stage)
+    pipeline.stages.append(stage)
+    pipeline.stages.sort(key=lambda s: s.position)
     db.session.flush()
     return stage
 
@@ -317,7 +318,7 @@ def _apply_stage(org_id: int, pipeline: Pipeline, stage: Stage, data: dict[str, 
             errors["name"] = "Enter a name."
         elif len(name) > 80:
             errors["name"] = "At most 80 characters."
-        elif any(s.name.lower() == name.lower() and s is not stage for s in pipeline.stages):
+        elif any(s is not stage and s.name.lower() == name.lower() for s in pipeline.stages):
             errors["name"] = "This pipeline already has a stage by that name."
         else:
             stage.name = name
