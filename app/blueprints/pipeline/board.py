@@ -202,7 +202,7 @@ def card(org_id: int, deal_id: int) -> Card:
     return found[0]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Owner:
     name: str
 

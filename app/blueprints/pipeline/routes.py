@@ -8,7 +8,6 @@ from __future__ import annotations
 from flask import g, request, session, url_for
 from flask_login import login_required
 
-from app.blueprints.crm.page_context import team
 from app.blueprints.crm.queries import org_tags
 from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import bp
@@ -59,7 +58,7 @@ def board(pipeline_id: int | None = None):
     columns = boards.board(org_id, pipeline.stages, flt)
     context = _board_context(org_id, pipeline, flt, columns=columns, pipelines=pipelines)
     if request.headers.get("HX-Request") != "true" or request.headers.get("HX-Boosted") == "true":
-        context |= {"tags": org_tags(org_id), "members": team(org_id)}
+        context["tags"] = org_tags(org_id)
     return render("pipeline/board.html", block="board", **context)
 
 
@@ -92,8 +91,7 @@ def more(stage_id: int):
     except ValueError:
         after_position = float("-inf")
     cards = boards.more_cards(org_id, stage, flt, after_position, _optional_id("after_id") or 0)
-    return render("pipeline/_more.html", stage=stage, cards=cards, flt=flt,
-                  has_more=len(cards) == boards.PAGE,
+    return render("pipeline/_more.html", stage=stage, cards=cards, has_more=len(cards) == boards.PAGE,
                   **_board_context(org_id, stage.pipeline, flt))
 
 
