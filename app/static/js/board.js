@@ -170,9 +170,11 @@
   }
 
   document.addEventListener("htmx:oobAfterSwap", function (evt) {
-    var target = evt.detail.target;
     var el = board();
-    if (!el || !target || target.id !== "board-live-" + el.dataset.pipeline) return;
-    refresh((target.dataset.stages || "").split(",").filter(Boolean));
+    var swapped = evt.detail.target;
+    if (!el || !swapped || swapped.id !== "board-live-" + el.dataset.pipeline) return;
+    // detail.target is the element that was replaced; the stages are on its successor
+    var marker = document.getElementById(swapped.id);
+    refresh(((marker && marker.dataset.stages) || "").split(",").filter(Boolean));
   });
 })();
