@@ -240,7 +240,9 @@ def move_card(actor: Membership, deal_id: int, stage_id: int, above_id: int | No
     rows = db.session.execute(
         select(Deal, Stage).join(Stage, and_(Stage.id == stage_id, Stage.org_id == actor.org_id))
         .where(Deal.org_id == actor.org_id, Deal.deleted_at.is_(None),
-               Deal.id.in_([deal_id, *neighbours])).options(lazyload(Deal.tags))
+               Deal.id.in_([deal_id, *neighbours]))
+        # Only the stage is needed: people, companies and tags load if a rule ever asks for them.
+        .options(lazyload(Deal.tags), lazyload(Deal.contact), lazyload(Deal.company), lazyload(Deal.owner))
     ).unique().all()
     deals = {d.id: d for d, _ in rows}
     deal = deals.get(deal_id)

@@ -43,8 +43,8 @@ def missing_fields(deal: Deal, stage: Stage, custom_labels: dict[str, str]) -> l
             continue
         if name not in REQUIRABLE:
             continue  # a field that no longer exists cannot block anyone
-        if name in ("contact", "company"):  # set as an object before a flush, as an id after
-            value: Any = getattr(deal, name) or getattr(deal, f"{name}_id")
+        if name in ("contact", "company"):  # an id once flushed; only an object before that
+            value: Any = getattr(deal, f"{name}_id") or getattr(deal, name)
         else:
             value = getattr(deal, f"{name}_id" if name == "owner" else name)
         if value in (None, ""):
