@@ -55,10 +55,8 @@ TAGS = ("warm", "conference", "referral", "priority", "web3", "payments")
 def seed_records(owner: Membership) -> None:
     """A believable book of business: companies, their people, and deals across the stages."""
     from app.blueprints.crm import service
-    from app.blueprints.pipeline.service import default_pipeline
 
     rng = random.Random(7)  # the same demo every time
-    stages = [s.name for s in default_pipeline(owner.org_id).stages]
     contacts = []
     for i, first in enumerate(FIRST):
         name, domain, _ = COMPANIES[i % len(COMPANIES)]
@@ -70,13 +68,41 @@ def seed_records(owner: Membership) -> None:
             "title": TITLES[i % len(TITLES)], "source": rng.choice(("Telegram", "Conference", "Referral")),
             "tags": ", ".join(rng.sample(TAGS, 2)),
         }))
-    for i, contact in enumerate(contacts[:14]):
-        service.create_record(owner, "deal", {
-            "title": f"{contact.company.name} - {rng.choice(('pilot', 'annual plan', 'integration'))}",
-            "value": str(rng.choice((5000, 12000, 25000, 48000, 90000))), "currency": "USD",
-            "contact": contact.id, "company": contact.company_id, "stage": stages[i % len(stages)],
-        })
+    seed_pipeline(owner, contacts, rng)
     for (name, domain, industry) in COMPANIES:
         company = service.resolve_company(owner.org_id, name)
         service.update_record(owner, "company", company.id, {"domain": domain, "industry": industry,
                                                              "website": f"https://{domain}"})
+
+
+def seed_pipeline(owner: Membership, contacts: list, rng: random.Random) -> None:
+    """Deals over the Sales board (owned by the team, some days into their stage), a stage rule,
+    and a second, smaller Partnerships pipeline."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from app.blueprints.crm import service
+    from app.blueprints.pipeline import service as pipelines
+    from app.db_types import utcnow
+
+    sales = pipelines.default_pipeline(owner.org_id)
+    negotiation = next(s for s in sales.stages if s.name == "Negotiation")
+    pipelines.update_stage(owner, negotiation.id, {"required_fields": ["value", "expected_close"]})
+    team = list(db.session.scalars(select(Membership.user_id).where(Membership.org_id == owner.org_id)))
+    kinds = ("pilot", "annual plan", "integration", "expansion", "renewal")
+    for i in range(32):
+        contact = contacts[i % len(contacts)]
+        deal = service.create_record(owner, "deal", {
+            "title": f"{contact.company.name} - {kinds[i % len(kinds)]}",
+            "value": str(rng.choice((5000, 12000, 25000, 48000, 90000))), "currency": "USD",
+            "contact": contact.id, "company": contact.company_id, "owner": team[i % len(team)],
+            "expected_close": (date.today() + timedelta(days=rng.randint(7, 120))).isoformat(),
+            "stage": sales.stages[i % len(sales.stages)].id,
+        })
+        deal.stage_entered_at = utcnow() - timedelta(days=rng.randint(0, 30), hours=rng.randint(0, 23))
+    partners = pipelines.create_pipeline(owner, "Partnerships")
+    for i, contact in enumerate(contacts[-6:]):
+        service.create_record(owner, "deal", {
+            "title": f"{contact.company.name} - co-marketing", "contact": contact.id,
+            "company": contact.company_id, "stage": partners.stages[i % 3].id})

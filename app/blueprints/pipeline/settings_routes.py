@@ -21,7 +21,7 @@ def _settings_page(status: int = 200, **extra):
     elsewhere = {p.id: [(o, s) for o in pipelines if o.id != p.id for s in o.stages] for p in pipelines}
     return render("pipeline/settings.html", status=status, pipelines=pipelines, counts=counts,
                   held={p.id: sum(counts[s.id] for s in p.stages) for p in pipelines},
-                  elsewhere=elsewhere, colours=service.COLOURS,
+                  elsewhere=elsewhere, colours=service.COLOURS, labels=service.requirable_fields(org_id),
                   can_manage=can(g.membership.role, Permission.PIPELINES_MANAGE), **extra)
 
 
