@@ -230,3 +230,20 @@ def test_agents_see_the_settings_without_controls(client, owner, sales):
     assert "Proposal" in page and "Add stage" not in page
     token = csrf_token(client, "/pipeline/settings")
     assert client.post("/pipeline/settings/pipelines", data={"name": "Mine", "csrf_token": token}).status_code == 403
+
+
+def test_the_deal_page_refuses_a_rule_breaking_stage_on_the_stage_field(owner_client, owner, sales, token):
+    won = stage(sales, "Won")
+    service.update_stage(owner, won.id, {"required_fields": ["expected_close"]})
+    db.session.commit()
+    deal = make_deal(owner, title="Almost", stage="Proposal")
+    form = owner_client.post(f"/deals/{deal.id}/edit", data={
+        "csrf_token": token, "title": "Almost", "stage": str(won.id), "currency": "USD",
+        "owner": str(owner.user_id)})
+    html = form.get_data(as_text=True)
+    assert form.status_code == 422 and "“Won” requires Expected close date" in html
+    inline = owner_client.post(f"/deals/{deal.id}/field/stage", data={"stage": str(won.id)},
+                               headers={**HX, "X-CSRFToken": token})
+    assert inline.status_code == 422 and "requires Expected close date" in inline.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Deal, deal.id).stage.name == "Proposal"
