@@ -492,3 +492,26 @@ def test_the_import_cleans_rows_exactly_as_the_field_registry_does(owner, entity
         assert [e for e in fast.errors if "no name" not in e] == list(slow.errors.values())
         assert fast.tags == list(dict.fromkeys(t.strip()[:64].lower() for t in str(tags or "").replace(";", ",")
                                                .split(",") if t.strip()))
+
+
+def test_imported_records_are_found_by_search_and_later_records_too(owner):
+    """The import keeps the search index itself (in bulk): every written record is searchable."""
+    from app.blueprints.crm import queries
+    from app.blueprints.crm.queries import ListQuery
+
+    def found(entity, q):
+        return sorted(r.id for r in queries.list_records(owner.org_id, entity, ListQuery(q=q)).items)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(importing, "BATCH_ROWS", 2)
+        run(owner, HEADER + "Ada,Lovelace,ada@example.com,,,Analytical Engines,\n"
+                            "Bob,Byron,bob@example.com,,,,\nCyd,Charis,cyd@example.com,,,Zephyr Ltd,\n")
+        run(owner, "Title,Company\nEngine pilot,Analytical Engines\n", entity="deal")
+        run(owner, "First name,Email\nAdam,ada@example.com\n", dedupe="update")  # updates search_text
+    ada, bob, cyd = db.session.scalars(select(Contact).order_by(Contact.id)).all()
+    assert found("contact", "lovel") == [ada.id] and found("contact", "byro") == [bob.id]
+    assert found("contact", "zephyr") == [cyd.id] and found("contact", "adam") == [ada.id]
+    assert len(found("company", "analytical")) == 1 and len(found("company", "zephyr")) == 1
+    assert len(found("deal", "engine pi")) == 1
+    later = make_contact(owner, first_name="Dora", email="dora@example.com")  # the trigger is back
+    assert found("contact", "dora") == [later.id]

@@ -39,6 +39,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -736,6 +737,9 @@ class _Run:
                                .execution_options(synchronize_session=False))
             start = (db.session.scalar(select(func.max(model.id))) or 0) + 1
             ids = list(range(start, start + len(rows)))
+            with _bulk_search_index(table, start, start + len(rows) - 1):
+                _write_rows(table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+            return ids
         _write_rows(table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
         return ids
 
@@ -1110,6 +1114,31 @@ def _write_rows(table: Table, rows: list[dict[str, Any]]) -> None:
                         text_value = serialized[id(value)] = json.dumps(value)
                     values[i] = text_value
             copy.write_row(values)
+
+
+@contextmanager
+def _bulk_search_index(table: Table, first_id: int, last_id: int) -> Iterator[None]:
+    """SQLite: index the rows ``first_id..last_id`` written inside this block in the FTS5 table in
+    one statement instead of through its per-row insert trigger.
+
+    The trigger costs about six times as much: every row's trigger statement makes FTS5 flush a
+    one-row segment, which it must then merge. The trigger is dropped and re-created (from its own
+    stored SQL) inside this transaction, so no other connection ever sees the table without it.
+    """
+    name = f"{table.name}_fts_ai"
+    trigger = db.session.scalar(text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :n"),
+                                {"n": name})
+    if trigger is None:
+        yield
+        return
+    if not db.session.connection().connection.dbapi_connection.in_transaction:
+        raise RuntimeError("bulk search indexing needs an open transaction")  # DDL would autocommit
+    db.session.execute(text(f'DROP TRIGGER "{name}"'))
+    yield
+    db.session.execute(text(f'INSERT INTO "{table.name}_fts"(rowid, search_text) '  # noqa: S608
+                            f'SELECT id, search_text FROM "{table.name}" WHERE id BETWEEN :a AND :b'),
+                       {"a": first_id, "b": last_id})
+    db.session.execute(text(trigger))
 
 
 def _one_of(column, values: list):
