@@ -38,7 +38,7 @@ import io
 import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -481,11 +481,13 @@ def import_batches(import_id: int) -> Iterator[Import]:
     run = _Run(imp, actor)
     rows = _data_rows(imp)
     postgres = db.session.get_bind().dialect.name == "postgresql"
+    cleaned = run.clean(list(itertools.islice(rows, BATCH_ROWS)))
     for number in itertools.count(1):
-        batch = list(itertools.islice(rows, BATCH_ROWS))
-        if not batch:
+        if not cleaned:
             break
-        run.batch(run.clean(batch))
+        upcoming = _Upcoming(run, list(itertools.islice(rows, BATCH_ROWS)))
+        run.batch(cleaned, meanwhile=upcoming)
+        cleaned = upcoming.rows()
         if postgres and number & (number - 1) == 0:
             # The table grows fast: refresh its statistics (after batches 1, 2, 4, 8...) so the
             # planner keeps using the (org, key) indexes for the dedupe lookups.
@@ -502,6 +504,25 @@ def fail_import(import_id: int, message: str) -> None:
     if imp is not None:
         imp.status, imp.finished_at, imp.error = ImportStatus.FAILED.value, utcnow(), message[:2000]
         db.session.flush()
+
+
+class _Upcoming:
+    """The next batch, read; cleaned at the first call (``_Run.batch`` calls it while the database
+    indexes the current batch's records, so that the two overlap).
+
+    Read beforehand because reading uses the database connection (the stored chunks).
+    """
+
+    def __init__(self, run: _Run, batch: list[tuple[int, list[str]]]) -> None:
+        self._run, self._batch, self._rows = run, batch, None
+
+    def __call__(self) -> None:
+        if self._rows is None:
+            self._rows = self._run.clean(self._batch)
+
+    def rows(self) -> list[_Row]:
+        self()
+        return self._rows
 
 
 @dataclass(frozen=True)
@@ -719,8 +740,9 @@ class _Run:
             for (key, _), tid in zip(missing, ids, strict=True):
                 self.tags[key] = tid
 
-    def _insert(self, model, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert ``rows`` in bulk; their new ids, in order."""
+    def _insert(self, model, rows: list[dict[str, Any]], meanwhile: Callable[[], None] | None = None
+                ) -> list[int]:
+        """Insert ``rows`` in bulk (running ``meanwhile`` as ``_write_rows`` does); their new ids."""
         if self.dry:
             return [next(self.fake_ids) for _ in rows]
         table = model.__table__
@@ -738,9 +760,9 @@ class _Run:
             start = (db.session.scalar(select(func.max(model.id))) or 0) + 1
             ids = list(range(start, start + len(rows)))
             with _bulk_search_index(table, start, start + len(rows) - 1):
-                _write_rows(table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+                _write_rows(table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)], meanwhile)
             return ids
-        _write_rows(table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        _write_rows(table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)], meanwhile)
         return ids
 
     # a batch ---------------------------------------------------------------------------------
@@ -749,8 +771,12 @@ class _Run:
         """The batch's rows cleaned (no database work)."""
         return [self._clean(number, cells) for number, cells in batch]
 
-    def batch(self, rows: list[_Row]) -> None:
-        """Resolve, dedupe and write one batch of cleaned rows, and add them to the import's counts."""
+    def batch(self, rows: list[_Row], meanwhile: Callable[[], None] = lambda: None) -> None:
+        """Resolve, dedupe and write one batch of cleaned rows, and add them to the import's counts.
+
+        ``meanwhile`` (work needing neither the database nor this batch, which may be called more
+        than once) is called while the database digests the batch's new records, if it has any.
+        """
         if any("company" in r.values for r in rows):
             self._lookup_companies(rows)
         if self.contact_mapped:
@@ -791,7 +817,8 @@ class _Run:
         written = creates + [r for rs in updates.values() for r in rs]
         self._create_companies(written)
         self._tag_ids(written)
-        created_ids = self._write_creates(creates)
+        created_ids = self._write_creates(creates, meanwhile)
+        meanwhile()
         ids_by_placeholder = dict(zip(pending, created_ids, strict=True))
         for key, value in list(self.seen.items()):
             if value in ids_by_placeholder:
@@ -960,7 +987,7 @@ class _Run:
         return search_text_from(self.entity, v, company_name=self.company_names.get(v.get("company_id")),
                                 contact_name=self.contact_names.get(v.get("contact_id")))
 
-    def _write_creates(self, creates: list[_Row]) -> list[int]:
+    def _write_creates(self, creates: list[_Row], meanwhile: Callable[[], None]) -> list[int]:
         if not creates:
             return []
         now = utcnow()
@@ -974,7 +1001,7 @@ class _Run:
             row.update(v)
             row["custom"], row["search_text"] = custom, self._search_text(v)
             params.append(row)
-        ids = self._insert(self.model, params)
+        ids = self._insert(self.model, params, meanwhile)
         if self.dry:
             for rid, (v, custom, tags) in zip(ids, records, strict=True):
                 self.dry_values[rid] = {**v, "custom": custom, "tags": {self.tags[t] for t in tags}}
@@ -1088,15 +1115,19 @@ def _log(org_id: int, actor_id: int | None, entity: str, ids: list[int], kind: s
              "data": data, "created_at": now} for i in ids])
 
 
-def _write_rows(table: Table, rows: list[dict[str, Any]]) -> None:
+def _write_rows(table: Table, rows: list[dict[str, Any]], meanwhile: Callable[[], None] | None = None
+                ) -> None:
     """Insert ``rows`` (all with the same keys) in bulk: COPY on PostgreSQL, executemany elsewhere.
 
-    Core, not the ORM: the ORM splits a batch into groups by which values are None.
+    Core, not the ORM: the ORM splits a batch into groups by which values are None. ``meanwhile``
+    runs after the rows are sent and before waiting for PostgreSQL to have written them (and their
+    indexes: the slow part), so that it overlaps with the server's work; elsewhere, after the rows.
     """
-    if not rows:
-        return
-    if db.session.get_bind().dialect.name != "postgresql":
-        db.session.execute(table.insert(), rows)
+    if not rows or db.session.get_bind().dialect.name != "postgresql":
+        if rows:
+            db.session.execute(table.insert(), rows)
+        if meanwhile is not None:
+            meanwhile()
         return
     columns = list(rows[0])
     json_columns = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
@@ -1114,6 +1145,8 @@ def _write_rows(table: Table, rows: list[dict[str, Any]]) -> None:
                         text_value = serialized[id(value)] = json.dumps(value)
                     values[i] = text_value
             copy.write_row(values)
+        if meanwhile is not None:
+            meanwhile()
 
 
 @contextmanager
