@@ -473,8 +473,8 @@ def import_batches(import_id: int) -> Iterator[Import]:
     imp.processed_rows = imp.created_count = imp.updated_count = imp.skipped_count = imp.rejected_count = 0
     imp.total_rows = sum(1 for _ in _data_rows(imp))
     if db.session.get_bind().dialect.name == "sqlite":
-        # The search index (FTS5 trigram, filled by a trigger per row) writes far less with a bigger
-        # page cache than SQLite's 2 MB default; this lasts as long as the pooled connection.
+        # The indexes (FTS5 trigram and the btrees) write less with a bigger page cache than
+        # SQLite's 2 MB default; this lasts as long as the pooled connection.
         db.session.execute(text("PRAGMA cache_size = -65536"))
     db.session.flush()
     yield imp
@@ -485,6 +485,11 @@ def import_batches(import_id: int) -> Iterator[Import]:
     for number in itertools.count(1):
         if not cleaned:
             break
+        if postgres:
+            # A batch's commit need not wait for the disk: a crash can lose only the last batches,
+            # each whole with its counts (the Import row is in the same transaction), and running
+            # the import again completes it.
+            db.session.execute(text("SET LOCAL synchronous_commit = off"))
         upcoming = _Upcoming(run, list(itertools.islice(rows, BATCH_ROWS)))
         run.batch(cleaned, meanwhile=upcoming)
         cleaned = upcoming.rows()
@@ -785,8 +790,9 @@ class _Run:
             if not row.errors:
                 self._resolve(row)
         good = [r for r in rows if not r.errors]
-        for row in good:
-            row.keys = self._keys(row)
+        if self.entity == Entity.DEAL:  # a deal's keys hold its resolved contact; others were made in clean
+            for row in good:
+                row.keys = self._keys(row)
         matches = self._find_matches(good) if self.policy != "create" else {}
         if not self.dry:
             self.seen = {}  # earlier batches are committed: the database answers for them
@@ -879,7 +885,10 @@ class _Run:
                     self.tag_names.setdefault(name.lower(), name)
         if self.entity == Entity.CONTACT and not errors and not any(values.get(k) for k in IDENTITY):
             errors.append("The row has no name, email, phone or Telegram handle.")
-        return _Row(number, cells, values, custom, tags, errors)
+        row = _Row(number, cells, values, custom, tags, errors)
+        if self.entity != Entity.DEAL and not errors:
+            row.keys = self._keys(row)  # from cleaned values alone: made here, on the overlapped side
+        return row
 
     def _plain_email(self, raw: str) -> str | None:
         """``normalize.email(raw)`` for a plain ASCII address, its domain checked once per import
@@ -919,6 +928,7 @@ class _Run:
         """Dedupe keys of ``rows`` that live records hold -> the oldest such record's id."""
         found: dict[tuple, int] = {}
         model = self.model
+        postgres = db.session.get_bind().dialect.name == "postgresql"
         wanted: dict[str, set] = {}
         for row in rows:
             for key in row.keys:
@@ -931,7 +941,9 @@ class _Run:
                 column, extra = func.lower(Company.name), ()
             else:
                 column, extra = getattr(model, kind), ()
-            for part in _parts(sorted(values, key=str)):
+            # PostgreSQL takes the whole set as one array parameter: one round trip per kind.
+            size = len(values) if postgres else 500
+            for part in _parts(sorted(values, key=str), max(size, 1)):
                 # Neither deleted_at nor ORDER BY in SQL: either steers SQLite off the (org, key) index.
                 stmt = select(model.id, model.deleted_at, column, *extra).where(
                     model.org_id == self.org_id, _one_of(column, part))
