@@ -133,7 +133,7 @@ def test_blank_and_duplicate_headers_get_distinct_names(owner):
 
 
 def test_the_upload_is_stored_in_chunks_that_rebuild_the_file(owner, monkeypatch):
-    monkeypatch.setattr(importing, "CHUNK_BYTES", 64)
+    monkeypatch.setattr(importing.upload, "CHUNK_BYTES", 64)
     data = HEADER + "".join(f"Ann,Lee {n},ann{n}@example.com,,,,\n" for n in range(50))
     imp = upload(owner, data)
     chunks = db.session.scalars(select(ImportChunk.data).where(ImportChunk.import_id == imp.id)
@@ -353,7 +353,7 @@ def test_counts_equal_what_the_database_holds(owner):
     rows = [f"N{n},n{n}@example.com" for n in range(2500)]
     rows += ["Dup,n5@example.com", "Bad,bad-email", "Upd,old@example.com", "Same,n7@example.com"]
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(importing, "BATCH_ROWS", 700)  # in-file duplicates cross batch boundaries
+        mp.setattr(importing.runner, "BATCH_ROWS", 700)  # in-file duplicates cross batch boundaries
         imp = run(owner, "First name,Email\n" + "\n".join(rows) + "\n", dedupe="update")
     by_import = select(func.count()).select_from(Activity).where(
         Activity.subject_type == "contact", Activity.data["import_id"].as_integer() == imp.id)
@@ -371,7 +371,7 @@ def test_a_dry_run_counts_like_the_real_run_and_writes_nothing(owner):
     data = "Email,Company,Tags\n" + "".join(f"u{n % 40}@example.com,Co {n % 5},t\n" for n in range(100)) \
         + "old@example.com,Co 1,t\nbad,Co 1,t\n"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(importing, "BATCH_ROWS", 30)
+        mp.setattr(importing.runner, "BATCH_ROWS", 30)
         dry = run(owner, data, dedupe="update", dry_run=True)
         assert live(Contact, owner.org_id) == 1 and live(Company, owner.org_id) == 0
         assert db.session.scalar(select(func.count()).select_from(Tag)) == 0
@@ -492,3 +492,26 @@ def test_the_import_cleans_rows_exactly_as_the_field_registry_does(owner, entity
         assert [e for e in fast.errors if "no name" not in e] == list(slow.errors.values())
         assert fast.tags == list(dict.fromkeys(t.strip()[:64].lower() for t in str(tags or "").replace(";", ",")
                                                .split(",") if t.strip()))
+
+
+def test_imported_records_are_found_by_search_and_later_records_too(owner):
+    """The import keeps the search index itself (in bulk): every written record is searchable."""
+    from app.blueprints.crm import queries
+    from app.blueprints.crm.queries import ListQuery
+
+    def found(entity, q):
+        return sorted(r.id for r in queries.list_records(owner.org_id, entity, ListQuery(q=q)).items)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(importing.runner, "BATCH_ROWS", 2)
+        run(owner, HEADER + "Ada,Lovelace,ada@example.com,,,Analytical Engines,\n"
+                            "Bob,Byron,bob@example.com,,,,\nCyd,Charis,cyd@example.com,,,Zephyr Ltd,\n")
+        run(owner, "Title,Company\nEngine pilot,Analytical Engines\n", entity="deal")
+        run(owner, "First name,Email\nAdam,ada@example.com\n", dedupe="update")  # updates search_text
+    ada, bob, cyd = db.session.scalars(select(Contact).order_by(Contact.id)).all()
+    assert found("contact", "lovel") == [ada.id] and found("contact", "byro") == [bob.id]
+    assert found("contact", "zephyr") == [cyd.id] and found("contact", "adam") == [ada.id]
+    assert len(found("company", "analytical")) == 1 and len(found("company", "zephyr")) == 1
+    assert len(found("deal", "engine pi")) == 1
+    later = make_contact(owner, first_name="Dora", email="dora@example.com")  # the trigger is back
+    assert found("contact", "dora") == [later.id]

@@ -1,0 +1,48 @@
+"""CSV import of contacts, companies and deals: upload, preview, mapping, and the run itself.
+
+Flask-free, like every service: explicit actor, flush, never commit. The run is a generator of
+batches (``import_batches``) so that its caller, the RQ job, commits after each one.
+
+- **Upload** (``start_import``): the file is stored as it came, in ``ImportChunk`` rows (web and
+  worker may run on different machines). Its encoding is found from a byte-order mark (UTF-8,
+  UTF-16 LE/BE as Excel writes it), else UTF-16 without a mark from where its zero bytes fall,
+  else UTF-8 if every byte decodes, else Windows-1252. The delimiter (``, ; tab |``) is sniffed.
+  Empty, header-only, binary and workbook files are refused with a message saying what to do.
+- **Mapping** (``guess_mapping``): column headers are matched to field names, labels, aliases and
+  custom field labels; a person confirms it on the mapping screen (the API uses it as is).
+- **Dedupe**: contacts match on normalized email, Telegram user id, Telegram username or phone
+  (the first that matches wins); companies on domain when the row has one, else on the lower-cased
+  name; deals on the lower-cased title together with the contact when a contact column is mapped,
+  else on the title alone. Rows match live records and earlier rows of the same file.
+  ``skip`` counts a matching row skipped; ``update`` writes the row's non-blank values into the
+  match (tags are added; a row that changes nothing counts skipped); ``create`` always creates.
+  Importing the same file twice with ``skip`` or ``update`` therefore creates nothing new.
+- **Permissions**: any member may import with ``skip`` or ``create`` (new records belong to the
+  importer unless an owner column says otherwise, as with the create form); ``update`` overwrites
+  records other people own, so it needs ``Permission.RECORDS_EDIT_ALL``.
+- **References**: companies named in a contact or deal row are found by name (or id) and created
+  when missing, as the record form does; those companies are not counted in the import's figures.
+  Owners are members' emails (or ids), stages the default pipeline's stage names (or ids), a deal's
+  contact an email (or id); an unknown one rejects the row.
+- **Counts**: every data row ends up created, updated, skipped or rejected; the figures are the
+  rows written, and each created or updated record gets a timeline entry naming the import.
+  Rejected rows are kept (``ImportRejection``) with their reasons and cells for the CSV download.
+- **Dry run**: the same work, counted and rejected rows recorded, but no record is written.
+
+Modules: ``upload`` (storing and reading the file, preview), ``mapping`` (guess, check, queue),
+``cleaning`` (cells to values, no database), ``references`` (owners, companies, contacts, stages,
+tags; ids for new rows), ``runner`` (batches, dedupe, writes), ``bulk`` (COPY / executemany and
+search indexing in bulk), ``status`` (reading imports and their rejected rows).
+"""
+
+# Re-exported for the app; the tunables (CHUNK_BYTES, BATCH_ROWS) are read from their own modules.
+
+from .mapping import POLICIES, POLICY_LABELS, field_choices, guess_mapping, import_file, queue_import
+from .runner import BATCH_ROWS, MAX_RAW_CELL, _Run, fail_import, import_batches
+from .status import ENTITY_NAMES, finished, get_import, list_imports, percent, rejected_csv
+from .upload import CHUNK_BYTES, ENCODING_LABELS, ENTITY_PATHS, PREVIEW_ROWS, Preview, preview, start_import
+
+__all__ = ["BATCH_ROWS", "CHUNK_BYTES", "ENCODING_LABELS", "ENTITY_NAMES", "ENTITY_PATHS", "MAX_RAW_CELL",
+           "POLICIES", "POLICY_LABELS", "PREVIEW_ROWS", "Preview", "_Run", "fail_import", "field_choices",
+           "finished", "get_import", "guess_mapping", "import_batches", "import_file", "list_imports",
+           "percent", "preview", "queue_import", "rejected_csv", "start_import"]

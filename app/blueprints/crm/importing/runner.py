@@ -1,0 +1,381 @@
+"""The run: ``import_batches`` cleans, resolves, dedupes and writes the rows batch by batch."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+
+from app.blueprints.crm.models import (
+    Activity,
+    Company,
+    Deal,
+    DealStatus,
+    Entity,
+    Import,
+    ImportRejection,
+    ImportStatus,
+)
+from app.blueprints.crm.service import search_text_from
+from app.blueprints.pipeline.models import StageKind
+from app.blueprints.team.models import Membership
+from app.blueprints.team.permissions import Permission, require
+from app.db_types import utcnow
+from app.errors import DomainError
+from app.extensions import db
+
+from .bulk import TAG_TABLES, _log, _one_of, _parts, _plain, _same_keys, _write_rows
+from .cleaning import _Row
+from .references import _References
+from .upload import _data_rows
+
+BATCH_ROWS = 2000  # rows looked up, written and committed together
+MAX_RAW_CELL = 32_768  # a rejected row's cells are kept up to this many characters each
+
+
+def import_batches(import_id: int) -> Iterator[Import]:
+    """Run a queued import, yielding after each batch of rows so the caller commits it.
+
+    Counts and ``processed_rows`` on the Import row are current at each yield. Raises DomainError
+    when the member who started it has left the organization. A finished import is left alone.
+    """
+    imp = db.session.get(Import, import_id)
+    if imp is None or imp.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+        return
+    actor = db.session.scalar(select(Membership).where(Membership.org_id == imp.org_id,
+                                                       Membership.user_id == imp.created_by_id))
+    if actor is None:
+        raise DomainError("The member who started this import is no longer in the organization.")
+    if imp.dedupe == "update":
+        require(actor, Permission.RECORDS_EDIT_ALL)
+    db.session.execute(delete(ImportRejection).where(ImportRejection.import_id == imp.id))
+    imp.status, imp.started_at, imp.finished_at, imp.error = ImportStatus.RUNNING.value, utcnow(), None, None
+    imp.processed_rows = imp.created_count = imp.updated_count = imp.skipped_count = imp.rejected_count = 0
+    imp.total_rows = sum(1 for _ in _data_rows(imp))
+    if db.session.get_bind().dialect.name == "sqlite":
+        # The indexes (FTS5 trigram and the btrees) write less with a bigger page cache than
+        # SQLite's 2 MB default; this lasts as long as the pooled connection.
+        db.session.execute(text("PRAGMA cache_size = -65536"))
+    db.session.flush()
+    yield imp
+    run = _Run(imp, actor)
+    rows = _data_rows(imp)
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    cleaned = run.clean(list(itertools.islice(rows, BATCH_ROWS)))
+    for number in itertools.count(1):
+        if not cleaned:
+            break
+        if postgres:
+            # A batch's commit need not wait for the disk: a crash can lose only the last batches,
+            # each whole with its counts (the Import row is in the same transaction), and running
+            # the import again completes it.
+            db.session.execute(text("SET LOCAL synchronous_commit = off"))
+        upcoming = _Upcoming(run, list(itertools.islice(rows, BATCH_ROWS)))
+        run.batch(cleaned, meanwhile=upcoming)
+        cleaned = upcoming.rows()
+        if postgres and number & (number - 1) == 0:
+            # The table grows fast: refresh its statistics (after batches 1, 2, 4, 8...) so the
+            # planner keeps using the (org, key) indexes for the dedupe lookups.
+            db.session.execute(text(f"ANALYZE {run.table.name}"))
+        db.session.flush()
+        yield imp
+    imp.status, imp.finished_at = ImportStatus.DONE.value, utcnow()
+    db.session.flush()
+    yield imp
+
+
+def fail_import(import_id: int, message: str) -> None:
+    imp = db.session.get(Import, import_id)
+    if imp is not None:
+        imp.status, imp.finished_at, imp.error = ImportStatus.FAILED.value, utcnow(), message[:2000]
+        db.session.flush()
+
+
+class _Upcoming:
+    """The next batch, read; cleaned at the first call (``_Run.batch`` calls it while the database
+    indexes the current batch's records, so that the two overlap).
+
+    Read beforehand because reading uses the database connection (the stored chunks).
+    """
+
+    def __init__(self, run: _Run, batch: list[tuple[int, list[str]]]) -> None:
+        self._run, self._batch, self._rows = run, batch, None
+
+    def __call__(self) -> None:
+        if self._rows is None:
+            self._rows = self._run.clean(self._batch)
+
+    def rows(self) -> list[_Row]:
+        self()
+        return self._rows
+
+
+class _Run(_References):
+    """One import's run: its policy, the keys seen so far, and (dry runs) what it would create."""
+
+    def __init__(self, imp: Import, actor: Membership) -> None:
+        super().__init__(imp, actor)
+        self.policy = imp.dedupe
+        self.seen: dict[tuple, int] = {}  # dedupe key -> record id (negative: not written, dry run)
+        self.dry_values: dict[int, dict[str, Any]] = {}  # dry run: what a not-written record holds
+
+    def batch(self, rows: list[_Row], meanwhile: Callable[[], None] = lambda: None) -> None:
+        """Resolve, dedupe and write one batch of cleaned rows, and add them to the import's counts.
+
+        ``meanwhile`` (work needing neither the database nor this batch, which may be called more
+        than once) is called while the database digests the batch's new records, if it has any.
+        """
+        if any("company" in r.values for r in rows):
+            self._lookup_companies(rows)
+        if self.contact_mapped:
+            self._lookup_contacts(rows)
+        for row in rows:
+            if not row.errors:
+                self._resolve(row)
+        good = [r for r in rows if not r.errors]
+        if self.entity == Entity.DEAL:  # a deal's keys hold its resolved contact; others were made in clean
+            for row in good:
+                row.keys = self._keys(row)
+        matches = self._find_matches(good) if self.policy != "create" else {}
+        if not self.dry:
+            self.seen = {}  # earlier batches are committed: the database answers for them
+        creates: list[_Row] = []
+        pending: dict[int, _Row] = {}  # negative placeholder -> the row that will create it
+        updates: dict[int, list[_Row]] = {}  # record id -> rows whose values go into it
+        skipped = 0
+        placeholders = itertools.count(-10**12, -1)
+        for row in good:
+            keys = row.keys
+            match = None
+            if self.policy != "create":
+                match = next((self.seen[k] for k in keys if k in self.seen), None)
+                if match is None:
+                    match = next((matches[k] for k in keys if k in matches), None)
+            if match is None:
+                placeholder = next(placeholders)
+                creates.append(row)
+                pending[placeholder] = row
+                for key in keys:
+                    self.seen.setdefault(key, placeholder)
+            elif self.policy == "skip":
+                skipped += 1
+            else:
+                updates.setdefault(match, []).append(row)
+                for key in keys:
+                    self.seen.setdefault(key, match)
+        written = creates + [r for rs in updates.values() for r in rs]
+        self._create_companies(written)
+        self._tag_ids(written)
+        created_ids = self._write_creates(creates, meanwhile)
+        meanwhile()
+        ids_by_placeholder = dict(zip(pending, created_ids, strict=True))
+        for key, value in list(self.seen.items()):
+            if value in ids_by_placeholder:
+                self.seen[key] = ids_by_placeholder[value]
+        merged: dict[int, list[_Row]] = {}
+        for match, rs in updates.items():
+            merged.setdefault(ids_by_placeholder.get(match, match), []).extend(rs)
+        changed = self._write_updates(merged)
+        rejected = [r for r in rows if r.errors]
+        self._write_rejections(rejected)
+        imp = self.imp
+        imp.created_count += len(creates)
+        imp.updated_count += changed
+        imp.skipped_count += skipped + sum(len(rs) for rs in merged.values()) - changed
+        imp.rejected_count += len(rejected)
+        imp.processed_rows += len(rows)
+    def _find_matches(self, rows: list[_Row]) -> dict[tuple, int]:
+        """Dedupe keys of ``rows`` that live records hold -> the oldest such record's id."""
+        found: dict[tuple, int] = {}
+        model = self.model
+        postgres = db.session.get_bind().dialect.name == "postgresql"
+        wanted: dict[str, set] = {}
+        for row in rows:
+            for key in row.keys:
+                wanted.setdefault(key[0], set()).add(key[1])
+        for kind, values in wanted.items():
+            if kind == "title":
+                column = func.lower(Deal.title)
+                extra = (Deal.contact_id,)
+            elif kind == "name":
+                column, extra = func.lower(Company.name), ()
+            else:
+                column, extra = getattr(model, kind), ()
+            # PostgreSQL takes the whole set as one array parameter: one round trip per kind.
+            size = len(values) if postgres else 500
+            for part in _parts(sorted(values, key=str), max(size, 1)):
+                # Neither deleted_at nor ORDER BY in SQL: either steers SQLite off the (org, key) index.
+                stmt = select(model.id, model.deleted_at, column, *extra).where(
+                    model.org_id == self.org_id, _one_of(column, part))
+                for rid, deleted_at, value, *rest in db.session.execute(stmt):
+                    if deleted_at is not None:
+                        continue
+                    if kind == "title":
+                        key = ("title", value, rest[0]) if self.contact_mapped else ("title", value)
+                    else:
+                        key = (kind, value)
+                    if rid < found.get(key, rid + 1):
+                        found[key] = rid
+        return found
+
+    # writing ---------------------------------------------------------------------------------
+
+    def _full_values(self, row: _Row) -> dict[str, Any]:
+        """A new record's column values: the row's, then the defaults the record form would use."""
+        v = {k: val for k, val in row.values.items() if val is not None}
+        v.setdefault("owner_id", self.actor.user_id)
+        if self.entity == Entity.CONTACT:
+            v.setdefault("first_name", "")
+            v.setdefault("last_name", "")
+            v.setdefault("do_not_contact", False)
+        elif self.entity == Entity.DEAL:
+            self._settle_deal(v, new=True)
+        return v
+
+    def _settle_deal(self, v: dict[str, Any], new: bool) -> None:
+        """Stage, status, probability and currency, as ``service`` settles a deal."""
+        stage = self.stages_by_id.get(v.get("stage_id")) if v.get("stage_id") else None
+        if new and stage is None:
+            stage = self.first_stage
+            v["stage_id"] = stage.id if stage else None
+        if stage is not None:
+            v["pipeline_id"] = stage.pipeline_id
+            v["stage_entered_at"] = utcnow()
+            if stage.kind in (StageKind.WON, StageKind.LOST):
+                v["status"] = stage.kind
+            elif not new:
+                v.setdefault("status", DealStatus.OPEN.value)  # moved back to an open stage
+            if new and v.get("probability") is None:
+                v["probability"] = stage.probability
+        if new:
+            v.setdefault("status", DealStatus.OPEN.value)
+            v.setdefault("currency", "USD")
+            v.setdefault("position", 0.0)
+            v.setdefault("stage_entered_at", utcnow())
+        if "status" in v and v["status"] != DealStatus.LOST:
+            v["lost_reason"] = None
+
+    def _search_text(self, v: dict[str, Any]) -> str:
+        return search_text_from(self.entity, v, company_name=self.company_names.get(v.get("company_id")),
+                                contact_name=self.contact_names.get(v.get("contact_id")))
+
+    def _write_creates(self, creates: list[_Row], meanwhile: Callable[[], None]) -> list[int]:
+        if not creates:
+            return []
+        now = utcnow()
+        records = [(self._full_values(row), dict(row.custom), list(row.tags)) for row in creates]
+        self._names_for((r[0].get("company_id") for r in records), (r[0].get("contact_id") for r in records))
+        base = dict.fromkeys(c.key for c in self.table.columns if c.key != "id")
+        base.update(org_id=self.org_id, created_at=now, updated_at=now)
+        params = []
+        for v, custom, _ in records:
+            row = base.copy()
+            row.update(v)
+            row["custom"], row["search_text"] = custom, self._search_text(v)
+            params.append(row)
+        ids = self._insert(self.model, params, meanwhile)
+        if self.dry:
+            for rid, (v, custom, tags) in zip(ids, records, strict=True):
+                self.dry_values[rid] = {**v, "custom": custom, "tags": {self.tags[t] for t in tags}}
+            return ids
+        table = TAG_TABLES[self.entity]
+        links = [{f"{self.entity}_id": rid, "tag_id": self.tags[t]}
+                 for rid, (_, _, tags) in zip(ids, records, strict=True) for t in tags]
+        if links:
+            _write_rows(table, links)
+        _log(self.org_id, self.actor.user_id, self.entity, ids, "created",
+             {"source": "import", "import_id": self.imp.id})
+        return ids
+
+    def _current(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+        current: dict[int, dict[str, Any]] = {}
+        real = [i for i in ids if i > 0]
+        for part in _parts(real):
+            for row in db.session.execute(select(self.table).where(self.table.c.id.in_(part))):
+                current[row.id] = dict(row._mapping)
+        if real:
+            table = TAG_TABLES[self.entity]
+            column = table.c[f"{self.entity}_id"]
+            for part in _parts(real):
+                for rid, tid in db.session.execute(select(column, table.c.tag_id).where(column.in_(part))):
+                    current[rid].setdefault("tags", set()).add(tid)
+        for i in ids:
+            if i < 0:
+                current[i] = self.dry_values[i]
+        return current
+
+    def _write_updates(self, updates: dict[int, list[_Row]]) -> int:
+        """Merge each row's non-blank values into its record; returns how many records changed."""
+        if not updates:
+            return 0
+        current = self._current(list(updates))
+        self._names_for([c.get("company_id") for c in current.values()]
+                        + [r.values.get("company_id") for rs in updates.values() for r in rs],
+                        [c.get("contact_id") for c in current.values()]
+                        + [r.values.get("contact_id") for rs in updates.values() for r in rs])
+        now = utcnow()
+        params: list[dict[str, Any]] = []
+        new_links: list[dict[str, int]] = []
+        activities: list[tuple[int, dict]] = []
+        changed_rows = 0
+        for rid, rows in updates.items():
+            record = current[rid]
+            tags = set(record.get("tags", set()))
+            for row in rows:
+                new = {k: v for k, v in row.values.items() if v is not None}
+                if self.entity == Entity.DEAL and new.get("stage_id") == record.get("stage_id"):
+                    new.pop("stage_id", None)
+                if self.entity == Entity.DEAL and "stage_id" in new:
+                    self._settle_deal(new, new=False)
+                changes = {k: [_plain(record.get(k)), _plain(v)] for k, v in new.items()
+                           if record.get(k) != v and k != "stage_entered_at"}
+                custom = {**(record.get("custom") or {}), **row.custom}
+                if custom != (record.get("custom") or {}):
+                    changes.update({f"custom.{k}": [(record.get("custom") or {}).get(k), v]
+                                    for k, v in row.custom.items()
+                                    if (record.get("custom") or {}).get(k) != v})
+                added = [self.tags[t] for t in row.tags if self.tags[t] not in tags]
+                if added:
+                    changes["tags"] = ["+", sorted(self.tag_names[t] for t in row.tags
+                                                   if self.tags[t] in added)]
+                if not changes:
+                    continue
+                changed_rows += 1
+                changed_cols = {k: v for k, v in new.items() if record.get(k) != v}
+                record.update(changed_cols)
+                record["custom"] = custom
+                tags.update(added)
+                new_links.extend({f"{self.entity}_id": rid, "tag_id": t} for t in added)
+                activities.append((rid, changes))
+                params.append({"id": rid, **changed_cols, "custom": custom})
+            if rid < 0:
+                record["tags"] = tags
+        if self.dry:
+            return changed_rows
+        final: dict[int, dict[str, Any]] = {}
+        for p in params:  # one UPDATE per record, with everything its rows changed
+            final.setdefault(p["id"], {"id": p["id"]}).update(p)
+        rows = []
+        for rid, p in final.items():
+            p["search_text"] = self._search_text(current[rid])
+            p["updated_at"] = now
+            rows.append(p)
+        for group in _same_keys(rows):
+            db.session.execute(update(self.model).execution_options(synchronize_session=False), group)
+        if new_links:
+            _write_rows(TAG_TABLES[self.entity], new_links)
+        if activities:
+            _write_rows(Activity.__table__, [
+                {"org_id": self.org_id, "subject_type": self.entity, "subject_id": rid, "kind": "updated",
+                 "actor_id": self.actor.user_id, "created_at": now,
+                 "data": {"source": "import", "import_id": self.imp.id, "changes": changes}}
+                for rid, changes in activities])
+        return changed_rows
+
+    def _write_rejections(self, rows: list[_Row]) -> None:
+        if rows:
+            _write_rows(ImportRejection.__table__, [
+                {"import_id": self.imp.id, "row_number": r.number, "reason": " ".join(r.errors),
+                 "raw": [c[:MAX_RAW_CELL] for c in r.cells]} for r in rows])
