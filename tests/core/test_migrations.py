@@ -10,3 +10,26 @@ def test_the_migrations_build_exactly_the_models_schema():
         context = MigrationContext.configure(conn, opts={"include_object": include_in_autogenerate,
                                                          "compare_type": True})
         assert compare_metadata(context, db.metadata) == []
+
+
+def test_organizations_made_before_pipelines_existed_get_the_sales_pipeline(settings, tmp_path):
+    """The data migration backfills a pipeline for every organization that has none."""
+    import dataclasses
+
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from app import create_app
+
+    app = create_app(dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path / 'old.sqlite3'}"))
+    with app.app_context():
+        upgrade(revision="0b50e0f47741")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO organization (name, timezone, created_at) "
+                              "VALUES ('Old Co', 'UTC', CURRENT_TIMESTAMP)"))
+        upgrade()
+        with db.engine.connect() as conn:
+            stages = conn.execute(text("SELECT stage.name FROM stage JOIN pipeline ON pipeline.id = stage.pipeline_id "
+                                       "WHERE pipeline.name = 'Sales' ORDER BY stage.position")).scalars().all()
+        db.session.remove()
+    assert stages == ["New lead", "Qualified", "Meeting booked", "Proposal", "Negotiation", "Won", "Lost"]

@@ -175,7 +175,7 @@ def test_the_board_reads_in_three_statements_and_a_move_takes_three(owner, sales
     org_id = owner.org_id
     db.session.expire_all()
     with counting_statements() as statements:
-        boards.board(org_id, boards.org_pipelines(org_id)[0].stages, EVERYTHING)
+        boards.board(org_id, service.pipelines(org_id)[0].stages, EVERYTHING)
     assert len(statements) == 3  # pipelines with stages, column sums, first cards of every column
     columns = boards.board(org_id, sales.stages, EVERYTHING)
     proposal, moving = column(columns, "Proposal"), column(columns, "New lead").cards[0]
@@ -185,3 +185,41 @@ def test_the_board_reads_in_three_statements_and_a_move_takes_three(owner, sales
                          below_id=proposal.cards[1].id)
         db.session.flush()
     assert len(statements) == 3, statements  # deal, neighbours and stage; the update; the history row
+
+
+def test_a_drop_next_to_cards_too_close_renumbers_and_lands_between(owner, sales):
+    x, y, z = (make_deal(owner, stage="Qualified") for _ in range(3))
+    for deal, position in ((x, 0.0), (y, 1e-7), (z, 0.5)):
+        db.session.get(Deal, deal.id).position = position
+    db.session.commit()
+    boards.move_card(owner, z.id, stage(sales, "Qualified").id, above_id=x.id, below_id=y.id)
+    db.session.commit()
+    db.session.expire_all()
+    order = [c.id for c in column(boards.board(owner.org_id, sales.stages, EVERYTHING), "Qualified").cards]
+    assert order == [x.id, z.id, y.id]
+
+
+def test_a_drop_at_the_top_of_a_column_also_takes_three_statements(owner, sales):
+    make_deal(owner, stage="Proposal")
+    moving = make_deal(owner, stage="New lead")
+    moving_id, target_id = moving.id, stage(sales, "Proposal").id
+    db.session.expire_all()  # as in a fresh request
+    assert owner.role == "owner"
+    with counting_statements() as statements:
+        boards.move_card(owner, moving_id, target_id)
+        db.session.flush()
+    assert len(statements) == 3, "\n".join(s[:90] for s in statements)
+
+
+def test_a_deal_moved_by_someone_else_meanwhile_is_a_conflict(owner, sales):
+    from app.errors import Conflict
+
+    deal = make_deal(owner, stage="Qualified")
+    assert db.session.get(Deal, deal.id).stage.name == "Qualified"  # this request has read it
+    with db.engine.begin() as conn:  # a teammate's request moves it first
+        conn.execute(Deal.__table__.update().where(Deal.__table__.c.id == deal.id)
+                     .values(stage_id=stage(sales, "Won").id))
+    with pytest.raises(Conflict, match="Someone moved this deal"):
+        boards.move_card(owner, deal.id, stage(sales, "Proposal").id)
+    db.session.rollback()
+    assert db.session.scalar(select(StageMove).where(StageMove.to_stage_id == stage(sales, "Proposal").id)) is None

@@ -242,3 +242,74 @@ def test_trash_and_restore_emit_deleted_and_restored(owner, events):
     db.session.commit()
     assert [e.name for e in events] == ["DealDeleted", "DealRestored"]
     assert events[0].stage_id == deal.stage_id
+
+
+# -- review follow-ups: status, kinds, events, malformed input ---------------------------------------
+
+def test_a_new_organization_starts_with_its_pipeline_saved(app):
+    from app.blueprints.team.service import create_organization
+    from tests.factories import make_user
+
+    membership = create_organization(owner=make_user(), name="Fresh Co")
+    db.session.commit()
+    with db.engine.connect() as conn:  # another connection sees it: it was committed
+        count = conn.execute(select(Pipeline.id).where(Pipeline.org_id == membership.org_id)).all()
+    assert len(count) == 1
+
+
+def test_winning_or_losing_by_status_is_a_move_that_obeys_the_rules(owner, events):
+    won = stage_named(owner.org_id, "Won")
+    deal = make_deal(owner, stage="Proposal")
+    events.clear()
+    crm.update_record(owner, "deal", deal.id, {"status": "lost", "lost_reason": "budget"})
+    db.session.commit()
+    assert (deal.stage.name, deal.status, deal.lost_reason) == ("Lost", "lost", "budget")
+    assert [e.name for e in events] == ["DealMoved", "DealLost", "DealUpdated"]
+    assert "status" not in events[2].changes and events[2].changes["lost_reason"] == [None, "budget"]
+    service.update_stage(owner, won.id, {"allow_exit": False})
+    crm.update_record(owner, "deal", deal.id, {"stage": won.id, "value": "5"})
+    db.session.commit()
+    with pytest.raises(DomainError) as err:
+        crm.update_record(owner, "deal", deal.id, {"status": "open"})
+    assert err.value.fields == {"status": "Status: to reopen a deal, move it to an open stage."}
+    db.session.rollback()
+    with pytest.raises(RuleBroken, match="“Won” keeps its deals"):
+        crm.update_record(owner, "deal", deal.id, {"status": "lost"})
+
+
+def test_a_stage_holding_deals_keeps_its_kind(owner):
+    proposal = stage_named(owner.org_id, "Proposal")
+    make_deal(owner, stage="Proposal")
+    with pytest.raises(DomainError) as err:
+        service.update_stage(owner, proposal.id, {"kind": "won"})
+    assert err.value.fields == {"kind": "It holds 1 deal: move them out first."}
+
+
+def test_events_come_in_order_and_once(owner, events):
+    deal = make_deal(owner, stage="Won")
+    assert [e.name for e in events] == ["DealCreated", "DealWon"]
+    events.clear()
+    crm.update_record(owner, "deal", deal.id, {"stage": "Qualified", "title": "Reopened"})
+    db.session.commit()
+    assert [e.name for e in events] == ["DealMoved", "DealUpdated"]
+    assert set(events[1].changes) == {"title", "probability"}
+
+
+def test_bulk_reassignment_events_carry_the_previous_owner(owner, events):
+    rep = add_member(owner.organization, role=Role.AGENT)
+    deal = make_deal(owner)
+    events.clear()
+    crm.bulk(owner, "deal", "assign", [deal.id], rep.user_id)
+    db.session.commit()
+    assert events[0].changes == {"owner": [owner.user_id, rep.user_id]}
+
+
+@pytest.mark.parametrize("data, field", [({"probability": "--5"}, "probability"),
+                                         ({"wip_limit": "1e3"}, "wip_limit"),
+                                         ({"required_fields": [[]]}, "required_fields"),
+                                         ({"allowed_from": ["x"]}, "allowed_from")])
+def test_malformed_stage_input_is_a_field_error(owner, data, field):
+    stage = stage_named(owner.org_id, "Proposal")
+    with pytest.raises(DomainError) as err:
+        service.update_stage(owner, stage.id, data)
+    assert set(err.value.fields) == {field}

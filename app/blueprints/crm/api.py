@@ -82,6 +82,8 @@ BULK_BODY = obj(["action"], action=string(enum=list(service.BULK_ACTIONS)),
                 value={"description": "owner (assign), tag name (add_tag/remove_tag), stage (move_stage)"})
 INVALID = "Invalid fields (the envelope names them)"
 NOT_FOUND = "No such record in your organization"
+RULE = ("A deal's stage rule refuses it (code rule_broken, the message names the rule), or someone "
+        "moved the deal meanwhile (code conflict)")
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -187,7 +189,7 @@ def _saved(entity: str, record, status: int = 200):
 @bp.post(f"/{ANY}")
 @per_user
 @documented("Create a record (it belongs to you unless owner is given)", tag="crm", body=WRITE_BODY,
-            responses={201: {"description": "The new record", "schema": RECORD}, 422: INVALID})
+            responses={201: {"description": "The new record", "schema": RECORD}, 409: RULE, 422: INVALID})
 def create_record(entities: str):
     entity = ENTITIES[entities]
     record = service.create_record(g.membership, entity, _input(entity))
@@ -198,7 +200,7 @@ def create_record(entities: str):
 @per_user
 @documented("Change the fields sent; the others stay", tag="crm", body=WRITE_BODY,
             responses={200: {"description": "The record", "schema": RECORD}, 403: "Not your record",
-                       404: NOT_FOUND, 422: INVALID})
+                       404: NOT_FOUND, 409: RULE, 422: INVALID})
 def update_record(entities: str, record_id: int):
     entity = ENTITIES[entities]
     record = service.get_record(g.membership.org_id, entity, record_id)
@@ -212,7 +214,7 @@ def update_record(entities: str, record_id: int):
 @documented("Replace a record: fields absent from the body are cleared (the owner is kept; a "
             "deal keeps its stage); required fields must be present", tag="crm", body=WRITE_BODY,
             responses={200: {"description": "The record", "schema": RECORD}, 403: "Not your record",
-                       404: NOT_FOUND, 422: INVALID})
+                       404: NOT_FOUND, 409: RULE, 422: INVALID})
 def replace_record(entities: str, record_id: int):
     entity = ENTITIES[entities]
     record = service.get_record(g.membership.org_id, entity, record_id)
@@ -240,7 +242,7 @@ def trash_record(entities: str, record_id: int):
             body=obj(stage_id=integer(), stage={"description": "a stage id or the name of a stage "
                                                                "of the default pipeline"}),
             responses={200: {"description": "The deal", "schema": serialize.schema("deal")},
-                       403: "Not your deal", 404: NOT_FOUND, 422: INVALID})
+                       403: "Not your deal", 404: NOT_FOUND, 409: RULE, 422: INVALID})
 def move_deal(record_id: int):
     service.get_record(g.membership.org_id, "deal", record_id)
     data = json_body()

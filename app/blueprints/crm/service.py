@@ -210,10 +210,13 @@ def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> Stage 
     references = {f.name: f.reference for f in FIELDS[entity] if f.reference}
     # Plain fields first, references after: a stage decides the status of a deal it wins or loses.
     ordered = sorted(cleaned.values.items(), key=lambda item: item[0] in references)
+    status: str | None = None
     for name, value in ordered:
         kind = references.get(name)
         try:
-            if kind is None:
+            if isinstance(record, Deal) and name == "status":
+                status = value  # follows from the stage: a change becomes a move, below
+            elif kind is None:
                 if value is None and not record.__table__.c[name].nullable:
                     continue  # blank means "keep / derive" for required columns such as status
                 setattr(record, name, value)
@@ -230,6 +233,11 @@ def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> Stage 
         except ValueError as err:
             label = next(f.label for f in FIELDS[entity] if f.name == name)
             errors[name] = f"{label}: {err}."
+    if isinstance(record, Deal) and status and stage is None and status != (record.status or "open"):
+        try:
+            stage = _stage_for_status(org_id, record, status)
+        except ValueError as err:
+            errors["status"] = f"Status: {err}."
     if errors:
         raise DomainError("Some fields need attention.", errors)
     if cleaned.custom:
@@ -240,6 +248,22 @@ def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> Stage 
             record.lost_reason = None
         record.currency = record.currency or "USD"
     record.search_text = search_text(entity, record)
+    return stage
+
+
+def _stage_for_status(org_id: int, deal: Deal, status: str) -> Stage:
+    """Winning or losing a deal is a move to its pipeline's won / lost stage (rules included).
+
+    Raises ValueError when the pipeline has no such stage, or to reopen: that needs a chosen stage.
+    """
+    if status == DealStatus.OPEN:
+        raise ValueError("to reopen a deal, move it to an open stage")
+    pipeline_id = deal.pipeline_id or default_pipeline(org_id).id
+    stage = db.session.scalar(select(Stage).where(
+        Stage.org_id == org_id, Stage.pipeline_id == pipeline_id, Stage.kind == status)
+        .order_by(Stage.position).limit(1))
+    if stage is None:
+        raise ValueError(f"this pipeline has no {status} stage")
     return stage
 
 
@@ -257,8 +281,14 @@ def _custom_labels(org_id: int, stage: Stage) -> dict[str, str]:
 
 
 def _occupancy(org_id: int, stage: Stage) -> int | None:
+    """Live deals in ``stage`` when it has a WIP limit (None otherwise).
+
+    The stage row is locked first (PostgreSQL), so two moves into an almost full column queue up
+    instead of both counting one free place.
+    """
     if stage.wip_limit is None:
         return None
+    db.session.execute(select(Stage.id).where(Stage.id == stage.id).with_for_update())
     return db.session.scalar(select(func.count()).select_from(Deal).where(
         Deal.org_id == org_id, Deal.stage_id == stage.id, Deal.deleted_at.is_(None)))
 
@@ -331,9 +361,10 @@ def create_record(actor: Membership, entity: str, raw: dict[str, Any]) -> Record
     db.session.flush()
     record_activity(actor, entity, record, "created")
     if isinstance(record, Deal):
-        enter_stage(actor.user_id, record, stage, None)
+        emit(DealCreated(**{**_deal_ids(record, actor), "pipeline_id": stage.pipeline_id,
+                            "stage_id": stage.id}))
+        enter_stage(actor.user_id, record, stage, None)  # then DealWon / DealLost, when it starts closed
         db.session.flush()
-        emit(DealCreated(**_deal_ids(record, actor)))
     return record
 
 
@@ -369,8 +400,10 @@ def update_record(actor: Membership, entity: str, record_id: int, raw: dict[str,
             record_activity(actor, entity, record, "updated", changes=shown)
         if isinstance(record, Company) and "name" in changes:
             _refresh_contact_search(record)
-        if isinstance(record, Deal):
-            emit(DealUpdated(**_deal_ids(record, actor), changes=changes))
+        moved = {"stage", "status"} if stage is not None else set()  # DealMoved / DealWon said it
+        rest = {k: v for k, v in changes.items() if k not in moved}
+        if isinstance(record, Deal) and rest:
+            emit(DealUpdated(**_deal_ids(record, actor), changes=rest))
     return record
 
 
@@ -430,14 +463,18 @@ def _move_trash(actor: Membership, entity: str, ids: Iterable[int], to_trash: bo
     return len(moved)
 
 
-def _emit_many(actor: Membership, ids: list[int], event_type: type, **data: Any) -> None:
-    """One event per deal of ``ids`` (bulk paths), with each deal's pipeline and stage."""
+def _emit_many(actor: Membership, ids: list[int], event_type: type,
+               changes: Any = None) -> None:
+    """One event per deal of ``ids`` (bulk paths), with its pipeline and stage. ``changes`` is a
+    dict for every deal, or a function of the deal's current owner id (read before a reassignment)."""
     for start in range(0, len(ids), 500):
-        rows = db.session.execute(select(Deal.id, Deal.pipeline_id, Deal.stage_id).where(
-            Deal.id.in_(ids[start:start + 500])))
-        for deal_id, pipeline_id, stage_id in rows:
+        rows = db.session.execute(select(Deal.id, Deal.pipeline_id, Deal.stage_id, Deal.owner_id).where(
+            Deal.org_id == actor.org_id, Deal.id.in_(ids[start:start + 500])))
+        for deal_id, pipeline_id, stage_id, owner_id in rows:
+            extra = {} if changes is None else {
+                "changes": changes(owner_id) if callable(changes) else changes}
             emit(event_type(org_id=actor.org_id, actor_id=actor.user_id, deal_id=deal_id,
-                            pipeline_id=pipeline_id, stage_id=stage_id, **data))
+                            pipeline_id=pipeline_id, stage_id=stage_id, **extra))
 
 
 def trash_records(actor: Membership, entity: str, ids: Iterable[int]) -> int:
@@ -487,14 +524,15 @@ def bulk(actor: Membership, entity: str, action: str, ids: Iterable[int], value:
             owner_id = resolve_owner(actor.org_id, value)
         except ValueError as err:
             raise DomainError(f"Owner: {err}.", {"value": str(err)}) from None
+        if entity == Entity.DEAL:  # before the update, so each event carries the previous owner
+            _emit_many(actor, live, DealUpdated, changes=lambda was: {"owner": [was, owner_id]})
         _update_in_chunks(model, live, owner_id=owner_id, updated_at=utcnow())
         _log_many(actor, entity, live, "updated", changes={"owner": [None, owner_id]})
-        if entity == Entity.DEAL:
-            _emit_many(actor, live, DealUpdated, changes={"owner": [None, owner_id]})
     elif action in ("add_tag", "remove_tag"):
         live = _bulk_tag(actor, entity, live, value, add=action == "add_tag")
         if entity == Entity.DEAL:
-            _emit_many(actor, live, DealUpdated, changes={"tags": [None, value]})
+            sign = "+" if action == "add_tag" else "-"  # the timeline's own notation for tag changes
+            _emit_many(actor, live, DealUpdated, changes={"tags": [sign, str(value).strip()]})
     elif action == "move_stage":
         live = _bulk_move(actor, entity, live, value)
     db.session.flush()
@@ -519,7 +557,8 @@ def _bulk_move(actor: Membership, entity: str, ids: list[int], value: Any) -> li
     moved: list[int] = []
     refusal: RuleBroken | None = None
     for start in range(0, len(ids), 500):
-        for deal in db.session.scalars(select(Deal).where(Deal.id.in_(ids[start:start + 500]))):
+        for deal in db.session.scalars(select(Deal).where(Deal.org_id == actor.org_id,
+                                                          Deal.id.in_(ids[start:start + 500]))):
             check_edit(actor, deal)
             if deal.stage_id == stage.id:
                 continue

@@ -16,6 +16,7 @@ from app.blueprints.crm import serialize
 from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import service
 from app.blueprints.pipeline.models import Pipeline, Stage, StageKind
+from app.blueprints.pipeline.routes import org_pipelines
 from app.blueprints.pipeline.rules import REQUIRABLE
 from app.errors import DomainError
 from app.extensions import db, limiter
@@ -87,9 +88,6 @@ def _strict(data: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
 
 
 def _move_to() -> Any:
-    data = request.get_json(silent=True)
-    if isinstance(data, dict) and "move_to" in data:
-        return data["move_to"]
     return request.args.get("move_to")
 
 
@@ -110,7 +108,7 @@ def _positive(name: str, default: int, most: int) -> int:
             responses={200: {"description": "Pipelines in order",
                              "schema": obj(items={"type": "array", "items": PIPELINE})}})
 def list_pipelines():
-    return jsonify({"items": [pipeline_json(p) for p in service.pipelines(g.membership.org_id)]})
+    return jsonify({"items": [pipeline_json(p) for p in org_pipelines(g.membership.org_id)]})
 
 
 @bp.post("")

@@ -23,7 +23,7 @@ from app.blueprints.crm.models import Company, Contact, Deal, Entity
 from app.blueprints.crm.queries import ListQuery
 from app.blueprints.crm.service import check_edit, create_record, move_to_stage
 from app.blueprints.pipeline import moves
-from app.blueprints.pipeline.models import Pipeline, Stage, StageMove
+from app.blueprints.pipeline.models import Stage, StageMove
 from app.blueprints.pipeline.service import get_stage
 from app.blueprints.team.models import Membership
 from app.db_types import utcnow
@@ -102,13 +102,6 @@ class Column:
 
 
 # -- reading -----------------------------------------------------------------------------------
-
-def org_pipelines(org_id: int) -> list[Pipeline]:
-    """Every pipeline with its stages, in one statement (the board's switcher and columns)."""
-    from app.blueprints.pipeline.service import pipelines
-
-    return pipelines(org_id)
-
 
 def _filtered(org_id: int, flt: BoardFilter) -> Select:
     return queries.filtered(org_id, Entity.DEAL, flt.query())
@@ -231,44 +224,55 @@ class Move:
 def move_card(actor: Membership, deal_id: int, stage_id: int, above_id: int | None = None,
               below_id: int | None = None) -> Move:
     """Drop deal ``deal_id`` into stage ``stage_id`` between the cards ``above_id`` and ``below_id``
-    (either or both None: the end of the column, or its top when both are None).
+    (one of them None: the top or the end of the column; both None: its top).
 
-    Raises NotFound, Forbidden (not the actor's deal) or RuleBroken naming the stage rule.
+    Raises NotFound, Forbidden (not the actor's deal), RuleBroken naming the stage rule, or
+    Conflict when someone else moved the deal meanwhile.
     """
     neighbours = [i for i in (above_id, below_id) if i is not None and i != deal_id]
-    # One statement: the deal, its neighbours (for their positions) and the target stage.
+    top = (select(func.min(Deal.position)).where(Deal.org_id == actor.org_id, Deal.deleted_at.is_(None),
+                                                 Deal.stage_id == stage_id).scalar_subquery())
+    # One statement: the deal, its neighbours (for their positions), the target stage and its top.
     rows = db.session.execute(
-        select(Deal, Stage).join(Stage, and_(Stage.id == stage_id, Stage.org_id == actor.org_id))
-        .where(Deal.org_id == actor.org_id, Deal.deleted_at.is_(None),
-               Deal.id.in_([deal_id, *neighbours]))
+        select(Deal, Stage, top).join(Stage, and_(Stage.id == stage_id, Stage.org_id == actor.org_id))
+        .where(Deal.org_id == actor.org_id, Deal.deleted_at.is_(None), Deal.id.in_([deal_id, *neighbours]))
         # Only the stage is needed: people, companies and tags load if a rule ever asks for them.
         .options(lazyload(Deal.tags), lazyload(Deal.contact), lazyload(Deal.company), lazyload(Deal.owner))
     ).unique().all()
-    deals = {d.id: d for d, _ in rows}
+    deals = {d.id: d for d, _, _ in rows}
     deal = deals.get(deal_id)
     if deal is None:
         get_stage(actor.org_id, stage_id)  # says which of the two is missing
         raise NotFound("Deal not found.")
-    target = rows[0][1]
+    target, lowest = rows[0][1], rows[0][2]
     check_edit(actor, deal)
     source = deal.stage
-    positions = {i: deals[i].position for i in neighbours
-                 if i in deals and deals[i].stage_id == target.id}
-    above, below = positions.get(above_id), positions.get(below_id)
-    if above is None and below is None:
-        position = None  # the top of the column (or the neighbours moved away meanwhile)
-    else:
-        position = moves.between(above, below)
-        if position is None:
-            renumbered = moves.renumber(actor.org_id, target.id)
-            position = moves.between(renumbered.get(above_id), renumbered.get(below_id))
+    position = _drop_position(actor.org_id, deal, target, deals, above_id, below_id, lowest)
     if source is not None and source.id == target.id:
-        deal.position = position if position is not None else moves.top_position(actor.org_id, target.id)
+        deal.position = position
         db.session.flush()
         return Move(deal=deal, source=source, target=target, history=None)
     history = move_to_stage(actor, deal, target, position=position)
     db.session.flush()
     return Move(deal=deal, source=source, target=target, history=history)
+
+
+def _drop_position(org_id: int, deal: Deal, target: Stage, deals: dict[int, Deal], above_id: int | None,
+                   below_id: int | None, lowest: float | None) -> float:
+    """Where the card lands: between its neighbours when they are (still) in the column, else on top."""
+    def place(i: int | None) -> float | None:
+        return deals[i].position if i in deals and i != deal.id and deals[i].stage_id == target.id else None
+
+    above, below = place(above_id), place(below_id)
+    if above is None and below is None:
+        return (lowest if lowest is not None else moves.POSITION_STEP) - moves.POSITION_STEP
+    position = moves.between(above, below)
+    if position is not None:
+        return position
+    renumbered = moves.renumber(org_id, target.id)  # too close, or the browser saw an older order
+    if above is not None:
+        return renumbered[above_id] + moves.POSITION_STEP / 2
+    return renumbered[below_id] - moves.POSITION_STEP / 2
 
 
 def quick_add(actor: Membership, stage_id: int, title: str, value: str | None = None) -> Deal:
@@ -290,11 +294,6 @@ def stage_history(org_id: int, stage_id: int, page: int = 1,
     rows = list(db.session.scalars(base.order_by(StageMove.moved_at.desc(), StageMove.id.desc())
                                    .limit(per_page).offset((page - 1) * per_page)))
     return rows, total
-
-
-def deal_history(org_id: int, deal_id: int) -> list[StageMove]:
-    return list(db.session.scalars(select(StageMove).where(
-        StageMove.org_id == org_id, StageMove.deal_id == deal_id).order_by(StageMove.moved_at, StageMove.id)))
 
 
 def stage_counts(org_id: int) -> dict[int, int]:

@@ -11,7 +11,7 @@ from flask_login import login_required
 from app.blueprints.crm.queries import org_tags
 from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import bp
-from app.blueprints.pipeline.service import get_stage
+from app.blueprints.pipeline.service import get_stage, made_default_pipeline, pipelines
 from app.blueprints.team.permissions import Permission, can
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
@@ -27,6 +27,15 @@ def signed_in() -> None:
 def _optional_id(name: str) -> int | None:
     value = (request.values.get(name) or "").strip()
     return int(value) if value.isdigit() else None
+
+
+def org_pipelines(org_id: int) -> list:
+    """The org's pipelines; one made just now for an older organization is committed at once."""
+    found = pipelines(org_id)
+    if made_default_pipeline():
+        db.session.commit()
+        found = pipelines(org_id)
+    return found
 
 
 def _pick_pipeline(pipelines: list, pipeline_id: int | None):
@@ -51,12 +60,12 @@ def _board_context(org_id: int, pipeline, flt: boards.BoardFilter, **extra) -> d
 def board(pipeline_id: int | None = None):
     """The board; an HTMX filter request gets only the columns (block ``board``)."""
     org_id = g.membership.org_id
-    pipelines = boards.org_pipelines(org_id)
-    pipeline = _pick_pipeline(pipelines, pipeline_id)
+    all_pipelines = org_pipelines(org_id)
+    pipeline = _pick_pipeline(all_pipelines, pipeline_id)
     session["pipeline_id"] = pipeline.id
     flt = boards.BoardFilter.from_args(request.args)
     columns = boards.board(org_id, pipeline.stages, flt)
-    context = _board_context(org_id, pipeline, flt, columns=columns, pipelines=pipelines)
+    context = _board_context(org_id, pipeline, flt, columns=columns, pipelines=all_pipelines)
     if request.headers.get("HX-Request") != "true" or request.headers.get("HX-Boosted") == "true":
         context["tags"] = org_tags(org_id)
     return render("pipeline/board.html", block="board", **context)
@@ -69,7 +78,7 @@ def columns(pipeline_id: int):
     ``loaded_<stage id>`` keeps as many cards as the viewer had scrolled in.
     """
     org_id = g.membership.org_id
-    pipeline = _pick_pipeline(boards.org_pipelines(org_id), pipeline_id)
+    pipeline = _pick_pipeline(org_pipelines(org_id), pipeline_id)
     wanted = {int(s) for s in request.args.getlist("stage") if s.isdigit()} or None
     limits = {int(k.removeprefix("loaded_")): max(int(v), boards.PAGE) for k, v in request.args.items()
               if k.startswith("loaded_") and k.removeprefix("loaded_").isdigit() and v.isdigit()}

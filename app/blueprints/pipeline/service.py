@@ -14,14 +14,17 @@ from sqlalchemy.orm import joinedload
 
 from app.audit import record as audit
 from app.blueprints.pipeline.models import Pipeline, Stage, StageKind
+from app.blueprints.pipeline.moves import POSITION_STEP, top_position
 from app.blueprints.pipeline.rules import REQUIRABLE
 from app.blueprints.team.permissions import Permission, require
 from app.errors import DomainError, NotFound
 from app.extensions import db
+from app.tenancy import get_in_org
 
 if TYPE_CHECKING:
     from app.blueprints.team.models import Membership
 
+MADE_DEFAULT = "made_default_pipeline"
 COLOURS = ("slate", "blue", "indigo", "violet", "amber", "green", "red")
 MAX_STAGES = 30
 MAX_PIPELINES = 50
@@ -46,7 +49,15 @@ STARTER_STAGES = (
 # -- reading -----------------------------------------------------------------------------------
 
 def create_default_pipeline(org_id: int) -> Pipeline:
-    return _new_pipeline(org_id, "Sales", DEFAULT_STAGES, position=0)
+    pipeline = _new_pipeline(org_id, "Sales", DEFAULT_STAGES, position=0)
+    db.session.info[MADE_DEFAULT] = True  # a reading route commits it (see made_default_pipeline)
+    return pipeline
+
+
+def made_default_pipeline() -> bool:
+    """Whether this transaction made an organization's first pipeline (a page that only reads
+    must then commit, so the stage ids it shows exist for the next request)."""
+    return bool(db.session.info.pop(MADE_DEFAULT, False))
 
 
 def default_pipeline(org_id: int) -> Pipeline:
@@ -58,7 +69,11 @@ def default_pipeline(org_id: int) -> Pipeline:
 
 
 def pipelines(org_id: int) -> list[Pipeline]:
-    """Every pipeline of the org in order, stages loaded (creating the default one if none)."""
+    """Every pipeline of the org in order, stages loaded, in one statement.
+
+    Organizations get their pipeline when they are created; one made before that (or by hand in
+    a test) gets it here, and the caller's commit keeps it.
+    """
     found = list(db.session.scalars(
         select(Pipeline).where(Pipeline.org_id == org_id).options(joinedload(Pipeline.stages))
         .order_by(Pipeline.position, Pipeline.id)).unique())
@@ -73,18 +88,11 @@ def stages(org_id: int) -> list[Stage]:
 
 
 def get_pipeline(org_id: int, pipeline_id: int) -> Pipeline:
-    pipeline = db.session.scalar(select(Pipeline).where(Pipeline.org_id == org_id,
-                                                        Pipeline.id == pipeline_id))
-    if pipeline is None:
-        raise NotFound("Pipeline not found.")
-    return pipeline
+    return get_in_org(Pipeline, pipeline_id, org_id, "Pipeline")
 
 
 def get_stage(org_id: int, stage_id: int) -> Stage:
-    stage = db.session.scalar(select(Stage).where(Stage.org_id == org_id, Stage.id == stage_id))
-    if stage is None:
-        raise NotFound("Stage not found.")
-    return stage
+    return get_in_org(Stage, stage_id, org_id, "Stage")
 
 
 def deal_count(org_id: int, *, stage_id: int | None = None, pipeline_id: int | None = None) -> int:
@@ -199,6 +207,8 @@ def _relocate(actor: Membership, count: int, move_to_stage_id: Any, acceptable, 
     if not acceptable(target):
         raise DomainError(f"Choose {where}.", {"move_to": f"Choose {where}."})
     column = Deal.stage_id if "stage_id" in owned_by else Deal.pipeline_id
+    reason = "stage deleted" if "stage_id" in owned_by else "pipeline deleted"
+    position = top_position(actor.org_id, target.id)
     moved = 0
     while True:  # in chunks: a big pipeline must not be loaded at once
         deals = list(db.session.scalars(select(Deal).where(
@@ -206,8 +216,8 @@ def _relocate(actor: Membership, count: int, move_to_stage_id: Any, acceptable, 
         if not deals:
             return moved
         for deal in deals:
-            move_to_stage(actor, deal, target, reason="stage deleted" if "stage_id" in owned_by
-                          else "pipeline deleted", enforce=False)
+            position -= POSITION_STEP
+            move_to_stage(actor, deal, target, position=position, reason=reason, enforce=False)
         moved += len(deals)
         db.session.flush()
 
@@ -324,9 +334,16 @@ def _apply_stage(org_id: int, pipeline: Pipeline, stage: Stage, data: dict[str, 
             stage.name = name
     if "kind" in data:
         try:
-            stage.kind = StageKind(str(data["kind"])).value
+            kind = StageKind(str(data["kind"])).value
         except ValueError:
             errors["kind"] = "One of: open, won, lost."
+        else:
+            held = deal_count(org_id, stage_id=stage.id) if stage.id and kind != stage.kind else 0
+            if held:
+                # Their status follows the kind: won / lost / open would change under them unannounced.
+                errors["kind"] = f"It holds {held} deal{'' if held == 1 else 's'}: move them out first."
+            else:
+                stage.kind = kind
     if "colour" in data:
         if data["colour"] in COLOURS:
             stage.colour = data["colour"]
@@ -350,7 +367,8 @@ def _apply_stage(org_id: int, pipeline: Pipeline, stage: Stage, data: dict[str, 
     if "required_fields" in data:
         names = data["required_fields"] or []
         allowed = requirable_fields(org_id)
-        unknown = [n for n in names if n not in allowed] if isinstance(names, list) else ["?"]
+        valid = isinstance(names, list) and all(isinstance(n, str) for n in names)
+        unknown = [n for n in names if n not in allowed] if valid else ["?"]
         if unknown:
             errors["required_fields"] = f"Choose among: {', '.join(allowed)}."
         else:
@@ -376,8 +394,10 @@ def _whole(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    text = str(value).strip()
-    return int(text) if text.lstrip("-").isdigit() else None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
 
 
 def _truthy(value: Any) -> bool:

@@ -7,6 +7,7 @@ from flask import flash, g, redirect, request, url_for
 from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import bp, service
 from app.blueprints.pipeline.models import StageKind
+from app.blueprints.pipeline.routes import org_pipelines
 from app.blueprints.team.permissions import Permission, can
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
@@ -15,7 +16,7 @@ from app.htmx import render
 
 def _settings_page(status: int = 200, **extra):
     org_id = g.membership.org_id
-    pipelines = service.pipelines(org_id)
+    pipelines = org_pipelines(org_id)
     counts = boards.stage_counts(org_id)
     # Where a deleted stage's or pipeline's deals may go: the stages of the other pipelines.
     elsewhere = {p.id: [(o, s) for o in pipelines if o.id != p.id for s in o.stages] for p in pipelines}

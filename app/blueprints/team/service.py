@@ -41,6 +41,9 @@ def create_organization(*, owner: User, name: str, ip: str | None = None) -> Mem
     membership = Membership(organization=org, user=owner, role=Role.OWNER.value)
     db.session.add_all([org, membership])
     db.session.flush()
+    from app.blueprints.pipeline.service import create_default_pipeline  # pipeline builds on team
+
+    create_default_pipeline(org.id)
     audit.record("org.created", org_id=org.id, actor_id=owner.id, target=org, ip=ip, name=org.name)
     return membership
 
