@@ -23,7 +23,7 @@ from app.blueprints.team.permissions import Role
 from app.errors import Conflict, DomainError, Forbidden
 from app.extensions import db, redis_store
 from app.jobs import Queues, queue
-from tests.factories import add_member, make_company, make_contact, make_member
+from tests.factories import add_member, make_company, make_contact, make_deal, make_member
 
 HEADER = "First name,Last name,Email,Phone,Telegram,Company,Tags\n"
 
@@ -515,3 +515,30 @@ def test_imported_records_are_found_by_search_and_later_records_too(owner):
     assert len(found("deal", "engine pi")) == 1
     later = make_contact(owner, first_name="Dora", email="dora@example.com")  # the trigger is back
     assert found("contact", "dora") == [later.id]
+
+
+def test_imported_deals_enter_the_stage_history_on_top_of_their_columns_and_ring_the_boards(owner):
+    from app.blueprints.pipeline.models import StageMove
+    from app.events import DealEvent, bus
+
+    heard: list = []
+    bus.subscribe(DealEvent, heard.append)
+    try:
+        existing = make_deal(owner, title="Older", stage="Qualified")
+        heard.clear()
+        imp = run(owner, "Title,Stage\nFresh,Qualified\nClosed,Won\n", entity="deal")
+        assert counts(imp) == (2, 0, 0, 0)
+        fresh = db.session.scalars(select(Deal).where(Deal.title == "Fresh")).one()
+        assert fresh.position < db.session.get(Deal, existing.id).position  # new cards go on top
+        entries = db.session.scalars(select(StageMove).where(StageMove.reason == "import")
+                                     .order_by(StageMove.id)).all()
+        assert [(m.from_stage_name, m.to_stage_name) for m in entries] == [(None, "Qualified"), (None, "Won")]
+        assert [e.name for e in heard] == ["DealCreated", "DealCreated", "DealWon"]
+        heard.clear()
+        run(owner, "Title,Stage\nFresh,Proposal\n", entity="deal", dedupe="update")
+        moved = db.session.scalars(select(StageMove).where(StageMove.deal_id == fresh.id)
+                                   .order_by(StageMove.id)).all()[-1]
+        assert (moved.from_stage_name, moved.to_stage_name, moved.reason) == ("Qualified", "Proposal", "import")
+        assert [e.name for e in heard] == ["DealMoved"]
+    finally:
+        bus.unsubscribe(heard.append)

@@ -19,11 +19,13 @@ from app.blueprints.crm.models import (
     ImportStatus,
 )
 from app.blueprints.crm.service import search_text_from
-from app.blueprints.pipeline.models import StageKind
+from app.blueprints.pipeline.models import StageKind, StageMove
+from app.blueprints.pipeline.moves import POSITION_STEP, top_position
 from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, require
 from app.db_types import utcnow
 from app.errors import DomainError
+from app.events import DealCreated, DealLost, DealMoved, DealWon, emit
 from app.extensions import db
 
 from .bulk import TAG_TABLES, _log, _one_of, _parts, _plain, _same_keys, _write_rows
@@ -120,6 +122,7 @@ class _Run(_References):
         self.policy = imp.dedupe
         self.seen: dict[tuple, int] = {}  # dedupe key -> record id (negative: not written, dry run)
         self.dry_values: dict[int, dict[str, Any]] = {}  # dry run: what a not-written record holds
+        self.tops: dict[int, float] = {}  # stage id -> the position of the card last put on top
 
     def batch(self, rows: list[_Row], meanwhile: Callable[[], None] = lambda: None) -> None:
         """Resolve, dedupe and write one batch of cleaned rows, and add them to the import's counts.
@@ -249,6 +252,8 @@ class _Run(_References):
                 v.setdefault("status", DealStatus.OPEN.value)  # moved back to an open stage
             if new and v.get("probability") is None:
                 v["probability"] = stage.probability
+        if stage is not None:
+            v["position"] = self._next_top(stage.id)  # on top of its column, as a new card goes
         if new:
             v.setdefault("status", DealStatus.OPEN.value)
             v.setdefault("currency", "USD")
@@ -256,6 +261,39 @@ class _Run(_References):
             v.setdefault("stage_entered_at", utcnow())
         if "status" in v and v["status"] != DealStatus.LOST:
             v["lost_reason"] = None
+
+    def _next_top(self, stage_id: int) -> float:
+        if stage_id not in self.tops:
+            self.tops[stage_id] = top_position(self.org_id, stage_id) + POSITION_STEP
+        self.tops[stage_id] -= POSITION_STEP
+        return self.tops[stage_id]
+
+    def _record_moves(self, moves: list[tuple[int, int | None, int, Any]], created: bool) -> None:
+        """Stage history and deal events for imported deals: (id, from stage, to stage, entered)."""
+        if not moves or self.dry:
+            return
+        now, actor_id = utcnow(), self.actor.user_id
+        name = {s_id: s.name for s_id, s in self.stages_by_id.items()}
+        _write_rows(StageMove.__table__, [
+            {"org_id": self.org_id, "deal_id": rid, "from_stage_id": source, "to_stage_id": target,
+             "from_stage_name": name.get(source), "to_stage_name": name.get(target, "?"),
+             "actor_id": actor_id, "moved_at": now, "reason": "import",
+             "seconds_in_previous": int((now - entered).total_seconds()) if source and entered else None}
+            for rid, source, target, entered in moves])
+        for rid, source, target, _ in moves:
+            stage = self.stages_by_id.get(target)
+            ids = {"org_id": self.org_id, "actor_id": actor_id, "deal_id": rid,
+                   "pipeline_id": stage.pipeline_id if stage else None, "stage_id": target}
+            if created:
+                emit(DealCreated(**ids))
+            else:
+                source_stage = self.stages_by_id.get(source)
+                emit(DealMoved(**ids, from_stage_id=source,
+                               from_pipeline_id=source_stage.pipeline_id if source_stage else None))
+            if stage is not None and stage.kind == StageKind.WON:
+                emit(DealWon(**ids))
+            elif stage is not None and stage.kind == StageKind.LOST:
+                emit(DealLost(**ids))
 
     def _search_text(self, v: dict[str, Any]) -> str:
         return search_text_from(self.entity, v, company_name=self.company_names.get(v.get("company_id")),
@@ -287,6 +325,10 @@ class _Run(_References):
             _write_rows(table, links)
         _log(self.org_id, self.actor.user_id, self.entity, ids, "created",
              {"source": "import", "import_id": self.imp.id})
+        if self.entity == Entity.DEAL:
+            self._record_moves([(rid, None, v["stage_id"], None)
+                                for rid, (v, _, _) in zip(ids, records, strict=True) if v.get("stage_id")],
+                               created=True)
         return ids
 
     def _current(self, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -319,6 +361,7 @@ class _Run(_References):
         params: list[dict[str, Any]] = []
         new_links: list[dict[str, int]] = []
         activities: list[tuple[int, dict]] = []
+        moved: list[tuple[int, int | None, int, Any]] = []  # deals whose stage the import changes
         changed_rows = 0
         for rid, rows in updates.items():
             record = current[rid]
@@ -328,6 +371,8 @@ class _Run(_References):
                 if self.entity == Entity.DEAL and new.get("stage_id") == record.get("stage_id"):
                     new.pop("stage_id", None)
                 if self.entity == Entity.DEAL and "stage_id" in new:
+                    moved.append((rid, record.get("stage_id"), new["stage_id"],
+                                  record.get("stage_entered_at")))
                     self._settle_deal(new, new=False)
                 changes = {k: [_plain(record.get(k)), _plain(v)] for k, v in new.items()
                            if record.get(k) != v and k != "stage_entered_at"}
@@ -372,6 +417,7 @@ class _Run(_References):
                  "actor_id": self.actor.user_id, "created_at": now,
                  "data": {"source": "import", "import_id": self.imp.id, "changes": changes}}
                 for rid, changes in activities])
+        self._record_moves(moved, created=False)
         return changed_rows
 
     def _write_rejections(self, rows: list[_Row]) -> None:
