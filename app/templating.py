@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -92,6 +93,16 @@ def money(amount: Decimal | float | int | None, currency: str = "") -> str:
     return f"{currency} {text}".strip()
 
 
+def when(moment: datetime | None, style: str = "datetime") -> Markup:
+    """A UTC moment as <time>: UTC text for the server's render, the viewer's own clock once the
+    browser has localized it (app.js reads ``data-local``). ``style``: datetime, date or seconds."""
+    if moment is None:
+        return Markup("")
+    formats = {"datetime": "%b %d, %Y %H:%M UTC", "date": "%b %d, %Y", "seconds": "%Y-%m-%d %H:%M:%S UTC"}
+    return Markup('<time datetime="{}" data-local="{}">{}</time>').format(
+        moment.isoformat(), style, moment.strftime(formats[style]))
+
+
 def _oob(html: str) -> Markup:
     """Mark a rendered fragment for an out-of-band swap of the element with its id."""
     from app.realtime import oob
@@ -101,7 +112,7 @@ def _oob(html: str) -> Markup:
 
 def init_templating(app: Flask) -> None:
     app.jinja_env.globals.update(asset=asset, can=can, Permission=Permission)
-    app.jinja_env.filters.update(duration=duration, money=money, oob=_oob)
+    app.jinja_env.filters.update(duration=duration, money=money, oob=_oob, when=when)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -52,3 +52,23 @@ def test_search_as_you_type_narrows_the_list(new_page):
     expect(page.locator("#results-count")).to_have_text(re.compile(r"of 1$"))
     expect(page.locator("#results")).not_to_contain_text("Boris")
     expect(page).to_have_url(re.compile(r"q=annab"))
+
+
+def test_timeline_times_show_on_the_viewers_own_clock(new_page):
+    from datetime import UTC, datetime
+
+    from app.blueprints.crm.models import Activity
+    from app.extensions import db
+
+    owner = make_member(Role.OWNER)
+    contact = make_contact(owner, first_name="Tokyo", last_name="Time")
+    activity = db.session.query(Activity).filter_by(subject_id=contact.id, kind="created").one()
+    activity.created_at = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)  # 08:30 on March 2 in Tokyo
+    db.session.commit()
+    page = new_page(timezone="Asia/Tokyo")
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto(f"/contacts/{contact.id}")
+    stamp = page.locator(f"#activity-{activity.id} time")
+    expect(stamp).to_contain_text("Mar 2, 2026")
+    expect(stamp).to_contain_text("08:30")
+    expect(stamp).to_have_attribute("title", "Mar 01, 2026 23:30 UTC")

@@ -67,8 +67,26 @@
     if (evt.key === "Escape") document.body.classList.remove("nav-open");
   });
 
+  // Times arrive in UTC; show them on the viewer's own clock (DESIGN: time in the viewer's zone).
+  var FORMATS = {
+    datetime: { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" },
+    date: { year: "numeric", month: "short", day: "numeric" },
+    seconds: { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" }
+  };
+
+  function localizeTimes(root) {
+    (root || document).querySelectorAll("time[data-local]").forEach(function (el) {
+      var moment = new Date(el.getAttribute("datetime"));
+      if (isNaN(moment)) return;
+      el.title = el.textContent;  // the UTC text stays at hand
+      el.textContent = moment.toLocaleString(undefined, FORMATS[el.dataset.local] || FORMATS.datetime);
+      el.removeAttribute("data-local");
+    });
+  }
+
   function init() {
     document.querySelectorAll("#toasts .toast").forEach(dismissLater);
+    localizeTimes(document);
   }
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:afterSettle", function () {
