@@ -1,4 +1,4 @@
-"""Flask CLI commands: demo data and the startup banner."""
+"""Flask CLI commands: demo data, session key rotation and the startup banner."""
 
 from __future__ import annotations
 
@@ -18,6 +18,15 @@ def register_cli(app: Flask) -> None:
         created = demo.seed()
         db.session.commit()
         click.echo("Demo data loaded." if created else "Demo data already present.")
+
+    @app.cli.command("rotate-session-keys")
+    def rotate_session_keys() -> None:
+        """Re-encrypt every Telegram session with the newest TELEGRAM_SESSION_KEYS key."""
+        from app.blueprints.accounts.vault import app_vault, rotate_all
+
+        count = rotate_all(app_vault())
+        db.session.commit()
+        click.echo(f"Re-encrypted {count} session(s) with the newest key; older keys can now be retired.")
 
     @app.cli.command("banner")
     def banner() -> None:

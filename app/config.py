@@ -48,6 +48,11 @@ class Settings:
     trusted_proxies: int
     ratelimit_enabled: bool
     force_https: bool
+    # Telegram: the app's own developer keys (None: the built-in sandbox Telegram), and the keys
+    # that encrypt account sessions at rest (the first encrypts; the others still decrypt).
+    telegram_api_id: int | None = None
+    telegram_api_hash: str | None = None
+    session_keys: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -74,7 +79,30 @@ class Settings:
             trusted_proxies=int(os.environ.get("TRUSTED_PROXIES", "1" if production else "0")),
             ratelimit_enabled=_bool("RATELIMIT_ENABLED", True),
             force_https=_bool("FORCE_HTTPS", production),
+            telegram_api_id=int(os.environ["TELEGRAM_API_ID"]) if os.environ.get("TELEGRAM_API_ID") else None,
+            telegram_api_hash=os.environ.get("TELEGRAM_API_HASH") or None,
+            session_keys=_session_keys(production),
         )
+
+
+def _session_keys(production: bool) -> tuple[str, ...]:
+    """TELEGRAM_SESSION_KEYS: comma-separated Fernet keys, newest first (rotation: prepend a new
+    key, run ``flask rotate-session-keys``, then drop the old one). Development keeps one under
+    instance/; production must be given its keys."""
+    raw = os.environ.get("TELEGRAM_SESSION_KEYS", "")
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    if keys:
+        return keys
+    if production:
+        raise RuntimeError("TELEGRAM_SESSION_KEYS must be set when APP_ENV=production")
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE / "dev-session-key"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return (path.read_text().strip(),)
 
 
 def _dev_secret() -> str:

@@ -6,6 +6,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.audit import AuditEvent  # noqa: F401
+from app.blueprints.accounts.models import BDAccount  # noqa: F401
 from app.blueprints.auth.models import RefreshToken, User  # noqa: F401
 from app.blueprints.crm.models import (  # noqa: F401
     Activity,

@@ -45,12 +45,16 @@ def _database_url() -> str:
     return f"sqlite:///{_ROOT / 'test.sqlite3'}"
 
 
+TEST_SESSION_KEY = "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg="  # a Fernet key for tests only
+
+
 @pytest.fixture(scope="session")
 def settings(redis_url) -> Settings:
     return Settings(
         env="test", secret_key=TEST_SECRET, database_url=_database_url(), redis_url=redis_url,
         jwt_secret=TEST_SECRET, access_token_minutes=15, refresh_token_days=30, log_format="text",
         trusted_proxies=0, ratelimit_enabled=True, force_https=False,
+        session_keys=(TEST_SESSION_KEY,),
     )
 
 
