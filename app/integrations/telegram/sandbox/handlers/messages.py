@@ -204,7 +204,7 @@ def edit_message(call: Call, request: functions.messages.EditMessageRequest) -> 
     if stored is None or stored.peer_id != peer.id or not stored.out:
         raise call.error(400, "MESSAGE_ID_INVALID")
     text = stored.text if request.message is None else request.message
-    if text == stored.text and request.entities == stored.entities:
+    if text == stored.text and (request.entities or None) == stored.entities:
         raise call.error(400, "MESSAGE_NOT_MODIFIED")
     _check_text(call, text, allow_empty=stored.media is not None)
     return _affected(call, call.account.mailbox.edit(request.id, text, request.entities))
