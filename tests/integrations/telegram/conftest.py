@@ -1,7 +1,8 @@
 """Fixtures for the Telegram sandbox: a world with one account and one person, and async helpers.
 
 The project has no pytest-asyncio: each test is a coroutine run by ``asyncio.run`` through
-``async_test``, bounded so a hang fails the test instead of the suite. Clients made with
+``async_test``, in a thread of its own (Playwright's sync API leaves a loop running in the main
+thread of the suite), bounded so a hang fails the test instead of the suite. Clients made with
 ``new_client``/``signed_in`` are disconnected afterwards even when the test fails: asyncio.run
 cannot cancel a connected client's update loop cleanly and would hang.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from telethon import TelegramClient
@@ -35,7 +37,8 @@ def async_test(test: Callable) -> Callable:
 
     @functools.wraps(test)  # pytest reads the fixtures off __wrapped__'s signature
     def run(*args, **kwargs):
-        return asyncio.run(guarded(*args, **kwargs))
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            return thread.submit(asyncio.run, guarded(*args, **kwargs)).result()
     return run
 
 
