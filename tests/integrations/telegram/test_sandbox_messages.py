@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from telethon import errors, events, functions, types
 
-from tests.integrations.telegram.conftest import PHONE, async_test, eventually, signed_in
+from app.integrations.telegram.sandbox import demo_world
+from tests.integrations.telegram.conftest import PHONE, async_test, eventually, new_client, signed_in
 
 
 @async_test
@@ -48,10 +49,11 @@ async def test_iter_messages_pages_and_honours_offsets(world, ann):
             world.seed_outgoing(PHONE, ann.profile.id, f"m{i}")
     client = await signed_in(world)
 
-    newest_first = [m.id async for m in client.iter_messages("ann_lee")]
-    oldest_first = [m.text async for m in client.iter_messages("ann_lee", reverse=True)]
+    # An explicit limit: with limit=None Telethon sleeps a second between chunks of 100.
+    newest_first = [m.id async for m in client.iter_messages("ann_lee", limit=1000)]
+    oldest_first = [m.text async for m in client.iter_messages("ann_lee", limit=1000, reverse=True)]
     below_100 = [m.id async for m in client.iter_messages("ann_lee", limit=10, offset_id=100)]
-    above_240 = [m.id async for m in client.iter_messages("ann_lee", min_id=240)]
+    above_240 = [m.id async for m in client.iter_messages("ann_lee", limit=1000, min_id=240)]
     first_ten = [m.id async for m in client.iter_messages("ann_lee", reverse=True, max_id=11)]
     page = await client.get_messages("ann_lee", limit=5)
 
@@ -200,3 +202,22 @@ async def test_sending_a_file_uploads_it(world, ann, tmp_path):
 
 async def _append(received, event):
     received.append(event)
+
+
+@async_test
+async def test_the_demo_world_has_live_conversations():
+    world = demo_world(accounts=2, people_per_account=3, reply_delay=0.05)
+    client = new_client(world)
+    await client.connect()
+    await client.send_code_request("9996620001")
+    await client.sign_in("9996620001", "22222")
+    texts = []
+
+    async def on_message(event):
+        texts.append(event.raw_text)
+    client.add_event_handler(on_message, events.NewMessage(incoming=True))
+
+    dialogs = await client.get_dialogs()
+    assert len(dialogs) == 3 and sum(d.unread_count for d in dialogs) == 3
+    await client.send_message(dialogs[0].entity, "Let's talk")
+    await eventually(lambda: texts == ["Thanks, got it!"])

@@ -7,11 +7,16 @@
     await client.connect()          # then any Telethon API: get_dialogs, send_message, events...
     world.person_writes(ann.profile.id, "9996621234", "Hi!")  # reaches NewMessage handlers
 
-See ``world.World`` for the scripted side (QR scans, floods, lost pushes, dropped connections).
+See ``world.World`` for the scripted side (QR scans, floods, lost pushes, dropped connections) and
+``demo_world()`` for a populated world.
 """
 
+from app.integrations.telegram.sandbox.demo import demo_world
 from app.integrations.telegram.sandbox.errors import UnsupportedRequest
 from app.integrations.telegram.sandbox.sender import SandboxSender, install_sandbox, sandbox_client
 from app.integrations.telegram.sandbox.world import World, login_code
 
-__all__ = ["SandboxSender", "UnsupportedRequest", "World", "install_sandbox", "login_code", "sandbox_client"]
+__all__ = [
+    "SandboxSender", "UnsupportedRequest", "World", "demo_world", "install_sandbox", "login_code",
+    "sandbox_client",
+]

@@ -87,6 +87,5 @@ class Session:
     code_hashes: dict[str, str] = field(default_factory=dict)  # phone_code_hash -> phone
     awaiting_password: Account | None = None
     challenge: Challenge | None = None
-    login_token: bytes | None = None
     senders: set[SandboxSender] = field(default_factory=set)
     missed_updates: bool = False  # an update found no live connection: say updatesTooLong on return

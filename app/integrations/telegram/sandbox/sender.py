@@ -39,6 +39,7 @@ class SandboxSender:
         self._user_connected = False
         self._disconnected_future: asyncio.Future | None = None
         self._held: list[tuple[TLRequest, asyncio.Future]] = []
+        self._tasks: set[asyncio.Task] = set()
         self.online = False
 
     @property
@@ -153,7 +154,9 @@ class SandboxSender:
             self._loop.call_soon(self._answer, request, future)
         self.world.back_online(self)
         if self._auto_reconnect_callback:  # the real sender calls it after reconnecting
-            self._loop.create_task(self._auto_reconnect_callback())
+            task = self._loop.create_task(self._auto_reconnect_callback())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
 
 def install_sandbox(client: TelegramClient, world: World) -> TelegramClient:

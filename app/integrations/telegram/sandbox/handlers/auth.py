@@ -114,7 +114,6 @@ def export_login_token(call: Call, request: functions.auth.ExportLoginTokenReque
         del call.world.login_tokens[token]
     token, expires = os.urandom(32), now + call.world.qr_ttl
     call.world.login_tokens[token] = (call.session.key_id, expires, None)
-    call.session.login_token = token
     return types.auth.LoginToken(expires=when(int(expires)), token=token)
 
 
