@@ -1,0 +1,1 @@
+"""Integrations: one interface each, a real implementation and a sandbox/console one."""

@@ -1,0 +1,1 @@
+"""Telegram user accounts over MTProto (Telethon); ``sandbox`` is an in-process Telegram peer."""
