@@ -244,3 +244,19 @@ def test_company_page_lists_its_people_and_deals(owner_client, owner):
     make_deal(owner, title="Rockets", company=company.id)
     html = owner_client.get(f"/companies/{company.id}").get_data(as_text=True)
     assert "Wile" in html and "Rockets" in html
+
+
+def test_with_many_companies_the_company_filter_takes_a_typed_name(owner_client, owner, monkeypatch):
+    from app.blueprints.crm import page_context
+
+    monkeypatch.setattr(page_context, "COMPANY_CHOICES", 2)  # as if the org had more than a select shows
+    for name in ("Acme", "Globex", "Initech"):
+        make_company(owner, name=name)
+    make_contact(owner, first_name="Ann", company="Initech")
+    make_contact(owner, first_name="Bob", company="Acme")
+    page = owner_client.get("/contacts").get_data(as_text=True)
+    assert 'list="company-filter-names"' in page
+    filtered = owner_client.get("/contacts?company=initech", headers=HX).get_data(as_text=True)
+    assert "Ann" in filtered and "Bob" not in filtered
+    options = owner_client.get("/companies/names?company=gl").get_data(as_text=True)
+    assert options == '<option value="Globex"></option>'

@@ -68,6 +68,7 @@ def list_context(org_id: int, entities: str, query: queries.ListQuery) -> dict[s
         "tags": queries.org_tags(org_id), "sortable": SORTABLE[Entity(entity)],
         "sort": query.sort or queries.DEFAULT_SORT[Entity(entity)],
         "companies": company_names(org_id) if entity != Entity.COMPANY else [],
+        "company_choices": COMPANY_CHOICES,
         "stages": stages(org_id) if entity == Entity.DEAL else [],
         "statuses": [s.value for s in DealStatus],
         "first": first, "last": min(page.total, first + len(page.items) - 1) if page.total else 0,

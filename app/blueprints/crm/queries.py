@@ -40,6 +40,7 @@ class ListQuery:
     unowned: bool = False
     tag: str | None = None
     company_id: int | None = None
+    company_name: str | None = None  # a company named instead of picked (orgs with many companies)
     stage_id: int | None = None
     status: str | None = None
     created_from: date | None = None
@@ -72,6 +73,7 @@ class ListQuery:
             unowned=owner == "none",
             tag=(str(args.get("tag") or "").strip() or None),
             company_id=number("company"),
+            company_name=None if number("company") else str(args.get("company") or "").strip()[:200] or None,
             stage_id=number("stage"),
             status=(str(args.get("status") or "").strip() or None),
             created_from=day("created_from"),
@@ -87,7 +89,8 @@ class ListQuery:
     def as_args(self) -> dict[str, str]:
         """The query-string arguments that reproduce this query (for links: pages, export, sort)."""
         pairs = {"q": self.q, "owner": "none" if self.unowned else self.owner_id, "tag": self.tag,
-                 "company": self.company_id, "stage": self.stage_id, "status": self.status,
+                 "company": self.company_id or self.company_name, "stage": self.stage_id,
+                 "status": self.status,
                  "created_from": self.created_from, "created_to": self.created_to,
                  "trashed": "1" if self.trashed else None, "sort": self.sort}
         pairs.update({f"custom.{k}": v for k, v in self.custom.items()})
@@ -163,6 +166,10 @@ def filtered(org_id: int, entity: str, query: ListQuery) -> Select:
                                        .where(tag_table.c.tag_id.in_(tag_id))))
     if query.company_id and entity in (Entity.CONTACT, Entity.DEAL):
         stmt = stmt.where(model.company_id == query.company_id)
+    elif query.company_name and entity in (Entity.CONTACT, Entity.DEAL):
+        named = select(Company.id).where(Company.org_id == org_id, Company.deleted_at.is_(None),
+                                         func.lower(Company.name) == query.company_name.lower())
+        stmt = stmt.where(model.company_id.in_(named))
     if entity == Entity.DEAL:
         if query.stage_id:
             stmt = stmt.where(Deal.stage_id == query.stage_id)
@@ -246,6 +253,14 @@ def timeline(org_id: int, entity: str, record_id: int, limit: int = 100) -> list
             .order_by(StageMove.moved_at.desc(), StageMove.id.desc()).limit(limit))
         entries.sort(key=lambda e: e.created_at, reverse=True)
     return entries[:limit]
+
+
+def company_names_like(org_id: int, prefix: str, limit: int = 50) -> list[str]:
+    """Live company names starting with ``prefix`` (the company filter's suggestions)."""
+    pattern = _escape(prefix.strip().lower()) + "%"
+    return list(db.session.scalars(select(Company.name).where(
+        Company.org_id == org_id, Company.deleted_at.is_(None),
+        func.lower(Company.name).like(pattern, escape="\\")).order_by(Company.name).limit(limit)))
 
 
 def org_tags(org_id: int) -> list[Tag]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import g, request, session
 from flask_login import login_required
 
-from app.blueprints.crm import bp
+from app.blueprints.crm import bp, queries
 from app.blueprints.crm.page_context import list_context
 from app.blueprints.crm.queries import ListQuery
 from app.htmx import render
@@ -41,6 +41,15 @@ def deals():
 @bp.get(f"/{ENTITY_PATH}/trash")
 def trash(entities: str):
     return list_page(entities, trashed=True)
+
+
+@bp.get("/companies/names")
+def company_suggestions():
+    """Company names for the company filter's suggestions, as <option>s."""
+    from markupsafe import escape
+
+    names = queries.company_names_like(g.membership.org_id, request.args.get("company", ""))
+    return "".join(f'<option value="{escape(name)}"></option>' for name in names)
 
 
 def list_page(entities: str, trashed: bool = False):
