@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from app.blueprints.crm.models import Deal
 from app.blueprints.pipeline import service
+from app.blueprints.pipeline.models import Pipeline
 from app.blueprints.team.permissions import Role
 from app.extensions import db
 from tests.e2e.conftest import sign_in
@@ -118,4 +119,39 @@ def test_quick_add_and_filters(new_page):
     page.fill("#board-q", "kite")
     expect(page.locator(f"#cards-{qualified.id} .deal-card")).to_have_count(1)
     expect(page).to_have_url(re.compile(r"q=kite"))
+    assert page.csp.violations() == []
+
+
+def test_pipeline_settings_create_edit_rules_and_delete_a_stage_with_its_deals(new_page):
+    owner = make_member(Role.OWNER)
+    sales = service.pipelines(owner.org_id)[0]
+    proposal = next(s for s in sales.stages if s.name == "Proposal")
+    deal = make_deal(owner, title="Moving house", stage="Proposal")
+
+    page = new_page()
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto("/pipeline/settings")
+    page.fill("#new-pipeline", "Partnerships")
+    page.click("text=Create")
+    expect(page.locator(".toast-success")).to_contain_text("Pipeline created.")
+    partners = db.session.query(Pipeline).filter_by(name="Partnerships").one()
+    page.fill(f"#new-stage-{partners.id}", "Pilot")
+    page.locator(f"#pipeline-{partners.id}").get_by_role("button", name="Add stage").click()
+    expect(page.locator(f"#pipeline-{partners.id}")).to_contain_text("Pilot")
+
+    page.locator(f"#stage-{proposal.id}").get_by_role("link", name="Edit").click()
+    page.check("input[name=required_fields][value=value]")
+    page.fill("#stage-wip", "0")
+    page.click("text=Save stage")
+    expect(page.locator("#stage-wip-error")).to_contain_text("a whole number from 1")
+    page.fill("#stage-wip", "")
+    page.click("text=Save stage")
+    expect(page.locator(f"#stage-{proposal.id}")).to_contain_text("Rules: requires Value.")
+
+    page.click(f"#stage-{proposal.id} summary:has-text('Delete')")
+    page.select_option(f"#move-stage-{proposal.id}", label="Qualified")
+    page.click(f"#stage-{proposal.id} button:has-text('Delete “Proposal”')")
+    expect(page.locator(".toast-success")).to_contain_text("Stage “Proposal” deleted.")
+    db.session.expire_all()
+    assert db.session.get(Deal, deal.id).stage.name == "Qualified"
     assert page.csp.violations() == []
