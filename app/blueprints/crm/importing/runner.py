@@ -28,6 +28,7 @@ from app.errors import DomainError
 from app.events import DealCreated, DealLost, DealMoved, DealWon, emit
 from app.extensions import db
 
+from . import pool
 from .bulk import TAG_TABLES, _log, _one_of, _parts, _plain, _same_keys, _write_rows
 from .cleaning import _Row
 from .references import _References
@@ -65,24 +66,27 @@ def import_batches(import_id: int) -> Iterator[Import]:
     run = _Run(imp, actor)
     rows = _data_rows(imp)
     postgres = db.session.get_bind().dialect.name == "postgresql"
-    cleaned = run.clean(list(itertools.islice(rows, BATCH_ROWS)))
-    for number in itertools.count(1):
-        if not cleaned:
-            break
-        if postgres:
-            # A batch's commit need not wait for the disk: a crash can lose only the last batches,
-            # each whole with its counts (the Import row is in the same transaction), and running
-            # the import again completes it.
-            db.session.execute(text("SET LOCAL synchronous_commit = off"))
-        upcoming = _Upcoming(run, list(itertools.islice(rows, BATCH_ROWS)))
-        run.batch(cleaned, meanwhile=upcoming)
-        cleaned = upcoming.rows()
-        if postgres and number & (number - 1) == 0:
-            # The table grows fast: refresh its statistics (after batches 1, 2, 4, 8...) so the
-            # planner keeps using the (org, key) indexes for the dedupe lookups.
-            db.session.execute(text(f"ANALYZE {run.table.name}"))
-        db.session.flush()
-        yield imp
+    with pool.Cleaning(run, run.spec if imp.total_rows > pool.PROCESS_ROWS else None) as cleaning:
+        for _ in range(pool.AHEAD):
+            cleaning.submit(list(itertools.islice(rows, BATCH_ROWS)))
+        for number in itertools.count(1):
+            cleaned = cleaning.take()
+            if not cleaned:
+                break
+            # Read here: reading uses the database connection (the stored chunks).
+            cleaning.submit(list(itertools.islice(rows, BATCH_ROWS)))
+            if postgres:
+                # A batch's commit need not wait for the disk: a crash can lose only the last batches,
+                # each whole with its counts (the Import row is in the same transaction), and running
+                # the import again completes it.
+                db.session.execute(text("SET LOCAL synchronous_commit = off"))
+            run.batch(cleaned, meanwhile=cleaning.ahead)
+            if postgres and number & (number - 1) == 0:
+                # The table grows fast: refresh its statistics (after batches 1, 2, 4, 8...) so the
+                # planner keeps using the (org, key) indexes for the dedupe lookups.
+                db.session.execute(text(f"ANALYZE {run.table.name}"))
+            db.session.flush()
+            yield imp
     imp.status, imp.finished_at = ImportStatus.DONE.value, utcnow()
     db.session.flush()
     yield imp
@@ -93,25 +97,6 @@ def fail_import(import_id: int, message: str) -> None:
     if imp is not None:
         imp.status, imp.finished_at, imp.error = ImportStatus.FAILED.value, utcnow(), message[:2000]
         db.session.flush()
-
-
-class _Upcoming:
-    """The next batch, read; cleaned at the first call (``_Run.batch`` calls it while the database
-    indexes the current batch's records, so that the two overlap).
-
-    Read beforehand because reading uses the database connection (the stored chunks).
-    """
-
-    def __init__(self, run: _Run, batch: list[tuple[int, list[str]]]) -> None:
-        self._run, self._batch, self._rows = run, batch, None
-
-    def __call__(self) -> None:
-        if self._rows is None:
-            self._rows = self._run.clean(self._batch)
-
-    def rows(self) -> list[_Row]:
-        self()
-        return self._rows
 
 
 class _Run(_References):
@@ -228,7 +213,7 @@ class _Run(_References):
     def _full_values(self, row: _Row) -> dict[str, Any]:
         """A new record's column values: the row's, then the defaults the record form would use."""
         v = {k: val for k, val in row.values.items() if val is not None}
-        v.setdefault("owner_id", self.actor.user_id)
+        v.setdefault("owner_id", self.actor_id)
         if self.entity == Entity.CONTACT:
             v.setdefault("first_name", "")
             v.setdefault("last_name", "")
@@ -272,7 +257,7 @@ class _Run(_References):
         """Stage history and deal events for imported deals: (id, from stage, to stage, entered)."""
         if not moves or self.dry:
             return
-        now, actor_id = utcnow(), self.actor.user_id
+        now, actor_id = utcnow(), self.actor_id
         name = {s_id: s.name for s_id, s in self.stages_by_id.items()}
         _write_rows(StageMove.__table__, [
             {"org_id": self.org_id, "deal_id": rid, "from_stage_id": source, "to_stage_id": target,
@@ -302,32 +287,36 @@ class _Run(_References):
     def _write_creates(self, creates: list[_Row], meanwhile: Callable[[], None]) -> list[int]:
         if not creates:
             return []
+        self._names_for((r.values.get("company_id") for r in creates),
+                        (r.values.get("contact_id") for r in creates))
         now = utcnow()
-        records = [(self._full_values(row), dict(row.custom), list(row.tags)) for row in creates]
-        self._names_for((r[0].get("company_id") for r in records), (r[0].get("contact_id") for r in records))
-        base = dict.fromkeys(c.key for c in self.table.columns if c.key != "id")
+        base = dict.fromkeys(c.key for c in self.table.columns)
         base.update(org_id=self.org_id, created_at=now, updated_at=now)
-        params = []
-        for v, custom, _ in records:
-            row = base.copy()
-            row.update(v)
-            row["custom"], row["search_text"] = custom, self._search_text(v)
-            params.append(row)
-        ids = self._insert(self.model, params, meanwhile)
+        # Made beforehand: a deal's may read its stage's top position, or a stage expired by a commit.
+        written = [self._full_values(row) for row in creates]
+
+        def make(ids: list[int]) -> Iterator[dict[str, Any]]:  # no database work: see _write_rows
+            for rid, row, v in zip(ids, creates, written, strict=True):
+                params = base.copy()
+                params.update(v)
+                params.update(id=rid, custom=dict(row.custom), search_text=self._search_text(v))
+                yield params
+
+        ids = self._insert(self.model, len(creates), make, meanwhile)
         if self.dry:
-            for rid, (v, custom, tags) in zip(ids, records, strict=True):
-                self.dry_values[rid] = {**v, "custom": custom, "tags": {self.tags[t] for t in tags}}
+            for rid, v, row in zip(ids, written, creates, strict=True):
+                self.dry_values[rid] = {**v, "custom": dict(row.custom),
+                                        "tags": {self.tags[t] for t in row.tags}}
             return ids
-        table = TAG_TABLES[self.entity]
-        links = [{f"{self.entity}_id": rid, "tag_id": self.tags[t]}
-                 for rid, (_, _, tags) in zip(ids, records, strict=True) for t in tags]
-        if links:
-            _write_rows(table, links)
-        _log(self.org_id, self.actor.user_id, self.entity, ids, "created",
+        column, tag_ids = f"{self.entity}_id", self.tags
+        _write_rows(TAG_TABLES[self.entity], ({column: rid, "tag_id": tag_ids[t]}
+                                              for rid, row in zip(ids, creates, strict=True)
+                                              for t in row.tags))
+        _log(self.org_id, self.actor_id, self.entity, ids, "created",
              {"source": "import", "import_id": self.imp.id})
         if self.entity == Entity.DEAL:
             self._record_moves([(rid, None, v["stage_id"], None)
-                                for rid, (v, _, _) in zip(ids, records, strict=True) if v.get("stage_id")],
+                                for rid, v in zip(ids, written, strict=True) if v.get("stage_id")],
                                created=True)
         return ids
 
@@ -414,7 +403,7 @@ class _Run(_References):
         if activities:
             _write_rows(Activity.__table__, [
                 {"org_id": self.org_id, "subject_type": self.entity, "subject_id": rid, "kind": "updated",
-                 "actor_id": self.actor.user_id, "created_at": now,
+                 "actor_id": self.actor_id, "created_at": now,
                  "data": {"source": "import", "import_id": self.imp.id, "changes": changes}}
                 for rid, changes in activities])
         self._record_moves(moved, created=False)
