@@ -366,32 +366,6 @@ def test_counts_equal_what_the_database_holds(owner):
     assert imp.processed_rows == imp.total_rows == sum(counts(imp)) == 2504
 
 
-def test_cleaning_in_a_worker_process_gives_what_cleaning_in_process_gives():
-    """Big files are cleaned in a spawned process: same records, tags (as first written), counts and
-    rejections, across batches."""
-    data = "First name,Email,Phone,Tags,Size\n" + "".join(
-        f"P{n},p{n % 45}@example.com,+44 20 7946 {n:04d},{'VIP' if n % 2 else 'vip'};t{n % 3},{n}\n"
-        for n in range(120)) + "Bad,bad-email,,,\nWorse,w@example.com,0123,,x\n"
-
-    def imported(process):
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(importing.runner, "BATCH_ROWS", 25)
-            mp.setattr(importing.pool, "PROCESS_ROWS", 0 if process else 10**9)
-            member = make_member(Role.OWNER)
-            db.session.add(CustomField(org_id=member.org_id, entity="contact", key="size", label="Size",
-                                       kind="number"))
-            db.session.commit()
-            imp = run(member, data, dedupe="update")
-        contacts = db.session.scalars(select(Contact).where(Contact.org_id == member.org_id)
-                                      .order_by(Contact.id)).all()
-        return (counts(imp), [(r.row_number, r.reason, r.raw) for r in rejections(imp)],
-                [(c.first_name, c.email, c.phone, c.custom, sorted(t.name for t in c.tags)) for c in contacts])
-
-    in_process, in_worker = imported(False), imported(True)
-    assert in_worker == in_process
-    assert in_worker[0] == (45, 75, 0, 2) and len(in_worker[1]) == 2
-
-
 def test_a_dry_run_counts_like_the_real_run_and_writes_nothing(owner):
     make_contact(owner, email="old@example.com")
     data = "Email,Company,Tags\n" + "".join(f"u{n % 40}@example.com,Co {n % 5},t\n" for n in range(100)) \

@@ -1,7 +1,7 @@
 """Cleaning rows: a CSV record's mapped cells turned into canonical values, errors and dedupe keys.
 
-No database work: a cleaner is built from a ``CleanSpec`` (plain, picklable data read from the
-import once), so that the next batches can be cleaned in another process (``pool``).
+No database work once constructed: the run cleans the next batch while the database writes the
+current one.
 """
 
 from __future__ import annotations
@@ -31,24 +31,6 @@ class _FieldDef:
     options: list[str]
 
 
-@dataclass(frozen=True)
-class CleanSpec:
-    """What cleaning needs of an import, as plain values."""
-
-    org_id: int
-    entity: str
-    headers: tuple[str, ...]
-    mapping: tuple[tuple[str, str], ...]  # (header, field key), in the mapping's order
-    custom_defs: tuple[_FieldDef, ...]  # the mapped custom fields'
-
-
-def clean_spec(imp: Import) -> CleanSpec:
-    mapped = set(imp.mapping.values())
-    return CleanSpec(imp.org_id, imp.entity, tuple(imp.headers), tuple(imp.mapping.items()),
-                     tuple(_FieldDef(c.key, c.label, c.kind, list(c.options or ()))
-                           for c in custom_fields(imp.org_id, imp.entity) if f"custom.{c.key}" in mapped))
-
-
 @dataclass
 class _Row:
     number: int
@@ -63,18 +45,18 @@ class _Row:
 class _Cleaner:
     """What cleaning needs of an import: the mapped columns' fields, and a few per-import caches."""
 
-    def __init__(self, spec: CleanSpec) -> None:
-        self.spec = spec
-        self.org_id = spec.org_id
-        self.entity = Entity(spec.entity)
-        index = {h: i for i, h in enumerate(spec.headers)}
-        self.columns = [(index[h], f) for h, f in spec.mapping if h in index]
+    def __init__(self, imp: Import) -> None:
+        self.org_id = imp.org_id
+        self.entity = Entity(imp.entity)
+        index = {h: i for i, h in enumerate(imp.headers)}
+        self.columns = [(index[h], f) for h, f in imp.mapping.items() if h in index]
         mapped = {f for _, f in self.columns}
         self.email_domains: dict[str, bool] = {}
-        self.width = len(spec.headers)
+        self.width = len(imp.headers)
         by_field = {f: i for i, f in self.columns}
         self.plan = [(f, by_field[f.name]) for f in FIELDS[self.entity] if f.name in by_field]
-        self.custom_defs = [d for d in spec.custom_defs if f"custom.{d.key}" in by_field]
+        self.custom_defs = [_FieldDef(c.key, c.label, c.kind, list(c.options or ()))
+                            for c in custom_fields(self.org_id, self.entity) if f"custom.{c.key}" in mapped]
         self.custom_plan = [(d, by_field[f"custom.{d.key}"]) for d in self.custom_defs]
         self.fields: dict[str, Field] = {f.name: f for f in FIELDS[self.entity]}
         self.contact_mapped = "contact" in mapped

@@ -19,14 +19,14 @@ from app.db_types import utcnow
 from app.extensions import db
 
 from .bulk import _bulk_search_index, _contact_name, _log, _parts, _write_rows
-from .cleaning import _Cleaner, _Row, clean_spec
+from .cleaning import _Cleaner, _Row
 
 
 class _References(_Cleaner):
     """An import's reference caches (ORM rows expire at every batch's commit: plain values here)."""
 
     def __init__(self, imp: Import, actor: Membership) -> None:
-        super().__init__(clean_spec(imp))
+        super().__init__(imp)
         self.imp, self.actor = imp, actor
         self.actor_id = actor.user_id  # plain: row generators run while a COPY holds the connection
         self.model = model_for(self.entity)

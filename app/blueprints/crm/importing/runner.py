@@ -28,7 +28,6 @@ from app.errors import DomainError
 from app.events import DealCreated, DealLost, DealMoved, DealWon, emit
 from app.extensions import db
 
-from . import pool
 from .bulk import TAG_TABLES, _log, _one_of, _parts, _plain, _same_keys, _write_rows
 from .cleaning import _Row
 from .references import _References
@@ -66,27 +65,24 @@ def import_batches(import_id: int) -> Iterator[Import]:
     run = _Run(imp, actor)
     rows = _data_rows(imp)
     postgres = db.session.get_bind().dialect.name == "postgresql"
-    with pool.Cleaning(run, run.spec if imp.total_rows > pool.PROCESS_ROWS else None) as cleaning:
-        for _ in range(pool.AHEAD):
-            cleaning.submit(list(itertools.islice(rows, BATCH_ROWS)))
-        for number in itertools.count(1):
-            cleaned = cleaning.take()
-            if not cleaned:
-                break
-            # Read here: reading uses the database connection (the stored chunks).
-            cleaning.submit(list(itertools.islice(rows, BATCH_ROWS)))
-            if postgres:
-                # A batch's commit need not wait for the disk: a crash can lose only the last batches,
-                # each whole with its counts (the Import row is in the same transaction), and running
-                # the import again completes it.
-                db.session.execute(text("SET LOCAL synchronous_commit = off"))
-            run.batch(cleaned, meanwhile=cleaning.ahead)
-            if postgres and number & (number - 1) == 0:
-                # The table grows fast: refresh its statistics (after batches 1, 2, 4, 8...) so the
-                # planner keeps using the (org, key) indexes for the dedupe lookups.
-                db.session.execute(text(f"ANALYZE {run.table.name}"))
-            db.session.flush()
-            yield imp
+    cleaned = run.clean(list(itertools.islice(rows, BATCH_ROWS)))
+    for number in itertools.count(1):
+        if not cleaned:
+            break
+        if postgres:
+            # A batch's commit need not wait for the disk: a crash can lose only the last batches,
+            # each whole with its counts (the Import row is in the same transaction), and running
+            # the import again completes it.
+            db.session.execute(text("SET LOCAL synchronous_commit = off"))
+        upcoming = _Upcoming(run, list(itertools.islice(rows, BATCH_ROWS)))
+        run.batch(cleaned, meanwhile=upcoming)
+        cleaned = upcoming.rows()
+        if postgres and number & (number - 1) == 0:
+            # The table grows fast: refresh its statistics (after batches 1, 2, 4, 8...) so the
+            # planner keeps using the (org, key) indexes for the dedupe lookups.
+            db.session.execute(text(f"ANALYZE {run.table.name}"))
+        db.session.flush()
+        yield imp
     imp.status, imp.finished_at = ImportStatus.DONE.value, utcnow()
     db.session.flush()
     yield imp
@@ -97,6 +93,25 @@ def fail_import(import_id: int, message: str) -> None:
     if imp is not None:
         imp.status, imp.finished_at, imp.error = ImportStatus.FAILED.value, utcnow(), message[:2000]
         db.session.flush()
+
+
+class _Upcoming:
+    """The next batch, read; cleaned at the first call (``_Run.batch`` calls it while the database
+    indexes the current batch's records, so that the two overlap).
+
+    Read beforehand because reading uses the database connection (the stored chunks).
+    """
+
+    def __init__(self, run: _Run, batch: list[tuple[int, list[str]]]) -> None:
+        self._run, self._batch, self._rows = run, batch, None
+
+    def __call__(self) -> None:
+        if self._rows is None:
+            self._rows = self._run.clean(self._batch)
+
+    def rows(self) -> list[_Row]:
+        self()
+        return self._rows
 
 
 class _Run(_References):
