@@ -71,7 +71,9 @@ def _write_rows(table: Table, rows: Iterable[dict[str, Any]], meanwhile: Callabl
                 values = list(values)
                 for i in json_columns:
                     value = values[i]
-                    if value is not None:
+                    if not value and value is not None:  # {} (most records' custom values) or []
+                        values[i] = "{}" if isinstance(value, dict) else json.dumps(value)
+                    elif value is not None:
                         known = serialized.get(id(value))
                         if known is None:
                             known = serialized[id(value)] = (value, json.dumps(value))
