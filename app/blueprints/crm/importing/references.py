@@ -205,10 +205,7 @@ class _References(_Cleaner):
         """Insert ``count`` rows in bulk, made by ``make`` from their new ids (which it returns);
         ``meanwhile`` runs as ``_write_rows`` runs it."""
         if self.dry:
-            ids = [next(self.fake_ids) for _ in range(count)]
-            for _ in make(ids):  # what the rows' making records (a dry run's values) still happens
-                pass
-            return ids
+            return [next(self.fake_ids) for _ in range(count)]
         table = model.__table__
         if db.session.get_bind().dialect.name == "postgresql":
             ids = list(db.session.scalars(

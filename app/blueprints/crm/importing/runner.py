@@ -83,7 +83,7 @@ def import_batches(import_id: int) -> Iterator[Import]:
         if postgres and number & (number - 1) == 0:
             # The table grows fast: refresh its statistics (after batches 1, 2, 4, 8...) so the
             # planner keeps using the (org, key) indexes for the dedupe lookups.
-            columns = _KEY_COLUMNS.get(run.entity)  # only those: ANALYZE reads every column it is given
+            columns = _KEY_COLUMNS.get(run.entity)  # the lookups need no other column's statistics
             db.session.execute(text(f"ANALYZE {run.table.name}" + (f" ({columns})" if columns else "")))
         db.session.flush()
         yield imp
@@ -311,10 +311,10 @@ class _Run(_References):
         base = dict.fromkeys(c.key for c in self.table.columns)
         base.update(org_id=self.org_id, created_at=now, updated_at=now)
         # Made beforehand: a deal's may read its stage's top position, or a stage expired by a commit.
-        written = [self._full_values(row) for row in creates]
+        values = [self._full_values(row) for row in creates]
 
         def make(ids: list[int]) -> Iterator[dict[str, Any]]:  # no database work: see _write_rows
-            for rid, row, v in zip(ids, creates, written, strict=True):
+            for rid, row, v in zip(ids, creates, values, strict=True):
                 params = base.copy()
                 params.update(v)
                 params.update(id=rid, custom=dict(row.custom), search_text=self._search_text(v))
@@ -322,7 +322,7 @@ class _Run(_References):
 
         ids = self._insert(self.model, len(creates), make, meanwhile)
         if self.dry:
-            for rid, v, row in zip(ids, written, creates, strict=True):
+            for rid, v, row in zip(ids, values, creates, strict=True):
                 self.dry_values[rid] = {**v, "custom": dict(row.custom),
                                         "tags": {self.tags[t] for t in row.tags}}
             return ids
@@ -334,7 +334,7 @@ class _Run(_References):
              {"source": "import", "import_id": self.imp.id})
         if self.entity == Entity.DEAL:
             self._record_moves([(rid, None, v["stage_id"], None)
-                                for rid, v in zip(ids, written, strict=True) if v.get("stage_id")],
+                                for rid, v in zip(ids, values, strict=True) if v.get("stage_id")],
                                created=True)
         return ids
 
