@@ -33,7 +33,7 @@ from .cleaning import _Row
 from .references import _References
 from .upload import _data_rows
 
-BATCH_ROWS = 2000  # rows looked up, written and committed together
+BATCH_ROWS = 5000  # rows looked up, written and committed together (each batch has fixed costs)
 MAX_RAW_CELL = 32_768  # a rejected row's cells are kept up to this many characters each
 # The columns of the dedupe lookups' indexes, where they are plain columns (companies and deals match
 # on lower(...) expressions, whose statistics a column list would leave out).
