@@ -4,7 +4,7 @@ the bulk insert that gives new records their ids."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import func, select, text, update
@@ -28,6 +28,7 @@ class _References(_Cleaner):
     def __init__(self, imp: Import, actor: Membership) -> None:
         super().__init__(imp)
         self.imp, self.actor = imp, actor
+        self.actor_id = actor.user_id  # plain: row generators run while a COPY holds the connection
         self.model = model_for(self.entity)
         self.table = self.model.__table__
         self.dry = imp.dry_run
@@ -166,14 +167,14 @@ class _References(_Cleaner):
                 wanted.setdefault(ref[1].lower(), ref[1])
         if wanted:
             now = utcnow()
-            new = [{"org_id": self.org_id, "name": name, "custom": {}, "owner_id": self.actor.user_id,
+            new = [{"org_id": self.org_id, "name": name, "custom": {}, "owner_id": self.actor_id,
                     "search_text": search_text_from(Entity.COMPANY, {"name": name}),
                     "created_at": now, "updated_at": now} for name in wanted.values()]
-            ids = self._insert(Company, new)
+            ids = self._insert(Company, len(new), lambda ids: _with_ids(new, ids))
             for (key, name), cid in zip(wanted.items(), ids, strict=True):
                 self.companies[key], self.company_names[cid] = cid, name
             if not self.dry:
-                _log(self.org_id, self.actor.user_id, Entity.COMPANY, ids, "created",
+                _log(self.org_id, self.actor_id, Entity.COMPANY, ids, "created",
                      {"source": "import", "import_id": self.imp.id})
         for row in rows:
             ref = row.values.get("company_id")
@@ -194,31 +195,38 @@ class _References(_Cleaner):
                 self.tags[name.lower()] = tid
         missing = [(k, n) for k, n in wanted.items() if k not in self.tags]
         if missing:
-            ids = self._insert(Tag, [{"org_id": self.org_id, "name": n} for _, n in missing])
+            ids = self._insert(Tag, len(missing), lambda ids: _with_ids(
+                [{"org_id": self.org_id, "name": n} for _, n in missing], ids))
             for (key, _), tid in zip(missing, ids, strict=True):
                 self.tags[key] = tid
 
-    def _insert(self, model, rows: list[dict[str, Any]], meanwhile: Callable[[], None] | None = None
-                ) -> list[int]:
-        """Insert ``rows`` in bulk (running ``meanwhile`` as ``_write_rows`` does); their new ids."""
+    def _insert(self, model, count: int, make: Callable[[list[int]], Iterable[dict[str, Any]]],
+                meanwhile: Callable[[], None] | None = None) -> list[int]:
+        """Insert ``count`` rows in bulk, made by ``make`` from their new ids (which it returns);
+        ``meanwhile`` runs as ``_write_rows`` runs it."""
         if self.dry:
-            return [next(self.fake_ids) for _ in rows]
+            return [next(self.fake_ids) for _ in range(count)]
         table = model.__table__
         if db.session.get_bind().dialect.name == "postgresql":
             ids = list(db.session.scalars(
                 text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-                {"t": table.name, "n": len(rows)}))
-        else:
-            # SQLite returns a batch's ids in no promised order (SQLAlchemy would insert row by row),
-            # but it has one writer at a time: once this transaction has written, the ids after
-            # max(id) stay ours until it commits.
-            db.session.execute(update(Import).where(Import.id == self.imp.id)
-                               .values(processed_rows=Import.processed_rows)
-                               .execution_options(synchronize_session=False))
-            start = (db.session.scalar(select(func.max(model.id))) or 0) + 1
-            ids = list(range(start, start + len(rows)))
-            with _bulk_search_index(table, start, start + len(rows) - 1):
-                _write_rows(table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)], meanwhile)
+                {"t": table.name, "n": count}))
+            _write_rows(table, make(ids), meanwhile)
             return ids
-        _write_rows(table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)], meanwhile)
+        # SQLite returns a batch's ids in no promised order (SQLAlchemy would insert row by row), but
+        # it has one writer at a time: once this transaction has written, the ids after max(id) stay
+        # ours until it commits.
+        db.session.execute(update(Import).where(Import.id == self.imp.id)
+                           .values(processed_rows=Import.processed_rows)
+                           .execution_options(synchronize_session=False))
+        start = (db.session.scalar(select(func.max(model.id))) or 0) + 1
+        ids = list(range(start, start + count))
+        with _bulk_search_index(table, start, start + count - 1):
+            _write_rows(table, make(ids), meanwhile)
         return ids
+
+
+def _with_ids(rows: list[dict[str, Any]], ids: list[int]) -> Iterator[dict[str, Any]]:
+    for row, rid in zip(rows, ids, strict=True):
+        row["id"] = rid
+        yield row

@@ -33,8 +33,11 @@ from .cleaning import _Row
 from .references import _References
 from .upload import _data_rows
 
-BATCH_ROWS = 2000  # rows looked up, written and committed together
+BATCH_ROWS = 5000  # rows looked up, written and committed together (each batch has fixed costs)
 MAX_RAW_CELL = 32_768  # a rejected row's cells are kept up to this many characters each
+# The columns of the dedupe lookups' indexes, where they are plain columns (companies and deals match
+# on lower(...) expressions, whose statistics a column list would leave out).
+_KEY_COLUMNS = {Entity.CONTACT: "org_id, email, telegram_user_id, telegram_username, phone"}
 
 
 def import_batches(import_id: int) -> Iterator[Import]:
@@ -80,7 +83,8 @@ def import_batches(import_id: int) -> Iterator[Import]:
         if postgres and number & (number - 1) == 0:
             # The table grows fast: refresh its statistics (after batches 1, 2, 4, 8...) so the
             # planner keeps using the (org, key) indexes for the dedupe lookups.
-            db.session.execute(text(f"ANALYZE {run.table.name}"))
+            columns = _KEY_COLUMNS.get(run.entity)  # the lookups need no other column's statistics
+            db.session.execute(text(f"ANALYZE {run.table.name}" + (f" ({columns})" if columns else "")))
         db.session.flush()
         yield imp
     imp.status, imp.finished_at = ImportStatus.DONE.value, utcnow()
@@ -207,8 +211,7 @@ class _Run(_References):
             else:
                 column, extra = getattr(model, kind), ()
             # PostgreSQL takes the whole set as one array parameter: one round trip per kind.
-            size = len(values) if postgres else 500
-            for part in _parts(sorted(values, key=str), max(size, 1)):
+            for part in [list(values)] if postgres else _parts(sorted(values, key=str)):
                 # Neither deleted_at nor ORDER BY in SQL: either steers SQLite off the (org, key) index.
                 stmt = select(model.id, model.deleted_at, column, *extra).where(
                     model.org_id == self.org_id, _one_of(column, part))
@@ -228,7 +231,7 @@ class _Run(_References):
     def _full_values(self, row: _Row) -> dict[str, Any]:
         """A new record's column values: the row's, then the defaults the record form would use."""
         v = {k: val for k, val in row.values.items() if val is not None}
-        v.setdefault("owner_id", self.actor.user_id)
+        v.setdefault("owner_id", self.actor_id)
         if self.entity == Entity.CONTACT:
             v.setdefault("first_name", "")
             v.setdefault("last_name", "")
@@ -272,7 +275,7 @@ class _Run(_References):
         """Stage history and deal events for imported deals: (id, from stage, to stage, entered)."""
         if not moves or self.dry:
             return
-        now, actor_id = utcnow(), self.actor.user_id
+        now, actor_id = utcnow(), self.actor_id
         name = {s_id: s.name for s_id, s in self.stages_by_id.items()}
         _write_rows(StageMove.__table__, [
             {"org_id": self.org_id, "deal_id": rid, "from_stage_id": source, "to_stage_id": target,
@@ -302,32 +305,36 @@ class _Run(_References):
     def _write_creates(self, creates: list[_Row], meanwhile: Callable[[], None]) -> list[int]:
         if not creates:
             return []
+        self._names_for((r.values.get("company_id") for r in creates),
+                        (r.values.get("contact_id") for r in creates))
         now = utcnow()
-        records = [(self._full_values(row), dict(row.custom), list(row.tags)) for row in creates]
-        self._names_for((r[0].get("company_id") for r in records), (r[0].get("contact_id") for r in records))
-        base = dict.fromkeys(c.key for c in self.table.columns if c.key != "id")
+        base = dict.fromkeys(c.key for c in self.table.columns)
         base.update(org_id=self.org_id, created_at=now, updated_at=now)
-        params = []
-        for v, custom, _ in records:
-            row = base.copy()
-            row.update(v)
-            row["custom"], row["search_text"] = custom, self._search_text(v)
-            params.append(row)
-        ids = self._insert(self.model, params, meanwhile)
+        # Made beforehand: a deal's may read its stage's top position, or a stage expired by a commit.
+        values = [self._full_values(row) for row in creates]
+
+        def make(ids: list[int]) -> Iterator[dict[str, Any]]:  # no database work: see _write_rows
+            for rid, row, v in zip(ids, creates, values, strict=True):
+                params = base.copy()
+                params.update(v)
+                params.update(id=rid, custom=dict(row.custom), search_text=self._search_text(v))
+                yield params
+
+        ids = self._insert(self.model, len(creates), make, meanwhile)
         if self.dry:
-            for rid, (v, custom, tags) in zip(ids, records, strict=True):
-                self.dry_values[rid] = {**v, "custom": custom, "tags": {self.tags[t] for t in tags}}
+            for rid, v, row in zip(ids, values, creates, strict=True):
+                self.dry_values[rid] = {**v, "custom": dict(row.custom),
+                                        "tags": {self.tags[t] for t in row.tags}}
             return ids
-        table = TAG_TABLES[self.entity]
-        links = [{f"{self.entity}_id": rid, "tag_id": self.tags[t]}
-                 for rid, (_, _, tags) in zip(ids, records, strict=True) for t in tags]
-        if links:
-            _write_rows(table, links)
-        _log(self.org_id, self.actor.user_id, self.entity, ids, "created",
+        column, tag_ids = f"{self.entity}_id", self.tags
+        _write_rows(TAG_TABLES[self.entity], ({column: rid, "tag_id": tag_ids[t]}
+                                              for rid, row in zip(ids, creates, strict=True)
+                                              for t in row.tags))
+        _log(self.org_id, self.actor_id, self.entity, ids, "created",
              {"source": "import", "import_id": self.imp.id})
         if self.entity == Entity.DEAL:
             self._record_moves([(rid, None, v["stage_id"], None)
-                                for rid, (v, _, _) in zip(ids, records, strict=True) if v.get("stage_id")],
+                                for rid, v in zip(ids, values, strict=True) if v.get("stage_id")],
                                created=True)
         return ids
 
@@ -414,7 +421,7 @@ class _Run(_References):
         if activities:
             _write_rows(Activity.__table__, [
                 {"org_id": self.org_id, "subject_type": self.entity, "subject_id": rid, "kind": "updated",
-                 "actor_id": self.actor.user_id, "created_at": now,
+                 "actor_id": self.actor_id, "created_at": now,
                  "data": {"source": "import", "import_id": self.imp.id, "changes": changes}}
                 for rid, changes in activities])
         self._record_moves(moved, created=False)

@@ -211,7 +211,7 @@ def _data_rows(imp: Import) -> Iterator[tuple[int, list[str]]]:
     rows = _records(imp)
     next(rows, None)
     for number, row in rows:
-        if any(cell.strip() for cell in row):
+        if "".join(row).strip():  # some cell is not blank
             yield number, row
 
 
