@@ -92,6 +92,7 @@ class Company(Record, db.Model):
         Index("ix_company_org_live_name", "org_id", "deleted_at", "name", "id"),
         Index("ix_company_org_domain", "org_id", "domain"),
     )
+    org_id_index = False  # the composite indexes above lead with org_id
 
     name: Mapped[str] = mapped_column(String(200))
     domain: Mapped[str | None] = mapped_column(String(253))
@@ -112,6 +113,7 @@ class Contact(Record, db.Model):
         Index("ix_contact_org_tg_username", "org_id", "telegram_username"),
         Index("ix_contact_org_tg_user_id", "org_id", "telegram_user_id"),
     )
+    org_id_index = False  # the composite indexes above lead with org_id
 
     first_name: Mapped[str] = mapped_column(String(100), default="")
     last_name: Mapped[str] = mapped_column(String(100), default="")
@@ -142,6 +144,7 @@ class Deal(Record, db.Model):
         Index("ix_deal_org_live_stage", "org_id", "deleted_at", "stage_id", "position"),
         Index("ix_deal_org_live_created", "org_id", "deleted_at", "created_at", "id"),
     )
+    org_id_index = False  # the composite indexes above lead with org_id
 
     title: Mapped[str] = mapped_column(String(200))
     value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
@@ -191,6 +194,7 @@ class Activity(OrgScoped, db.Model):
     """One entry of a record's timeline: a note, a change, a stage move, later a message."""
 
     __table_args__ = (Index("ix_activity_subject", "org_id", "subject_type", "subject_id", "id"),)
+    org_id_index = False  # ix_activity_subject leads with org_id
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject_type: Mapped[str] = mapped_column(String(16))
