@@ -1,9 +1,9 @@
-"""The kanban board's read side and its one write: columns, cards, sums, and moving a card.
+"""The kanban board's read side and its card writes: columns, cards, sums, moves, quick add.
 
-Budgets (bench.kanban): a board is three statements here (pipelines with stages, column sums,
-the first cards of every column in one UNION ALL that walks the (org, live, stage, position)
-index per column); a move is three (the deal with its neighbours, the target stage with its
-occupancy, the history insert) plus the update.
+Budgets (bench.kanban): a board is two statements here after the pipelines (column sums; the
+first cards of every column in one UNION ALL that walks the (org, live, stage, position) index
+per column); a move is three (the deal with its neighbours, the target stage and the top of its
+column in one select; the guarded update; the history insert).
 """
 
 from __future__ import annotations
