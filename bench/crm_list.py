@@ -11,15 +11,13 @@ Target: every fragment under 50 ms server time at p95.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
+
+from bench import scratch
 
 TARGET_MS = 50.0
 FIRST = ["Ann", "Anna", "Boris", "Chen", "Dana", "Emeka", "Fatima", "Grace", "Hiro", "Ines", "Joanna",
@@ -122,19 +120,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL database to wipe and use")
     args = parser.parse_args(argv)
 
-    workdir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
-    os.environ["INSTANCE_PATH"] = str(workdir)  # the embedded Redis lives here too
-    database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    if args.postgres:
-        database_url = args.postgres.replace("postgresql://", "postgresql+psycopg://", 1)
-
-    try:
+    with scratch(args.postgres) as database_url:
         return _run(args, database_url)
-    finally:
-        from app.embedded_redis import stop_embedded_redis
-
-        stop_embedded_redis(workdir / "redis")
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _run(args: argparse.Namespace, database_url: str) -> int:

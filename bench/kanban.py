@@ -13,17 +13,14 @@ move under 30 ms at p95 with at most 5 statements; with 50,000 deals the board u
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
+from bench import scratch
 from bench.crm_list import FIRST, LAST, _fresh_schema, _settings
 
 BOARD_MS, BOARD_KB, BOARD_STATEMENTS = 120.0, 250, 6
@@ -196,18 +193,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL database to wipe and use")
     args = parser.parse_args(argv)
 
-    workdir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
-    os.environ["INSTANCE_PATH"] = str(workdir)
-    database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    if args.postgres:
-        database_url = args.postgres.replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
+    with scratch(args.postgres) as database_url:
         return _run(args, database_url)
-    finally:
-        from app.embedded_redis import stop_embedded_redis
-
-        stop_embedded_redis(workdir / "redis")
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _analyze() -> None:

@@ -288,7 +288,7 @@ def _occupancy(org_id: int, stage: Stage) -> int | None:
     """
     if stage.wip_limit is None:
         return None
-    db.session.execute(select(Stage.id).where(Stage.id == stage.id).with_for_update())
+    db.session.execute(select(Stage.id).where(Stage.org_id == org_id, Stage.id == stage.id).with_for_update())
     return db.session.scalar(select(func.count()).select_from(Deal).where(
         Deal.org_id == org_id, Deal.stage_id == stage.id, Deal.deleted_at.is_(None)))
 

@@ -95,14 +95,12 @@ def get_stage(org_id: int, stage_id: int) -> Stage:
     return get_in_org(Stage, stage_id, org_id, "Stage")
 
 
-def deal_count(org_id: int, *, stage_id: int | None = None, pipeline_id: int | None = None) -> int:
-    """Deals (the trash included: they come back to a stage) in a stage or a pipeline."""
+def deal_count(org_id: int, stage_id: int) -> int:
+    """Deals in a stage, the trash included (they come back to it)."""
     from app.blueprints.crm.models import Deal
 
-    stmt = select(func.count()).select_from(Deal).where(Deal.org_id == org_id)
-    stmt = stmt.where(Deal.stage_id == stage_id) if stage_id is not None else stmt.where(
-        Deal.pipeline_id == pipeline_id)
-    return db.session.scalar(stmt) or 0
+    return db.session.scalar(select(func.count()).select_from(Deal).where(
+        Deal.org_id == org_id, Deal.stage_id == stage_id)) or 0
 
 
 # -- pipelines ---------------------------------------------------------------------------------
@@ -178,9 +176,11 @@ def delete_pipeline(actor: Membership, pipeline_id: int, move_to_stage_id: Any =
     pipeline = get_pipeline(actor.org_id, pipeline_id)
     if len(pipelines(actor.org_id)) == 1:
         raise DomainError("This is the only pipeline. Create another one before deleting it.")
-    moved = _relocate(actor, deal_count(actor.org_id, pipeline_id=pipeline.id), move_to_stage_id,
-                      lambda target: target.pipeline_id != pipeline.id,
-                      "a stage of another pipeline", pipeline_id=pipeline.id)
+    from app.blueprints.crm.models import Deal
+
+    moved = _relocate(actor, Deal.pipeline_id, pipeline.id, move_to_stage_id,
+                      lambda target: target.pipeline_id != pipeline.id, "a stage of another pipeline",
+                      reason="pipeline deleted")
     audit("pipeline.deleted", org_id=actor.org_id, actor_id=actor.user_id, target=pipeline,
           name=pipeline.name, deals_moved=moved)
     db.session.delete(pipeline)
@@ -188,12 +188,15 @@ def delete_pipeline(actor: Membership, pipeline_id: int, move_to_stage_id: Any =
     return moved
 
 
-def _relocate(actor: Membership, count: int, move_to_stage_id: Any, acceptable, where: str,
-              **owned_by: int) -> int:
-    """Move every deal in a stage / pipeline about to be deleted to the chosen stage."""
+def _relocate(actor: Membership, column, held_by: int, move_to_stage_id: Any, acceptable, where: str,
+              reason: str) -> int:
+    """Move every deal whose ``column`` (Deal.stage_id or Deal.pipeline_id) is ``held_by``, the trash
+    included, to the chosen stage before that stage or pipeline is deleted; returns how many."""
     from app.blueprints.crm.models import Deal
     from app.blueprints.crm.service import move_to_stage
 
+    owned = (Deal.org_id == actor.org_id, column == held_by)
+    count = db.session.scalar(select(func.count()).select_from(Deal).where(*owned)) or 0
     if count == 0:
         return 0
     noun = "deal" if count == 1 else "deals"
@@ -206,19 +209,14 @@ def _relocate(actor: Membership, count: int, move_to_stage_id: Any, acceptable, 
         raise DomainError("Choose a stage to move the deals to.", {"move_to": "No such stage."}) from None
     if not acceptable(target):
         raise DomainError(f"Choose {where}.", {"move_to": f"Choose {where}."})
-    column = Deal.stage_id if "stage_id" in owned_by else Deal.pipeline_id
-    reason = "stage deleted" if "stage_id" in owned_by else "pipeline deleted"
     position = top_position(actor.org_id, target.id)
-    moved = 0
     while True:  # in chunks: a big pipeline must not be loaded at once
-        deals = list(db.session.scalars(select(Deal).where(
-            Deal.org_id == actor.org_id, column == next(iter(owned_by.values()))).limit(500)))
+        deals = list(db.session.scalars(select(Deal).where(*owned).limit(500)))
         if not deals:
-            return moved
+            return count
         for deal in deals:
             position -= POSITION_STEP
             move_to_stage(actor, deal, target, position=position, reason=reason, enforce=False)
-        moved += len(deals)
         db.session.flush()
 
 
@@ -267,8 +265,10 @@ def delete_stage(actor: Membership, stage_id: int, move_to_stage_id: Any = None)
     pipeline = stage.pipeline
     if len(pipeline.stages) == 1:
         raise DomainError("A pipeline needs at least one stage. Delete the pipeline instead.")
-    moved = _relocate(actor, deal_count(actor.org_id, stage_id=stage.id), move_to_stage_id,
-                      lambda target: target.id != stage.id, "another stage", stage_id=stage.id)
+    from app.blueprints.crm.models import Deal
+
+    moved = _relocate(actor, Deal.stage_id, stage.id, move_to_stage_id,
+                      lambda target: target.id != stage.id, "another stage", reason="stage deleted")
     for other in pipeline.stages:  # no rule may point at a stage that is gone
         if stage.id in (other.allowed_from or []):
             other.allowed_from = [i for i in other.allowed_from if i != stage.id]
@@ -338,7 +338,7 @@ def _apply_stage(org_id: int, pipeline: Pipeline, stage: Stage, data: dict[str, 
         except ValueError:
             errors["kind"] = "One of: open, won, lost."
         else:
-            held = deal_count(org_id, stage_id=stage.id) if stage.id and kind != stage.kind else 0
+            held = deal_count(org_id, stage.id) if stage.id and kind != stage.kind else 0
             if held:
                 # Their status follows the kind: won / lost / open would change under them unannounced.
                 errors["kind"] = f"It holds {held} deal{'' if held == 1 else 's'}: move them out first."

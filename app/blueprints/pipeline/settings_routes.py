@@ -26,19 +26,21 @@ def _settings_page(status: int = 200, **extra):
                   can_manage=can(g.membership.role, Permission.PIPELINES_MANAGE), **extra)
 
 
-def _attempt(action, success: str, anchor: str = ""):
-    """Run a settings change: commit and go back to the settings, or re-render them with why not."""
+def _attempt(action, success: str, anchor=""):
+    """Run a settings change: commit and go back to the settings (at ``anchor``, or at what
+    ``anchor(result)`` names), or re-render them with why not."""
     try:
-        action()
+        result = action()
     except DomainError as err:
         db.session.rollback()
         if isinstance(err, Forbidden | NotFound):
             raise
         return _settings_page(status=422, error=err.message, errors=err.fields,
                               failed=request.path, data=request.form)
+    place = anchor(result) if callable(anchor) else anchor
     db.session.commit()
     flash(success, "success")
-    return redirect(url_for("pipeline.settings") + anchor)
+    return redirect(url_for("pipeline.settings") + place)
 
 
 @bp.get("/settings")
@@ -48,15 +50,8 @@ def settings():
 
 @bp.post("/settings/pipelines")
 def create_pipeline():
-    created = []
-
-    def act():
-        created.append(service.create_pipeline(g.membership, request.form.get("name")))
-
-    response = _attempt(act, "Pipeline created.")
-    if created and response.status_code == 302:
-        return redirect(url_for("pipeline.settings") + f"#pipeline-{created[0].id}")
-    return response
+    return _attempt(lambda: service.create_pipeline(g.membership, request.form.get("name")),
+                    "Pipeline created.", lambda pipeline: f"#pipeline-{pipeline.id}")
 
 
 @bp.post("/<int:pipeline_id>/rename")
