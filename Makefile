@@ -26,7 +26,7 @@ run: install
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed-demo
 	$(BIN)/flask --app wsgi banner
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start web worker clock
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start web worker clock telegram
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -87,6 +87,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     init_session_auth(app)  # first: every later before_request may rely on g.membership
     from app.api.routes import bp as api_bp
+    from app.blueprints.accounts.api import bp as accounts_api_bp
+    from app.blueprints.accounts.routes import bp as accounts_bp
     from app.blueprints.auth.api import bp as auth_api_bp
     from app.blueprints.auth.routes import bp as auth_bp
     from app.blueprints.core.routes import bp as core_bp
@@ -95,6 +97,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.blueprints.crm.import_api import bp as crm_import_api_bp
     from app.blueprints.crm.import_routes import bp as crm_import_bp
     from app.blueprints.crm.routes import bp as crm_bp
+    from app.blueprints.messaging import live as inbox_live  # noqa: F401 - chats and messages go live
+    from app.blueprints.messaging.api import bp as messaging_api_bp
+    from app.blueprints.messaging.routes import bp as inbox_bp
     from app.blueprints.pipeline import live  # noqa: F401 - boards hear deal events in every process
     from app.blueprints.pipeline.api import bp as pipeline_api_bp
     from app.blueprints.pipeline.routes import bp as pipeline_bp
@@ -102,7 +107,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.blueprints.team.routes import bp as team_bp
 
     for blueprint in (core_bp, auth_bp, team_bp, realtime_bp, crm_bp, crm_import_bp, crm_export_bp,
-                      pipeline_bp, api_bp, auth_api_bp, crm_api_bp, crm_import_api_bp, pipeline_api_bp):
+                      pipeline_bp, accounts_bp, inbox_bp, api_bp, auth_api_bp, crm_api_bp,
+                      crm_import_api_bp, pipeline_api_bp, accounts_api_bp, messaging_api_bp):
         app.register_blueprint(blueprint)
 
     from app.errors import register_error_handlers

@@ -36,6 +36,7 @@ def seed() -> bool:
         db.session.add(Membership(organization=membership.organization, user=user, role=role.value))
     db.session.flush()
     seed_records(membership)
+    seed_telegram(membership)
     return True
 
 
@@ -106,3 +107,29 @@ def seed_pipeline(owner: Membership, contacts: list, rng: random.Random) -> None
         service.create_record(owner, "deal", {
             "title": f"{contact.company.name} - co-marketing", "contact": contact.id,
             "company": contact.company_id, "stage": partners.stages[i % 3].id})
+
+
+def seed_telegram(owner: Membership) -> None:
+    """Two BD accounts on the sandbox Telegram (only when no api_id is configured), signed in: the
+    telegram process re-admits their sealed sessions into its demo world and syncs their chats.
+    The first is the team's; the agent works the second."""
+    from flask import current_app
+    from sqlalchemy import select
+
+    from app.blueprints.accounts.models import AccountStatus, BDAccount, bd_account_agent
+    from app.blueprints.accounts.vault import app_vault
+    from app.integrations.telegram.sandbox import new_session_string
+    from app.integrations.telegram.sandbox.demo import APP_DEMO_PHONES
+
+    if current_app.config["SETTINGS"].telegram_api_id:
+        return
+    vault = app_vault()
+    agent_id = db.session.scalar(select(User.id).where(User.email == TEAM[-1][1]))
+    for n, phone in enumerate(APP_DEMO_PHONES, start=1):
+        account = BDAccount(org_id=owner.org_id, phone=f"+{phone}", status=AccountStatus.OFFLINE.value,
+                            display_name=f"Northwind BD {n}", username=f"northwind_bd_{n}",
+                            sealed_session=vault.seal(new_session_string()), created_by_id=owner.user_id)
+        db.session.add(account)
+        db.session.flush()
+        if n == 2 and agent_id is not None:
+            db.session.execute(bd_account_agent.insert().values(account_id=account.id, user_id=agent_id))

@@ -87,6 +87,17 @@ class DealRestored(DealEvent):
     pass
 
 
+@dataclass(frozen=True, kw_only=True)
+class MessageReceived(DomainEvent):
+    """Someone wrote to a connected Telegram account: heard live, or found by a reconcile after an
+    outage (the first import of old history raises none)."""
+
+    message_id: int
+    chat_id: int
+    account_id: int
+    contact_id: int | None
+
+
 Handler = Callable[[Any], None]
 
 

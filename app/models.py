@@ -6,7 +6,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.audit import AuditEvent  # noqa: F401
-from app.blueprints.accounts.models import BDAccount  # noqa: F401
+from app.blueprints.accounts.models import BDAccount, bd_account_agent  # noqa: F401
 from app.blueprints.auth.models import RefreshToken, User  # noqa: F401
 from app.blueprints.crm.models import (  # noqa: F401
     Activity,
@@ -19,6 +19,7 @@ from app.blueprints.crm.models import (  # noqa: F401
     ImportRejection,
     Tag,
 )
+from app.blueprints.messaging.models import Chat, Message, MessageFile  # noqa: F401
 from app.blueprints.pipeline.models import Pipeline, Stage, StageMove  # noqa: F401
 from app.blueprints.team.models import Membership, Organization  # noqa: F401
 

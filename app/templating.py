@@ -95,10 +95,12 @@ def money(amount: Decimal | float | int | None, currency: str = "") -> str:
 
 def when(moment: datetime | None, style: str = "datetime") -> Markup:
     """A UTC moment as <time>: UTC text for the server's render, the viewer's own clock once the
-    browser has localized it (app.js reads ``data-local``). ``style``: datetime, date or seconds."""
+    browser has localized it (app.js reads ``data-local``). ``style``: datetime, date, seconds, or
+    short (the time for today, else the day and time: chat lists and threads)."""
     if moment is None:
         return Markup("")
-    formats = {"datetime": "%b %d, %Y %H:%M UTC", "date": "%b %d, %Y", "seconds": "%Y-%m-%d %H:%M:%S UTC"}
+    formats = {"datetime": "%b %d, %Y %H:%M UTC", "date": "%b %d, %Y", "seconds": "%Y-%m-%d %H:%M:%S UTC",
+               "short": "%b %d %H:%M"}
     return Markup('<time datetime="{}" data-local="{}">{}</time>').format(
         moment.isoformat(), style, moment.strftime(formats[style]))
 

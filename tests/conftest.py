@@ -167,6 +167,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def process_env(settings) -> dict[str, str]:
+    """The environment of a process of ours (web, telegram) on the test database and Redis."""
+    return {
+        **os.environ,
+        "APP_ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "SECRET_KEY": TEST_SECRET,
+        "TELEGRAM_SESSION_KEYS": TEST_SESSION_KEY,
+        "LOG_FORMAT": "text",
+    }
+
+
 @pytest.fixture(scope="session")
 def live_server(app, settings):
     """The real ``web`` process (gunicorn, as in the Procfile) on the test database and Redis."""
@@ -176,17 +189,7 @@ def live_server(app, settings):
     import urllib.request
 
     port = _free_port()
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "SECRET_KEY": TEST_SECRET,
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "1",
-        "WEB_THREADS": "40",
-        "LOG_FORMAT": "text",
-    }
+    env = {**process_env(settings), "PORT": str(port), "WEB_CONCURRENCY": "1", "WEB_THREADS": "40"}
     log = open(_ROOT / "gunicorn.log", "w")  # noqa: SIM115 - closed at teardown
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.Popen(
@@ -213,6 +216,48 @@ def live_server(app, settings):
     log.close()
 
 
+class TelegramProcess:
+    """A running ``python -m workers.telegram`` (sandbox Telegram) and what it printed."""
+
+    def __init__(self, proc, log_path: Path) -> None:
+        self.proc, self.log_path = proc, log_path
+
+    def output(self) -> str:
+        return self.log_path.read_text()[-4000:]
+
+    def stop(self) -> int:
+        """SIGTERM, as the platform stops it; returns its exit code."""
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def telegram_process(settings):
+    """The real ``telegram`` process (as in the Procfile) on the test database and Redis, started
+    fresh for the test: its sandbox Telegram lives in its memory."""
+    import subprocess
+    import sys
+
+    env = process_env(settings)
+    env.pop("TELEGRAM_API_ID", None)  # the sandbox
+    log_path = _ROOT / "telegram.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "workers.telegram"],
+                                cwd=Path(__file__).resolve().parent.parent, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    process = TelegramProcess(proc, log_path)
+    yield process
+    process.stop()
+
+
 def session_cookie(app, membership) -> str:
     """A signed session cookie value for ``membership``, as a real sign-in would set."""
     serializer = app.session_interface.get_signing_serializer(app)
@@ -228,3 +273,15 @@ def bearer(membership) -> dict:
     access = tokens.issue_pair(TokenSettings(secret=TEST_SECRET), membership).access_token
     db.session.commit()
     return {"Authorization": f"Bearer {access}"}
+
+
+@pytest.fixture
+def peer(app):
+    """A telegram-process stand-in answering control requests; set its answers with ``peer.on``."""
+    from tests.control_peer import ControlPeer
+
+    app.config["TELEGRAM_CONTROL_TIMEOUT"] = 5
+    started = ControlPeer(app).start()
+    yield started
+    started.stop()
+    app.config.pop("TELEGRAM_CONTROL_TIMEOUT", None)

@@ -73,3 +73,53 @@ def make_deal(member: Membership, **fields):
     deal = service.create_record(member, "deal", {"title": f"Deal {next(_seq)}", **fields})
     db.session.commit()
     return deal
+
+
+# -- telegram accounts, chats, messages ---------------------------------------------------------
+
+def make_account(org: Organization, phone: str | None = None, status: str = "online", **fields):
+    from app.blueprints.accounts.models import BDAccount
+
+    n = next(_seq)
+    account = BDAccount(org_id=org.id, phone=phone or f"+4477009{n:05d}", status=status,
+                        display_name=fields.pop("display_name", f"Sales {n}"), **fields)
+    db.session.add(account)
+    db.session.commit()
+    return account
+
+
+def give_account(account, *members: Membership) -> None:
+    """Give ``account`` to these members (agents see its chats)."""
+    from app.blueprints.accounts.models import bd_account_agent
+
+    db.session.execute(bd_account_agent.insert(), [{"account_id": account.id, "user_id": m.user_id}
+                                                   for m in members])
+    db.session.commit()
+
+
+def make_chat(account, title: str | None = None, **fields):
+    from datetime import timedelta
+
+    from app.blueprints.messaging.models import Chat
+    from app.db_types import utcnow
+
+    n = next(_seq)
+    defaults = {"peer_id": 700_000 + n, "title": title or f"Person {n}", "username": f"person{n}",
+                "last_message_at": utcnow() - timedelta(minutes=n), "last_message_preview": "Hello"}
+    chat = Chat(org_id=account.org_id, account_id=account.id, **{**defaults, **fields})
+    db.session.add(chat)
+    db.session.commit()
+    return chat
+
+
+def make_message(chat, text: str = "Hello", out: bool = False, **fields):
+    from app.blueprints.messaging.models import Message
+    from app.db_types import utcnow
+
+    n = next(_seq)
+    defaults = {"telegram_id": n, "date": utcnow(), "status": "sent" if out else "received"}
+    message = Message(org_id=chat.org_id, chat_id=chat.id, account_id=chat.account_id, text=text, out=out,
+                      **{**defaults, **fields})
+    db.session.add(message)
+    db.session.commit()
+    return message

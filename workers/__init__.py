@@ -1,1 +1,1 @@
-"""Process entry points outside the web server: the RQ worker (and later the telegram process)."""
+"""Process entry points outside the web server: the RQ worker, the clock, the telegram process."""

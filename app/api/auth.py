@@ -40,3 +40,16 @@ def json_body() -> dict:
     if not isinstance(data, dict):
         raise BadRequest("Send a JSON object with Content-Type: application/json.")
     return data
+
+
+def member_rate_key() -> str:
+    """Rate-limit key of API calls: the member (an API token's user), else the client address."""
+    membership = g.get("membership")
+    return f"user:{membership.user_id}" if membership is not None else request.remote_addr or "-"
+
+
+def per_member_limit(scope: str, rate: str = "600 per minute"):
+    """A blueprint's shared per-member rate limit (decorate each API view with it)."""
+    from app.extensions import limiter
+
+    return limiter.shared_limit(rate, scope=scope, key_func=member_rate_key)

@@ -10,7 +10,17 @@ from app.blueprints.crm.models import CustomField, Import
 from app.blueprints.team.permissions import Role
 from app.extensions import db
 from tests.conftest import TEST_SECRET, csrf_token, sign_in_as
-from tests.factories import add_member, make_company, make_contact, make_deal, make_member, make_org
+from tests.factories import (
+    add_member,
+    make_account,
+    make_chat,
+    make_company,
+    make_contact,
+    make_deal,
+    make_member,
+    make_message,
+    make_org,
+)
 
 PUBLIC = {"static", "core.index", "core.healthz", "core.readyz", "auth.sign_in", "auth.sign_up"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -75,7 +85,11 @@ def foreign_ids():
     imp = Import(org_id=other.id, entity="contact", filename="theirs.csv", headers=["Email"], mapping={})
     db.session.add(imp)
     db.session.commit()
-    return {"member_id": member.id, "org_id": other.id, "field_id": field.id, "import_id": imp.id, "name": "first_name",
+    account = make_account(other)
+    chat = make_chat(account)
+    message = make_message(chat)
+    return {"account_id": account.id, "chat_id": chat.id, "message_id": message.id,
+            "member_id": member.id, "org_id": other.id, "field_id": field.id, "import_id": imp.id, "name": "first_name",
             "record_id": {"contact": contact.id, "company": company.id, "deal": deal.id},
             "deal_id": deal.id, "pipeline_id": deal.pipeline_id, "stage_id": deal.stage_id}
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime, utcnow
@@ -24,6 +24,16 @@ class AccountStatus(StrEnum):
     DEACTIVATED = "deactivated"
 
 
+# Agents see the chats of the accounts they are given here (and chats assigned to them);
+# admins and managers see every account of the organization.
+bd_account_agent = Table(
+    "bd_account_agent",
+    db.metadata,
+    Column("account_id", ForeignKey("bd_account.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
 class BDAccount(OrgScoped, db.Model):
     __tablename__ = "bd_account"
     __table_args__ = (UniqueConstraint("org_id", "phone"),)
@@ -38,6 +48,10 @@ class BDAccount(OrgScoped, db.Model):
     limited_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sealed_session: Mapped[str | None] = mapped_column(Text)  # SessionVault ciphertext, never plain
     proxy: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # its password sealed like a session
+    # Sending budgets and sync limits; keys absent fall back to DEFAULT_CONFIG (see accounts.config).
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last time it came online
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first dialog import finished
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

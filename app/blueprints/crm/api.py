@@ -12,14 +12,14 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
 
-from app.api.auth import json_body, protect
+from app.api.auth import json_body, per_member_limit, protect
 from app.api.docs import documented, integer, obj, string
 from app.blueprints.crm import queries, serialize, service
 from app.blueprints.crm.export_routes import csv_response
 from app.blueprints.crm.models import DealStatus
 from app.blueprints.crm.queries import ListQuery
 from app.errors import DomainError
-from app.extensions import db, limiter
+from app.extensions import db
 
 bp = protect(Blueprint("crm_api", __name__, url_prefix="/api/crm"))
 
@@ -31,12 +31,7 @@ FILTER_KEYS = ("q", "owner", "tag", "company", "stage", "status", "created_from"
                "trashed", "sort")
 
 
-def _member_key() -> str:
-    membership = g.get("membership")
-    return f"user:{membership.user_id}" if membership is not None else request.remote_addr or "-"
-
-
-per_user = limiter.shared_limit(RATE, scope="crm_api", key_func=_member_key)
+per_user = per_member_limit("crm_api", RATE)
 
 # -- OpenAPI pieces ----------------------------------------------------------------------------
 

@@ -368,6 +368,23 @@ def create_record(actor: Membership, entity: str, raw: dict[str, Any]) -> Record
     return record
 
 
+def create_contact_unattended(org_id: int, raw: dict[str, Any], *, via: str) -> Contact:
+    """A contact the system makes on nobody's behalf (someone wrote to a connected Telegram
+    account): no owner; a value that does not clean is left out rather than refused."""
+    definitions = custom_fields(org_id, Entity.CONTACT)
+    cleaned = clean(Entity.CONTACT, raw, definitions)
+    if cleaned.errors:
+        cleaned = clean(Entity.CONTACT, {k: v for k, v in raw.items() if k not in cleaned.errors},
+                        definitions)
+    contact = Contact(org_id=org_id, custom={})
+    with db.session.no_autoflush:
+        _apply(org_id, Entity.CONTACT, contact, cleaned)
+    db.session.add(contact)
+    db.session.flush()
+    record_activity(None, Entity.CONTACT, contact, "created", via=via)
+    return contact
+
+
 def _check_new_deal(deal: Deal, stage: Stage) -> None:
     """A new deal obeys its stage's required fields and WIP limit (it comes from no stage)."""
     check_move(deal, None, stage, occupancy=_occupancy(deal.org_id, stage),

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 
-from app.api.auth import json_body, protect
+from app.api.auth import json_body, per_member_limit, protect
 from app.api.docs import documented, integer, obj, string
 from app.blueprints.crm import serialize
 from app.blueprints.pipeline import board as boards
@@ -19,17 +19,12 @@ from app.blueprints.pipeline.models import Pipeline, Stage, StageKind
 from app.blueprints.pipeline.routes import org_pipelines
 from app.blueprints.pipeline.rules import REQUIRABLE
 from app.errors import DomainError
-from app.extensions import db, limiter
+from app.extensions import db
 
 bp = protect(Blueprint("pipeline_api", __name__, url_prefix="/api/pipeline"))
 
 
-def _member_key() -> str:
-    membership = g.get("membership")
-    return f"user:{membership.user_id}" if membership is not None else request.remote_addr or "-"
-
-
-per_user = limiter.shared_limit("600 per minute", scope="pipeline_api", key_func=_member_key)
+per_user = per_member_limit("pipeline_api")
 
 # -- shapes ------------------------------------------------------------------------------------
 

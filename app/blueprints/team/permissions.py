@@ -65,7 +65,7 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.CAMPAIGNS_MANAGE: _MANAGERS,
     Permission.AUTOMATION_MANAGE: _MANAGERS,
     Permission.ANALYTICS_VIEW_TEAM: _MANAGERS,
-    Permission.CHATS_VIEW_ALL: _ADMINS,
+    Permission.CHATS_VIEW_ALL: _MANAGERS,
     Permission.CHATS_ASSIGN: _MANAGERS,
 }
 

@@ -79,7 +79,14 @@
       var moment = new Date(el.getAttribute("datetime"));
       if (isNaN(moment)) return;
       el.title = el.textContent;  // the UTC text stays at hand
-      el.textContent = moment.toLocaleString(undefined, FORMATS[el.dataset.local] || FORMATS.datetime);
+      if (el.dataset.local === "short") {  // chat lists and threads: today's time, else the day
+        var today = new Date().toDateString() === moment.toDateString();
+        el.textContent = today ? moment.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })
+          : moment.toLocaleDateString(undefined, { month: "short", day: "numeric" }) + " " +
+            moment.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+      } else {
+        el.textContent = moment.toLocaleString(undefined, FORMATS[el.dataset.local] || FORMATS.datetime);
+      }
       el.removeAttribute("data-local");
     });
   }
@@ -93,6 +100,8 @@
     document.body.classList.remove("nav-open");
     init();
   });
+  // Live pushes arrive as out-of-band swaps, which settle without htmx:afterSettle.
+  document.addEventListener("htmx:oobAfterSwap", function () { localizeTimes(document); });
 })();
 
 // CRM lists: a header checkbox [data-select-all] ticks every row checkbox of its table.

@@ -72,3 +72,6 @@ def world() -> World:
 @pytest.fixture
 def ann(world: World) -> Person:
     return world.add_person("Ann", "Lee", username="ann_lee", phone="+15550001")
+
+
+from tests.integrations.telegram.runtime_kit import runtime  # noqa: E402, F401 - a fixture

@@ -8,15 +8,15 @@
     world.person_writes(ann.profile.id, "9996621234", "Hi!")  # reaches NewMessage handlers
 
 See ``world.World`` for the scripted side (QR scans, floods, lost pushes, dropped connections) and
-``demo_world()`` for a populated world.
+``demo_world()`` / ``app_world()`` for populated worlds.
 """
 
-from app.integrations.telegram.sandbox.demo import demo_world
+from app.integrations.telegram.sandbox.demo import app_world, demo_world
 from app.integrations.telegram.sandbox.errors import UnsupportedRequest
 from app.integrations.telegram.sandbox.sender import SandboxSender, install_sandbox, sandbox_client
-from app.integrations.telegram.sandbox.world import World, login_code
+from app.integrations.telegram.sandbox.world import World, login_code, new_session_string
 
 __all__ = [
-    "SandboxSender", "UnsupportedRequest", "World", "demo_world", "install_sandbox", "login_code",
-    "sandbox_client",
+    "SandboxSender", "UnsupportedRequest", "World", "app_world", "demo_world", "install_sandbox",
+    "login_code", "new_session_string", "sandbox_client",
 ]

@@ -1,13 +1,35 @@
-"""A populated, deterministic world for the demo and for trying the app by hand."""
+"""Populated, deterministic worlds for the demo and for trying the app by hand."""
 
 from __future__ import annotations
 
+from app.integrations.telegram.sandbox.records import Account
 from app.integrations.telegram.sandbox.world import World
 
 _FIRST = ("Ann", "Ben", "Chloe", "Dmitri", "Elena", "Farid", "Greta", "Hiro", "Ines", "Jonas", "Kemi", "Luca")
 _LAST = ("Lee", "Okafor", "Martin", "Petrov", "Rossi", "Haddad", "Berg", "Tanaka", "Silva", "Weber")
 _OPENERS = ("Hi! Saw your post about the partnership program.", "Hello, is the pricing page up to date?",
             "Hey, we met at the conference last week.", "Could you send me the deck?")
+
+# The app's demo accounts (app/demo.py seeds them with sealed sessions the world re-admits).
+APP_DEMO_PHONES = ("9996621234", "9996631234")
+# People of the app's demo CRM (app/demo.py contacts) who are on Telegram under the same username,
+# so their chats link to the existing contacts; the others become new contacts when they write.
+_CONVERSATIONS = (
+    ("Olivia", "Kowalski", "olivia_kowalski", (
+        "Hi! Following up on our call: is the pilot still on for next month?",
+        "We'd need SSO from day one, just flagging it.")),
+    ("Liam", "Ng", "liam_ng", ("Hey, could you send the updated pricing?",)),
+    ("Priya", "Raman", "priya_raman_ops", (
+        "Hello! Found you through the partner directory.",
+        "We run ops for three exchanges and are looking at CRM options.")),
+    ("Tomasz", "Wolny", "tomasz_wolny", ("Is there an API for importing deals?",)),
+    ("Maya", "Haddad", "maya_haddad", ("Thanks for the deck yesterday. The team liked it.",)),
+    ("Noah", "Silva", "noah_silva", ("Can we move our demo to Thursday?",)),
+    ("Jin", "Park", "jin_park_growth", ("Hi there, do you offer a nonprofit discount?",)),
+    ("Amara", "Obi", "amara_obi", ("Quick one: do you integrate with HubSpot?", "Or only CSV for now?")),
+)
+_OUR_REPLIES = ("Thanks for writing! Let me check and get back to you today.",
+                "Great to hear from you. Sending it over shortly.")
 
 
 def demo_world(accounts: int = 3, people_per_account: int = 6, *, reply_delay: float = 2.0) -> World:
@@ -28,4 +50,36 @@ def demo_world(accounts: int = 3, people_per_account: int = 6, *, reply_delay: f
             world.person_writes(person.profile.id, phone, _OPENERS[n % len(_OPENERS)])
             if p % 2:
                 world.seed_outgoing(phone, person.profile.id, f"Hi {first}, thanks for reaching out!")
+    return world
+
+
+def welcome_conversations(world: World, account: Account, count: int = 4) -> None:
+    """Give a new account ``count`` people who already wrote to it, some answered, with history."""
+    start = sum(len(a.mailbox.dialogs) for a in world.accounts.values())  # rotate through the cast
+    for i in range(count):
+        first, last, username, lines = _CONVERSATIONS[(start + i) % len(_CONVERSATIONS)]
+        profile = world.by_username(username)
+        if profile is None:
+            profile = world.add_person(first, last, username=username).profile
+        if profile.id in account.mailbox.dialogs:
+            continue
+        world.person_writes(profile.id, account.phone, lines[0], push=False)
+        if i % 2 == 0:  # answered (so read) already
+            account.mailbox.read_inbox(profile.id, 0)
+            world.seed_outgoing(account.phone, profile.id, _OUR_REPLIES[i % len(_OUR_REPLIES)])
+        for line in lines[1:]:
+            world.person_writes(profile.id, account.phone, line, push=False)
+
+
+def app_world(*, reply_delay: float = 2.0) -> World:
+    """The world the ``telegram`` process runs when no api_id is configured.
+
+    The app's demo accounts exist with conversations; any other test number that signs in is
+    registered with a few conversations of its own; people answer after ``reply_delay`` seconds.
+    """
+    world = World(reply_delay=reply_delay, welcome=welcome_conversations, secret=b"relay-sandbox-world")
+    for n, phone in enumerate(APP_DEMO_PHONES, start=1):
+        account = world.add_account(phone, first_name="Northwind", last_name=f"BD {n}",
+                                    username=f"northwind_bd_{n}")
+        welcome_conversations(world, account, count=5 if n == 1 else 3)
     return world

@@ -54,6 +54,7 @@ class Account:
     contacts: set[int] = field(default_factory=set)
     flood_next: dict[str, int] = field(default_factory=dict)  # TL request name -> FLOOD_WAIT seconds
     peer_flooded: bool = False
+    banned: bool = False
     reply_counts: dict[int, int] = field(default_factory=dict)  # person id -> replies sent so far
     _verifier: Verifier | None = None
 

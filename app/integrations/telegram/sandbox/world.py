@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from telethon.crypto import AuthKey
@@ -46,6 +46,14 @@ def normalize_phone(phone: str | int) -> str:
     return re.sub(r"\D", "", str(phone))
 
 
+def new_session_string() -> str:
+    """A ``StringSession`` string with a fresh auth key that no world knows yet (see ``adopt_session``)."""
+    session = StringSession()
+    session.set_dc(render.DC_ID, "149.154.167.51", 443)
+    session.auth_key = AuthKey(os.urandom(256))
+    return session.save()
+
+
 def login_code(phone: str) -> str:
     """Telegram's test convention: 99966XYYYY signs in with X five times (9996621234 -> 22222)."""
     match = TEST_PHONE.match(normalize_phone(phone))
@@ -60,18 +68,23 @@ class World:
     ``reply_delay``: seconds before a person answers a message (None: people never answer by
     themselves). ``auto_register``: a test number unknown to the world gets an account on first
     ``auth.sendCode`` instead of a sign-up flow. ``difference_limit``: updates per getDifference
-    answer before it is cut into a ``DifferenceSlice``.
+    answer before it is cut into a ``DifferenceSlice``. ``welcome``: called with each account the
+    world registers on a first sign-in (``auto_register``), e.g. to give it conversations.
+    ``secret``: what access hashes derive from (random by default); a fixed one keeps them stable
+    across restarts, as Telegram's are, so stored chats stay valid.
     """
 
     def __init__(self, *, reply_delay: float | None = 2.0, replies: Sequence[str] = DEFAULT_REPLIES,
-                 auto_register: bool = True, difference_limit: int = 100, qr_ttl: float = 30.0):
+                 auto_register: bool = True, difference_limit: int = 100, qr_ttl: float = 30.0,
+                 welcome: Callable[[World, Account], None] | None = None, secret: bytes | None = None):
         self.lock = threading.RLock()
         self.reply_delay = reply_delay
         self.replies = list(replies)
         self.auto_register = auto_register
         self.difference_limit = difference_limit
         self.qr_ttl = qr_ttl
-        self.secret = os.urandom(16)
+        self.welcome = welcome
+        self.secret = secret or os.urandom(16)
         self.profiles: dict[int, Profile] = {}
         self.accounts: dict[str, Account] = {}
         self.people: dict[int, Person] = {}
@@ -125,15 +138,41 @@ class World:
         wanted = username.lower()
         return next((p for p in self.profiles.values() if p.username and p.username.lower() == wanted), None)
 
+    def register(self, phone: str | int) -> Account:
+        """An account the world makes by itself (a test number signing in for the first time)."""
+        with self.lock:
+            account = self.add_account(phone)
+            if self.welcome is not None:
+                self.welcome(self, account)
+            return account
+
     def login_session(self, phone: str | int) -> str:
         """A ``StringSession`` string already signed in to the account (skips the login flow)."""
-        key = AuthKey(os.urandom(256))
+        session = new_session_string()
+        self.adopt_session(session, phone)
+        return session
+
+    def adopt_session(self, session: str, phone: str | int, *, after_message_id: int = 0) -> bool:
+        """Admit a stored session as signed in to ``phone`` (adding the account if new).
+
+        The sandbox lives in memory: after a restart it has forgotten the sessions the app sealed
+        before. Only keys the world has never seen are admitted, so a session that was logged out
+        or revoked stays that way. ``after_message_id``: the highest message id the app holds for
+        the account; new messages are numbered after it, as Telegram's would be. Returns whether
+        the key was admitted.
+        """
+        key = StringSession(session).auth_key
+        if key is None:
+            raise ValueError("the session has no auth key")
+        phone = normalize_phone(phone)
         with self.lock:
-            self.sessions[key.key_id] = Session(key.key_id, account=self.account(phone))
-        session = StringSession()
-        session.set_dc(render.DC_ID, "149.154.167.51", 443)
-        session.auth_key = key
-        return session.save()
+            if key.key_id in self.sessions:
+                return False
+            # An account that signed in before a restart: its history is the app's already.
+            account = self.accounts.get(phone) or self.add_account(phone)
+            account.mailbox.last_id = max(account.mailbox.last_id, after_message_id)
+            self.sessions[key.key_id] = Session(key.key_id, account=account)
+            return True
 
     # -- what people do -----------------------------------------------------------------------
 
@@ -205,6 +244,11 @@ class World:
         """While on, the account gets PEER_FLOOD when it writes to anyone who never wrote to it."""
         with self.lock:
             self.account(phone).peer_flooded = on
+
+    def ban(self, phone: str | int) -> None:
+        """Telegram bans the account: every request of its sessions fails USER_DEACTIVATED_BAN."""
+        with self.lock:
+            self.account(phone).banned = True
 
     def drop_connections(self, phone: str | int) -> None:
         """The network under the account's clients goes away: no pushes, requests wait."""

@@ -35,7 +35,7 @@ def send_code(call: Call, request: functions.auth.SendCodeRequest) -> types.auth
     if not TEST_PHONE.match(phone):
         raise call.error(400, "PHONE_NUMBER_INVALID")
     if phone not in call.world.accounts and call.world.auto_register:
-        call.world.add_account(phone)
+        call.world.register(phone)
     code_hash = os.urandom(9).hex()
     call.session.code_hashes[code_hash] = phone
     return types.auth.SentCode(type=types.auth.SentCodeTypeApp(length=5), phone_code_hash=code_hash)

@@ -68,6 +68,8 @@ def route(call: Call) -> object:
         raise UnsupportedRequest(call.request) from None
     if signed_in:
         account = call.account
+        if account.banned:
+            raise call.error(401, "USER_DEACTIVATED_BAN")
         seconds = account.flood_next.pop(tl_name(call.request), None)
         if seconds is not None:
             raise call.error(420, f"FLOOD_WAIT_{seconds}")

@@ -1,0 +1,397 @@
+"""Telegram BD accounts: connect (login steps through the telegram process), configure, remove.
+
+Flask-free: explicit actor, flush only. The telegram process does the talking to Telegram; these
+functions reach it through ``ask`` (``control.call`` bound to Redis and a timeout), and turn its
+refusals into ``TelegramRefused`` (a DomainError naming the form field it concerns).
+
+Who may do what: owners and admins connect, configure and remove accounts
+(``Permission.ACCOUNTS_MANAGE``); managers and above see every account of the organization
+(``Permission.CHATS_VIEW_ALL``); an agent sees the accounts given to them (``bd_account_agent``).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from sqlalchemy import delete, insert, select
+
+from app.after_commit import after_commit
+from app.blueprints.accounts import config as account_config
+from app.blueprints.accounts.models import AccountStatus, BDAccount, bd_account_agent
+from app.blueprints.accounts.vault import SessionVault
+from app.blueprints.crm import normalize
+from app.blueprints.team.models import Membership
+from app.blueprints.team.permissions import Permission, Role, can, require
+from app.db_types import utcnow
+from app.errors import DomainError, NotFound
+from app.extensions import db, redis_store
+from app.integrations.telegram import control
+from app.integrations.telegram.control import ControlError
+
+Ask = Callable[..., dict[str, Any]]  # ask(op, account_id=..., **args) -> result; raises ControlError
+
+
+class Viewer(Protocol):
+    """Anyone whose sight is checked: a Membership, or a realtime Connection."""
+
+    org_id: int
+    user_id: int
+    role: str
+
+
+# -- telegram refusals -------------------------------------------------------------------------
+
+# Which form field a refusal concerns, and the HTTP status it deserves when it concerns none.
+REFUSAL_FIELDS = {"code_invalid": "code", "code_expired": "code", "password_invalid": "password",
+                  "phone_invalid": "phone", "phone_banned": "phone", "phone_taken": "phone"}
+REFUSAL_STATUS = {"flood_wait": 429, "telegram_unavailable": 503}
+
+
+class TelegramRefused(DomainError):
+    """Telegram (or the telegram process) said no; ``code`` is the process's machine-readable code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        field = REFUSAL_FIELDS.get(code)
+        super().__init__(message, {field: message} if field else None)
+        self.code = code
+        self.status = REFUSAL_STATUS.get(code, 422)
+
+
+def _ask(ask: Ask, op: str, account_id: int, **args: Any) -> dict[str, Any]:
+    try:
+        return ask(op, account_id=account_id, **args)
+    except ControlError as err:
+        raise TelegramRefused(err.code, err.message) from None
+
+
+# -- who sees what -----------------------------------------------------------------------------
+
+def sees_every_account(viewer: Viewer) -> bool:
+    return can(viewer.role, Permission.CHATS_VIEW_ALL)
+
+
+def agent_account_ids(viewer: Viewer):
+    """A subquery: the accounts given to ``viewer`` (what an agent sees)."""
+    return select(bd_account_agent.c.account_id).where(bd_account_agent.c.user_id == viewer.user_id)
+
+
+def visible_accounts(viewer: Viewer) -> list[BDAccount]:
+    stmt = select(BDAccount).where(BDAccount.org_id == viewer.org_id)
+    if not sees_every_account(viewer):
+        stmt = stmt.where(BDAccount.id.in_(agent_account_ids(viewer)))
+    return list(db.session.scalars(stmt.order_by(BDAccount.created_at, BDAccount.id)))
+
+
+def can_see_account(viewer: Viewer, account: BDAccount) -> bool:
+    if account.org_id != viewer.org_id:
+        return False
+    return sees_every_account(viewer) or is_agent_of(viewer, account.id)
+
+
+def is_agent_of(viewer: Viewer, account_id: int) -> bool:
+    """Whether the account is given to ``viewer``."""
+    agents = bd_account_agent.c
+    return db.session.scalar(select(agents.account_id).where(
+        agents.account_id == account_id, agents.user_id == viewer.user_id)) is not None
+
+
+def get_account(viewer: Viewer, account_id: int) -> BDAccount:
+    """The account, if ``viewer`` may see it. Raises NotFound (foreign and hidden alike)."""
+    account = db.session.scalar(select(BDAccount).where(BDAccount.org_id == viewer.org_id,
+                                                        BDAccount.id == account_id))
+    if account is None or not can_see_account(viewer, account):
+        raise NotFound("Telegram account not found.")
+    return account
+
+
+def get_managed_account(actor: Membership, account_id: int) -> BDAccount:
+    """The account, for someone who may manage it. Raises NotFound, then Forbidden."""
+    account = get_account(actor, account_id)
+    require(actor, Permission.ACCOUNTS_MANAGE)
+    return account
+
+
+def agents_of(account_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Account id -> user ids of the agents given it (one statement)."""
+    ids = list(account_ids)
+    found: dict[int, list[int]] = {i: [] for i in ids}
+    if ids:
+        for account_id, user_id in db.session.execute(select(
+                bd_account_agent.c.account_id, bd_account_agent.c.user_id).where(
+                bd_account_agent.c.account_id.in_(ids))):
+            found[account_id].append(user_id)
+    return found
+
+
+# -- phone numbers -----------------------------------------------------------------------------
+
+QR_PHONE_PREFIX = "qr:"  # an account started by QR has no number until Telegram tells us
+_TEST_NUMBER = re.compile(r"^99966\d{5}$")  # Telegram's test numbers (the sandbox uses them too)
+
+
+def normalize_phone(raw: str | None) -> str:
+    """E.164. Raises DomainError on the ``phone`` field."""
+    text = (raw or "").strip()
+    if not text:
+        raise DomainError("Enter the account's phone number.", {"phone": "Enter a phone number."})
+    digits = re.sub(r"\D", "", text)
+    if _TEST_NUMBER.match(digits):
+        return "+" + digits
+    try:
+        return normalize.phone(text)
+    except ValueError as err:
+        message = f"Phone: {err}."
+        raise DomainError(message, {"phone": message}) from None
+
+
+def is_pending_qr(account: BDAccount) -> bool:
+    return account.phone.startswith(QR_PHONE_PREFIX)
+
+
+# -- proxy -------------------------------------------------------------------------------------
+
+PROXY_SCHEMES = ("socks5", "socks4", "http")
+
+
+def clean_proxy(raw: dict[str, Any] | None, vault: SessionVault,
+                current: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The stored form of a proxy (its password sealed), or None for no proxy.
+
+    ``raw``: scheme, host, port, username, password. A blank password keeps the current one (forms
+    never echo it back). Raises DomainError with ``proxy_*`` fields.
+    """
+    if not raw or not str(raw.get("host") or "").strip():
+        return None
+    errors: dict[str, str] = {}
+    scheme = str(raw.get("scheme") or "socks5").strip().lower()
+    if scheme not in PROXY_SCHEMES:
+        errors["proxy_scheme"] = f"One of {', '.join(PROXY_SCHEMES)}."
+    host = str(raw.get("host")).strip()
+    if len(host) > 253 or not re.fullmatch(r"[A-Za-z0-9.\-:\[\]]+", host):
+        errors["proxy_host"] = "A host name or IP address."
+    port_raw = raw.get("port")
+    port = port_raw if isinstance(port_raw, int) and not isinstance(port_raw, bool) else (
+        int(port_raw) if isinstance(port_raw, str) and port_raw.strip().isdigit() else None)
+    if port is None or not 1 <= port <= 65535:
+        errors["proxy_port"] = "A port from 1 to 65535."
+    username = str(raw.get("username") or "").strip()[:128] or None
+    if errors:
+        raise DomainError("Check the proxy settings.", errors)
+    stored: dict[str, Any] = {"scheme": scheme, "host": host, "port": port, "username": username}
+    password = str(raw.get("password") or "")
+    if password:
+        stored["sealed_password"] = vault.seal(password[:256])
+    elif current and current.get("sealed_password") and current.get("host") == host:
+        stored["sealed_password"] = current["sealed_password"]
+    return stored
+
+
+def proxy_public(proxy: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What may be shown of a proxy: never its password, only whether one is set."""
+    if not proxy:
+        return None
+    return {"scheme": proxy.get("scheme"), "host": proxy.get("host"), "port": proxy.get("port"),
+            "username": proxy.get("username"), "has_password": bool(proxy.get("sealed_password"))}
+
+
+# -- connecting --------------------------------------------------------------------------------
+
+def create_account(actor: Membership, phone: str | None, vault: SessionVault,
+                   proxy: dict[str, Any] | None = None) -> BDAccount:
+    """A new account row for ``phone``, status connecting; the caller commits, then ``start_login``.
+
+    Raises Forbidden, or DomainError (a bad or already connected number, a bad proxy).
+    """
+    require(actor, Permission.ACCOUNTS_MANAGE)
+    number = normalize_phone(phone)
+    stored_proxy = clean_proxy(proxy, vault)
+    taken = db.session.scalar(select(BDAccount.id).where(BDAccount.org_id == actor.org_id,
+                                                         BDAccount.phone == number))
+    if taken is not None:
+        message = "This number is already connected. Open it in the list to sign in again."
+        raise DomainError(message, {"phone": message})
+    return _new_account(actor, number, stored_proxy)
+
+
+def create_qr_account(actor: Membership, vault: SessionVault,
+                      proxy: dict[str, Any] | None = None) -> BDAccount:
+    """A new account row for a QR login: its number is learnt once the QR is scanned."""
+    require(actor, Permission.ACCOUNTS_MANAGE)
+    return _new_account(actor, QR_PHONE_PREFIX + secrets.token_hex(6), clean_proxy(proxy, vault))
+
+
+def _new_account(actor: Membership, phone: str, proxy: dict[str, Any] | None) -> BDAccount:
+    account = BDAccount(org_id=actor.org_id, phone=phone, proxy=proxy, created_by_id=actor.user_id,
+                        status=AccountStatus.CONNECTING.value, status_detail="Waiting for sign-in")
+    db.session.add(account)
+    db.session.flush()
+    return account
+
+
+RELOGIN_STATUSES = {AccountStatus.CONNECTING, AccountStatus.NEEDS_LOGIN, AccountStatus.OFFLINE}
+
+
+def start_login(actor: Membership, account: BDAccount, ask: Ask) -> dict[str, Any]:
+    """Ask the telegram process to send the login code. The row must be committed (the process
+    reads it). Returns the process's answer ({"next": "code", ...}). Raises TelegramRefused."""
+    require(actor, Permission.ACCOUNTS_MANAGE)
+    if AccountStatus(account.status) not in RELOGIN_STATUSES:
+        raise DomainError("This account is signed in. Disconnect it first to sign in again.")
+    return _ask(ask, "login.start", account.id)
+
+
+def submit_code(actor: Membership, account: BDAccount, code: str | None, ask: Ask) -> dict[str, Any]:
+    """The login code the user received. Returns {"next": "password", "hint"} or {"next": "done"}."""
+    require(actor, Permission.ACCOUNTS_MANAGE)
+    cleaned = re.sub(r"\s|-", "", code or "")
+    if not cleaned.isdigit() or not 3 <= len(cleaned) <= 10:
+        raise DomainError("Enter the code Telegram sent you.", {"code": "Enter the digits of the code."})
+    return _ask(ask, "login.code", account.id, code=cleaned)
+
+
+def submit_password(actor: Membership, account: BDAccount, password: str | None,
+                    ask: Ask) -> dict[str, Any]:
+    """The account's two-step verification password. Returns {"next": "done"}."""
+    require(actor, Permission.ACCOUNTS_MANAGE)
+    if not password:
+        raise DomainError("Enter the two-step verification password.",
+                          {"password": "Enter the password."})
+    return _ask(ask, "login.password", account.id, password=password)
+
+
+def qr_login(actor: Membership, account: BDAccount, ask: Ask, *, refresh: bool = False) -> dict[str, Any]:
+    """Start a QR login, or (``refresh``: the page polling) the current token ({"url", "expires"},
+    renewed when it runs out), or, once scanned, {"next": ...}."""
+    require(actor, Permission.ACCOUNTS_MANAGE)
+    if refresh:
+        return _ask(ask, "login.qr", account.id, refresh=True)
+    return _ask(ask, "login.qr", account.id)
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+def update_config(actor: Membership, account: BDAccount, changes: dict[str, Any]) -> dict[str, int]:
+    """Apply budget / sync settings (whole numbers, or their digits as a form sends them); returns
+    the effective config. Raises DomainError per field."""
+    require(actor, Permission.ACCOUNTS_MANAGE)
+    changes = {k: int(v) if isinstance(v, str) and re.fullmatch(r"-?\d{1,9}", v.strip()) else v
+               for k, v in changes.items()}
+    stored, errors = account_config.validate(changes, account.config)
+    if errors:
+        raise DomainError("Some settings need attention.", errors)
+    account.config = stored or None
+    db.session.flush()
+    return account_config.effective(account.config)
+
+
+def set_proxy(actor: Membership, account: BDAccount, raw: dict[str, Any] | None,
+              vault: SessionVault) -> None:
+    """Set (or with an empty host, clear) the account's proxy; the process uses it on its next
+    connect. Raises DomainError with ``proxy_*`` fields."""
+    require(actor, Permission.ACCOUNTS_MANAGE)
+    account.proxy = clean_proxy(raw, vault, current=account.proxy)
+    db.session.flush()
+
+
+def set_agents(actor: Membership, account: BDAccount, user_ids: Iterable[int]) -> list[int]:
+    """Give the account to exactly these members (agents see its chats). Raises DomainError for
+    someone outside the organization."""
+    require(actor, Permission.ACCOUNTS_MANAGE)
+    wanted = {int(u) for u in user_ids}
+    members = set(db.session.scalars(select(Membership.user_id).where(
+        Membership.org_id == actor.org_id, Membership.user_id.in_(wanted)))) if wanted else set()
+    if wanted - members:
+        raise DomainError("Only members of the organization can be given an account.",
+                          {"agents": "Pick members of this organization."})
+    db.session.execute(delete(bd_account_agent).where(bd_account_agent.c.account_id == account.id))
+    if wanted:
+        db.session.execute(insert(bd_account_agent),
+                           [{"account_id": account.id, "user_id": u} for u in sorted(wanted)])
+    db.session.flush()
+    return sorted(wanted)
+
+
+def assignable_agents(org_id: int) -> list[Membership]:
+    """Members an account can be given to: agents (managers and above see every account anyway)."""
+    from app.blueprints.auth.models import User
+
+    return list(db.session.scalars(select(Membership).join(Membership.user).where(
+        Membership.org_id == org_id, Membership.role == Role.AGENT.value).order_by(User.name)))
+
+
+# -- disconnecting -----------------------------------------------------------------------------
+
+def disconnect(actor: Membership, account: BDAccount, ask: Ask) -> bool:
+    """Sign the account out of Telegram and forget its session; chats and messages stay.
+
+    The process is asked first (it drops the client and logs out); when no process answers, the
+    session is forgotten here anyway. Returns whether the process confirmed.
+    """
+    require(actor, Permission.ACCOUNTS_MANAGE)
+    confirmed = _disconnect_best_effort(account, ask)
+    account.sealed_session = None
+    account.status = AccountStatus.NEEDS_LOGIN.value
+    account.status_detail = "Disconnected from the CRM. Sign in again to reconnect."
+    account.updated_at = utcnow()
+    db.session.flush()
+    return confirmed
+
+
+def remove_account(actor: Membership, account: BDAccount, ask: Ask) -> bool:
+    """Disconnect (best effort), then delete the account with its chats and messages."""
+    require(actor, Permission.ACCOUNTS_MANAGE)
+    confirmed = _disconnect_best_effort(account, ask)
+    db.session.delete(account)
+    db.session.flush()
+    # The process holding it lets go at its next round; the nudge makes that now.
+    after_commit(lambda: control.nudge(redis_store.client))
+    return confirmed
+
+
+def _disconnect_best_effort(account: BDAccount, ask: Ask) -> bool:
+    if account.sealed_session is None and AccountStatus(account.status) != AccountStatus.CONNECTING:
+        return False  # nothing to sign out of
+    try:
+        ask("account.disconnect", account_id=account.id)
+    except ControlError:
+        return False
+    return True
+
+
+# -- presentation ------------------------------------------------------------------------------
+
+STATUS_LABELS = {
+    AccountStatus.CONNECTING: "Connecting",
+    AccountStatus.ONLINE: "Online",
+    AccountStatus.OFFLINE: "Offline",
+    AccountStatus.NEEDS_LOGIN: "Needs re-login",
+    AccountStatus.LIMITED: "Limited",
+    AccountStatus.BANNED: "Banned",
+    AccountStatus.DEACTIVATED: "Deactivated",
+}
+
+
+def account_name(account: BDAccount) -> str:
+    if account.display_name:
+        return account.display_name
+    if account.username:
+        return f"@{account.username}"
+    return "QR sign-in" if is_pending_qr(account) else account.phone
+
+
+def status_json(account: BDAccount) -> dict[str, Any]:
+    return {"id": account.id, "status": account.status, "status_detail": account.status_detail,
+            "limited_until": account.limited_until.isoformat() if account.limited_until else None,
+            "connected_at": account.connected_at.isoformat() if account.connected_at else None,
+            "synced_at": account.synced_at.isoformat() if account.synced_at else None}
+
+
+def account_json(account: BDAccount, agent_ids: list[int] | None = None) -> dict[str, Any]:
+    return {**status_json(account), "phone": None if is_pending_qr(account) else account.phone,
+            "name": account_name(account), "username": account.username,
+            "telegram_user_id": account.telegram_user_id, "proxy": proxy_public(account.proxy),
+            "config": account_config.effective(account.config), "agent_ids": agent_ids or [],
+            "created_at": account.created_at.isoformat()}

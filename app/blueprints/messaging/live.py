@@ -1,0 +1,69 @@
+"""Live inbox: what open pages receive when a message or a chat changes.
+
+The telegram process (inbound messages, sent / failed, edits, deletions, read marks) and the web
+(queued messages, reads, assignment) ring ``inbox.message`` {chat_id, message_id, new} and
+``inbox.chat`` {chat_id}. Each viewer who may see the chat gets the changed message (appended to
+the open thread when new, redrawn in place otherwise), the chat's row (moved to the top of the
+list for a new message) and their unread figures; a viewer who may not see the chat gets nothing.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from jinja2_fragments.flask import render_block
+
+from app.blueprints.crm.page_context import team
+from app.blueprints.messaging import service
+from app.blueprints.messaging.models import Chat, Message
+from app.blueprints.team.permissions import Permission, can
+from app.extensions import db
+from app.realtime import Connection, renderer
+
+FRAGMENTS = "inbox/_fragments.html"
+
+
+def _render(block: str, **context) -> str:
+    """Render a block outside any request: the fragments link to routes, so give them one to
+    build URLs in (paths only; the page that receives them has the host)."""
+    with current_app.test_request_context("/inbox/"):
+        return render_block(FRAGMENTS, block, **context)
+
+
+def _visible_chat(event: dict, viewer: Connection) -> Chat | None:
+    chat = db.session.get(Chat, int(event["chat_id"]))
+    if chat is None or chat.org_id != event["org_id"] or not service.can_see_chat(viewer, chat):
+        return None
+    return chat
+
+
+def _common(event: dict, chat: Chat, viewer: Connection) -> dict:
+    """The context of a viewer's fragment. What every viewer shares is read once per event (the
+    hub hands each viewer the same event dict); only the unread figures are the viewer's own."""
+    shared = event.get("_shared")
+    if shared is None:
+        shared = event["_shared"] = {"row": service.chat_row(chat),
+                                     "names": {u.id: u.name for u in team(chat.org_id)}}
+    unread_chats, unread_messages = service.unread_totals(viewer)
+    return {"chat": chat, "row": shared["row"], "flt": service.InboxFilter(), "names": shared["names"],
+            "unread_chats": unread_chats, "unread_messages": unread_messages}
+
+
+@renderer(service.MESSAGE_EVENT)
+def message_changed(event: dict, viewer: Connection) -> str | None:
+    chat = _visible_chat(event, viewer)
+    if chat is None:
+        return None
+    context = _common(event, chat, viewer)
+    if "message" not in event["_shared"]:
+        message = db.session.get(Message, int(event.get("message_id") or 0))
+        event["_shared"]["message"] = message if message is not None and message.chat_id == chat.id else None
+    return _render("live_message", m=event["_shared"]["message"], new=bool(event.get("new")), **context)
+
+
+@renderer(service.CHAT_EVENT)
+def chat_changed(event: dict, viewer: Connection) -> str | None:
+    chat = _visible_chat(event, viewer)
+    if chat is None:
+        return None
+    return _render("live_chat", can_assign=can(viewer.role, Permission.CHATS_ASSIGN),
+                   new=bool(event.get("new")), **_common(event, chat, viewer))

@@ -1,0 +1,52 @@
+"""Serving a message's file: from ``MessageFile``, fetched from Telegram on demand when missing.
+
+Only images Telegram sends as photos are shown inline; anything else is a download (a file from a
+stranger must never render as a page of ours).
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from flask import Response, send_file
+
+from app.blueprints.accounts.service import Ask, TelegramRefused
+from app.blueprints.messaging.models import Message, MessageFile
+from app.errors import NotFound
+from app.extensions import db
+from app.integrations.telegram.control import ControlError
+
+INLINE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+
+
+def stored_file(message: Message, ask: Ask) -> MessageFile:
+    """The message's bytes; asks the telegram process to fetch them when they are not stored.
+
+    Raises NotFound (no media) or TelegramRefused (the process could not fetch them).
+    """
+    if not message.media:
+        raise NotFound("This message has no file.")
+    found = db.session.get(MessageFile, message.id)
+    if found is not None:
+        return found
+    message_id, account_id = message.id, message.account_id
+    try:
+        ask("media.fetch", account_id=account_id, message_id=message_id)
+    except ControlError as err:
+        raise TelegramRefused(err.code, err.message) from None
+    db.session.rollback()  # end this request's snapshot: the process has just stored the file
+    found = db.session.get(MessageFile, message_id)
+    if found is None:
+        raise NotFound("Telegram did not hand over this file.")
+    return found
+
+
+def serve(message: Message, ask: Ask) -> Response:
+    found = stored_file(message, ask)
+    mime = found.mime_type or "application/octet-stream"
+    inline = mime in INLINE_TYPES
+    name = found.file_name or f"file-{found.message_id}"
+    response = send_file(BytesIO(found.data), mimetype=mime if inline else "application/octet-stream",
+                         as_attachment=not inline, download_name=name, max_age=3600)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -1,0 +1,116 @@
+"""Chats and messages mirrored from Telegram, and the outbox (outbound messages are rows first).
+
+A ``Chat`` is one account's private conversation with one Telegram user. A ``Message`` is
+deduplicated by (chat, Telegram message id). An outbound message is written before it is sent,
+with the ``random_id`` every attempt reuses, so Telegram itself drops a repeated send.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db_types import UTCDateTime, utcnow
+from app.extensions import db
+from app.tenancy import OrgScoped
+
+
+class MessageStatus(StrEnum):
+    RECEIVED = "received"  # inbound
+    QUEUED = "queued"  # outbox: written, waiting for its turn (send_after, budgets, a flood)
+    SENDING = "sending"  # outbox: handed to Telegram, no answer recorded yet
+    SENT = "sent"  # Telegram confirmed (telegram_id set)
+    FAILED = "failed"  # will not be sent; ``error`` says why
+
+
+class Chat(OrgScoped, db.Model):
+    __tablename__ = "chat"
+    __table_args__ = (
+        UniqueConstraint("account_id", "peer_id"),
+        Index("ix_chat_org_last", "org_id", "last_message_at", "id"),
+        Index("ix_chat_org_assignee", "org_id", "assignee_id"),
+    )
+    org_id_index = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("bd_account.id", ondelete="CASCADE"))
+    peer_id: Mapped[int] = mapped_column(BigInteger)  # the other side's Telegram user id
+    peer_access_hash: Mapped[int | None] = mapped_column(BigInteger)  # as this account sees them
+    title: Mapped[str] = mapped_column(String(200), default="")
+    username: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"),
+                                                   index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    unread_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Read marks as Telegram message ids: ours over their messages, theirs over ours.
+    read_inbox_max_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    read_outbox_max_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_telegram_id: Mapped[int] = mapped_column(BigInteger, default=0)  # newest message we hold
+    has_inbound: Mapped[bool] = mapped_column(default=False)  # they wrote at least once
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_message_preview: Mapped[str | None] = mapped_column(String(200))
+    last_message_out: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account = relationship("BDAccount", lazy="joined")
+
+
+class Message(OrgScoped, db.Model):
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "telegram_id"),
+        UniqueConstraint("account_id", "random_id"),
+        Index("ix_message_chat_date", "chat_id", "date", "id"),
+        Index("ix_message_outbox", "account_id", "status", "send_after"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("bd_account.id", ondelete="CASCADE"))
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger)  # None until Telegram confirms a send
+    random_id: Mapped[int | None] = mapped_column(BigInteger)  # outbound: reused by every attempt
+    out: Mapped[bool] = mapped_column(default=False)
+    text: Mapped[str] = mapped_column(Text, default="")
+    date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # deleted on Telegram
+    status: Mapped[str] = mapped_column(String(10), default=MessageStatus.RECEIVED.value)
+    error: Mapped[str | None] = mapped_column(String(300))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # Media metadata: kind (photo/document/voice/video/sticker), mime_type, size, file_name,
+    # width, height, duration. The bytes are fetched on demand into MessageFile.
+    media: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    send_after: Mapped[datetime | None] = mapped_column(UTCDateTime)  # outbox: not before
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MessageFile(OrgScoped, db.Model):
+    """A message's file: an attachment waiting to be sent, or media fetched from Telegram on demand.
+
+    Kept in the database so every process (web dynos, telegram processes) reads the same bytes.
+    """
+
+    __tablename__ = "message_file"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    mime_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

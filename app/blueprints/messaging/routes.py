@@ -1,0 +1,227 @@
+"""The inbox page: the chat list, a chat's thread with its composer, and the side panel.
+
+``/inbox/`` and ``/inbox/chats/<id>`` are one page (``inbox/index.html``): an HTMX filter request
+gets the list (block ``chat_list``), opening a chat gets the conversation (block
+``conversation``). Actions answer with the fragments they change, out of band; teammates' pages
+follow through the live renderers (``live.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, g, make_response, request
+from flask_login import login_required
+from jinja2_fragments.flask import render_block
+
+from app.blueprints.accounts import gateway
+from app.blueprints.accounts.service import visible_accounts
+from app.blueprints.crm.page_context import team
+from app.blueprints.messaging import bp, live, media, service  # noqa: F401 - live: the renderers
+from app.blueprints.messaging.models import Chat
+from app.blueprints.team.permissions import Permission, can
+from app.errors import DomainError, Forbidden, NotFound, toast_header
+from app.extensions import db
+from app.htmx import render
+
+PAGE = "inbox/index.html"
+FRAGMENTS = "inbox/_fragments.html"
+
+
+def fragment(block: str, status: int = 200, toast: str | None = None, **context) -> Response:
+    """One block of ``inbox/_fragments.html``, whoever asks (these answers are never pages)."""
+    response = make_response(render_block(FRAGMENTS, block, **context), status)
+    response.vary.add("HX-Request")
+    if toast:
+        response.headers["HX-Trigger"] = toast_header(toast, "success")
+    return response
+
+
+@bp.before_request
+@login_required
+def signed_in() -> None:
+    """Every inbox page needs a signed-in member."""
+
+
+def _list_context(flt: service.InboxFilter, active_id: int | None = None) -> dict[str, Any]:
+    members = team(g.membership.org_id)
+    rows, next_cursor = service.list_chats(g.membership, flt)
+    unread_chats, unread_messages = service.unread_totals(g.membership)
+    return {"rows": rows, "next_cursor": next_cursor, "flt": flt, "active_id": active_id,
+            "names": {u.id: u.name for u in members}, "members": members,
+            "accounts": visible_accounts(g.membership), "unread_chats": unread_chats,
+            "unread_messages": unread_messages, "can_assign": can(g.membership.role, Permission.CHATS_ASSIGN)}
+
+
+def _conversation_context(chat: Chat, names: dict[int, str], has_deal: bool | None = None,
+                          **extra) -> dict[str, Any]:
+    messages, older = service.thread(chat)
+    return {"chat": chat, "messages": messages, "older": older, **_panel_context(chat), "names": names,
+            "can_assign": can(g.membership.role, Permission.CHATS_ASSIGN), **extra}
+
+
+def _panel_context(chat: Chat) -> dict[str, Any]:
+    contact = service.panel_contact(chat)
+    return {"contact": contact, "deals": service.open_deals(contact.id if contact else None),
+            "pipelines": service.deal_stages(g.membership.org_id)}
+
+
+@bp.get("/", endpoint="index")
+def index():
+    """The inbox; an HTMX filter or search request gets only the list (block ``chat_list``)."""
+    flt = service.InboxFilter.from_args(request.args)
+    return render(PAGE, block="chat_list", chat=None, **_list_context(flt))
+
+
+@bp.get("/chats/<int:chat_id>")
+def chat(chat_id: int):
+    """A chat opened: the whole page, or (opening it from the list) block ``conversation``."""
+    found = service.get_chat(g.membership, chat_id)
+    flt = service.InboxFilter.from_args(request.args)
+    if request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true":
+        names = {u.id: u.name for u in team(g.membership.org_id)}
+        return render(PAGE, block="conversation", flt=flt, **_conversation_context(found, names))
+    context = _list_context(flt, active_id=found.id)
+    return render(PAGE, **{**context, **_conversation_context(found, context["names"])})
+
+
+@bp.get("/list")
+def more_chats():
+    """The next page of the chat list (infinite scroll)."""
+    flt = service.InboxFilter.from_args(request.args)
+    rows, next_cursor = service.list_chats(g.membership, flt, request.args.get("cursor"))
+    return fragment("chat_rows", rows=rows, next_cursor=next_cursor, flt=flt,
+                  names={u.id: u.name for u in team(g.membership.org_id)})
+
+
+@bp.get("/chats/<int:chat_id>/messages")
+def messages(chat_id: int):
+    """Older messages (``before``: scrolling back), or newer ones (``after``: a message id)."""
+    found = service.get_chat(g.membership, chat_id)
+    names = {u.id: u.name for u in team(g.membership.org_id)}
+    after = request.args.get("after", "")
+    if after.isdigit():
+        return fragment("newer", chat=found, names=names,
+                      messages=service.newer_messages(found, int(after)))
+    found_messages, older = service.thread(found, request.args.get("before"))
+    return fragment("older", chat=found, messages=found_messages, older=older, names=names)
+
+
+def _attachment() -> service.Attachment | None:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return None
+    data = upload.read(service.MAX_ATTACHMENT_BYTES + 1)
+    mime = upload.mimetype or "application/octet-stream"
+    return service.Attachment(file_name=upload.filename, mime_type=mime, data=data)
+
+
+@bp.post("/chats/<int:chat_id>/messages")
+def send(chat_id: int):
+    """Queue a message: the composer comes back empty, the message joins the thread as "sending"."""
+    found = service.get_chat(g.membership, chat_id)
+    try:
+        message = service.queue_message(g.membership, found, request.form.get("text"), _attachment())
+    except DomainError as err:
+        db.session.rollback()
+        if isinstance(err, Forbidden | NotFound):
+            raise
+        found = service.get_chat(g.membership, chat_id)
+        return fragment("composer", status=422, chat=found, text=request.form.get("text", ""),
+                      error=err.fields.get("text") or err.fields.get("file") or err.message)
+    names = {u.id: u.name for u in team(g.membership.org_id)}
+    response = fragment("sent", chat=found, m=message, names=names,
+                      row=service.chat_row(found), flt=service.InboxFilter())
+    db.session.commit()
+    return response
+
+
+@bp.post("/messages/<int:message_id>/retry")
+def retry(message_id: int):
+    message = service.get_message(g.membership, message_id)
+    service.retry_message(g.membership, message)
+    found = db.session.get(Chat, message.chat_id)
+    response = fragment("message", m=message, chat=found,
+                      names={u.id: u.name for u in team(g.membership.org_id)}, toast="Sending again.")
+    db.session.commit()
+    return response
+
+
+def _row_update(found: Chat, toast: str | None = None) -> Response:
+    """The chat's row and the unread figures, out of band (the action's own target stays)."""
+    flt = service.InboxFilter()
+    unread_chats, unread_messages = service.unread_totals(g.membership)
+    row = service.chat_row(found)
+    names = {u.id: u.name for u in team(g.membership.org_id)}
+    return fragment("row_update", row=row, flt=flt, unread_chats=unread_chats,
+                  unread_messages=unread_messages, names=names, toast=toast)
+
+
+@bp.post("/chats/<int:chat_id>/read")
+def read(chat_id: int):
+    """Mark the chat read (here now, on Telegram soon); sent by the page when a chat is opened."""
+    found = service.get_chat(g.membership, chat_id)
+    service.mark_read(g.membership, found)
+    db.session.commit()
+    return _row_update(found)
+
+
+@bp.post("/read-all")
+def read_all():
+    count = service.mark_all_read(g.membership)
+    db.session.commit()
+    flt = service.InboxFilter.from_args(request.form)
+    open_id = request.form.get("open", "")
+    toast = f"Marked {count} chat{'' if count == 1 else 's'} read."
+    return render(PAGE, block="chat_list", chat=None, toast=toast,
+                  **_list_context(flt, active_id=int(open_id) if open_id.isdigit() else None))
+
+
+@bp.post("/chats/<int:chat_id>/assign")
+def assign(chat_id: int):
+    found = service.get_chat(g.membership, chat_id)
+    raw = (request.form.get("assignee_id") or "").strip()
+    service.assign(g.membership, found, int(raw) if raw.isdigit() else None)
+    db.session.commit()
+    names = {u.id: u.name for u in team(g.membership.org_id)}
+    who = names.get(found.assignee_id) if found.assignee_id else None
+    return _row_update(found, toast=f"Assigned to {who}." if who else "Unassigned.")
+
+
+@bp.post("/chats/<int:chat_id>/contact")
+def add_contact(chat_id: int):
+    """Put the person of the chat in the CRM (or link the contact they already are)."""
+    found = service.get_chat(g.membership, chat_id)
+    contact = service.contact_for_chat(g.membership, found)
+    db.session.commit()
+    return fragment("panel", chat=found, **_panel_context(found),
+                  toast=f"{contact.name} is in your contacts.")
+
+
+@bp.post("/chats/<int:chat_id>/deals")
+def create_deal(chat_id: int):
+    found = service.get_chat(g.membership, chat_id)
+    stage = (request.form.get("stage_id") or "").strip()
+    try:
+        deal = service.create_deal_from_chat(g.membership, found, request.form.get("title"),
+                                             int(stage) if stage.isdigit() else None,
+                                             request.form.get("value"))
+    except DomainError as err:
+        db.session.rollback()
+        if isinstance(err, Forbidden | NotFound):
+            raise
+        found = service.get_chat(g.membership, chat_id)
+        return fragment("panel", status=422, chat=found, **_panel_context(found),
+                      deal_error=err.message, deal_errors=err.fields, values=request.form)
+    db.session.commit()
+    found = service.get_chat(g.membership, chat_id)
+    return fragment("panel", chat=found, **_panel_context(found),
+                  toast=f"Deal “{deal.title}” created.")
+
+
+@bp.get("/messages/<int:message_id>/file")
+def file(message_id: int):
+    """A message's file: stored, or fetched from Telegram first (``media.fetch``)."""
+    message = service.get_message(g.membership, message_id)
+    return media.serve(message, gateway.telegram(timeout=30))
+

@@ -1,0 +1,558 @@
+"""The shared inbox: who sees which chat, the chat list, threads, the outbox, read marks,
+assignment, deals from chats, and the figures. Flask-free: explicit actor, flush only; the
+dispatch nudges and realtime doorbells wait for the commit.
+
+Sight: managers and above see every chat of the organization (``Permission.CHATS_VIEW_ALL``); an
+agent sees the chats of the accounts given to them (``bd_account_agent``) and the chats assigned
+to them. A chat someone may not see is a 404 to them, exactly like another organization's.
+
+Sending: ``queue_message`` writes the outbox row (status queued, its own ``random_id``) and, once
+committed, nudges the telegram process holding the account (``dispatch.send_soon``). The process
+sends it, records sent or failed, and rings ``inbox.message``. A retry re-queues the same row with
+the same ``random_id``, so Telegram drops a duplicate if the first attempt did arrive.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, update
+from sqlalchemy.orm import joinedload, lazyload
+
+from app.after_commit import after_commit
+from app.blueprints.accounts.models import AccountStatus, BDAccount
+from app.blueprints.accounts.service import Viewer, agent_account_ids, is_agent_of, sees_every_account
+from app.blueprints.crm.models import Contact, Deal, DealStatus
+from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
+from app.blueprints.pipeline.models import Pipeline
+from app.blueprints.team.models import Membership
+from app.blueprints.team.permissions import Permission, require
+from app.db_types import utcnow
+from app.errors import DomainError, NotFound
+from app.extensions import db
+from app.integrations.telegram import dispatch
+from app.realtime import publish
+
+MAX_TEXT = 4096  # Telegram's limit for a message
+MAX_CAPTION = 1024  # ... and for the caption of a file
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+CHAT_PAGE = 30
+THREAD_PAGE = 40
+SEARCH_MESSAGE_MATCHES = 200  # message-text search looks at most this many matching messages
+UNSENDABLE = {AccountStatus.BANNED, AccountStatus.DEACTIVATED}
+IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+
+MESSAGE_EVENT = "inbox.message"
+CHAT_EVENT = "inbox.chat"
+
+
+# -- who sees what -----------------------------------------------------------------------------
+
+def chat_sight(viewer: Viewer) -> ColumnElement[bool]:
+    """The WHERE clause of the chats ``viewer`` may see."""
+    in_org = Chat.org_id == viewer.org_id
+    if sees_every_account(viewer):
+        return in_org
+    return and_(in_org, or_(Chat.account_id.in_(agent_account_ids(viewer)),
+                            Chat.assignee_id == viewer.user_id))
+
+
+def can_see_chat(viewer: Viewer, chat: Chat) -> bool:
+    if chat.org_id != viewer.org_id:
+        return False
+    if sees_every_account(viewer) or chat.assignee_id == viewer.user_id:
+        return True
+    return is_agent_of(viewer, chat.account_id)
+
+
+def get_chat(viewer: Viewer, chat_id: int) -> Chat:
+    """The chat, if ``viewer`` may see it. Raises NotFound."""
+    chat = db.session.scalar(select(Chat).where(chat_sight(viewer), Chat.id == chat_id))
+    if chat is None:
+        raise NotFound("Chat not found.")
+    return chat
+
+
+def get_message(viewer: Viewer, message_id: int) -> Message:
+    """The message, if ``viewer`` may see its chat. Raises NotFound."""
+    message = db.session.scalar(select(Message).join(Chat, Chat.id == Message.chat_id).where(
+        chat_sight(viewer), Message.id == message_id))
+    if message is None:
+        raise NotFound("Message not found.")
+    return message
+
+
+# -- the chat list -----------------------------------------------------------------------------
+
+@dataclass
+class InboxFilter:
+    """What the chat list is narrowed to. ``assignee``: "", "me", "none" or a user id."""
+
+    q: str = ""
+    account_id: int | None = None
+    assignee: str = ""
+    unread: bool = False
+    has_deal: bool = False
+
+    @classmethod
+    def from_args(cls, args: Any) -> InboxFilter:
+        account = (args.get("account") or "").strip()
+        assignee = (args.get("assignee") or "").strip()
+        if assignee not in ("me", "none") and not assignee.isdigit():
+            assignee = ""
+        return cls(q=(args.get("q") or "").strip()[:100],
+                   account_id=int(account) if account.isdigit() else None, assignee=assignee,
+                   unread=(args.get("unread") or "") in ("1", "true", "on"),
+                   has_deal=(args.get("has_deal") or "") in ("1", "true", "on"))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.account_id or self.assignee or self.unread or self.has_deal)
+
+    def as_args(self) -> dict[str, str]:
+        args = {"q": self.q, "account": str(self.account_id or ""), "assignee": self.assignee,
+                "unread": "1" if self.unread else "", "has_deal": "1" if self.has_deal else ""}
+        return {k: v for k, v in args.items() if v}
+
+
+def open_deal_exists() -> ColumnElement[bool]:
+    """Whether the chat's contact has an open deal (correlated EXISTS, by ``deal.contact_id``)."""
+    return exists(select(Deal.id).where(Deal.contact_id == Chat.contact_id, Deal.org_id == Chat.org_id,
+                                        Deal.status == DealStatus.OPEN.value, Deal.deleted_at.is_(None)))
+
+
+def _like(text: str) -> str:
+    return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+
+
+def _search(org_id: int, q: str) -> ColumnElement[bool]:
+    """Title, username, phone, or the text of a message.
+
+    Chat fields are matched on the org's chats; message text with a LIKE over the org's messages,
+    bounded to the first SEARCH_MESSAGE_MATCHES matches (newest first): linear in the org's message
+    count, like the CRM's LIKE fallback, until messages get a full-text index.
+    """
+    pattern = _like(q.lower().lstrip("@"))
+    digits = re.sub(r"\D", "", q)
+    matches = select(Message.chat_id).where(
+        Message.org_id == org_id, Message.text.ilike(pattern, escape="\\"),
+    ).order_by(Message.id.desc()).limit(SEARCH_MESSAGE_MATCHES)
+    clauses = [Chat.title.ilike(pattern, escape="\\"), Chat.username.ilike(pattern, escape="\\"),
+               Chat.id.in_(select(matches.subquery().c.chat_id))]
+    if len(digits) >= 4:
+        clauses.append(Chat.phone.like(_like(digits), escape="\\"))
+    return or_(*clauses)
+
+
+def chats_query(viewer: Viewer, flt: InboxFilter) -> Select:
+    """Visible chats matching ``flt``, newest conversation first (ix_chat_org_last)."""
+    stmt = select(Chat, open_deal_exists().label("has_deal")).where(
+        chat_sight(viewer), Chat.last_message_at.is_not(None))
+    if flt.account_id:
+        stmt = stmt.where(Chat.account_id == flt.account_id)
+    if flt.assignee == "me":
+        stmt = stmt.where(Chat.assignee_id == viewer.user_id)
+    elif flt.assignee == "none":
+        stmt = stmt.where(Chat.assignee_id.is_(None))
+    elif flt.assignee:
+        stmt = stmt.where(Chat.assignee_id == int(flt.assignee))
+    if flt.unread:
+        stmt = stmt.where(Chat.unread_count > 0)
+    if flt.has_deal:
+        stmt = stmt.where(open_deal_exists())
+    if flt.q:
+        stmt = stmt.where(_search(viewer.org_id, flt.q))
+    return stmt.order_by(Chat.last_message_at.desc(), Chat.id.desc())
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def encode_cursor(moment: datetime, row_id: int) -> str:
+    micros = (moment - _EPOCH) // timedelta(microseconds=1)
+    return f"{micros}_{row_id}"
+
+
+def decode_cursor(raw: str | None) -> tuple[datetime, int] | None:
+    """(moment, id) from a cursor; None for none. Raises DomainError for a malformed one."""
+    if not raw:
+        return None
+    match = re.fullmatch(r"(-?\d{1,20})_(\d{1,20})", raw)
+    if match is None:
+        raise DomainError("That page cursor is not valid; start from the first page.",
+                          {"cursor": "Not a cursor from this list."})
+    return _EPOCH + timedelta(microseconds=int(match.group(1))), int(match.group(2))
+
+
+@dataclass
+class ChatRow:
+    chat: Chat
+    has_deal: bool
+
+
+def chat_row(chat: Chat) -> ChatRow:
+    """One chat as the list shows it (whether its contact has an open deal: one statement)."""
+    has_deal = db.session.scalar(select(open_deal_exists()).where(Chat.id == chat.id))
+    return ChatRow(chat, bool(has_deal))
+
+
+def list_chats(viewer: Viewer, flt: InboxFilter, cursor: str | None = None,
+               limit: int = CHAT_PAGE) -> tuple[list[ChatRow], str | None]:
+    """A page of the chat list and the cursor of the next page (None at the end): one statement."""
+    stmt = chats_query(viewer, flt)
+    after = decode_cursor(cursor)
+    if after is not None:
+        moment, chat_id = after
+        stmt = stmt.where(or_(Chat.last_message_at < moment,
+                              and_(Chat.last_message_at == moment, Chat.id < chat_id)))
+    rows = [ChatRow(chat, bool(has_deal)) for chat, has_deal in db.session.execute(stmt.limit(limit + 1))]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].chat.last_message_at, rows[-1].chat.id) if more else None
+    return rows, next_cursor
+
+
+def unread_totals(viewer: Viewer) -> tuple[int, int]:
+    """(chats with unread messages, unread messages) over the viewer's chats."""
+    chats, messages = db.session.execute(select(
+        func.count(Chat.id), func.coalesce(func.sum(Chat.unread_count), 0)
+    ).where(chat_sight(viewer), Chat.unread_count > 0)).one()
+    return int(chats), int(messages)
+
+
+# -- a thread ----------------------------------------------------------------------------------
+
+def thread(chat: Chat, before: str | None = None,
+           limit: int = THREAD_PAGE) -> tuple[list[Message], str | None]:
+    """A chat's messages, oldest first, ending just before ``before`` (the newest when None), and
+    the cursor of the page before them (None when this is the beginning)."""
+    stmt = select(Message).where(Message.chat_id == chat.id)
+    cursor = decode_cursor(before)
+    if cursor is not None:
+        moment, message_id = cursor
+        stmt = stmt.where(or_(Message.date < moment, and_(Message.date == moment, Message.id < message_id)))
+    found = list(db.session.scalars(stmt.order_by(Message.date.desc(), Message.id.desc()).limit(limit + 1)))
+    older = encode_cursor(found[limit - 1].date, found[limit - 1].id) if len(found) > limit else None
+    return list(reversed(found[:limit])), older
+
+
+def newer_messages(chat: Chat, after_id: int, limit: int = 200) -> list[Message]:
+    """Messages written after message ``after_id`` (by id), oldest first: what a reconnecting
+    page missed."""
+    return list(db.session.scalars(select(Message).where(Message.chat_id == chat.id, Message.id > after_id)
+                                   .order_by(Message.date, Message.id).limit(limit)))
+
+
+# -- sending -----------------------------------------------------------------------------------
+
+@dataclass
+class Attachment:
+    file_name: str
+    mime_type: str
+    data: bytes = field(repr=False)
+
+
+def new_random_id() -> int:
+    """Telegram's random_id: a random signed 64-bit integer (never 0)."""
+    while True:
+        value = int.from_bytes(secrets.token_bytes(8), "big", signed=True)
+        if value:
+            return value
+
+
+def _check_sendable(chat: Chat) -> None:
+    account = chat.account
+    if account is not None and AccountStatus(account.status) in UNSENDABLE:
+        label = "banned" if account.status == AccountStatus.BANNED else "deactivated"
+        raise DomainError(f"This chat's Telegram account is {label}; messages cannot be sent from it.")
+
+
+def _preview(text: str, attachment: Attachment | None) -> str:
+    if text:
+        return " ".join(text.split())[:200]
+    return f"📎 {attachment.file_name}"[:200] if attachment else ""
+
+
+def queue_message(actor: Membership, chat: Chat, text: str | None,
+                  attachment: Attachment | None = None) -> Message:
+    """Write an outbound message to the outbox (status queued) and, after commit, nudge the
+    telegram process holding the account. Raises DomainError on the ``text`` or ``file`` field."""
+    if not can_see_chat(actor, chat):
+        raise NotFound("Chat not found.")
+    _check_sendable(chat)
+    body = (text or "").strip()
+    if not body and attachment is None:
+        raise DomainError("Write a message first.", {"text": "The message is empty."})
+    limit = MAX_CAPTION if attachment is not None else MAX_TEXT
+    if len(body) > limit:
+        what = "A caption" if attachment is not None else "A message"
+        message = f"{what} can be at most {limit:,} characters (this one has {len(body):,})."
+        raise DomainError(message, {"text": message})
+    media = None
+    if attachment is not None:
+        if not attachment.data:
+            raise DomainError("That file is empty.", {"file": "The file is empty."})
+        if len(attachment.data) > MAX_ATTACHMENT_BYTES:
+            message = f"Files can be at most {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB."
+            raise DomainError(message, {"file": message})
+        kind = "photo" if attachment.mime_type in IMAGE_TYPES else "document"
+        media = {"kind": kind, "mime_type": attachment.mime_type, "size": len(attachment.data),
+                 "file_name": attachment.file_name[:255]}
+    now = utcnow()
+    message = Message(org_id=chat.org_id, chat_id=chat.id, account_id=chat.account_id, out=True,
+                      text=body, date=now, status=MessageStatus.QUEUED.value, random_id=new_random_id(),
+                      author_id=actor.user_id, media=media)
+    db.session.add(message)
+    db.session.flush()
+    if attachment is not None:
+        db.session.add(MessageFile(org_id=chat.org_id, message_id=message.id, data=attachment.data,
+                                   mime_type=attachment.mime_type, file_name=attachment.file_name[:255]))
+    chat.last_message_at = now
+    chat.last_message_preview = _preview(body, attachment)
+    chat.last_message_out = True
+    db.session.flush()
+    _send_after_commit(message, new=True)
+    return message
+
+
+def retry_message(actor: Membership, message: Message) -> Message:
+    """Queue a failed outbound message again: the same row and the same ``random_id``."""
+    chat = db.session.get(Chat, message.chat_id)
+    if chat is None or not can_see_chat(actor, chat):
+        raise NotFound("Message not found.")
+    if not message.out or message.status != MessageStatus.FAILED:
+        raise DomainError("Only a message that failed can be sent again.")
+    _check_sendable(chat)
+    message.status = MessageStatus.QUEUED.value
+    message.error = None
+    message.send_after = None
+    db.session.flush()
+    _send_after_commit(message, new=False)
+    return message
+
+
+def _send_after_commit(message: Message, new: bool) -> None:
+    account_id, message_id = message.account_id, message.id
+    after_commit(lambda: dispatch.send_soon(account_id, message_id))
+    publish(message.org_id, MESSAGE_EVENT, chat_id=message.chat_id, message_id=message_id, new=new)
+
+
+# -- read marks --------------------------------------------------------------------------------
+
+def _newest_inbound_id(chat_id: int) -> int:
+    return db.session.scalar(select(func.coalesce(func.max(Message.telegram_id), 0)).where(
+        Message.chat_id == chat_id, Message.out.is_(False))) or 0
+
+
+def mark_read(actor: Viewer, chat: Chat) -> bool:
+    """Read everything they wrote: here at once, on Telegram soon (``dispatch.read_soon``).
+    Returns whether anything changed (nothing is sent for a chat already read)."""
+    if not can_see_chat(actor, chat):
+        raise NotFound("Chat not found.")
+    newest = _newest_inbound_id(chat.id)
+    if chat.unread_count == 0 and chat.read_inbox_max_id >= newest:
+        return False
+    chat.unread_count = 0
+    chat.read_inbox_max_id = max(chat.read_inbox_max_id or 0, newest)
+    db.session.flush()
+    _read_after_commit(chat)
+    return True
+
+
+def mark_read_up_to(actor: Viewer, message: Message) -> Chat:
+    """Read their messages up to and including ``message`` (an inbound one Telegram knows)."""
+    chat = db.session.get(Chat, message.chat_id)
+    if chat is None or not can_see_chat(actor, chat):
+        raise NotFound("Message not found.")
+    if message.out or message.telegram_id is None:
+        raise DomainError("Only a received message can be marked read.")
+    if message.telegram_id > (chat.read_inbox_max_id or 0):
+        chat.read_inbox_max_id = message.telegram_id
+        chat.unread_count = db.session.scalar(select(func.count()).select_from(Message).where(
+            Message.chat_id == chat.id, Message.out.is_(False), Message.deleted_at.is_(None),
+            Message.telegram_id > chat.read_inbox_max_id)) or 0
+        db.session.flush()
+        _read_after_commit(chat)
+    return chat
+
+
+def mark_all_read(actor: Viewer) -> int:
+    """Read every visible chat with unread messages; returns how many chats that was."""
+    ids = list(db.session.scalars(select(Chat.id).where(chat_sight(actor), Chat.unread_count > 0)))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        newest = select(func.max(Message.telegram_id)).where(
+            Message.chat_id == Chat.id, Message.out.is_(False)).scalar_subquery()
+        db.session.execute(update(Chat).where(Chat.id.in_(chunk)).values(
+            unread_count=0, read_inbox_max_id=func.coalesce(newest, Chat.read_inbox_max_id))
+            .execution_options(synchronize_session=False))
+    db.session.expire_all()
+    if ids:
+        accounts = dict(db.session.execute(
+            select(Chat.id, Chat.account_id).where(Chat.id.in_(ids[:5000]))).all())
+        org_id = actor.org_id
+
+        def nudge() -> None:
+            for chat_id, account_id in accounts.items():
+                dispatch.read_soon(account_id, chat_id)
+
+        after_commit(nudge)
+        for chat_id in ids:
+            publish(org_id, CHAT_EVENT, chat_id=chat_id)
+    return len(ids)
+
+
+def _read_after_commit(chat: Chat) -> None:
+    account_id, chat_id = chat.account_id, chat.id
+    after_commit(lambda: dispatch.read_soon(account_id, chat_id))
+    publish(chat.org_id, CHAT_EVENT, chat_id=chat_id)
+
+
+# -- assignment --------------------------------------------------------------------------------
+
+def assign(actor: Membership, chat: Chat, user_id: int | None) -> Chat:
+    """Assign the chat to a member (None: nobody). Raises Forbidden, or DomainError for someone
+    outside the organization."""
+    require(actor, Permission.CHATS_ASSIGN)
+    if not can_see_chat(actor, chat):
+        raise NotFound("Chat not found.")
+    if user_id is not None:
+        member = db.session.scalar(select(Membership.user_id).where(
+            Membership.org_id == actor.org_id, Membership.user_id == user_id))
+        if member is None:
+            raise DomainError("Assign the chat to a member of this organization.",
+                              {"assignee_id": "Not a member of this organization."})
+    if chat.assignee_id != user_id:
+        chat.assignee_id = user_id
+        db.session.flush()
+        publish(chat.org_id, CHAT_EVENT, chat_id=chat.id)
+    return chat
+
+
+# -- the CRM side ------------------------------------------------------------------------------
+
+def contact_for_chat(actor: Membership, chat: Chat) -> Contact:
+    """The chat's contact: the linked one, an existing one with the same Telegram id or username,
+    or a new one made from the chat's name, username, phone and Telegram id. Links every chat of
+    the organization with that person."""
+    from app.blueprints.crm import normalize
+    from app.blueprints.crm import service as crm
+
+    if chat.contact_id is not None:
+        contact = db.session.get(Contact, chat.contact_id)
+        if contact is not None and contact.deleted_at is None:
+            return contact
+    matches = [Contact.telegram_user_id == chat.peer_id]
+    if chat.username:
+        matches.append(Contact.telegram_username == chat.username.lower())
+    contact = db.session.scalar(select(Contact).where(
+        Contact.org_id == chat.org_id, Contact.deleted_at.is_(None), or_(*matches),
+    ).order_by(Contact.id).limit(1))
+    if contact is None:
+        first, _, last = (chat.title or "").strip().partition(" ")
+        raw: dict[str, Any] = {"first_name": first or (chat.username or f"Telegram {chat.peer_id}"),
+                               "last_name": last, "telegram_user_id": str(chat.peer_id),
+                               "telegram_username": chat.username or "", "source": "Telegram"}
+        if chat.phone:
+            try:
+                raw["phone"] = normalize.phone("+" + chat.phone.lstrip("+"))
+            except ValueError:
+                pass  # an odd number does not stop the contact
+        contact = crm.create_record(actor, "contact", raw)
+    db.session.execute(update(Chat).where(
+        Chat.org_id == chat.org_id, Chat.peer_id == chat.peer_id, Chat.contact_id.is_(None)
+    ).values(contact_id=contact.id).execution_options(synchronize_session=False))
+    chat.contact_id = contact.id
+    db.session.flush()
+    publish(chat.org_id, CHAT_EVENT, chat_id=chat.id)
+    return contact
+
+
+def create_deal_from_chat(actor: Membership, chat: Chat, title: str | None,
+                          stage_id: int | None = None, value: str | None = None) -> Deal:
+    """A deal for the chat's contact (made first when the chat has none), in ``stage_id`` (the
+    default pipeline's first stage when None). Raises DomainError with field messages."""
+    from app.blueprints.crm import service as crm
+
+    if not can_see_chat(actor, chat):
+        raise NotFound("Chat not found.")
+    contact = contact_for_chat(actor, chat)
+    raw: dict[str, Any] = {"title": (title or "").strip() or f"{contact.name} (Telegram)",
+                           "contact": contact.id}
+    if contact.company_id:
+        raw["company"] = contact.company_id
+    if stage_id:
+        raw["stage"] = stage_id
+    if value not in (None, ""):
+        raw["value"] = value
+    deal = crm.create_record(actor, "deal", raw)
+    publish(chat.org_id, CHAT_EVENT, chat_id=chat.id)
+    return deal
+
+
+def panel_contact(chat: Chat) -> Contact | None:
+    """The chat's live contact with its company (tags are not read: the panel does not show them)."""
+    if chat.contact_id is None:
+        return None
+    return db.session.scalar(select(Contact).where(
+        Contact.id == chat.contact_id, Contact.org_id == chat.org_id, Contact.deleted_at.is_(None),
+    ).options(lazyload(Contact.tags)))
+
+
+def open_deals(contact_id: int | None) -> list[Deal]:
+    """The contact's open deals with their stages, newest first (one statement)."""
+    if contact_id is None:
+        return []
+    return list(db.session.scalars(select(Deal).where(
+        Deal.contact_id == contact_id, Deal.deleted_at.is_(None), Deal.status == DealStatus.OPEN.value)
+        .options(lazyload(Deal.tags), lazyload(Deal.contact), lazyload(Deal.company), lazyload(Deal.owner))
+        .order_by(Deal.created_at.desc()).limit(20)))
+
+
+def deal_stages(org_id: int) -> list[Pipeline]:
+    """Pipelines with their stages for the create-deal form: read only (no default is made here)."""
+    return list(db.session.scalars(select(Pipeline).where(Pipeline.org_id == org_id)
+                                   .options(joinedload(Pipeline.stages))
+                                   .order_by(Pipeline.position, Pipeline.id)).unique())
+
+
+# -- figures -----------------------------------------------------------------------------------
+
+def stats(viewer: Viewer, now: datetime | None = None) -> dict[str, Any]:
+    """Chats, unread, messages in and out today (UTC) and over 7 days, overall and per account."""
+    now = now or utcnow()
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = now - timedelta(days=7)
+    per_account: dict[int, dict[str, int]] = {}
+
+    def bucket(account_id: int) -> dict[str, int]:
+        return per_account.setdefault(account_id, {
+            "chats": 0, "unread_chats": 0, "unread_messages": 0, "in_today": 0, "out_today": 0,
+            "in_7d": 0, "out_7d": 0})
+
+    for account_id, chats, unread_chats, unread in db.session.execute(select(
+            Chat.account_id, func.count(Chat.id), func.sum(case((Chat.unread_count > 0, 1), else_=0)),
+            func.coalesce(func.sum(Chat.unread_count), 0),
+    ).where(chat_sight(viewer)).group_by(Chat.account_id)):
+        b = bucket(account_id)
+        b.update(chats=int(chats), unread_chats=int(unread_chats or 0), unread_messages=int(unread or 0))
+    visible = select(Chat.id).where(chat_sight(viewer))
+    for account_id, out, week_count, today_count in db.session.execute(select(
+            Message.account_id, Message.out, func.count(Message.id),
+            func.sum(case((Message.date >= today, 1), else_=0))).where(
+            Message.org_id == viewer.org_id, Message.chat_id.in_(visible), Message.date >= week,
+            Message.status != MessageStatus.FAILED.value).group_by(Message.account_id, Message.out)):
+        b = bucket(account_id)
+        direction = "out" if out else "in"
+        b[f"{direction}_7d"] += int(week_count)
+        b[f"{direction}_today"] += int(today_count or 0)
+    names = {a: (None if p.startswith("qr:") else p) for a, p in db.session.execute(
+        select(BDAccount.id, BDAccount.phone).where(BDAccount.id.in_(list(per_account) or [0])))}
+    totals = {key: sum(b[key] for b in per_account.values()) for key in (
+        "chats", "unread_chats", "unread_messages", "in_today", "out_today", "in_7d", "out_7d")}
+    return {**totals, "accounts": [{"account_id": a, "phone": names.get(a), **b}
+                                   for a, b in sorted(per_account.items())]}

@@ -1,0 +1,517 @@
+"""What the telegram process writes: chats, messages, the contacts they link to, outbox states.
+
+Flask-free: each function is one unit of work whose caller commits (the telegram process runs
+them in a worker thread, one account's at a time). Messages are deduplicated by (chat, Telegram
+id) with an insert that ignores conflicts on SQLite and PostgreSQL alike, so a live update, a
+reconcile and a retried send may all report the same message. Every committed change rings the
+organization's doorbell: ``inbox.message`` (chat_id, message_id, new) for a new or changed
+message, ``inbox.chat`` (chat_id) for chat-level changes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.blueprints.accounts.models import BDAccount
+from app.blueprints.crm import normalize
+from app.blueprints.crm import service as crm
+from app.blueprints.crm.models import Contact
+from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
+from app.db_types import utcnow
+from app.events import MessageReceived, emit
+from app.extensions import db
+from app.realtime import publish
+
+PREVIEW_LENGTH = 200
+MEDIA_LABELS = {"photo": "Photo", "video": "Video", "voice": "Voice message", "audio": "Audio",
+                "sticker": "Sticker", "document": "File"}
+
+
+@dataclass(frozen=True)
+class Peer:
+    """The other side of a private chat, as this account sees them."""
+
+    user_id: int
+    access_hash: int | None
+    first_name: str = ""
+    last_name: str = ""
+    username: str | None = None
+    phone: str | None = None  # digits as Telegram gives them (no +), when they share it
+
+    @property
+    def title(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or (f"@{self.username}" if self.username else "") or (self.phone or str(self.user_id))
+
+
+@dataclass(frozen=True)
+class Item:
+    """A Telegram message, reduced to what we keep."""
+
+    telegram_id: int
+    out: bool
+    text: str
+    date: datetime
+    edited_at: datetime | None = None
+    media: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Marks:
+    """A dialog's read state on Telegram."""
+
+    unread_count: int
+    read_inbox_max_id: int
+    read_outbox_max_id: int
+
+
+@dataclass
+class Saved:
+    chat_id: int
+    new_ids: list[int] = field(default_factory=list)
+    read_behind: int = 0  # our read mark is ahead of Telegram's: send this max_id to Telegram
+
+
+# -- chats and contacts -------------------------------------------------------------------------
+
+def _chat(account_id: int, peer_id: int) -> Chat | None:
+    return db.session.scalar(select(Chat).where(Chat.account_id == account_id, Chat.peer_id == peer_id))
+
+
+def upsert_chat(account_id: int, org_id: int, peer: Peer) -> Chat:
+    """The account's chat with ``peer``, made (and linked to a contact) on first sight."""
+    chat = _chat(account_id, peer.user_id)
+    if chat is None:
+        chat = Chat(org_id=org_id, account_id=account_id, peer_id=peer.user_id, unread_count=0,
+                    read_inbox_max_id=0, read_outbox_max_id=0, last_telegram_id=0, has_inbound=False,
+                    last_message_out=False)
+        db.session.add(chat)
+    if peer.access_hash is not None:
+        chat.peer_access_hash = peer.access_hash
+    chat.title = peer.title[:200]
+    chat.username = peer.username.lower() if peer.username else None
+    chat.phone = peer.phone[:32] if peer.phone else chat.phone
+    if chat.contact_id is None:
+        chat.contact_id = link_contact(org_id, peer)
+    db.session.flush()
+    return chat
+
+
+def open_chat(account_id: int, org_id: int, peer: Peer, contact_id: int | None = None) -> int:
+    """The account's chat with ``peer`` (made if new), linked to ``contact_id`` when given and the
+    chat has no contact yet; returns the chat id."""
+    chat = _chat(account_id, peer.user_id)
+    if chat is None and contact_id is not None:
+        owned = db.session.scalar(select(Contact.id).where(Contact.id == contact_id,
+                                                           Contact.org_id == org_id))
+        if owned is not None:
+            chat = Chat(org_id=org_id, account_id=account_id, peer_id=peer.user_id, contact_id=owned,
+                        unread_count=0, read_inbox_max_id=0, read_outbox_max_id=0, last_telegram_id=0,
+                        has_inbound=False, last_message_out=False)
+            db.session.add(chat)
+    chat = upsert_chat(account_id, org_id, peer)
+    publish(org_id, "inbox.chat", chat_id=chat.id)
+    return chat.id
+
+
+def _e164(phone: str | None) -> str | None:
+    if not phone:
+        return None
+    try:
+        return normalize.phone("+" + re.sub(r"\D", "", phone))
+    except ValueError:
+        return None
+
+
+def link_contact(org_id: int, peer: Peer) -> int:
+    """The CRM contact for ``peer``: found by Telegram user id, then username, then phone (and
+    given the user id it lacked), or created from their Telegram profile."""
+    live = select(Contact).where(Contact.org_id == org_id, Contact.deleted_at.is_(None)).order_by(Contact.id)
+    username = peer.username.lower() if peer.username else None
+    phone = _e164(peer.phone)
+    contact = db.session.scalar(live.where(Contact.telegram_user_id == peer.user_id).limit(1))
+    if contact is None and username:
+        contact = db.session.scalar(live.where(Contact.telegram_username == username).limit(1))
+    if contact is None and phone:
+        contact = db.session.scalar(live.where(Contact.phone == phone).limit(1))
+    if contact is None:
+        contact = crm.create_contact_unattended(org_id, {
+            "first_name": peer.first_name or (f"@{username}" if username else str(peer.user_id)),
+            "last_name": peer.last_name, "telegram_user_id": peer.user_id, "telegram_username": username,
+            "phone": phone, "source": "telegram"}, via="telegram")
+        return contact.id
+    if contact.telegram_user_id is None or (contact.telegram_username is None and username):
+        contact.telegram_user_id = contact.telegram_user_id or peer.user_id
+        contact.telegram_username = contact.telegram_username or username
+        contact.search_text = crm.search_text("contact", contact)
+    return contact.id
+
+
+# -- messages -----------------------------------------------------------------------------------
+
+def _insert_ignoring_duplicates(rows: list[dict[str, Any]]) -> list[int]:
+    """Insert message rows; a (chat, telegram id) already stored is skipped. Returns the new ids."""
+    if not rows:
+        return []
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    new_ids = []
+    for row in rows:  # one by one: RETURNING with ON CONFLICT keeps only the inserted rows' ids
+        stmt = insert(Message).values(**row).on_conflict_do_nothing(
+            index_elements=["chat_id", "telegram_id"]).returning(Message.id)
+        new_id = db.session.execute(stmt).scalar()
+        if new_id is not None:
+            new_ids.append(new_id)
+    return new_ids
+
+
+def preview(text: str, media: dict[str, Any] | None) -> str:
+    if text.strip():
+        return text.strip().replace("\n", " ")[:PREVIEW_LENGTH]
+    if media:
+        return f"[{MEDIA_LABELS.get(media.get('kind'), 'Attachment')}]"
+    return ""
+
+
+def _touch_last(chat: Chat, item: Item) -> None:
+    if chat.last_message_at is None or item.date >= chat.last_message_at:
+        chat.last_message_at = item.date
+        chat.last_message_preview = preview(item.text, item.media)
+        chat.last_message_out = item.out
+
+
+def save_items(chat: Chat, items: Iterable[Item], *, announce: bool) -> list[int]:
+    """Store messages of ``chat`` not stored yet; ``announce``: raise MessageReceived and ring the
+    doorbell for each new one (live and reconciled messages, not the first import)."""
+    items = sorted(items, key=lambda i: i.telegram_id)
+    rows = [{
+        "org_id": chat.org_id, "chat_id": chat.id, "account_id": chat.account_id,
+        "telegram_id": item.telegram_id, "out": item.out, "text": item.text, "date": item.date,
+        "edited_at": item.edited_at, "media": item.media,
+        "status": (MessageStatus.SENT if item.out else MessageStatus.RECEIVED).value,
+        "attempts": 0, "created_at": utcnow(),
+    } for item in items]
+    new_ids = _insert_ignoring_duplicates(rows)
+    if not items:
+        return new_ids
+    chat.last_telegram_id = max(chat.last_telegram_id or 0, items[-1].telegram_id)
+    _touch_last(chat, items[-1])
+    inbound = [item for item in items if not item.out]
+    if inbound:
+        chat.has_inbound = True
+    if announce and new_ids:
+        created = db.session.execute(
+            select(Message.id, Message.out).where(Message.id.in_(new_ids))).all()
+        for message_id, out in created:
+            if not out:
+                chat.unread_count = (chat.unread_count or 0) + 1
+                emit(MessageReceived(org_id=chat.org_id, actor_id=None, message_id=message_id,
+                                     chat_id=chat.id, account_id=chat.account_id,
+                                     contact_id=chat.contact_id))
+            publish(chat.org_id, "inbox.message", chat_id=chat.id, message_id=message_id, new=True)
+    return new_ids
+
+
+def receive(account_id: int, org_id: int, peer: Peer, item: Item) -> Saved:
+    """A message heard live (theirs, or ours written on another device)."""
+    chat = upsert_chat(account_id, org_id, peer)
+    return Saved(chat.id, save_items(chat, [item], announce=True))
+
+
+def import_dialog(account_id: int, org_id: int, peer: Peer, marks: Marks | None, items: list[Item], *,
+                  announce: bool) -> Saved:
+    """A dialog from Telegram's list with its messages newer than we held (first import or
+    reconcile). Read marks only move forward; when ours is ahead (read here while Telegram was out
+    of reach) ``read_behind`` says which mark to send."""
+    chat = upsert_chat(account_id, org_id, peer)
+    saved = Saved(chat.id, save_items(chat, items, announce=announce))
+    before = (chat.unread_count, chat.read_inbox_max_id, chat.read_outbox_max_id)
+    if marks is not None:
+        chat.read_outbox_max_id = max(chat.read_outbox_max_id or 0, marks.read_outbox_max_id)
+        ours = chat.read_inbox_max_id or 0
+        if marks.read_inbox_max_id >= ours:
+            chat.read_inbox_max_id = marks.read_inbox_max_id
+            chat.unread_count = marks.unread_count
+        else:
+            saved.read_behind = ours
+            chat.unread_count = _unread_after(chat.id, ours)
+    changed = (chat.unread_count, chat.read_inbox_max_id, chat.read_outbox_max_id) != before
+    if not announce and saved.new_ids:
+        # The first import: one doorbell per dialog (not per message) so open inboxes list it.
+        publish(chat.org_id, "inbox.chat", chat_id=chat.id, new=True)
+    elif announce and changed and not saved.new_ids:
+        publish(chat.org_id, "inbox.chat", chat_id=chat.id)
+    return saved
+
+
+def _unread_after(chat_id: int, max_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Message).where(
+        Message.chat_id == chat_id, Message.out.is_(False), Message.telegram_id > max_id,
+        Message.deleted_at.is_(None))) or 0
+
+
+def edit(account_id: int, org_id: int, peer: Peer, item: Item) -> int | None:
+    """An edited message: new text and edit time (stored now if we never had it)."""
+    chat = upsert_chat(account_id, org_id, peer)
+    message = db.session.scalar(select(Message).where(Message.chat_id == chat.id,
+                                                      Message.telegram_id == item.telegram_id))
+    if message is None:
+        new_ids = save_items(chat, [item], announce=True)
+        return new_ids[0] if new_ids else None
+    message.text = item.text
+    message.edited_at = item.edited_at or utcnow()
+    if item.media is not None:
+        message.media = item.media
+    if chat.last_telegram_id == item.telegram_id:
+        chat.last_message_preview = preview(item.text, message.media)
+    publish(org_id, "inbox.message", chat_id=chat.id, message_id=message.id, new=False)
+    return message.id
+
+
+def delete(account_id: int, telegram_ids: list[int]) -> list[int]:
+    """Messages deleted on Telegram (private chats name only the ids): kept, marked deleted."""
+    if not telegram_ids:
+        return []
+    messages = list(db.session.scalars(select(Message).where(
+        Message.account_id == account_id, Message.telegram_id.in_(telegram_ids),
+        Message.deleted_at.is_(None))))
+    now = utcnow()
+    for message in messages:
+        message.deleted_at = now
+        publish(message.org_id, "inbox.message", chat_id=message.chat_id, message_id=message.id, new=False)
+    return [m.id for m in messages]
+
+
+def read(account_id: int, peer_id: int, *, inbox: bool, max_id: int,
+         still_unread: int | None = None) -> int | None:
+    """A read receipt: ``inbox`` we read their messages (on another device), else they read ours."""
+    chat = _chat(account_id, peer_id)
+    if chat is None:
+        return None
+    if inbox:
+        if max_id <= (chat.read_inbox_max_id or 0):
+            return None
+        chat.read_inbox_max_id = max_id
+        chat.unread_count = still_unread if still_unread is not None else _unread_after(chat.id, max_id)
+    else:
+        if max_id <= (chat.read_outbox_max_id or 0):
+            return None
+        chat.read_outbox_max_id = max_id
+    publish(chat.org_id, "inbox.chat", chat_id=chat.id)
+    return chat.id
+
+
+def watermarks(account_id: int) -> dict[int, int]:
+    """peer id -> newest Telegram id held, for every chat of the account."""
+    rows = db.session.execute(select(Chat.peer_id, Chat.last_telegram_id)
+                              .where(Chat.account_id == account_id))
+    return {peer_id: last or 0 for peer_id, last in rows}
+
+
+@dataclass(frozen=True)
+class ReadTarget:
+    account_id: int
+    chat_id: int
+    peer_id: int
+    access_hash: int | None
+    max_id: int
+
+
+def read_target(chat_id: int) -> ReadTarget | None:
+    chat = db.session.get(Chat, chat_id)
+    if chat is None:
+        return None
+    return ReadTarget(chat.account_id, chat.id, chat.peer_id, chat.peer_access_hash,
+                      chat.read_inbox_max_id or 0)
+
+
+def read_targets(account_id: int) -> list[ReadTarget]:
+    chats = db.session.scalars(select(Chat).where(Chat.account_id == account_id, Chat.read_inbox_max_id > 0))
+    return [ReadTarget(c.account_id, c.id, c.peer_id, c.peer_access_hash, c.read_inbox_max_id) for c in chats]
+
+
+# -- media --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MediaTarget:
+    account_id: int
+    org_id: int
+    message_id: int
+    peer_id: int
+    access_hash: int | None
+    telegram_id: int
+    media: dict[str, Any]
+    stored: bool
+
+
+def media_target(message_id: int) -> MediaTarget | None:
+    row = db.session.execute(
+        select(Message, Chat.peer_id, Chat.peer_access_hash).join(Chat, Chat.id == Message.chat_id)
+        .where(Message.id == message_id)).first()
+    if row is None or row[0].media is None or row[0].telegram_id is None:
+        return None
+    message, peer_id, access_hash = row
+    stored = db.session.scalar(select(exists().where(MessageFile.message_id == message.id)))
+    return MediaTarget(message.account_id, message.org_id, message.id, peer_id, access_hash,
+                       message.telegram_id, dict(message.media), bool(stored))
+
+
+def store_file(message_id: int, data: bytes, mime_type: str | None, file_name: str | None) -> None:
+    message = db.session.get(Message, message_id)
+    if message is None or db.session.get(MessageFile, message_id) is not None:
+        return
+    db.session.add(MessageFile(org_id=message.org_id, message_id=message.id, data=data,
+                               mime_type=(mime_type or "application/octet-stream")[:100],
+                               file_name=file_name[:255] if file_name else None))
+    publish(message.org_id, "inbox.message", chat_id=message.chat_id, message_id=message.id, new=False)
+
+
+# -- the outbox ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SendPlan:
+    """One outbox message, ready to hand to Telegram."""
+
+    message_id: int
+    account_id: int
+    org_id: int
+    chat_id: int
+    status: str
+    send_after: datetime | None
+    attempts: int
+    random_id: int
+    text: str
+    peer_id: int
+    access_hash: int | None
+    first_contact: bool  # the person never wrote and we never reached them: outreach budget
+    file: tuple[bytes, str, str | None] | None  # (data, mime type, file name) of an attachment
+    config: dict[str, int]
+
+
+def send_plan(message_id: int) -> SendPlan | None:
+    """The outbox message as a plan; None when it is gone or not an outbox message."""
+    from app.blueprints.accounts.config import effective
+
+    found = db.session.execute(
+        select(Message, Chat, BDAccount.config).join(Chat, Chat.id == Message.chat_id)
+        .join(BDAccount, BDAccount.id == Message.account_id).where(Message.id == message_id)).first()
+    if found is None:
+        return None
+    message, chat, account_config = found
+    if not message.out or message.random_id is None:
+        return None
+    # A first contact: they never wrote and nothing of ours reached them yet (asked only then).
+    reached = chat.has_inbound or db.session.scalar(select(exists().where(
+        Message.chat_id == chat.id, Message.out.is_(True), Message.id != message.id,
+        Message.status == MessageStatus.SENT.value)))
+    stored = db.session.get(MessageFile, message.id) if message.media else None
+    return SendPlan(
+        message_id=message.id, account_id=message.account_id, org_id=message.org_id, chat_id=chat.id,
+        status=message.status, send_after=message.send_after, attempts=message.attempts or 0,
+        random_id=message.random_id, text=message.text or "", peer_id=chat.peer_id,
+        access_hash=chat.peer_access_hash, first_contact=not chat.has_inbound and not reached,
+        file=(stored.data, stored.mime_type, stored.file_name) if stored else None,
+        config=effective(account_config))
+
+
+def account_of(message_id: int) -> int | None:
+    return db.session.scalar(select(Message.account_id).where(Message.id == message_id))
+
+
+def _changed(message: Message) -> None:
+    publish(message.org_id, "inbox.message", chat_id=message.chat_id, message_id=message.id, new=False)
+
+
+def start_sending(message_id: int) -> bool:
+    """queued (or sending, after a crash) -> sending, one more attempt. False when it may not go."""
+    result = db.session.execute(
+        update(Message)
+        .where(Message.id == message_id,
+               Message.status.in_([MessageStatus.QUEUED.value, MessageStatus.SENDING.value]))
+        .values(status=MessageStatus.SENDING.value, attempts=Message.attempts + 1, error=None)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return False
+    _changed(db.session.get(Message, message_id))
+    return True
+
+
+def record_sent(message_id: int, telegram_id: int, date: datetime | None, media: dict | None = None) -> None:
+    """Telegram confirmed the send. A copy of the same message stored meanwhile (a reconcile after
+    a crash between sending and recording) is folded into the outbox row."""
+    message = db.session.get(Message, message_id)
+    if message is None:
+        return
+    chat = db.session.get(Chat, message.chat_id)
+    copy = db.session.scalar(select(Message).where(Message.chat_id == message.chat_id,
+                                                   Message.telegram_id == telegram_id,
+                                                   Message.id != message.id))
+    if copy is not None:
+        db.session.delete(copy)
+        db.session.flush()
+        publish(message.org_id, "inbox.chat", chat_id=message.chat_id)
+    message.telegram_id = telegram_id
+    message.status = MessageStatus.SENT.value
+    message.error = None
+    message.send_after = None
+    if date is not None:
+        message.date = date
+    if media is not None and not message.media:
+        message.media = media
+    if chat is not None:
+        # last_telegram_id stays the mirror's high-water mark: a reconcile still reads past it.
+        _touch_last(chat, Item(telegram_id, True, message.text or "", message.date, media=message.media))
+    _changed(message)
+
+
+def requeue(message_id: int, send_after: datetime | None) -> None:
+    """Back to queued for a later attempt (a flood, a budget, a network failure): same random_id."""
+    message = db.session.get(Message, message_id)
+    if message is None or message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
+        return
+    message.status = MessageStatus.QUEUED.value
+    message.send_after = send_after
+    _changed(message)
+
+
+def fail(message_id: int, reason: str) -> None:
+    message = db.session.get(Message, message_id)
+    if message is None or message.status == MessageStatus.SENT:
+        return
+    message.status = MessageStatus.FAILED.value
+    message.error = reason[:300]
+    _changed(message)
+
+
+def sent_then_deleted(message_id: int) -> None:
+    """Telegram says this random_id was used by a message deleted since: it went out once."""
+    message = db.session.get(Message, message_id)
+    if message is None:
+        return
+    message.status = MessageStatus.SENT.value
+    message.deleted_at = utcnow()
+    _changed(message)
+
+
+def due(account_id: int, now: datetime, limit: int = 200) -> list[int]:
+    """Outbox messages of the account that may go now (and any left in sending by a crash)."""
+    return list(db.session.scalars(
+        select(Message.id).where(
+            Message.account_id == account_id,
+            ((Message.status == MessageStatus.QUEUED.value)
+             & (Message.send_after.is_(None) | (Message.send_after <= now)))
+            | (Message.status == MessageStatus.SENDING.value))
+        .order_by(Message.id).limit(limit)))
+
+
+def next_due(account_id: int) -> datetime | None:
+    """When the account's earliest waiting message may go."""
+    return db.session.scalar(select(func.min(Message.send_after)).where(
+        Message.account_id == account_id, Message.status == MessageStatus.QUEUED.value))

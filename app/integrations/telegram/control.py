@@ -1,0 +1,126 @@
+"""Requests from web processes to telegram processes over Redis, with a reply.
+
+Only telegram processes hold Telethon clients (see ``leases``). A web request that needs Telegram
+now (a login step, a file to show) calls ``call(op, account_id=..., **args)``: the request goes to
+the list of the process holding the account's lease (``tg:ctl:<worker id>``), or, for an account no
+process holds yet (the first login step), to the shared list ``tg:ctl:any``. The process answers on
+a reply list the caller waits on with a timeout. Sends do not come through here: they are outbox
+rows plus an RQ job on the holder's queue (``send_queue_name``).
+
+Request:  {"id", "op", "account_id", "args", "deadline"}   (deadline: epoch seconds; later = drop)
+Reply:    {"ok": true, "result": {...}}  or  {"ok": false, "code": "...", "message": "..."}
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+
+from app.integrations.telegram import leases
+
+ANY = "any"
+REPLY_TTL_SECONDS = 60
+NUDGE_CHANNEL = "tg:nudge"
+
+
+class ControlError(Exception):
+    """The telegram process answered with an error (``code`` is machine-readable)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Unavailable(ControlError):
+    """No telegram process answered in time (none running, or all busy)."""
+
+    def __init__(self, message: str = "The Telegram connection service is not answering. "
+                                      "Try again in a minute.") -> None:
+        super().__init__("telegram_unavailable", message)
+
+
+def request_list(worker_id: str) -> str:
+    return f"tg:ctl:{worker_id}"
+
+
+def nudge(redis: Redis) -> None:
+    """Ask every telegram process to look at the accounts now (one was added, changed or removed)
+    instead of at its next round (a few seconds)."""
+    redis.publish(NUDGE_CHANNEL, "1")
+
+
+def send_queue_name(worker_id: str) -> str:
+    """The RQ queue a telegram process takes send jobs from."""
+    return f"telegram.{worker_id}"
+
+
+def call(redis: Redis, op: str, *, account_id: int | None = None, timeout: float = 20.0,
+         **args: Any) -> dict[str, Any]:
+    """Ask the process holding ``account_id`` (or any process) to do ``op``; wait for its answer."""
+    worker = leases.holder(redis, account_id) if account_id is not None else None
+    request_id = uuid.uuid4().hex
+    payload = {"id": request_id, "op": op, "account_id": account_id, "args": args,
+               "deadline": time.time() + timeout}
+    redis.rpush(request_list(worker or ANY), json.dumps(payload, default=str))
+    answer = redis.blpop([_reply_key(request_id)], timeout=timeout)
+    if answer is None:
+        raise Unavailable()
+    reply = json.loads(answer[1])
+    if not reply.get("ok"):
+        raise ControlError(reply.get("code", "telegram_error"), reply.get("message", "Telegram refused."))
+    return reply.get("result") or {}
+
+
+@dataclass(frozen=True)
+class Request:
+    id: str
+    op: str
+    account_id: int | None
+    args: dict[str, Any]
+    deadline: float
+
+    @property
+    def expired(self) -> bool:
+        return time.time() > self.deadline
+
+
+def next_request(redis: Redis, worker_id: str, timeout: float = 1.0) -> Request | None:
+    """The next request for this process (its own list first, then the shared one), or None."""
+    item = redis.blpop([request_list(worker_id), request_list(ANY)], timeout=timeout)
+    if item is None:
+        return None
+    raw = json.loads(item[1])
+    return Request(raw["id"], raw["op"], raw.get("account_id"), raw.get("args") or {}, raw["deadline"])
+
+
+def requeue(redis: Redis, request: Request, worker_id: str | None = None) -> None:
+    """Hand a request on (to the process now holding its account, or back to the shared list)."""
+    payload = {"id": request.id, "op": request.op, "account_id": request.account_id,
+               "args": request.args, "deadline": request.deadline}
+    redis.rpush(request_list(worker_id or ANY), json.dumps(payload, default=str))
+
+
+def answer(redis: Redis, request: Request, result: dict[str, Any] | None = None) -> None:
+    _reply(redis, request, {"ok": True, "result": result or {}})
+
+
+def refuse(redis: Redis, request: Request, code: str, message: str) -> None:
+    _reply(redis, request, {"ok": False, "code": code, "message": message})
+
+
+def _reply(redis: Redis, request: Request, body: dict[str, Any]) -> None:
+    key = _reply_key(request.id)
+    with redis.pipeline() as pipe:
+        pipe.rpush(key, json.dumps(body, default=str))
+        pipe.expire(key, REPLY_TTL_SECONDS)
+        pipe.execute()
+
+
+def _reply_key(request_id: str) -> str:
+    return f"tg:reply:{request_id}"

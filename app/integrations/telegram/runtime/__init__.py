@@ -1,0 +1,1 @@
+"""The ``telegram`` process (``python -m workers.telegram``): see ``process.Runtime``."""

@@ -1,0 +1,102 @@
+"""/api/bd-accounts: connect in three calls, status, settings, removal, sight per role."""
+
+import pytest
+
+from app.blueprints.accounts.models import BDAccount
+from app.blueprints.team.permissions import Role
+from app.extensions import db
+from tests.conftest import bearer
+from tests.control_peer import set_account
+from tests.factories import add_member, give_account, make_account
+
+
+@pytest.fixture
+def auth(owner):
+    return bearer(owner)
+
+
+def test_connecting_takes_a_phone_a_code_and_a_password(app, client, auth, peer):
+    peer.on("login.start", {"next": "code"})
+    peer.on("login.code", {"next": "password", "hint": "pet"})
+    peer.on("login.password", lambda r: set_account(app, r.account_id, status="online",
+                                                    display_name="API Sales") or {"next": "done"})
+    started = client.post("/api/bd-accounts/connect", json={"phone": "+44 7700 900123"}, headers=auth)
+    assert started.status_code == 201
+    body = started.get_json()
+    assert body["next"] == "code" and body["account"]["phone"] == "+447700900123"
+    assert body["account"]["status"] == "connecting"
+    account_id = body["account"]["id"]
+    step = client.post(f"/api/bd-accounts/{account_id}/connect/code", json={"code": "12345"}, headers=auth)
+    assert step.get_json()["next"] == "password" and step.get_json()["hint"] == "pet"
+    done = client.post(f"/api/bd-accounts/{account_id}/connect/password", json={"password": "pw"}, headers=auth)
+    assert done.status_code == 200
+    assert done.get_json()["next"] == "done" and done.get_json()["account"]["status"] == "online"
+    status = client.get(f"/api/bd-accounts/{account_id}/status", headers=auth).get_json()
+    assert status["status"] == "online"
+
+
+def test_telegram_refusals_keep_their_codes(client, auth, owner, peer):
+    peer.on("login.code", refuse=("code_invalid", "The code is not right."))
+    account = make_account(owner.organization, status="connecting")
+    wrong = client.post(f"/api/bd-accounts/{account.id}/connect/code", json={"code": "1"}, headers=auth)
+    assert wrong.status_code == 422
+    assert wrong.get_json()["error"]["code"] == "invalid"  # too short: refused before asking Telegram
+    wrong = client.post(f"/api/bd-accounts/{account.id}/connect/code", json={"code": "11111"}, headers=auth)
+    assert wrong.status_code == 422
+    assert wrong.get_json()["error"] == {"code": "code_invalid", "message": "The code is not right.",
+                                         "fields": {"code": "The code is not right."}}
+    peer.on("login.start", refuse=("flood_wait", "Telegram asks to wait 300 seconds."))
+    flood = client.post("/api/bd-accounts/connect", json={"phone": "+447700900555"}, headers=auth)
+    assert flood.status_code == 429 and flood.get_json()["error"]["code"] == "flood_wait"
+    assert db.session.query(BDAccount).filter_by(phone="+447700900555").count() == 0
+
+
+def test_bodies_are_strict(client, auth):
+    response = client.post("/api/bd-accounts/connect", json={"phone": "+447700900123", "api_hash": "x"},
+                           headers=auth)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"api_hash": "Unknown field."}
+
+
+def test_settings_proxy_and_agents_in_one_put_and_the_proxy_password_is_write_only(client, auth, owner):
+    account = make_account(owner.organization)
+    agent = add_member(owner.organization, role=Role.AGENT)
+    response = client.put(f"/api/bd-accounts/{account.id}/config", headers=auth, json={
+        "new_chats_per_day": 12, "proxy": {"host": "p.example.com", "port": 1080, "password": "pw-123"},
+        "agent_ids": [agent.user_id]})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["config"]["new_chats_per_day"] == 12 and body["agent_ids"] == [agent.user_id]
+    assert body["proxy"] == {"scheme": "socks5", "host": "p.example.com", "port": 1080, "username": None,
+                             "has_password": True}
+    assert "pw-123" not in response.get_data(as_text=True)
+    assert "pw-123" not in client.get("/api/bd-accounts", headers=auth).get_data(as_text=True)
+    bad = client.put(f"/api/bd-accounts/{account.id}/config", headers=auth, json={"messages_per_hour": -1})
+    assert bad.status_code == 422 and "messages_per_hour" in bad.get_json()["error"]["fields"]
+
+
+def test_agents_see_their_accounts_and_cannot_manage_them(client, owner):
+    agent = add_member(owner.organization, role=Role.AGENT)
+    mine, other = make_account(owner.organization), make_account(owner.organization)
+    give_account(mine, agent)
+    auth = bearer(agent)
+    assert [a["id"] for a in client.get("/api/bd-accounts", headers=auth).get_json()["items"]] == [mine.id]
+    assert client.get(f"/api/bd-accounts/{other.id}/status", headers=auth).status_code == 404
+    assert client.delete(f"/api/bd-accounts/{mine.id}", headers=auth).status_code == 403
+    assert client.post("/api/bd-accounts/connect", json={"phone": "+447700900123"}, headers=auth).status_code == 403
+
+
+def test_delete_removes_the_account(client, auth, owner, peer):
+    peer.on("account.disconnect", {})
+    account = make_account(owner.organization, sealed_session="sealed")
+    assert client.delete(f"/api/bd-accounts/{account.id}", headers=auth).get_json() == {"deleted": True}
+    assert db.session.get(BDAccount, account.id) is None
+    assert peer.ops() == ["account.disconnect"]
+
+
+def test_the_routes_are_in_the_openapi_document(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    for path in ("/api/bd-accounts", "/api/bd-accounts/connect", "/api/bd-accounts/{account_id}/connect/code",
+                 "/api/bd-accounts/{account_id}/connect/password", "/api/bd-accounts/{account_id}/status",
+                 "/api/bd-accounts/{account_id}/config", "/api/bd-accounts/{account_id}"):
+        assert path in paths, path

@@ -1,0 +1,157 @@
+"""Accounts: numbers, duplicates, sight per role, proxies, settings, agents, removal."""
+
+import pytest
+from sqlalchemy import func, select
+
+from app.blueprints.accounts import service
+from app.blueprints.accounts.models import BDAccount, bd_account_agent
+from app.blueprints.accounts.vault import SessionVault
+from app.blueprints.messaging.models import Chat, Message
+from app.blueprints.team.permissions import Role
+from app.errors import DomainError, Forbidden, NotFound
+from app.extensions import db
+from app.integrations.telegram.control import ControlError, Unavailable
+from tests.conftest import TEST_SESSION_KEY
+from tests.factories import add_member, give_account, make_account, make_chat, make_member, make_message
+
+VAULT = SessionVault((TEST_SESSION_KEY,))
+
+
+def never_called(op, **kwargs):
+    raise AssertionError(f"unexpected control call {op}")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("+44 7700 900123", "+447700900123"),
+                                               ("0044 7700 900123", "+447700900123"),
+                                               ("9996620001", "+9996620001")])
+def test_numbers_are_stored_in_e164(raw, expected):
+    assert service.normalize_phone(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "12345", "not a phone"])
+def test_a_bad_number_is_a_phone_field_error(raw):
+    with pytest.raises(DomainError) as caught:
+        service.normalize_phone(raw)
+    assert "phone" in caught.value.fields
+
+
+def test_a_number_already_connected_in_the_organization_is_refused(owner):
+    service.create_account(owner, "+447700900123", VAULT)
+    with pytest.raises(DomainError) as caught:
+        service.create_account(owner, "+44 7700 900123", VAULT)
+    assert "already connected" in caught.value.fields["phone"]
+    other = make_member(Role.OWNER)
+    assert service.create_account(other, "+447700900123", VAULT).org_id == other.org_id
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.AGENT])
+def test_only_owners_and_admins_connect_accounts(owner, role):
+    member = add_member(owner.organization, role=role)
+    with pytest.raises(Forbidden):
+        service.create_account(member, "+447700900123", VAULT)
+
+
+def test_managers_see_every_account_and_agents_the_ones_given_them(owner):
+    first, second = make_account(owner.organization), make_account(owner.organization)
+    manager = add_member(owner.organization, role=Role.MANAGER)
+    agent = add_member(owner.organization, role=Role.AGENT)
+    give_account(second, agent)
+    assert [a.id for a in service.visible_accounts(manager)] == [first.id, second.id]
+    assert [a.id for a in service.visible_accounts(agent)] == [second.id]
+    with pytest.raises(NotFound):
+        service.get_account(agent, first.id)
+    with pytest.raises(NotFound):
+        service.get_account(make_member(Role.OWNER), first.id)  # another organization's
+
+
+def test_a_proxy_password_is_sealed_and_never_shown(owner):
+    account = make_account(owner.organization)
+    service.set_proxy(owner, account, {"scheme": "socks5", "host": "proxy.example.com", "port": "1080",
+                                       "username": "bob", "password": "s3cret-proxy"}, VAULT)
+    assert "s3cret-proxy" not in str(account.proxy)
+    assert VAULT.open(account.proxy["sealed_password"]) == "s3cret-proxy"
+    shown = service.proxy_public(account.proxy)
+    assert shown == {"scheme": "socks5", "host": "proxy.example.com", "port": 1080, "username": "bob",
+                     "has_password": True}
+    service.set_proxy(owner, account, {"scheme": "socks5", "host": "proxy.example.com", "port": 1081}, VAULT)
+    assert VAULT.open(account.proxy["sealed_password"]) == "s3cret-proxy"  # a blank password keeps it
+    service.set_proxy(owner, account, {"host": ""}, VAULT)
+    assert account.proxy is None
+
+
+def test_a_bad_proxy_names_its_fields(owner):
+    account = make_account(owner.organization)
+    with pytest.raises(DomainError) as caught:
+        service.set_proxy(owner, account, {"scheme": "ftp", "host": "bad host!", "port": "99999"}, VAULT)
+    assert set(caught.value.fields) == {"proxy_scheme", "proxy_host", "proxy_port"}
+
+
+def test_settings_are_validated_and_only_differences_stored(owner):
+    account = make_account(owner.organization)
+    effective = service.update_config(owner, account, {"new_chats_per_day": 10})
+    assert effective["new_chats_per_day"] == 10 and effective["messages_per_hour"] == 200
+    assert account.config == {"new_chats_per_day": 10}
+    with pytest.raises(DomainError) as caught:
+        service.update_config(owner, account, {"messages_per_hour": 0, "colour": 3})
+    assert set(caught.value.fields) == {"messages_per_hour", "colour"}
+
+
+def test_agents_are_members_of_the_organization(owner):
+    account = make_account(owner.organization)
+    agent = add_member(owner.organization, role=Role.AGENT)
+    stranger = make_member(Role.AGENT)
+    assert service.set_agents(owner, account, [agent.user_id]) == [agent.user_id]
+    with pytest.raises(DomainError):
+        service.set_agents(owner, account, [stranger.user_id])
+    assert service.set_agents(owner, account, []) == []
+    assert db.session.scalar(select(func.count()).select_from(bd_account_agent)) == 0
+
+
+def test_removing_an_account_deletes_its_chats_and_messages_even_when_telegram_is_away(owner):
+    account = make_account(owner.organization, sealed_session="sealed")
+    make_message(make_chat(account))
+    calls = []
+
+    def away(op, **kwargs):
+        calls.append(op)
+        raise Unavailable()
+
+    service.remove_account(owner, account, away)
+    db.session.commit()
+    assert calls == ["account.disconnect"]
+    assert db.session.scalar(select(func.count()).select_from(BDAccount)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Chat)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_disconnecting_forgets_the_session_and_asks_for_a_new_login(owner):
+    account = make_account(owner.organization, sealed_session="sealed")
+    calls = []
+    assert service.disconnect(owner, account, lambda op, **kw: calls.append((op, kw)) or {}) is True
+    assert calls == [("account.disconnect", {"account_id": account.id})]
+    assert account.sealed_session is None and account.status == "needs_login"
+
+
+def test_a_telegram_refusal_names_its_field_and_status(owner):
+    account = make_account(owner.organization, status="connecting")
+
+    def refuse(code):
+        def ask(op, **kwargs):
+            raise ControlError(code, "Telegram says no.")
+        return ask
+
+    with pytest.raises(service.TelegramRefused) as caught:
+        service.submit_code(owner, account, "12345", refuse("code_invalid"))
+    assert (caught.value.status, caught.value.code, caught.value.fields) == (
+        422, "code_invalid", {"code": "Telegram says no."})
+    with pytest.raises(service.TelegramRefused) as caught:
+        service.start_login(owner, account, refuse("flood_wait"))
+    assert (caught.value.status, caught.value.fields) == (429, {})
+    with pytest.raises(DomainError):
+        service.submit_code(owner, account, "abc", never_called)  # checked before asking anyone
+
+
+def test_an_online_account_is_not_signed_in_again(owner):
+    account = make_account(owner.organization, status="online")
+    with pytest.raises(DomainError):
+        service.start_login(owner, account, never_called)

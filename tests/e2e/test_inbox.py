@@ -1,0 +1,74 @@
+"""The inbox in a browser: open a chat, send with Enter, watch it go from sending to sent live."""
+
+import re
+from datetime import timedelta
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.blueprints.messaging.models import Chat, Message
+from app.blueprints.team.permissions import Role
+from app.db_types import utcnow
+from app.extensions import db
+from app.realtime import publish_now
+from tests.e2e.conftest import sign_in
+from tests.factories import PASSWORD, make_account, make_chat, make_member, make_message
+
+
+def test_a_message_sent_with_enter_shows_sending_then_sent_without_a_reload(new_page):
+    owner = make_member(Role.OWNER)
+    account = make_account(owner.organization, display_name="Dana Sales")
+    earlier = utcnow() - timedelta(minutes=30)
+    chat = make_chat(account, title="Ann Lee", last_message_at=earlier, unread_count=1,
+                     last_message_preview="Is the pricing page up to date?")
+    make_chat(account, title="Ben Ode", last_message_at=earlier - timedelta(hours=1))
+    make_message(chat, "Hi! Saw your post about the partnership program.", date=earlier - timedelta(minutes=5))
+    make_message(chat, "Is the pricing page up to date?", date=earlier, telegram_id=2)
+    org_id, chat_id = owner.org_id, chat.id
+
+    page = new_page()
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto("/inbox/")
+    expect(page.locator("body.is-live")).to_have_count(1)
+    page.evaluate("window.__notReloaded = true")
+    page.click(f"#chat-row-{chat_id} a")
+    thread = page.locator(f"#thread-messages-{chat_id}")
+    expect(thread).to_contain_text("Is the pricing page up to date?")
+    expect(page).to_have_url(re.compile(rf"/inbox/chats/{chat_id}$"))
+    expect(page.locator(f"#chat-row-{chat_id} .unread-badge")).to_have_count(0)  # read on open
+
+    box = page.locator(f"#composer-text-{chat_id}")
+    box.fill("Yes, it is.")
+    box.press("Shift+Enter")
+    box.type("Sending the deck now.")
+    box.press("Enter")
+    mine = thread.locator(".msg-out").last
+    expect(mine).to_contain_text("Yes, it is.\nSending the deck now.")
+    expect(mine).to_contain_text("Sending…")
+    expect(page.locator(f"#composer-text-{chat_id}")).to_have_value("")
+    expect(page.locator(f"#chat-row-{chat_id}")).to_contain_text("Yes, it is. Sending the deck now.")
+
+    db.session.remove()
+    message = db.session.scalar(select(Message).where(Message.chat_id == chat_id, Message.out.is_(True)))
+    assert message.status == "queued" and message.random_id
+    message.status, message.telegram_id = "sent", 3  # what the telegram process does once Telegram confirms
+    db.session.commit()
+    publish_now(org_id, "inbox.message", chat_id=chat_id, message_id=message.id, new=False)
+    sent = page.locator(f"#msg-{message.id}")
+    expect(sent).to_have_class(re.compile(r"\bmsg-sent\b"))
+    expect(sent).not_to_contain_text("Sending…")
+    expect(thread.locator(".msg-out")).to_have_count(1)  # redrawn in place, never duplicated
+
+    the_chat = db.session.get(Chat, chat_id)  # they read it: ✓✓
+    the_chat.read_outbox_max_id = 3
+    db.session.commit()
+    publish_now(org_id, "inbox.chat", chat_id=chat_id)
+    expect(sent).to_have_class(re.compile(r"\bis-read\b"))
+
+    reply = make_message(the_chat, "Great, thanks!", telegram_id=4)  # and they answer
+    publish_now(org_id, "inbox.message", chat_id=chat_id, message_id=reply.id, new=True)
+    expect(thread.locator(f"#msg-{reply.id}")).to_contain_text("Great, thanks!")
+    expect(page.locator("#chat-list .chat-row").first).to_have_id(f"chat-row-{chat_id}")
+
+    assert page.evaluate("window.__notReloaded") is True
+    assert page.csp.violations() == []
