@@ -4,7 +4,10 @@
 Redis channel. One listener thread per web process receives every organization's events, renders
 each one once with the renderer registered for its ``kind`` (the same template block the page
 uses, marked ``hx-swap-oob``) and sends it to that organization's open sockets. A lost event loses
-nothing: on reconnect the page re-fetches what it shows.
+nothing: every event carries the organization's sequence number (``rt:seq:<org>``), a page
+notes the number it was rendered at, and a socket greets its page with the current one; a page
+that sees a number above its own (an event that rang before its socket listened, or while a
+boosted navigation was in flight) re-fetches what it shows.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from app.extensions import redis_store
 log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "rt:org:"
+SEQ_PREFIX = "rt:seq:"
 MAX_SOCKETS_PER_USER = 10
 SOCKET_STALE_SECONDS = 90
 FRAME_BURST = 20  # inbound frames allowed per FRAME_WINDOW seconds
@@ -49,9 +53,36 @@ def renderer(kind: str) -> Callable[[Renderer], Renderer]:
     return register
 
 
-def publish_now(org_id: int, kind: str, user_ids: list[int] | None = None, **data) -> None:
+# Number the event and ring in one round trip, so numbers reach listeners in order.
+_PUBLISH = """
+local seq = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', KEYS[2], seq .. ' ' .. ARGV[1])
+return seq
+"""
+
+
+def publish_now(org_id: int, kind: str, user_ids: list[int] | None = None, **data) -> int:
+    """Ring at once; returns the event's sequence number."""
     event = {"kind": kind, "data": data, "user_ids": user_ids}
-    redis_store.client.publish(f"{CHANNEL_PREFIX}{org_id}", json.dumps(event, default=str))
+    return int(redis_store.client.eval(_PUBLISH, 2, f"{SEQ_PREFIX}{org_id}", f"{CHANNEL_PREFIX}{org_id}",
+                                       json.dumps(event, default=str)))
+
+
+def current_seq(org_id: int) -> int:
+    """The number of the organization's latest event: what a page rendered now has seen."""
+    return int(redis_store.client.get(f"{SEQ_PREFIX}{org_id}") or 0)
+
+
+def read_event(raw: bytes | str) -> tuple[int, dict]:
+    """(sequence number, event) of a message on an organization's channel."""
+    raw = raw.decode() if isinstance(raw, bytes) else raw
+    seq, _, body = raw.partition(" ")
+    return int(seq), json.loads(body)
+
+
+def seq_mark(seq: int) -> str:
+    """How a frame tells the page its event's number: a comment, which swaps ignore."""
+    return f"<!--seq:{seq}-->"
 
 
 def publish(org_id: int, kind: str, user_ids: list[int] | None = None, **data) -> None:
@@ -171,7 +202,7 @@ class Hub:
         targets = self.connections(org_id)
         if not targets:
             return 0
-        event = json.loads(raw)
+        seq, event = read_event(raw)
         audience = set(event.get("user_ids") or ())
         if audience:
             targets = [c for c in targets if c.user_id in audience]
@@ -191,7 +222,7 @@ class Hub:
                         log.exception("realtime renderer for %s failed", event["kind"])
                         fragments[key] = None
                 if fragments[key]:
-                    sent += conn.send(fragments[key])
+                    sent += conn.send(seq_mark(seq) + fragments[key])
         return sent
 
 hub = Hub()

@@ -6,6 +6,7 @@ from datetime import timedelta
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from app.blueprints.accounts.models import BDAccount
 from app.blueprints.messaging.models import Chat, Message
 from app.blueprints.team.permissions import Role
 from app.db_types import utcnow
@@ -72,3 +73,53 @@ def test_a_message_sent_with_enter_shows_sending_then_sent_without_a_reload(new_
 
     assert page.evaluate("window.__notReloaded") is True
     assert page.csp.violations() == []
+
+
+def ring_new_chat(app, account_id, org_id):
+    """A dialog arrives and rings, from inside a browser callback (its own context)."""
+    with app.app_context():
+        late = make_chat(db.session.get(BDAccount, account_id), title="Late Larry", last_message_at=utcnow())
+        publish_now(org_id, "inbox.chat", chat_id=late.id, new=True)
+
+
+def test_a_chat_that_arrives_before_the_socket_listens_still_appears(app, new_page):
+    owner = make_member(Role.OWNER)
+    account = make_account(owner.organization)
+    make_chat(account, title="Ann Lee", last_message_at=utcnow() - timedelta(hours=1))
+    org_id, account_id = owner.org_id, account.id
+    page = new_page()
+    sign_in(page, owner.user.email, PASSWORD)
+
+    def ring_then_listen(ws):  # the page is rendered; its socket is not listening yet
+        ring_new_chat(app, account_id, org_id)
+        ws.connect_to_server()
+
+    page.route_web_socket(re.compile(r"/ws$"), ring_then_listen)
+    page.goto("/inbox/")
+    expect(page.locator("body.is-live")).to_have_count(1)
+    expect(page.locator("#chat-list .chat-row").first).to_contain_text("Late Larry")
+    expect(page.locator("#chat-list .chat-row")).to_have_count(2)
+    assert page.csp.violations() == []
+
+
+def test_a_chat_that_arrives_during_a_boosted_navigation_still_appears(app, new_page):
+    owner = make_member(Role.OWNER)
+    org_id, account_id = owner.org_id, make_account(owner.organization).id
+    page = new_page()
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto("/contacts")
+    expect(page.locator("body.is-live")).to_have_count(1)
+
+    def ring_while_in_flight(route):  # the inbox was queried; its page is not on screen yet
+        response = route.fetch()
+        ring_new_chat(app, account_id, org_id)
+        page.wait_for_timeout(300)  # the frame reaches the page being left
+        route.fulfill(response=response)
+
+    page.route(re.compile(r"/inbox/$"), ring_while_in_flight)
+    page.evaluate("window.__notReloaded = true")
+    page.click("nav a[href='/inbox/']")
+    expect(page).to_have_url(re.compile(r"/inbox/$"))
+    expect(page.locator("#chat-list .chat-row")).to_have_count(1)
+    expect(page.locator("#chat-list .chat-row").first).to_contain_text("Late Larry")
+    assert page.evaluate("window.__notReloaded") is True

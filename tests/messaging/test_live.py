@@ -1,6 +1,5 @@
 """Live inbox: fragments only for viewers who may see the chat; doorbells only after commit."""
 
-import json
 
 import pytest
 
@@ -8,7 +7,7 @@ from app.blueprints.messaging import service
 from app.blueprints.messaging.live import chat_changed, message_changed
 from app.blueprints.team.permissions import Role
 from app.extensions import db, redis_store
-from app.realtime import Connection
+from app.realtime import Connection, read_event
 from tests.factories import add_member, give_account, make_account, make_chat, make_message
 
 
@@ -25,7 +24,7 @@ def doorbells(owner):
     def rung() -> list[tuple[str, dict]]:
         found = []
         while (message := pubsub.get_message(timeout=0.2)) is not None:
-            event = json.loads(message["data"])
+            event = read_event(message["data"])[1]
             found.append((event["kind"], event["data"]))
         return found
 

@@ -1,6 +1,5 @@
 """Live boards: one doorbell per transaction names the pipelines and stages that changed."""
 
-import json
 
 import pytest
 
@@ -9,6 +8,7 @@ from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import service
 from app.blueprints.pipeline.live import KIND, board_doorbell
 from app.extensions import db, redis_store
+from app.realtime import read_event
 from tests.factories import make_deal
 
 
@@ -21,7 +21,7 @@ def doorbells(app, owner):
     def rung() -> list[dict]:
         found = []
         while (message := pubsub.get_message(timeout=0.2)) is not None:
-            event = json.loads(message["data"])
+            event = read_event(message["data"])[1]
             if event["kind"] == KIND:
                 found.append(event["data"])
         return found

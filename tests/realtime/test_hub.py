@@ -24,8 +24,8 @@ def conn(member, **kwargs):
                       role=member.role, socket_id=f"s{id(kwargs)}{member.id}")
 
 
-def event(kind, **data):
-    return json.dumps({"kind": kind, "data": data, "user_ids": None})
+def event(kind, seq=1, **data):
+    return f'{seq} {json.dumps({"kind": kind, "data": data, "user_ids": None})}'
 
 
 def test_oob_marks_the_outer_element_only():
@@ -39,6 +39,7 @@ def test_an_event_reaches_every_socket_of_its_organization_and_no_other(app):
     assert hub.admit(mine) and hub.admit(theirs)
     sent = hub.dispatch(app, f"rt:org:{a.org_id}", event("org.updated"))
     assert sent == 1
+    assert mine.ws.sent[0].startswith("<!--seq:1-->")  # the page learns the event's number
     assert 'id="org-name"' in mine.ws.sent[0] and 'hx-swap-oob="true"' in mine.ws.sent[0]
     assert a.organization.name in mine.ws.sent[0]
     assert theirs.ws.sent == []
@@ -53,7 +54,7 @@ def test_audience_narrows_an_event_to_listed_users(app):
     ca, cb = conn(a), conn(b)
     hub.admit(ca)
     hub.admit(cb)
-    raw = json.dumps({"kind": "org.updated", "data": {}, "user_ids": [b.user_id]})
+    raw = "1 " + json.dumps({"kind": "org.updated", "data": {}, "user_ids": [b.user_id]})
     assert hub.dispatch(app, f"rt:org:{a.org_id}", raw) == 1
     assert ca.ws.sent == [] and len(cb.ws.sent) == 1
 
@@ -122,5 +123,27 @@ def test_publish_waits_for_the_commit_and_vanishes_on_rollback(app):
     publish(a.org_id, "org.updated", note="kept")
     db.session.commit()
     message = pubsub.get_message(timeout=2)
-    assert json.loads(message["data"])["data"] == {"note": "kept"}
+    seq, event = realtime.read_event(message["data"])
+    assert event["data"] == {"note": "kept"} and seq == realtime.current_seq(a.org_id)
     assert pubsub.get_message(timeout=0.2) is None  # the rolled-back one never left
+
+
+def test_events_are_numbered_per_organization_in_order(app):
+    a, b = make_member(), make_member()
+    before = realtime.current_seq(a.org_id)
+    first = realtime.publish_now(a.org_id, "org.updated")
+    second = realtime.publish_now(a.org_id, "org.updated")
+    assert (first, second) == (before + 1, before + 2) and realtime.current_seq(a.org_id) == second
+    assert realtime.current_seq(b.org_id) == 0  # another organization counts its own
+
+
+def test_a_full_page_carries_the_number_it_was_rendered_at(app, client):
+    from tests.conftest import sign_in_as
+
+    member = make_member()
+    sign_in_as(client, member)
+    seq = realtime.publish_now(member.org_id, "org.updated")
+    page = client.get("/contacts").get_data(as_text=True)
+    assert f'id="live-seq" data-seq="{seq}"' in page
+    boosted = client.get("/contacts", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert f'data-seq="{seq}"' in boosted.get_data(as_text=True)

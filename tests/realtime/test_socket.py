@@ -1,5 +1,6 @@
 """``/ws`` on the real web process (gunicorn), through a real websocket client."""
 
+import re
 import time
 
 import pytest
@@ -9,6 +10,8 @@ from app import realtime
 from app.realtime import publish_now
 from tests.conftest import session_cookie
 from tests.factories import make_member
+
+GREETING = re.compile(r"<!--seq:\d+-->")
 
 
 def connect(live_server, cookie=None):
@@ -22,7 +25,7 @@ def receive_after_publishing(ws, org_id, kind, **data):
     while time.monotonic() < deadline:
         publish_now(org_id, kind, **data)
         message = ws.receive(timeout=0.3)
-        if message:
+        if message and not GREETING.fullmatch(message):
             return message
     raise AssertionError("no realtime message arrived")
 
@@ -34,6 +37,18 @@ def test_a_signed_in_socket_receives_its_organizations_updates(app, live_server)
         message = receive_after_publishing(ws, member.org_id, "org.updated")
         assert 'id="org-name"' in message and 'hx-swap-oob="true"' in message
         assert member.organization.name in message
+    finally:
+        ws.close()
+
+
+def test_a_socket_greets_its_page_with_the_latest_event_number(app, live_server):
+    member = make_member()
+    seq = publish_now(member.org_id, "org.updated")  # rung before this socket listened
+    ws = connect(live_server, session_cookie(app, member))
+    try:
+        assert ws.receive(timeout=5) == f"<!--seq:{seq}-->"
+        message = receive_after_publishing(ws, member.org_id, "org.updated")
+        assert re.match(rf"<!--seq:{seq + 1}-->", message)  # each frame names its event
     finally:
         ws.close()
 

@@ -12,7 +12,7 @@ from simple_websocket import ConnectionClosed
 from app.blueprints.realtime import bp
 from app.errors import respond_with_error
 from app.extensions import sock
-from app.realtime import Connection, hub
+from app.realtime import Connection, current_seq, hub, seq_mark
 
 IDLE_TOUCH_SECONDS = 30
 
@@ -25,6 +25,17 @@ def refuse_anonymous_sockets():
     return None
 
 
+@bp.before_app_request
+def note_live_seq():
+    """A page remembers the last event it has seen, read before the view queries anything.
+
+    Only full pages (plain or boosted) carry the number; fragments re-fetched later do not need it.
+    """
+    if (request.method == "GET" and g.get("membership") is not None
+            and (request.headers.get("HX-Boosted") or not request.headers.get("HX-Request"))):
+        g.live_seq = current_seq(g.membership.org_id)
+
+
 @sock.route("/ws", bp=bp)
 def socket(ws):
     membership = g.membership
@@ -34,6 +45,8 @@ def socket(ws):
         ws.close(reason=1008, message="Too many open tabs; close some to get live updates here.")
         return
     hub.ensure_listener(current_app._get_current_object())
+    # Listening from here on: the greeting tells the page whether it missed anything before.
+    conn.send(seq_mark(current_seq(conn.org_id)))
     try:
         while True:
             frame = ws.receive(timeout=IDLE_TOUCH_SECONDS)

@@ -46,14 +46,44 @@
     toast("Cannot reach the server. Check your connection and try again.", "error");
   });
 
-  // After the live socket comes back, tell the page to re-fetch what it shows: events sent
-  // while it was away are not replayed (realtime is a doorbell, not a log).
-  var socketWasOpen = false;
-  document.addEventListener("htmx:wsOpen", function () {
-    if (socketWasOpen) htmx.trigger(document.body, "live:reconnected");
-    socketWasOpen = true;
-    document.body.classList.add("is-live");
+  // Realtime is a doorbell, not a log: each frame starts with its event's number (<!--seq:N-->)
+  // and the socket's first frame carries the latest one. The page knows the number it was
+  // rendered at (#live-seq); seeing a higher one that did not land on this page (rung before the
+  // socket listened, while it was away, or while a boosted navigation was in flight) asks the
+  // page to re-fetch what it shows, with "live:resync".
+  var SEQ = /^<!--seq:(\d+)-->/;
+  var lastSeen = 0;
+
+  function pageSeq() {
+    var mark = document.getElementById("live-seq");
+    return mark ? parseInt(mark.dataset.seq, 10) : null;
+  }
+
+  function resyncIfBehind(seq) {
+    var mine = pageSeq();
+    if (mine === null || seq <= mine) return;
+    document.getElementById("live-seq").dataset.seq = String(seq);  // the re-fetch sees up to here
+    htmx.trigger(document.body, "live:resync");
+  }
+
+  document.addEventListener("htmx:wsBeforeMessage", function (evt) {
+    var found = SEQ.exec(evt.detail.message || "");
+    if (!found) return;
+    var seq = parseInt(found[1], 10);
+    var greeting = evt.detail.message.length === found[0].length;
+    if (greeting) resyncIfBehind(seq);
+    else {
+      lastSeen = Math.max(lastSeen, seq);
+      var mark = document.getElementById("live-seq");  // this page has now seen it
+      if (mark && seq > pageSeq()) mark.dataset.seq = String(seq);
+    }
   });
+
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    if (evt.detail.boosted) resyncIfBehind(lastSeen);  // frames delivered to the page we left
+  });
+
+  document.addEventListener("htmx:wsOpen", function () { document.body.classList.add("is-live"); });
   document.addEventListener("htmx:wsClose", function () {
     document.body.classList.remove("is-live");
   });

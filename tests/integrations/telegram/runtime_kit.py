@@ -8,7 +8,6 @@ sealed session the world knows. ``eventually`` polls with a fresh view of the da
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -30,6 +29,7 @@ from app.integrations.telegram import dispatch
 from app.integrations.telegram.runtime.config import RuntimeConfig
 from app.integrations.telegram.runtime.process import Runtime
 from app.integrations.telegram.sandbox import World, render, sandbox_client
+from app.realtime import read_event
 
 FAST = RuntimeConfig(lease_ttl=3, heartbeat_seconds=0.5, supervise_seconds=0.2, reconcile_seconds=3600,
                      sweep_seconds=0.5, backoff_base=0.1, backoff_max=0.5, connect_timeout=5)
@@ -138,7 +138,7 @@ class Doorbell:
 
     def heard(self, kind: str, **data: Any) -> bool:
         while (message := self.pubsub.get_message(timeout=0.01)) is not None:
-            self.events.append(json.loads(message["data"]))
+            self.events.append(read_event(message["data"])[1])
         return any(e["kind"] == kind and all(e["data"].get(k) == v for k, v in data.items())
                    for e in self.events)
 
