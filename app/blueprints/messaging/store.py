@@ -446,10 +446,11 @@ def start_sending(message_id: int) -> bool:
 def record_sent(message_id: int, telegram_id: int, date: datetime | None, media: dict | None = None) -> None:
     """Telegram confirmed the send. A copy of the same message stored meanwhile (a reconcile after
     a crash between sending and recording) is folded into the outbox row."""
-    message = db.session.get(Message, message_id)
-    if message is None:
+    found = db.session.execute(select(Message, Chat).join(Chat, Chat.id == Message.chat_id)
+                               .where(Message.id == message_id)).first()
+    if found is None:
         return
-    chat = db.session.get(Chat, message.chat_id)
+    message, chat = found
     copy = db.session.scalar(select(Message).where(Message.chat_id == message.chat_id,
                                                    Message.telegram_id == telegram_id,
                                                    Message.id != message.id))
@@ -465,9 +466,8 @@ def record_sent(message_id: int, telegram_id: int, date: datetime | None, media:
         message.date = date
     if media is not None and not message.media:
         message.media = media
-    if chat is not None:
-        # last_telegram_id stays the mirror's high-water mark: a reconcile still reads past it.
-        _touch_last(chat, Item(telegram_id, True, message.text or "", message.date, media=message.media))
+    # last_telegram_id stays the mirror's high-water mark: a reconcile still reads past it.
+    _touch_last(chat, Item(telegram_id, True, message.text or "", message.date, media=message.media))
     _changed(message)
 
 

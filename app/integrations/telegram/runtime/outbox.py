@@ -74,29 +74,36 @@ async def send(conn: Connection, message_id: int) -> None:
         conn.in_flight.discard(message_id)
 
 
-async def _send(conn: Connection, message_id: int) -> None:
-    runtime = conn.runtime
-    plan = await runtime.db(store.send_plan, message_id)
-    if plan is None or plan.account_id != conn.account_id or plan.status not in (
+def _claim(redis: Any, account_id: int, paused_until: datetime | None,
+           message_id: int) -> tuple[SendPlan | None, datetime | None]:
+    """One database unit, run in the db thread: the plan, the wait and budget checks, and the move
+    to ``sending``. Returns the plan when the message goes now, else when to look again (if ever)."""
+    plan = store.send_plan(message_id)
+    if plan is None or plan.account_id != account_id or plan.status not in (
             MessageStatus.QUEUED, MessageStatus.SENDING):
-        return
+        return None, None
     now = utcnow()
     if plan.status == MessageStatus.QUEUED:
-        wait_until = max(filter(None, (plan.send_after, conn.paused_until)), default=None)
+        wait_until = max(filter(None, (plan.send_after, paused_until)), default=None)
         if wait_until is not None and wait_until > now:
-            conn.wake_at(wait_until)
-            return
-        allowed = budgets.allowed_at(runtime.redis, conn.account_id, plan.config,
-                                     first_contact=plan.first_contact)
+            return None, wait_until
+        allowed = budgets.allowed_at(redis, account_id, plan.config, first_contact=plan.first_contact)
         if allowed is not None:
             later = datetime.fromtimestamp(allowed, now.tzinfo)
-            await runtime.db(store.requeue, message_id, later)
-            conn.wake_at(later)
-            return
-        budgets.spend(runtime.redis, conn.account_id, plan.config, first_contact=plan.first_contact)
+            store.requeue(message_id, later)
+            return None, later
+        budgets.spend(redis, account_id, plan.config, first_contact=plan.first_contact)
     # A row still in ``sending`` was handed to Telegram by a process that died before recording
     # the answer: the same random_id goes again, and Telegram answers with the original.
-    if not await runtime.db(store.start_sending, message_id):
+    return (plan, None) if store.start_sending(message_id) else (None, None)
+
+
+async def _send(conn: Connection, message_id: int) -> None:
+    runtime = conn.runtime
+    plan, later = await runtime.db(_claim, runtime.redis, conn.account_id, conn.paused_until, message_id)
+    if plan is None:
+        if later is not None:
+            conn.wake_at(later)
         return
     try:
         result = await conn.client(await _request(conn, plan))
