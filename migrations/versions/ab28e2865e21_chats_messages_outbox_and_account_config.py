@@ -93,6 +93,7 @@ def upgrade():
         batch_op.create_index('ix_message_chat_date', ['chat_id', 'date', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_message_org_id'), ['org_id'], unique=False)
         batch_op.create_index('ix_message_outbox', ['account_id', 'status', 'send_after'], unique=False)
+        batch_op.create_index('ix_message_account_telegram', ['account_id', 'telegram_id'], unique=False)
 
     op.create_table('message_file',
     sa.Column('message_id', sa.Integer(), nullable=False),
@@ -129,6 +130,7 @@ def downgrade():
     op.drop_table('message_file')
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.drop_index('ix_message_outbox')
+        batch_op.drop_index('ix_message_account_telegram')
         batch_op.drop_index(batch_op.f('ix_message_org_id'))
         batch_op.drop_index('ix_message_chat_date')
 

@@ -7,13 +7,14 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.blueprints.accounts.models import BDAccount
+from app.blueprints.messaging import service
 from app.blueprints.messaging.models import Chat, Message
 from app.blueprints.team.permissions import Role
 from app.db_types import utcnow
 from app.extensions import db
 from app.realtime import publish_now
 from tests.e2e.conftest import sign_in
-from tests.factories import PASSWORD, make_account, make_chat, make_member, make_message
+from tests.factories import PASSWORD, add_member, make_account, make_chat, make_member, make_message
 
 
 def test_a_message_sent_with_enter_shows_sending_then_sent_without_a_reload(new_page):
@@ -123,3 +124,23 @@ def test_a_chat_that_arrives_during_a_boosted_navigation_still_appears(app, new_
     expect(page.locator("#chat-list .chat-row")).to_have_count(1)
     expect(page.locator("#chat-list .chat-row").first).to_contain_text("Late Larry")
     assert page.evaluate("window.__notReloaded") is True
+
+
+def test_a_chat_taken_from_an_agent_leaves_their_open_inbox(new_page):
+    owner = make_member(Role.OWNER)
+    agent = add_member(owner.organization, role=Role.AGENT)
+    chat = make_chat(make_account(owner.organization), title="Ann Lee", unread_count=1,
+                     last_message_at=utcnow(), assignee_id=agent.user_id)
+    chat_id = chat.id
+    page = new_page()
+    sign_in(page, agent.user.email, PASSWORD)
+    page.goto(f"/inbox/chats/{chat_id}")
+    expect(page.locator("body.is-live")).to_have_count(1)
+    expect(page.locator(f"#chat-row-{chat_id}")).to_have_count(1)
+
+    service.assign(owner, db.session.get(Chat, chat_id), None)  # a manager takes it back
+    db.session.commit()
+    expect(page.locator(f"#chat-row-{chat_id}")).to_have_count(0)
+    expect(page.locator(f"#chat-head-{chat_id}")).to_contain_text("assigned to a teammate")
+    expect(page.locator("#inbox-unread")).to_contain_text("All caught up")
+    assert page.csp.violations() == []

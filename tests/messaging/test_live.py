@@ -70,6 +70,23 @@ def test_only_viewers_who_may_see_the_chat_get_anything(owner):
     assert message_changed({**event, "org_id": owner.org_id + 1}, viewer(owner)) is None  # wrong org
 
 
+def test_an_agent_a_chat_is_taken_from_drops_it_and_no_one_else_hears(owner, doorbells):
+    chat = make_chat(make_account(owner.organization), unread_count=2)
+    agent = add_member(owner.organization, role=Role.AGENT)
+    bystander = add_member(owner.organization, role=Role.AGENT)
+    service.assign(owner, chat, agent.user_id)
+    db.session.commit()
+    service.assign(owner, chat, None)
+    db.session.commit()
+    [_, (kind, data)] = doorbells()
+    assert (kind, data) == ("inbox.chat", {"chat_id": chat.id, "unassigned": agent.user_id})
+    html = chat_changed({**data, "org_id": owner.org_id}, viewer(agent))
+    assert f'<div id="chat-row-{chat.id}" hx-swap-oob="delete">' in html
+    assert f'id="chat-head-{chat.id}" hx-swap-oob="innerHTML"' in html and "assigned to a teammate" in html
+    assert "All caught up" in html  # their unread figure loses the chat
+    assert chat_changed({**data, "org_id": owner.org_id}, viewer(bystander)) is None
+
+
 def test_a_chat_change_redraws_the_row_and_the_head_with_the_read_mark(owner):
     chat = make_chat(make_account(owner.organization), read_outbox_max_id=42)
     html = chat_changed({"chat_id": chat.id, "org_id": owner.org_id}, viewer(owner))

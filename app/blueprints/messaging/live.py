@@ -4,7 +4,8 @@ The telegram process (inbound messages, sent / failed, edits, deletions, read ma
 (queued messages, reads, assignment) ring ``inbox.message`` {chat_id, message_id, new} and
 ``inbox.chat`` {chat_id}. Each viewer who may see the chat gets the changed message (appended to
 the open thread when new, redrawn in place otherwise), the chat's row (moved to the top of the
-list for a new message) and their unread figures; a viewer who may not see the chat gets nothing.
+list for a new message) and their unread figures; a viewer who may not see the chat gets nothing,
+except an agent the chat was just taken from, whose pages drop it.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ def _render(block: str, **context) -> str:
         return render_block(FRAGMENTS, block, **context)
 
 
-def _visible_chat(event: dict, viewer: Connection) -> Chat | None:
+def _org_chat(event: dict) -> Chat | None:
     chat = db.session.get(Chat, int(event["chat_id"]))
-    if chat is None or chat.org_id != event["org_id"] or not service.can_see_chat(viewer, chat):
-        return None
-    return chat
+    return chat if chat is not None and chat.org_id == event["org_id"] else None
+
+
+def _visible_chat(event: dict, viewer: Connection) -> Chat | None:
+    chat = _org_chat(event)
+    return chat if chat is not None and service.can_see_chat(viewer, chat) else None
 
 
 def _common(event: dict, chat: Chat, viewer: Connection) -> dict:
@@ -62,8 +66,14 @@ def message_changed(event: dict, viewer: Connection) -> str | None:
 
 @renderer(service.CHAT_EVENT)
 def chat_changed(event: dict, viewer: Connection) -> str | None:
-    chat = _visible_chat(event, viewer)
+    chat = _org_chat(event)
     if chat is None:
         return None
+    if not service.can_see_chat(viewer, chat):
+        if event.get("unassigned") != viewer.user_id:
+            return None
+        unread_chats, unread_messages = service.unread_totals(viewer)
+        return _render("live_chat_gone", chat_id=chat.id, unread_chats=unread_chats,
+                       unread_messages=unread_messages)
     return _render("live_chat", can_assign=can(viewer.role, Permission.CHATS_ASSIGN),
                    new=bool(event.get("new")), **_common(event, chat, viewer))

@@ -77,6 +77,8 @@ class Message(OrgScoped, db.Model):
         UniqueConstraint("account_id", "random_id"),
         Index("ix_message_chat_date", "chat_id", "date", "id"),
         Index("ix_message_outbox", "account_id", "status", "send_after"),
+        # Deletions in private chats name only the account's message ids, not the chat.
+        Index("ix_message_account_telegram", "account_id", "telegram_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

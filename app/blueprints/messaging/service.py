@@ -427,9 +427,10 @@ def assign(actor: Membership, chat: Chat, user_id: int | None) -> Chat:
             raise DomainError("Assign the chat to a member of this organization.",
                               {"assignee_id": "Not a member of this organization."})
     if chat.assignee_id != user_id:
-        chat.assignee_id = user_id
+        previous, chat.assignee_id = chat.assignee_id, user_id
         db.session.flush()
-        publish(chat.org_id, CHAT_EVENT, chat_id=chat.id)
+        # The previous assignee's open pages drop the chat if it was theirs only by assignment.
+        publish(chat.org_id, CHAT_EVENT, chat_id=chat.id, unassigned=previous)
     return chat
 
 
