@@ -53,6 +53,7 @@
   // page to re-fetch what it shows, with "live:resync".
   var SEQ = /^<!--seq:(\d+)-->/;
   var lastSeen = 0;
+  var greeted = false;  // frames before the greeting may follow a gap only the greeting reveals
 
   function pageSeq() {
     var mark = document.getElementById("live-seq");
@@ -71,19 +72,24 @@
     if (!found) return;
     var seq = parseInt(found[1], 10);
     var greeting = evt.detail.message.length === found[0].length;
-    if (greeting) resyncIfBehind(seq);
-    else {
-      lastSeen = Math.max(lastSeen, seq);
-      var mark = document.getElementById("live-seq");  // this page has now seen it
-      if (mark && seq > pageSeq()) mark.dataset.seq = String(seq);
+    if (greeting) {
+      greeted = true;
+      resyncIfBehind(seq);
+      return;
     }
+    lastSeen = Math.max(lastSeen, seq);
+    var mark = document.getElementById("live-seq");  // this page has now seen it
+    if (greeted && mark && seq > pageSeq()) mark.dataset.seq = String(seq);
   });
 
   document.addEventListener("htmx:afterSettle", function (evt) {
     if (evt.detail.boosted) resyncIfBehind(lastSeen);  // frames delivered to the page we left
   });
 
-  document.addEventListener("htmx:wsOpen", function () { document.body.classList.add("is-live"); });
+  document.addEventListener("htmx:wsOpen", function () {
+    greeted = false;
+    document.body.classList.add("is-live");
+  });
   document.addEventListener("htmx:wsClose", function () {
     document.body.classList.remove("is-live");
   });
