@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import func, select
 
 from app.api.auth import json_body, per_member_limit, protect
 from app.api.docs import documented, integer, obj, string
@@ -132,10 +131,7 @@ def inbox():
 @bp.get("/chats")
 @per_user
 @documented("Every chat you may see (those without messages too), page by page", tag="messaging",
-            params=[_query("account_id", "only this account's chats", integer()),
-                    _query("assignee", "me, none, or a user id"),
-                    _query("unread", "1: only chats with unread messages"),
-                    _query("page", "1-based page", integer(minimum=1)),
+            params=[*FILTERS, _query("page", "1-based page", integer(minimum=1)),
                     _query("per_page", "1-200 (default 50)", integer(minimum=1, maximum=200))],
             responses={200: {"description": "A page of chats", "schema": obj(
                 items={"type": "array", "items": CHAT}, total=integer(), page=integer(), per_page=integer())},
@@ -143,20 +139,7 @@ def inbox():
 def chats():
     flt = _filter()
     page, per_page = _whole("page", 1, 1, 1_000_000), _whole("per_page", 50, 1, 200)
-    stmt = select(Chat).where(service.chat_sight(g.membership))
-    if flt.account_id:
-        stmt = stmt.where(Chat.account_id == flt.account_id)
-    if flt.assignee == "me":
-        stmt = stmt.where(Chat.assignee_id == g.membership.user_id)
-    elif flt.assignee == "none":
-        stmt = stmt.where(Chat.assignee_id.is_(None))
-    elif flt.assignee:
-        stmt = stmt.where(Chat.assignee_id == int(flt.assignee))
-    if flt.unread:
-        stmt = stmt.where(Chat.unread_count > 0)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    found = db.session.scalars(stmt.order_by(Chat.last_message_at.desc().nulls_last(), Chat.id.desc())
-                               .offset((page - 1) * per_page).limit(per_page))
+    found, total = service.chats_page(g.membership, flt, page, per_page)
     return jsonify({"items": [chat_json(c) for c in found], "total": total, "page": page,
                     "per_page": per_page})
 

@@ -148,10 +148,9 @@ def _search(org_id: int, q: str) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
-def chats_query(viewer: Viewer, flt: InboxFilter) -> Select:
-    """Visible chats matching ``flt``, newest conversation first (ix_chat_org_last)."""
-    stmt = select(Chat, open_deal_exists().label("has_deal")).where(
-        chat_sight(viewer), Chat.last_message_at.is_not(None))
+def _filtered(stmt: Select, viewer: Viewer, flt: InboxFilter) -> Select:
+    """``stmt`` (over Chat) narrowed to the chats the viewer may see that match ``flt``."""
+    stmt = stmt.where(chat_sight(viewer))
     if flt.account_id:
         stmt = stmt.where(Chat.account_id == flt.account_id)
     if flt.assignee == "me":
@@ -166,7 +165,23 @@ def chats_query(viewer: Viewer, flt: InboxFilter) -> Select:
         stmt = stmt.where(open_deal_exists())
     if flt.q:
         stmt = stmt.where(_search(viewer.org_id, flt.q))
-    return stmt.order_by(Chat.last_message_at.desc(), Chat.id.desc())
+    return stmt
+
+
+def chats_query(viewer: Viewer, flt: InboxFilter) -> Select:
+    """Visible chats matching ``flt``, newest conversation first (ix_chat_org_last)."""
+    stmt = select(Chat, open_deal_exists().label("has_deal")).where(Chat.last_message_at.is_not(None))
+    return _filtered(stmt, viewer, flt).order_by(Chat.last_message_at.desc(), Chat.id.desc())
+
+
+def chats_page(viewer: Viewer, flt: InboxFilter, page: int, per_page: int) -> tuple[list[Chat], int]:
+    """Every visible chat matching ``flt`` (those without messages too), a numbered page of them,
+    and how many there are."""
+    stmt = _filtered(select(Chat), viewer, flt)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    found = db.session.scalars(stmt.order_by(Chat.last_message_at.desc().nulls_last(), Chat.id.desc())
+                               .offset((page - 1) * per_page).limit(per_page))
+    return list(found), total
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
