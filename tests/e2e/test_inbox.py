@@ -76,10 +76,10 @@ def test_a_message_sent_with_enter_shows_sending_then_sent_without_a_reload(new_
     assert page.csp.violations() == []
 
 
-def ring_new_chat(app, account_id, org_id):
+def ring_new_chat(app, account_id, org_id, title="Late Larry"):
     """A dialog arrives and rings, from inside a browser callback (its own context)."""
     with app.app_context():
-        late = make_chat(db.session.get(BDAccount, account_id), title="Late Larry", last_message_at=utcnow())
+        late = make_chat(db.session.get(BDAccount, account_id), title=title, last_message_at=utcnow())
         publish_now(org_id, "inbox.chat", chat_id=late.id, new=True)
 
 
@@ -101,6 +101,32 @@ def test_a_chat_that_arrives_before_the_socket_listens_still_appears(app, new_pa
     expect(page.locator("#chat-list .chat-row").first).to_contain_text("Late Larry")
     expect(page.locator("#chat-list .chat-row")).to_have_count(2)
     assert page.csp.violations() == []
+
+
+def test_a_chat_that_arrives_while_the_list_is_re_fetched_still_appears(app, new_page):
+    owner = make_member(Role.OWNER)
+    org_id, account_id = owner.org_id, make_account(owner.organization).id
+    page = new_page()
+    sign_in(page, owner.user.email, PASSWORD)
+    page.route_web_socket(re.compile(r"/ws$"), lambda ws: (ring_new_chat(app, account_id, org_id),
+                                                           ws.connect_to_server()))
+    refetches = []
+
+    def ring_while_in_flight(route):  # the resync's list was queried; it is not on screen yet
+        response = route.fetch()
+        if not refetches:
+            ring_new_chat(app, account_id, org_id, title="Later Lou")
+            page.wait_for_timeout(300)  # its frame lands in the list about to be replaced
+        refetches.append(route.request.url)
+        route.fulfill(response=response)
+
+    page.route(lambda url: "/inbox/" in url, lambda route: ring_while_in_flight(route)
+               if route.request.headers.get("hx-request") else route.continue_())
+    page.goto("/inbox/")
+    expect(page.locator("#chat-list .chat-row")).to_have_count(2)
+    expect(page.locator("#chat-list")).to_contain_text("Late Larry")
+    expect(page.locator("#chat-list")).to_contain_text("Later Lou")
+    assert len(refetches) == 2  # fetched again once, for the frame that arrived meanwhile
 
 
 def test_a_chat_that_arrives_during_a_boosted_navigation_still_appears(app, new_page):

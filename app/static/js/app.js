@@ -82,8 +82,16 @@
     if (greeted && mark && seq > pageSeq()) mark.dataset.seq = String(seq);
   });
 
+  // A live region re-fetched (a resync, a filter) replaces whatever frames changed in it while the
+  // request was out; if any arrived, fetch again. A boosted page compares with its own mark.
+  document.addEventListener("htmx:beforeRequest", function (evt) { evt.detail.xhr.liveSeen = lastSeen; });
   document.addEventListener("htmx:afterSettle", function (evt) {
-    if (evt.detail.boosted) resyncIfBehind(lastSeen);  // frames delivered to the page we left
+    if (evt.detail.boosted) { resyncIfBehind(lastSeen); return; }  // frames delivered to the page we left
+    var xhr = evt.detail.xhr, region = evt.detail.elt;
+    if (!xhr || xhr.liveSeen === undefined || lastSeen <= xhr.liveSeen) return;
+    if (!region || !region.matches || !region.matches('[hx-trigger*="live:resync"]')) return;
+    xhr.liveSeen = lastSeen;  // once per request: afterSettle fires for each settled element
+    htmx.trigger(document.body, "live:resync");
   });
 
   document.addEventListener("htmx:wsOpen", function () {
