@@ -19,10 +19,13 @@ process (``app_world()`` unless one is given, as tests do); stored sessions are 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import socket
+import sys
 import threading
+import traceback
 import uuid
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -111,7 +114,22 @@ class Runtime:
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
+                self._log_where_stuck()
                 raise RuntimeError("the telegram runtime did not stop")
+
+    def _log_where_stuck(self) -> None:
+        """What the loop and its threads are doing, for whoever reads why a stop timed out."""
+        frames = sys._current_frames()
+        for thread in threading.enumerate():
+            if thread is self._thread or thread in self._threads or thread.name.startswith("tg-db"):
+                frame = frames.get(thread.ident)
+                stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
+                log.error("stuck stopping: thread %s\n%s", thread.name, stack)
+        if self._loop is not None and not self._loop.is_closed():
+            for task in asyncio.all_tasks(self._loop):  # read from this thread: a best effort
+                stack = io.StringIO()
+                task.print_stack(file=stack)
+                log.error("stuck stopping: task %s\n%s", task.get_name(), stack.getvalue())
 
     async def main(self, *, handle_signals: bool = False) -> None:
         self._loop = asyncio.get_running_loop()
