@@ -54,6 +54,7 @@ from app.integrations.telegram.sandbox import World, app_world
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+END_SECONDS = 5.0  # how long the loop's last tasks get to finish once cancelled
 
 
 def new_worker_id() -> str:
@@ -89,7 +90,30 @@ class Runtime:
     # -- running ----------------------------------------------------------------------------------
 
     def run(self, *, handle_signals: bool = False) -> None:
-        asyncio.run(self.main(handle_signals=handle_signals))
+        """``asyncio.run``, with a bounded end: a task that will not finish once cancelled (say, a
+        client stuck disconnecting) is logged and left behind rather than keeping the loop alive."""
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self.main(handle_signals=handle_signals))
+        finally:
+            try:
+                leftover = [task for task in asyncio.all_tasks(loop) if not task.done()]
+                for task in leftover:
+                    task.cancel()
+                if leftover:
+                    loop.run_until_complete(asyncio.wait(leftover, timeout=END_SECONDS))
+                for task in leftover:
+                    if not task.done():
+                        stack = io.StringIO()
+                        task.print_stack(file=stack)
+                        log.error("task %s did not end when cancelled\n%s", task.get_name(), stack.getvalue())
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(asyncio.wait([loop.create_task(loop.shutdown_default_executor())],
+                                                     timeout=END_SECONDS))
+            finally:
+                asyncio.set_event_loop(None)
+                loop.close()
 
     def start(self, timeout: float = 10.0) -> Runtime:
         """Run the loop in a thread of its own (tests); returns once it is up."""
@@ -151,10 +175,10 @@ class Runtime:
             for task in (supervisor, heartbeat):
                 task.cancel()
             await asyncio.gather(supervisor, heartbeat, return_exceptions=True)
-            await self._shutdown()
-            self._threads_stop.set()
+            self._threads_stop.set()  # first: no control request or job may start work meanwhile
             for thread in self._threads:
                 await asyncio.to_thread(thread.join, 5)
+            await self._shutdown()
             self._db.shutdown(wait=True)
             log.info("telegram process %s down", self.worker_id)
 
