@@ -6,8 +6,8 @@ each one once with the renderer registered for its ``kind`` (the same template b
 uses, marked ``hx-swap-oob``) and sends it to that organization's open sockets. A lost event loses
 nothing: every event carries the organization's sequence number (``rt:seq:<org>``), a page
 notes the number it was rendered at, and a socket greets its page with the current one; a page
-that sees a number above its own (an event that rang before its socket listened, or while a
-boosted navigation was in flight) re-fetches what it shows.
+that sees a number above its own (an event that rang before its socket listened, while a boosted
+navigation was in flight, or while a live region was being re-fetched) re-fetches what it shows.
 """
 
 from __future__ import annotations

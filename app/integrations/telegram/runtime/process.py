@@ -57,6 +57,12 @@ T = TypeVar("T")
 END_SECONDS = 5.0  # how long the loop's last tasks get to finish once cancelled
 
 
+def _stack_of(task: asyncio.Task) -> str:
+    stack = io.StringIO()
+    task.print_stack(file=stack)
+    return stack.getvalue()
+
+
 def new_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -105,9 +111,7 @@ class Runtime:
                     loop.run_until_complete(asyncio.wait(leftover, timeout=END_SECONDS))
                 for task in leftover:
                     if not task.done():
-                        stack = io.StringIO()
-                        task.print_stack(file=stack)
-                        log.error("task %s did not end when cancelled\n%s", task.get_name(), stack.getvalue())
+                        log.error("task %s did not end when cancelled\n%s", task.get_name(), _stack_of(task))
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.run_until_complete(asyncio.wait([loop.create_task(loop.shutdown_default_executor())],
                                                      timeout=END_SECONDS))
@@ -151,9 +155,7 @@ class Runtime:
                 log.error("stuck stopping: thread %s\n%s", thread.name, stack)
         if self._loop is not None and not self._loop.is_closed():
             for task in asyncio.all_tasks(self._loop):  # read from this thread: a best effort
-                stack = io.StringIO()
-                task.print_stack(file=stack)
-                log.error("stuck stopping: task %s\n%s", task.get_name(), stack.getvalue())
+                log.error("stuck stopping: task %s\n%s", task.get_name(), _stack_of(task))
 
     async def main(self, *, handle_signals: bool = False) -> None:
         self._loop = asyncio.get_running_loop()
