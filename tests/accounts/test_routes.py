@@ -229,6 +229,7 @@ def test_live_statuses_reach_only_those_who_may_see_the_account(owner):
     as_agent = Connection(ws=None, user_id=agent.user_id, org_id=owner.org_id, role="agent", socket_id="b")
     html = account_status(event, as_owner)
     assert f'id="account-status-{account.id}"' in html and 'hx-swap-oob="true"' in html and "PeerFlood" in html
+    assert f'<span hx-swap-oob="true" id="chat-account-pill-{account.id}">' in html  # an open chat's header
     assert account_status(event, as_agent) is None
     give_account(account, agent)
     assert account_status(event, as_agent) is not None

@@ -73,6 +73,15 @@ def test_opening_a_chat_shows_its_history_the_composer_and_the_panel(owner_clien
     assert f'hx-post="/inbox/chats/{chat.id}/read" hx-trigger="load"' in html  # unread: read on open
     partial = owner_client.get(f"/inbox/chats/{chat.id}", headers=HX).get_data(as_text=True)
     assert partial.lstrip().startswith('<div id="conversation"') and "chat-list-pane" not in partial
+    assert f'<span id="chat-account-pill-{account.id}"></span>' in html  # online: no pill, a live slot
+
+
+def test_a_chat_of_an_account_that_is_not_online_says_so_in_its_header(owner_client, account):
+    account.status = "limited"
+    db.session.commit()
+    chat = make_chat(account)
+    html = owner_client.get(f"/inbox/chats/{chat.id}").get_data(as_text=True)
+    assert f'<span id="chat-account-pill-{account.id}"> <span class="status-pill status-pill-limited">Limited' in html
 
 
 def test_the_list_and_thread_take_a_bounded_number_of_statements(owner, owner_client, account):

@@ -1,5 +1,6 @@
 """Live account statuses: ``account.status`` (published by the telegram process, and by the web
-when it disconnects an account) redraws the status wherever an account is shown."""
+when it disconnects an account) redraws the status wherever an account is shown: its pages, and
+the header of an open chat of the account."""
 
 from __future__ import annotations
 
@@ -24,4 +25,5 @@ def account_status(event: dict, viewer: Connection) -> str | None:
     account = db.session.get(BDAccount, int(event["account_id"]))
     if account is None or account.org_id != event["org_id"] or not can_see_account(viewer, account):
         return None
-    return oob(render_block("accounts/_status.html", "status", account=account))
+    return (oob(render_block("accounts/_status.html", "status", account=account))
+            + oob(render_block("accounts/_chat_pill.html", "pill", account=account)))
