@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -120,7 +121,7 @@ def test_a_chat_that_arrives_while_the_list_is_re_fetched_still_appears(app, new
         refetches.append(route.request.url)
         route.fulfill(response=response)
 
-    page.route(lambda url: "/inbox/" in url, lambda route: ring_while_in_flight(route)
+    page.route(lambda url: urlsplit(url).path == "/inbox/", lambda route: ring_while_in_flight(route)
                if route.request.headers.get("hx-request") else route.continue_())
     page.goto("/inbox/")
     expect(page.locator("#chat-list .chat-row")).to_have_count(2)
@@ -169,4 +170,27 @@ def test_a_chat_taken_from_an_agent_leaves_their_open_inbox(new_page):
     expect(page.locator(f"#chat-row-{chat_id}")).to_have_count(0)
     expect(page.locator(f"#chat-head-{chat_id}")).to_contain_text("assigned to a teammate")
     expect(page.locator("#inbox-unread")).to_contain_text("All caught up")
+    assert page.csp.violations() == []
+
+
+def test_the_sidebar_badge_counts_unread_chats_on_every_page_live(new_page):
+    owner = make_member(Role.OWNER)
+    account = make_account(owner.organization)
+    make_chat(account, title="Ann Lee", unread_count=2)
+    quiet = make_chat(account, title="Ben Ode", unread_count=0)
+    org_id, quiet_id = owner.org_id, quiet.id
+    page = new_page()
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto("/contacts")
+    badge = page.locator("nav a[href='/inbox/'] #nav-inbox-unread")
+    expect(badge).to_have_text("1")
+
+    chat = db.session.get(Chat, quiet_id)  # Ben writes
+    chat.unread_count = 1
+    message = make_message(chat, "Are you around?")
+    publish_now(org_id, "inbox.message", chat_id=quiet_id, message_id=message.id, new=True)
+    expect(badge).to_have_text("2")
+    page.click("nav a[href='/pipeline/']")  # kept across boosted navigation
+    expect(page).to_have_url(re.compile(r"/pipeline/"))
+    expect(badge).to_have_text("2")
     assert page.csp.violations() == []

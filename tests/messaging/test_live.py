@@ -40,6 +40,7 @@ def test_a_new_message_is_appended_to_the_thread_and_bumps_the_row(owner):
     assert f'hx-swap-oob="beforeend:#thread-messages-{chat.id}"' in html and f'id="msg-{message.id}"' in html
     assert 'hx-swap-oob="afterbegin:#chat-list"' in html and f'id="chat-row-{chat.id}"' in html
     assert '<span hx-swap-oob="true" id="inbox-unread"' in html and "Fresh news" in html
+    assert '<span hx-swap-oob="true" id="nav-inbox-unread" class="nav-badge" title="1 unread chat">1</span>' in html
 
 
 def test_a_changed_message_is_redrawn_in_place(owner):

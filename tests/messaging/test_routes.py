@@ -76,6 +76,16 @@ def test_opening_a_chat_shows_its_history_the_composer_and_the_panel(owner_clien
     assert f'<span id="chat-account-pill-{account.id}"></span>' in html  # online: no pill, a live slot
 
 
+def test_the_sidebar_badge_counts_the_viewers_unread_chats(owner_client, account):
+    make_chat(account, unread_count=3)
+    make_chat(account, unread_count=1)
+    make_chat(account, unread_count=0)
+    html = owner_client.get("/inbox/badge").get_data(as_text=True)
+    assert '<span id="nav-inbox-unread" class="nav-badge" title="2 unread chats">2</span>' in html
+    page = owner_client.get("/contacts").get_data(as_text=True)
+    assert 'id="nav-inbox-badge"' in page and 'hx-get="/inbox/badge"' in page  # every page asks once
+
+
 def test_a_chat_of_an_account_that_is_not_online_says_so_in_its_header(owner_client, account):
     account.status = "limited"
     db.session.commit()

@@ -85,6 +85,13 @@ def chat(chat_id: int):
     return render(PAGE, **{**context, **_conversation_context(found, context["names"])})
 
 
+@bp.get("/badge")
+def badge():
+    """The sidebar's unread badge (a page asks once; live pushes keep it current)."""
+    unread_chats, _ = service.unread_totals(g.membership)
+    return fragment("nav_badge", unread_chats=unread_chats)
+
+
 @bp.get("/list")
 def more_chats():
     """The next page of the chat list (infinite scroll)."""
