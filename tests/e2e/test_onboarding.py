@@ -70,3 +70,18 @@ def test_tapping_outside_the_phone_menu_closes_it(new_page):
     expect(page.locator("#sidebar")).to_be_in_viewport()
     page.mouse.click(370, 600)  # on the dimmed page, right of the menu
     expect(page.locator("#sidebar")).not_to_be_in_viewport()
+
+
+def test_the_phone_menu_stays_open_while_parts_of_the_page_load(new_page):
+    member = make_member()
+    page = new_page(viewport={"width": 390, "height": 844})
+    held = []
+    page.route("**/inbox/badge", lambda route: held.append(route))  # the sidebar's badge answers after the menu opened
+    sign_in(page, member.user.email, PASSWORD)
+    page.click("button[aria-label='Open menu']")
+    expect(page.locator("#sidebar")).to_be_in_viewport()
+    for route in held:
+        route.continue_()
+    expect(page.locator("#nav-inbox-unread")).to_have_count(1)
+    page.wait_for_timeout(100)  # past the swap's settling
+    expect(page.locator("body")).to_have_class(re.compile(r"\bnav-open\b"))

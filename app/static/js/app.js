@@ -140,8 +140,8 @@
     localizeTimes(document);
   }
   document.addEventListener("DOMContentLoaded", init);
-  document.addEventListener("htmx:afterSettle", function () {
-    document.body.classList.remove("nav-open");
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    if (evt.detail.boosted) document.body.classList.remove("nav-open");  // a new page, not a fragment
     init();
   });
   // Live pushes arrive as out-of-band swaps, which settle without htmx:afterSettle.
