@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ os.environ["INSTANCE_PATH"] = str(_ROOT / "instance")  # before the app package 
 
 from flask import g, has_app_context  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.config import Settings  # noqa: E402
@@ -285,3 +286,19 @@ def peer(app):
     yield started
     started.stop()
     app.config.pop("TELEGRAM_CONTROL_TIMEOUT", None)
+
+
+@contextmanager
+def counting_statements():
+    """The SQL statements run inside the block (savepoint bookkeeping left out)."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)

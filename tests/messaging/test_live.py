@@ -107,7 +107,7 @@ def test_sending_and_reading_ring_the_doorbell_after_commit(owner, doorbells):
 
 
 def test_what_viewers_share_is_read_once_per_event(owner):
-    from tests.pipeline.test_board import counting_statements
+    from tests.conftest import counting_statements
 
     chat = make_chat(make_account(owner.organization))
     message = make_message(chat)

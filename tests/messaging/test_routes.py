@@ -12,7 +12,7 @@ from app.blueprints.team.models import Membership, Organization
 from app.blueprints.team.permissions import Role
 from app.db_types import utcnow
 from app.extensions import db
-from tests.conftest import sign_in_as
+from tests.conftest import counting_statements, sign_in_as
 from tests.factories import (
     add_member,
     give_account,
@@ -22,7 +22,6 @@ from tests.factories import (
     make_deal,
     make_message,
 )
-from tests.pipeline.test_board import counting_statements
 
 HX = {"HX-Request": "true"}
 

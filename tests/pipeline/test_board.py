@@ -1,10 +1,9 @@
 """The board's read side and card moves: columns, sums, filters, paging, positions, budgets."""
 
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.blueprints.crm import service as crm
 from app.blueprints.crm.models import Deal
@@ -15,24 +14,10 @@ from app.blueprints.pipeline.rules import RuleBroken
 from app.blueprints.team.permissions import Role
 from app.errors import Forbidden, NotFound
 from app.extensions import db
+from tests.conftest import counting_statements
 from tests.factories import add_member, make_company, make_contact, make_deal, make_member
 
 EVERYTHING = boards.BoardFilter()
-
-
-@contextmanager
-def counting_statements():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ from app.blueprints.pipeline import service
 from app.blueprints.pipeline.models import Pipeline, Stage
 from app.blueprints.team.permissions import Role
 from app.extensions import db
-from tests.conftest import csrf_token, sign_in_as
+from tests.conftest import counting_statements, csrf_token, sign_in_as
 from tests.factories import add_member, make_deal
-from tests.pipeline.test_board import counting_statements
 
 HX = {"HX-Request": "true"}
 
