@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, request
 
 from app.blueprints.auth.tokens import TokenSettings, authenticate_access
-from app.errors import BadRequest, Unauthorized
+from app.errors import BadRequest, DomainError, Unauthorized
 from app.extensions import csrf
 
 
@@ -39,6 +39,14 @@ def json_body() -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise BadRequest("Send a JSON object with Content-Type: application/json.")
+    return data
+
+
+def only_fields(data: dict, allowed: set[str]) -> dict:
+    """``data`` unchanged. Raises DomainError naming every field outside ``allowed``."""
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise DomainError(f"Unknown fields: {', '.join(unknown)}.", dict.fromkeys(unknown, "Unknown field."))
     return data
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify
 
-from app.api.auth import json_body, per_member_limit, protect
+from app.api.auth import json_body, only_fields, per_member_limit, protect
 from app.api.docs import documented, integer, obj, string
 from app.blueprints.accounts import gateway, service
 from app.blueprints.accounts.config import DEFAULT_CONFIG, LIMITS
@@ -54,13 +54,6 @@ REFUSED = ("Telegram refused (code_invalid, code_expired, password_invalid, phon
            "or the fields are invalid")
 
 
-def _strict(data: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise DomainError(f"Unknown fields: {', '.join(unknown)}.", dict.fromkeys(unknown, "Unknown field."))
-    return data
-
-
 def _json(account) -> dict[str, Any]:
     return service.account_json(account, service.agents_of([account.id])[account.id])
 
@@ -95,7 +88,7 @@ def list_accounts():
                        403: "Owners and admins only", 422: REFUSED, 429: "Telegram asks to wait (flood_wait)",
                        503: "No telegram process answered (telegram_unavailable)"})
 def connect():
-    data = _strict(json_body(), {"phone", "proxy"})
+    data = only_fields(json_body(), {"phone", "proxy"})
     proxy = data.get("proxy")
     if proxy is not None and not isinstance(proxy, dict):
         raise DomainError("proxy: an object or null.", {"proxy": "An object or null."})
@@ -119,7 +112,7 @@ def connect():
                        503: "No telegram process answered"})
 def connect_code(account_id: int):
     account = service.get_managed_account(g.membership, account_id)
-    data = _strict(json_body(), {"code"})
+    data = only_fields(json_body(), {"code"})
     code = data.get("code")
     answer = service.submit_code(g.membership, account, str(code) if code is not None else None,
                                  gateway.telegram())
@@ -134,7 +127,7 @@ def connect_code(account_id: int):
                        404: NOT_FOUND, 422: REFUSED, 503: "No telegram process answered"})
 def connect_password(account_id: int):
     account = service.get_managed_account(g.membership, account_id)
-    data = _strict(json_body(), {"password"})
+    data = only_fields(json_body(), {"password"})
     password = data.get("password")
     answer = service.submit_password(g.membership, account, password if isinstance(password, str) else None,
                                      gateway.telegram())
@@ -162,7 +155,7 @@ def status(account_id: int):
                        404: NOT_FOUND, 422: "A setting is unknown or out of range"})
 def update_config(account_id: int):
     account = service.get_managed_account(g.membership, account_id)
-    data = _strict(json_body(), set(DEFAULT_CONFIG) | {"proxy", "agent_ids"})
+    data = only_fields(json_body(), set(DEFAULT_CONFIG) | {"proxy", "agent_ids"})
     if "proxy" in data:
         proxy = data.pop("proxy")
         if proxy is not None and not isinstance(proxy, dict):

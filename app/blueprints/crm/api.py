@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
 
-from app.api.auth import json_body, per_member_limit, protect
+from app.api.auth import json_body, only_fields, per_member_limit, protect
 from app.api.docs import documented, integer, obj, string
 from app.blueprints.crm import queries, serialize, service
 from app.blueprints.crm.export_routes import csv_response
@@ -240,10 +240,7 @@ def trash_record(entities: str, record_id: int):
                        403: "Not your deal", 404: NOT_FOUND, 409: RULE, 422: INVALID})
 def move_deal(record_id: int):
     service.get_record(g.membership.org_id, "deal", record_id)
-    data = json_body()
-    unknown = sorted(set(data) - {"stage_id", "stage"})
-    if unknown:
-        raise DomainError(f"Unknown fields: {', '.join(unknown)}.", dict.fromkeys(unknown, "Unknown field."))
+    data = only_fields(json_body(), {"stage_id", "stage"})
     stage = data.get("stage", data.get("stage_id"))
     if stage in (None, "") or isinstance(stage, bool | dict | list):
         raise DomainError("Name the stage to move to.", {"stage_id": "A stage id (or stage: a name)."})
@@ -268,9 +265,7 @@ def bulk(entities: str):
 
 def _bulk_ids(entity: str, data: dict[str, Any]) -> list[int]:
     """The ids a bulk body names. Raises DomainError for a malformed body or too many records."""
-    unknown = sorted(set(data) - {"action", "ids", "all", "filter", "value"})
-    if unknown:
-        raise DomainError(f"Unknown fields: {', '.join(unknown)}.", dict.fromkeys(unknown, "Unknown field."))
+    only_fields(data, {"action", "ids", "all", "filter", "value"})
     if data.get("action") not in service.BULK_ACTIONS:
         raise DomainError("Choose a bulk action.", {"action": f"One of: {', '.join(service.BULK_ACTIONS)}."})
     if data.get("all") is True:

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 
-from app.api.auth import json_body, per_member_limit, protect
+from app.api.auth import json_body, only_fields, per_member_limit, protect
 from app.api.docs import documented, integer, obj, string
 from app.blueprints.messaging import service
 from app.blueprints.messaging.models import Chat, Message, MessageStatus
@@ -80,13 +80,6 @@ def message_json(message: Message) -> dict[str, Any]:
             "deleted_at": message.deleted_at.isoformat() if message.deleted_at else None,
             "status": message.status, "error": message.error, "author_id": message.author_id,
             "media": message.media}
-
-
-def _strict(data: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise DomainError(f"Unknown fields: {', '.join(unknown)}.", dict.fromkeys(unknown, "Unknown field."))
-    return data
 
 
 def _whole(name: str, default: int | None, least: int, most: int) -> int | None:
@@ -163,7 +156,7 @@ def mark_chat_read(chat_id: int):
                        404: NOT_FOUND, 422: "Not a member of the organization"})
 def assign(chat_id: int):
     chat = service.get_chat(g.membership, chat_id)
-    data = _strict(json_body(), {"assignee_id"})
+    data = only_fields(json_body(), {"assignee_id"})
     user_id = data.get("assignee_id")
     if user_id is not None and (not isinstance(user_id, int) or isinstance(user_id, bool)):
         raise DomainError("assignee_id: a user id or null.", {"assignee_id": "A user id or null."})
@@ -213,7 +206,7 @@ def message(message_id: int):
 def send():
     if request.mimetype == "multipart/form-data":
         data = dict(request.form.items())
-        _strict(data, {"chat_id", "text"})
+        only_fields(data, {"chat_id", "text"})
         raw_id = data.get("chat_id", "")
         chat_id = int(raw_id) if raw_id.isdigit() else None
         attachment = None
@@ -222,7 +215,7 @@ def send():
             attachment = service.Attachment(upload.filename, upload.mimetype or "application/octet-stream",
                                             upload.read(service.MAX_ATTACHMENT_BYTES + 1))
     else:
-        data = _strict(json_body(), {"chat_id", "text"})
+        data = only_fields(json_body(), {"chat_id", "text"})
         chat_id = data.get("chat_id") if isinstance(data.get("chat_id"), int) else None
         attachment = None
         if data.get("text") is not None and not isinstance(data["text"], str):

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 
-from app.api.auth import json_body, per_member_limit, protect
+from app.api.auth import json_body, only_fields, per_member_limit, protect
 from app.api.docs import documented, integer, obj, string
 from app.blueprints.crm import serialize
 from app.blueprints.pipeline import board as boards
@@ -75,13 +75,6 @@ def pipeline_json(pipeline: Pipeline) -> dict[str, Any]:
             "stages": [stage_json(s) for s in pipeline.stages]}
 
 
-def _strict(data: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise DomainError(f"Unknown fields: {', '.join(unknown)}.", dict.fromkeys(unknown, "Unknown field."))
-    return data
-
-
 def _move_to() -> Any:
     return request.args.get("move_to")
 
@@ -113,7 +106,7 @@ def list_pipelines():
             responses={201: {"description": "The pipeline", "schema": PIPELINE},
                        403: "Managers and above only", 422: "Invalid fields"})
 def create_pipeline():
-    data = _strict(json_body(), {"name"})
+    data = only_fields(json_body(), {"name"})
     pipeline = service.create_pipeline(g.membership, data.get("name"))
     db.session.commit()
     return jsonify(pipeline_json(pipeline)), 201
@@ -128,7 +121,7 @@ def create_pipeline():
             responses={200: {"description": "The pipeline", "schema": PIPELINE}, 404: NOT_FOUND,
                        403: "Managers and above only", 422: "Invalid fields"})
 def update_pipeline(pipeline_id: int):
-    data = _strict(json_body(), {"name", "position", "stage_order"})
+    data = only_fields(json_body(), {"name", "position", "stage_order"})
     pipeline = service.update_pipeline(g.membership, pipeline_id, data)
     db.session.commit()
     return jsonify(pipeline_json(pipeline))
@@ -207,7 +200,7 @@ def list_stages():
             responses={201: {"description": "The stage", "schema": STAGE}, 404: NOT_FOUND,
                        403: "Managers and above only", 422: "Invalid fields"})
 def create_stage():
-    data = _strict(json_body(), STAGE_KEYS | {"pipeline_id"})
+    data = only_fields(json_body(), STAGE_KEYS | {"pipeline_id"})
     pipeline_id = data.pop("pipeline_id", None)
     if not isinstance(pipeline_id, int) or isinstance(pipeline_id, bool):
         raise DomainError("Name the pipeline.", {"pipeline_id": "A pipeline id."})
@@ -222,7 +215,7 @@ def create_stage():
             body=STAGE_BODY, responses={200: {"description": "The stage", "schema": STAGE}, 404: NOT_FOUND,
                                         403: "Managers and above only", 422: "Invalid fields"})
 def update_stage(stage_id: int):
-    data = _strict(json_body(), STAGE_KEYS)
+    data = only_fields(json_body(), STAGE_KEYS)
     stage = service.update_stage(g.membership, stage_id, data)
     db.session.commit()
     return jsonify(stage_json(stage))
@@ -273,7 +266,7 @@ def stage_history(stage_id: int):
                        403: "Not your deal", 404: NOT_FOUND, 409: RULE, 422: "Invalid fields"})
 def move_deal(deal_id: int):
     boards.card(g.membership.org_id, deal_id)  # another org's deal is a 404 before any 422
-    data = _strict(json_body(), {"stage_id", "above_id", "below_id"})
+    data = only_fields(json_body(), {"stage_id", "above_id", "below_id"})
     ids = {}
     for key in ("stage_id", "above_id", "below_id"):
         value = data.get(key)
