@@ -314,7 +314,7 @@ def test_a_deal_goes_to_the_chosen_stage(owner, account):
     stage = default_pipeline(owner.org_id).stages[2]
     deal = service.create_deal_from_chat(owner, make_chat(account), "Pilot", stage.id, "1200")
     assert (deal.stage_id, str(deal.value)) == (stage.id, "1200.00")
-    assert service.open_deals(deal.contact_id) == [deal]
+    assert service.open_deals(deal.org_id, deal.contact_id) == [deal]
     with pytest.raises(DomainError):
         service.create_deal_from_chat(owner, make_chat(account), "Bad", None, "lots")
     assert db.session.scalar(select(func.count()).select_from(Deal)) >= 1

@@ -15,7 +15,7 @@ from flask import Blueprint, g, jsonify, request
 
 from app.api.auth import json_body, only_fields, per_member_limit, protect
 from app.api.docs import documented, integer, obj, string
-from app.blueprints.messaging import service
+from app.blueprints.messaging import media, service
 from app.blueprints.messaging.models import Chat, Message, MessageStatus
 from app.errors import DomainError
 from app.extensions import db
@@ -209,11 +209,7 @@ def send():
         only_fields(data, {"chat_id", "text"})
         raw_id = data.get("chat_id", "")
         chat_id = int(raw_id) if raw_id.isdigit() else None
-        attachment = None
-        upload = request.files.get("file")
-        if upload is not None and upload.filename:
-            attachment = service.Attachment(upload.filename, upload.mimetype or "application/octet-stream",
-                                            upload.read(service.MAX_ATTACHMENT_BYTES + 1))
+        attachment = media.attachment_from(request.files)
     else:
         data = only_fields(json_body(), {"chat_id", "text"})
         chat_id = data.get("chat_id") if isinstance(data.get("chat_id"), int) else None

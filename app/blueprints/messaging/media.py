@@ -1,4 +1,5 @@
-"""Serving a message's file: from ``MessageFile``, fetched from Telegram on demand when missing.
+"""A message's files: an upload taken from a request, and serving a stored file (from
+``MessageFile``, fetched from Telegram on demand when missing).
 
 Only images Telegram sends as photos are shown inline; anything else is a download (a file from a
 stranger must never render as a page of ours).
@@ -9,14 +10,23 @@ from __future__ import annotations
 from io import BytesIO
 
 from flask import Response, send_file
+from werkzeug.datastructures import MultiDict
 
 from app.blueprints.accounts.service import Ask, TelegramRefused
 from app.blueprints.messaging.models import Message, MessageFile
+from app.blueprints.messaging.service import IMAGE_TYPES, MAX_ATTACHMENT_BYTES, Attachment
 from app.errors import NotFound
 from app.extensions import db
 from app.integrations.telegram.control import ControlError
 
-INLINE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+
+def attachment_from(files: MultiDict) -> Attachment | None:
+    """The ``file`` of an upload (read one byte past the limit, so the service can refuse it)."""
+    upload = files.get("file")
+    if upload is None or not upload.filename:
+        return None
+    return Attachment(file_name=upload.filename, mime_type=upload.mimetype or "application/octet-stream",
+                      data=upload.read(MAX_ATTACHMENT_BYTES + 1))
 
 
 def stored_file(message: Message, ask: Ask) -> MessageFile:
@@ -44,7 +54,7 @@ def stored_file(message: Message, ask: Ask) -> MessageFile:
 def serve(message: Message, ask: Ask) -> Response:
     found = stored_file(message, ask)
     mime = found.mime_type or "application/octet-stream"
-    inline = mime in INLINE_TYPES
+    inline = mime in IMAGE_TYPES
     name = found.file_name or f"file-{found.message_id}"
     response = send_file(BytesIO(found.data), mimetype=mime if inline else "application/octet-stream",
                          as_attachment=not inline, download_name=name, max_age=3600)

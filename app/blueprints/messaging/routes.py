@@ -22,7 +22,7 @@ from app.blueprints.messaging.models import Chat
 from app.blueprints.team.permissions import Permission, can
 from app.errors import DomainError, Forbidden, NotFound, toast_header
 from app.extensions import db
-from app.htmx import render
+from app.htmx import is_partial_request, render
 
 PAGE = "inbox/index.html"
 FRAGMENTS = "inbox/_fragments.html"
@@ -53,17 +53,21 @@ def _list_context(flt: service.InboxFilter, active_id: int | None = None) -> dic
             "unread_messages": unread_messages, "can_assign": can(g.membership.role, Permission.CHATS_ASSIGN)}
 
 
-def _conversation_context(chat: Chat, names: dict[int, str], has_deal: bool | None = None,
-                          **extra) -> dict[str, Any]:
+def _names() -> dict[int, str]:
+    """The organization's members by user id: who is assigned, who wrote."""
+    return {u.id: u.name for u in team(g.membership.org_id)}
+
+
+def _conversation_context(chat: Chat, names: dict[int, str]) -> dict[str, Any]:
     messages, older = service.thread(chat)
     return {"chat": chat, "messages": messages, "older": older, **_panel_context(chat), "names": names,
-            "can_assign": can(g.membership.role, Permission.CHATS_ASSIGN), **extra}
+            "can_assign": can(g.membership.role, Permission.CHATS_ASSIGN)}
 
 
 def _panel_context(chat: Chat) -> dict[str, Any]:
-    contact = service.panel_contact(chat)
-    return {"contact": contact, "deals": service.open_deals(contact.id if contact else None),
-            "pipelines": service.deal_stages(g.membership.org_id)}
+    org_id, contact = g.membership.org_id, service.panel_contact(chat)
+    return {"contact": contact, "deals": service.open_deals(org_id, contact.id if contact else None),
+            "pipelines": service.deal_stages(org_id)}
 
 
 @bp.get("/", endpoint="index")
@@ -78,9 +82,8 @@ def chat(chat_id: int):
     """A chat opened: the whole page, or (opening it from the list) block ``conversation``."""
     found = service.get_chat(g.membership, chat_id)
     flt = service.InboxFilter.from_args(request.args)
-    if request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true":
-        names = {u.id: u.name for u in team(g.membership.org_id)}
-        return render(PAGE, block="conversation", flt=flt, **_conversation_context(found, names))
+    if is_partial_request():
+        return render(PAGE, block="conversation", flt=flt, **_conversation_context(found, _names()))
     context = _list_context(flt, active_id=found.id)
     return render(PAGE, **{**context, **_conversation_context(found, context["names"])})
 
@@ -98,14 +101,14 @@ def more_chats():
     flt = service.InboxFilter.from_args(request.args)
     rows, next_cursor = service.list_chats(g.membership, flt, request.args.get("cursor"))
     return fragment("chat_rows", rows=rows, next_cursor=next_cursor, flt=flt,
-                  names={u.id: u.name for u in team(g.membership.org_id)})
+                  names=_names())
 
 
 @bp.get("/chats/<int:chat_id>/messages")
 def messages(chat_id: int):
     """Older messages (``before``: scrolling back), or newer ones (``after``: a message id)."""
     found = service.get_chat(g.membership, chat_id)
-    names = {u.id: u.name for u in team(g.membership.org_id)}
+    names = _names()
     after = request.args.get("after", "")
     if after.isdigit():
         return fragment("newer", chat=found, names=names,
@@ -114,21 +117,13 @@ def messages(chat_id: int):
     return fragment("older", chat=found, messages=found_messages, older=older, names=names)
 
 
-def _attachment() -> service.Attachment | None:
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        return None
-    data = upload.read(service.MAX_ATTACHMENT_BYTES + 1)
-    mime = upload.mimetype or "application/octet-stream"
-    return service.Attachment(file_name=upload.filename, mime_type=mime, data=data)
-
-
 @bp.post("/chats/<int:chat_id>/messages")
 def send(chat_id: int):
     """Queue a message: the composer comes back empty, the message joins the thread as "sending"."""
     found = service.get_chat(g.membership, chat_id)
     try:
-        message = service.queue_message(g.membership, found, request.form.get("text"), _attachment())
+        message = service.queue_message(g.membership, found, request.form.get("text"),
+                                        media.attachment_from(request.files))
     except DomainError as err:
         db.session.rollback()
         if isinstance(err, Forbidden | NotFound):
@@ -136,8 +131,7 @@ def send(chat_id: int):
         found = service.get_chat(g.membership, chat_id)
         return fragment("composer", status=422, chat=found, text=request.form.get("text", ""),
                       error=err.fields.get("text") or err.fields.get("file") or err.message)
-    names = {u.id: u.name for u in team(g.membership.org_id)}
-    response = fragment("sent", chat=found, m=message, names=names,
+    response = fragment("sent", chat=found, m=message, names=_names(),
                       row=service.chat_row(found), flt=service.InboxFilter())
     db.session.commit()
     return response
@@ -149,19 +143,17 @@ def retry(message_id: int):
     service.retry_message(g.membership, message)
     found = db.session.get(Chat, message.chat_id)
     response = fragment("message", m=message, chat=found,
-                      names={u.id: u.name for u in team(g.membership.org_id)}, toast="Sending again.")
+                      names=_names(), toast="Sending again.")
     db.session.commit()
     return response
 
 
-def _row_update(found: Chat, toast: str | None = None) -> Response:
+def _row_update(found: Chat, names: dict[int, str] | None = None, toast: str | None = None) -> Response:
     """The chat's row and the unread figures, out of band (the action's own target stays)."""
-    flt = service.InboxFilter()
     unread_chats, unread_messages = service.unread_totals(g.membership)
-    row = service.chat_row(found)
-    names = {u.id: u.name for u in team(g.membership.org_id)}
-    return fragment("row_update", row=row, flt=flt, unread_chats=unread_chats,
-                  unread_messages=unread_messages, names=names, toast=toast)
+    return fragment("row_update", row=service.chat_row(found), flt=service.InboxFilter(),
+                  unread_chats=unread_chats, unread_messages=unread_messages,
+                  names=names if names is not None else _names(), toast=toast)
 
 
 @bp.post("/chats/<int:chat_id>/read")
@@ -190,9 +182,9 @@ def assign(chat_id: int):
     raw = (request.form.get("assignee_id") or "").strip()
     service.assign(g.membership, found, int(raw) if raw.isdigit() else None)
     db.session.commit()
-    names = {u.id: u.name for u in team(g.membership.org_id)}
+    names = _names()
     who = names.get(found.assignee_id) if found.assignee_id else None
-    return _row_update(found, toast=f"Assigned to {who}." if who else "Unassigned.")
+    return _row_update(found, names, toast=f"Assigned to {who}." if who else "Unassigned.")
 
 
 @bp.post("/chats/<int:chat_id>/contact")
@@ -221,9 +213,7 @@ def create_deal(chat_id: int):
         return fragment("panel", status=422, chat=found, **_panel_context(found),
                       deal_error=err.message, deal_errors=err.fields, values=request.form)
     db.session.commit()
-    found = service.get_chat(g.membership, chat_id)
-    return fragment("panel", chat=found, **_panel_context(found),
-                  toast=f"Deal “{deal.title}” created.")
+    return fragment("panel", chat=found, **_panel_context(found), toast=f"Deal “{deal.title}” created.")
 
 
 @bp.get("/messages/<int:message_id>/file")

@@ -27,6 +27,7 @@ from app.after_commit import after_commit
 from app.blueprints.accounts.models import AccountStatus, BDAccount
 from app.blueprints.accounts.service import Viewer, agent_account_ids, is_agent_of, sees_every_account
 from app.blueprints.crm.models import Contact, Deal, DealStatus
+from app.blueprints.messaging import store
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
 from app.blueprints.pipeline.models import Pipeline
 from app.blueprints.team.models import Membership
@@ -387,9 +388,7 @@ def mark_read_up_to(actor: Viewer, message: Message) -> Chat:
         raise DomainError("Only a received message can be marked read.")
     if message.telegram_id > (chat.read_inbox_max_id or 0):
         chat.read_inbox_max_id = message.telegram_id
-        chat.unread_count = db.session.scalar(select(func.count()).select_from(Message).where(
-            Message.chat_id == chat.id, Message.out.is_(False), Message.deleted_at.is_(None),
-            Message.telegram_id > chat.read_inbox_max_id)) or 0
+        chat.unread_count = store.unread_after(chat.id, chat.read_inbox_max_id)
         db.session.flush()
         _read_after_commit(chat)
     return chat
@@ -397,22 +396,23 @@ def mark_read_up_to(actor: Viewer, message: Message) -> Chat:
 
 def mark_all_read(actor: Viewer) -> int:
     """Read every visible chat with unread messages; returns how many chats that was."""
-    ids = list(db.session.scalars(select(Chat.id).where(chat_sight(actor), Chat.unread_count > 0)))
+    accounts = dict(db.session.execute(
+        select(Chat.id, Chat.account_id).where(chat_sight(actor), Chat.unread_count > 0)).all())
+    ids = list(accounts)
+    newest = select(func.max(Message.telegram_id)).where(
+        Message.chat_id == Chat.id, Message.out.is_(False)).scalar_subquery()
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        newest = select(func.max(Message.telegram_id)).where(
-            Message.chat_id == Chat.id, Message.out.is_(False)).scalar_subquery()
         db.session.execute(update(Chat).where(Chat.id.in_(chunk)).values(
             unread_count=0, read_inbox_max_id=func.coalesce(newest, Chat.read_inbox_max_id))
             .execution_options(synchronize_session=False))
     db.session.expire_all()
     if ids:
-        accounts = dict(db.session.execute(
-            select(Chat.id, Chat.account_id).where(Chat.id.in_(ids[:5000]))).all())
         org_id = actor.org_id
+        nudged = list(accounts.items())[:5000]
 
         def nudge() -> None:
-            for chat_id, account_id in accounts.items():
+            for chat_id, account_id in nudged:
                 dispatch.read_soon(account_id, chat_id)
 
         after_commit(nudge)
@@ -455,7 +455,6 @@ def contact_for_chat(actor: Membership, chat: Chat) -> Contact:
     """The chat's contact: the linked one, an existing one with the same Telegram id or username,
     or a new one made from the chat's name, username, phone and Telegram id. Links every chat of
     the organization with that person."""
-    from app.blueprints.crm import normalize
     from app.blueprints.crm import service as crm
 
     if chat.contact_id is not None:
@@ -473,11 +472,9 @@ def contact_for_chat(actor: Membership, chat: Chat) -> Contact:
         raw: dict[str, Any] = {"first_name": first or (chat.username or f"Telegram {chat.peer_id}"),
                                "last_name": last, "telegram_user_id": str(chat.peer_id),
                                "telegram_username": chat.username or "", "source": "Telegram"}
-        if chat.phone:
-            try:
-                raw["phone"] = normalize.phone("+" + chat.phone.lstrip("+"))
-            except ValueError:
-                pass  # an odd number does not stop the contact
+        phone = store.e164(chat.phone)  # an odd number does not stop the contact
+        if phone:
+            raw["phone"] = phone
         contact = crm.create_record(actor, "contact", raw)
     db.session.execute(update(Chat).where(
         Chat.org_id == chat.org_id, Chat.peer_id == chat.peer_id, Chat.contact_id.is_(None)
@@ -519,12 +516,13 @@ def panel_contact(chat: Chat) -> Contact | None:
     ).options(lazyload(Contact.tags)))
 
 
-def open_deals(contact_id: int | None) -> list[Deal]:
+def open_deals(org_id: int, contact_id: int | None) -> list[Deal]:
     """The contact's open deals with their stages, newest first (one statement)."""
     if contact_id is None:
         return []
     return list(db.session.scalars(select(Deal).where(
-        Deal.contact_id == contact_id, Deal.deleted_at.is_(None), Deal.status == DealStatus.OPEN.value)
+        Deal.org_id == org_id, Deal.contact_id == contact_id, Deal.deleted_at.is_(None),
+        Deal.status == DealStatus.OPEN.value)
         .options(lazyload(Deal.tags), lazyload(Deal.contact), lazyload(Deal.company), lazyload(Deal.owner))
         .order_by(Deal.created_at.desc()).limit(20)))
 

@@ -121,7 +121,8 @@ def open_chat(account_id: int, org_id: int, peer: Peer, contact_id: int | None =
     return chat.id
 
 
-def _e164(phone: str | None) -> str | None:
+def e164(phone: str | None) -> str | None:
+    """A phone as Telegram gives it (digits, no +) in E.164; None when it is not a phone number."""
     if not phone:
         return None
     try:
@@ -135,7 +136,7 @@ def link_contact(org_id: int, peer: Peer) -> int:
     given the user id it lacked), or created from their Telegram profile."""
     live = select(Contact).where(Contact.org_id == org_id, Contact.deleted_at.is_(None)).order_by(Contact.id)
     username = peer.username.lower() if peer.username else None
-    phone = _e164(peer.phone)
+    phone = e164(peer.phone)
     contact = db.session.scalar(live.where(Contact.telegram_user_id == peer.user_id).limit(1))
     if contact is None and username:
         contact = db.session.scalar(live.where(Contact.telegram_username == username).limit(1))
@@ -156,8 +157,9 @@ def link_contact(org_id: int, peer: Peer) -> int:
 
 # -- messages -----------------------------------------------------------------------------------
 
-def _insert_ignoring_duplicates(rows: list[dict[str, Any]]) -> list[int]:
-    """Insert message rows; a (chat, telegram id) already stored is skipped. Returns the new ids."""
+def _insert_ignoring_duplicates(rows: list[dict[str, Any]]) -> list[tuple[int, bool]]:
+    """Insert message rows; a (chat, telegram id) already stored is skipped. Returns the new rows'
+    (id, out)."""
     if not rows:
         return []
     dialect = db.session.get_bind().dialect.name
@@ -168,7 +170,7 @@ def _insert_ignoring_duplicates(rows: list[dict[str, Any]]) -> list[int]:
             index_elements=["chat_id", "telegram_id"]).returning(Message.id)
         new_id = db.session.execute(stmt).scalar()
         if new_id is not None:
-            new_ids.append(new_id)
+            new_ids.append((new_id, row["out"]))
     return new_ids
 
 
@@ -198,7 +200,8 @@ def save_items(chat: Chat, items: Iterable[Item], *, announce: bool) -> list[int
         "status": (MessageStatus.SENT if item.out else MessageStatus.RECEIVED).value,
         "attempts": 0, "created_at": utcnow(),
     } for item in items]
-    new_ids = _insert_ignoring_duplicates(rows)
+    created = _insert_ignoring_duplicates(rows)
+    new_ids = [message_id for message_id, _ in created]
     if not items:
         return new_ids
     chat.last_telegram_id = max(chat.last_telegram_id or 0, items[-1].telegram_id)
@@ -206,9 +209,7 @@ def save_items(chat: Chat, items: Iterable[Item], *, announce: bool) -> list[int
     inbound = [item for item in items if not item.out]
     if inbound:
         chat.has_inbound = True
-    if announce and new_ids:
-        created = db.session.execute(
-            select(Message.id, Message.out).where(Message.id.in_(new_ids))).all()
+    if announce:
         for message_id, out in created:
             if not out:
                 chat.unread_count = (chat.unread_count or 0) + 1
@@ -241,7 +242,7 @@ def import_dialog(account_id: int, org_id: int, peer: Peer, marks: Marks | None,
             chat.unread_count = marks.unread_count
         else:
             saved.read_behind = ours
-            chat.unread_count = _unread_after(chat.id, ours)
+            chat.unread_count = unread_after(chat.id, ours)
     changed = (chat.unread_count, chat.read_inbox_max_id, chat.read_outbox_max_id) != before
     if not announce and saved.new_ids:
         # The first import: one doorbell per dialog (not per message) so open inboxes list it.
@@ -251,7 +252,8 @@ def import_dialog(account_id: int, org_id: int, peer: Peer, marks: Marks | None,
     return saved
 
 
-def _unread_after(chat_id: int, max_id: int) -> int:
+def unread_after(chat_id: int, max_id: int) -> int:
+    """How many of their messages in the chat are newer than ``max_id`` (what is still unread)."""
     return db.session.scalar(select(func.count()).select_from(Message).where(
         Message.chat_id == chat_id, Message.out.is_(False), Message.telegram_id > max_id,
         Message.deleted_at.is_(None))) or 0
@@ -299,7 +301,7 @@ def read(account_id: int, peer_id: int, *, inbox: bool, max_id: int,
         if max_id <= (chat.read_inbox_max_id or 0):
             return None
         chat.read_inbox_max_id = max_id
-        chat.unread_count = still_unread if still_unread is not None else _unread_after(chat.id, max_id)
+        chat.unread_count = still_unread if still_unread is not None else unread_after(chat.id, max_id)
     else:
         if max_id <= (chat.read_outbox_max_id or 0):
             return None
@@ -330,11 +332,6 @@ def read_target(chat_id: int) -> ReadTarget | None:
         return None
     return ReadTarget(chat.account_id, chat.id, chat.peer_id, chat.peer_access_hash,
                       chat.read_inbox_max_id or 0)
-
-
-def read_targets(account_id: int) -> list[ReadTarget]:
-    chats = db.session.scalars(select(Chat).where(Chat.account_id == account_id, Chat.read_inbox_max_id > 0))
-    return [ReadTarget(c.account_id, c.id, c.peer_id, c.peer_access_hash, c.read_inbox_max_id) for c in chats]
 
 
 # -- media --------------------------------------------------------------------------------------
@@ -416,7 +413,7 @@ def send_plan(message_id: int) -> SendPlan | None:
         message_id=message.id, account_id=message.account_id, org_id=message.org_id, chat_id=chat.id,
         status=message.status, send_after=message.send_after, attempts=message.attempts or 0,
         random_id=message.random_id, text=message.text or "", peer_id=chat.peer_id,
-        access_hash=chat.peer_access_hash, first_contact=not chat.has_inbound and not reached,
+        access_hash=chat.peer_access_hash, first_contact=not reached,
         file=(stored.data, stored.mime_type, stored.file_name) if stored else None,
         config=effective(account_config))
 
