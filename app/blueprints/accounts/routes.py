@@ -32,6 +32,12 @@ SETTING_LABELS = {
 }
 
 
+@bp.app_template_filter("account_status")
+def account_status_label(status: str) -> str:
+    """An account status in words, wherever an account is shown (pages, chats, live pushes)."""
+    return service.STATUS_LABELS.get(status, status)
+
+
 @bp.before_request
 @login_required
 def signed_in() -> None:

@@ -418,10 +418,6 @@ def send_plan(message_id: int) -> SendPlan | None:
         config=effective(account_config))
 
 
-def account_of(message_id: int) -> int | None:
-    return db.session.scalar(select(Message.account_id).where(Message.id == message_id))
-
-
 def _changed(message: Message) -> None:
     publish(message.org_id, "inbox.message", chat_id=message.chat_id, message_id=message.id, new=False)
 

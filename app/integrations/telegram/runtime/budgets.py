@@ -29,25 +29,34 @@ def _keys(account_id: int) -> tuple[str, str, str]:
     return f"{base}:sent", f"{base}:new", f"{base}:next_new"
 
 
+def _oldest_to_expire(redis: Redis, key: str, since: float, over: int) -> float:
+    """When the entry that must age out before one more fits was booked (``over``: how many past)."""
+    return redis.zrangebyscore(key, since, "+inf", start=over, num=1, withscores=True)[0][1]
+
+
 def allowed_at(redis: Redis, account_id: int, config: dict[str, int], *, first_contact: bool,
                now: float | None = None) -> float | None:
-    """Epoch seconds when the message may go, or None when it may go now."""
+    """Epoch seconds when the message may go, or None when it may go now (one round trip unless
+    a budget is full)."""
     now = time.time() if now is None else now
     sent_key, new_key, gap_key = _keys(account_id)
+    with redis.pipeline(transaction=False) as pipe:
+        pipe.zcount(sent_key, now - HOUR, "+inf")
+        if first_contact:
+            pipe.zcount(new_key, now - DAY, "+inf")
+            pipe.get(gap_key)
+        sent, *outreach = pipe.execute()
     waits = []
     per_hour = config["messages_per_hour"]
-    recent = redis.zrangebyscore(sent_key, now - HOUR, "+inf", withscores=True)
-    if len(recent) >= per_hour:
-        waits.append(recent[len(recent) - per_hour][1] + HOUR)
+    if sent >= per_hour:
+        waits.append(_oldest_to_expire(redis, sent_key, now - HOUR, sent - per_hour) + HOUR)
     if first_contact:
+        today, gap = outreach
         per_day = config["new_chats_per_day"]
         if per_day <= 0:
             waits.append(now + DAY)
-        else:
-            today = redis.zrangebyscore(new_key, now - DAY, "+inf", withscores=True)
-            if len(today) >= per_day:
-                waits.append(today[len(today) - per_day][1] + DAY)
-        gap = redis.get(gap_key)
+        elif today >= per_day:
+            waits.append(_oldest_to_expire(redis, new_key, now - DAY, today - per_day) + DAY)
         if gap is not None and float(gap) > now:
             waits.append(float(gap))
     later = max(waits, default=None)

@@ -30,7 +30,7 @@ def _runtime() -> Runtime | None:
     return runtime
 
 
-def send_message(message_id: int, account_id: int | None = None) -> None:
+def send_message(message_id: int, account_id: int) -> None:
     """Send outbox message ``message_id`` of ``account_id`` (if it is due; otherwise it is scheduled)."""
     runtime = _runtime()
     if runtime is not None:

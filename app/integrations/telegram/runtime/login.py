@@ -215,7 +215,8 @@ async def qr(runtime: Runtime, request: Request) -> dict[str, Any]:
     signed in. The process finishes a scanned login by itself and rings ``account.status``."""
     account_id = _account_id(request)
     flow = runtime.logins.get(account_id)
-    if request.args.get("refresh"):
+    refresh = bool(request.args.get("refresh"))
+    if refresh:
         if flow is None:
             conn = runtime.connections.get(account_id)
             if conn is not None:
@@ -227,7 +228,7 @@ async def qr(runtime: Runtime, request: Request) -> dict[str, Any]:
         if flow.step == "qr" and flow.qr is not None and flow.qr.expires.timestamp() - time.time() > 5:
             flow.touch()  # the code on the page is still good: keep it (a new one each poll is unscannable)
             return {"url": flow.qr.url, "expires": int(flow.qr.expires.timestamp())}
-    if flow is None or not request.args.get("refresh") or flow.step not in ("qr", "code", "start"):
+    if not refresh or flow.step not in ("qr", "code", "start"):  # refreshing: the flow exists
         flow = await begin(runtime, account_id)
     flow.touch()
     async with flow.lock:

@@ -28,7 +28,7 @@ from telethon import errors, functions, types
 from app.blueprints.accounts.models import AccountStatus
 from app.blueprints.messaging import store
 from app.blueprints.messaging.models import MessageStatus
-from app.blueprints.messaging.store import SendPlan
+from app.blueprints.messaging.store import ReadTarget, SendPlan
 from app.db_types import utcnow
 from app.integrations.telegram.runtime import budgets
 from app.integrations.telegram.runtime.clients import session_ended
@@ -225,9 +225,9 @@ async def sweep(conn: Connection) -> None:
         conn.wake_at(later)
 
 
-async def mark_read(conn: Connection, chat_id: int) -> None:
-    target = await conn.runtime.db(store.read_target, chat_id)
-    if target is None or target.account_id != conn.account_id:
+async def mark_read(conn: Connection, target: ReadTarget) -> None:
+    """Tell Telegram the chat is read up to ``target.max_id`` (unless it already knows)."""
+    if target.account_id != conn.account_id:
         return
     if target.max_id > conn.telegram_read.get(target.peer_id, 0):
         async with conn.lock:

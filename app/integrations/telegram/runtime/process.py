@@ -345,10 +345,9 @@ class Runtime:
 
     # -- what the jobs and the web ask --------------------------------------------------------------
 
-    async def send(self, message_id: int, account_id: int | None = None) -> None:
-        if account_id is None:  # the job says whose message it is; the row has the last word
-            account_id = await self.db(store.account_of, message_id)
-        conn = self.connections.get(account_id) if account_id else None
+    async def send(self, message_id: int, account_id: int) -> None:
+        """The job names the message's account; the row has the last word (``outbox._claim``)."""
+        conn = self.connections.get(account_id)
         if conn is not None and conn.online:
             await outbox.send(conn, message_id)
 
@@ -356,7 +355,7 @@ class Runtime:
         target = await self.db(store.read_target, chat_id)
         conn = self.connections.get(target.account_id) if target else None
         if conn is not None and conn.online:
-            await outbox.mark_read(conn, chat_id)
+            await outbox.mark_read(conn, target)
 
     async def handle(self, request: control.Request) -> None:
         if request.expired:
