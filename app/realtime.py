@@ -64,8 +64,9 @@ return seq
 def publish_now(org_id: int, kind: str, user_ids: list[int] | None = None, **data) -> int:
     """Ring at once; returns the event's sequence number."""
     event = {"kind": kind, "data": data, "user_ids": user_ids}
-    return int(redis_store.client.eval(_PUBLISH, 2, f"{SEQ_PREFIX}{org_id}", f"{CHANNEL_PREFIX}{org_id}",
-                                       json.dumps(event, default=str)))
+    script = redis_store.client.register_script(_PUBLISH)  # sent by its hash; loaded when Redis lacks it
+    return int(script(keys=[f"{SEQ_PREFIX}{org_id}", f"{CHANNEL_PREFIX}{org_id}"],
+                      args=[json.dumps(event, default=str)]))
 
 
 def current_seq(org_id: int) -> int:

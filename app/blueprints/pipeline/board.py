@@ -265,7 +265,7 @@ def _drop_position(org_id: int, deal: Deal, target: Stage, deals: dict[int, Deal
 
     above, below = place(above_id), place(below_id)
     if above is None and below is None:
-        return (lowest if lowest is not None else moves.POSITION_STEP) - moves.POSITION_STEP
+        return moves.above_all(lowest)
     position = moves.between(above, below)
     if position is not None:
         return position

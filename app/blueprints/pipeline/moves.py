@@ -78,6 +78,11 @@ def top_position(org_id: int, stage_id: int) -> float:
     """A position above every card of the column (new and moved-in deals go on top)."""
     lowest = db.session.scalar(select(func.min(Deal.position)).where(
         Deal.org_id == org_id, Deal.deleted_at.is_(None), Deal.stage_id == stage_id))
+    return above_all(lowest)
+
+
+def above_all(lowest: float | None) -> float:
+    """A position above a column whose top card is at ``lowest`` (None: an empty column)."""
     return (lowest if lowest is not None else POSITION_STEP) - POSITION_STEP
 
 

@@ -31,7 +31,7 @@ def note_live_seq():
 
     Only full pages (plain or boosted) carry the number; fragments re-fetched later do not need it.
     """
-    if (request.method == "GET" and g.get("membership") is not None
+    if (request.method == "GET" and request.path != "/ws" and g.get("membership") is not None
             and (request.headers.get("HX-Boosted") or not request.headers.get("HX-Request"))):
         g.live_seq = current_seq(g.membership.org_id)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from app.blueprints.crm import normalize
 from app.blueprints.crm.export import unescape_cell
-from app.blueprints.crm.fields import FIELDS, Field, parse_custom
+from app.blueprints.crm.fields import FIELDS, parse_custom
 from app.blueprints.crm.models import Entity, Import
 from app.blueprints.crm.service import custom_fields
 
@@ -58,7 +58,6 @@ class _Cleaner:
         self.custom_defs = [_FieldDef(c.key, c.label, c.kind, list(c.options or ()))
                             for c in custom_fields(self.org_id, self.entity) if f"custom.{c.key}" in mapped]
         self.custom_plan = [(d, by_field[f"custom.{d.key}"]) for d in self.custom_defs]
-        self.fields: dict[str, Field] = {f.name: f for f in FIELDS[self.entity]}
         self.contact_mapped = "contact" in mapped
         self.tag_names: dict[str, str] = {}  # lower(tag) -> the tag as first written
 

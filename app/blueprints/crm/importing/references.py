@@ -103,13 +103,14 @@ class _References(_Cleaner):
     def _names_for(self, company_ids: Iterable[int | None], contact_ids: Iterable[int | None]) -> None:
         missing = sorted({i for i in company_ids if i and i > 0 and i not in self.company_names})
         for part in _parts(missing):
-            for cid, name in db.session.execute(select(Company.id, Company.name).where(Company.id.in_(part))):
+            for cid, name in db.session.execute(select(Company.id, Company.name).where(
+                    Company.org_id == self.org_id, Company.id.in_(part))):
                 self.company_names[cid] = name
         missing = sorted({i for i in contact_ids if i and i > 0 and i not in self.contact_names})
         for part in _parts(missing):
             for row in db.session.execute(select(Contact.id, Contact.first_name, Contact.last_name,
                                                  Contact.email, Contact.telegram_username, Contact.phone)
-                                          .where(Contact.id.in_(part))):
+                                          .where(Contact.org_id == self.org_id, Contact.id.in_(part))):
                 self.contact_names[row.id] = _contact_name(row)
 
     def _resolve(self, row: _Row) -> None:

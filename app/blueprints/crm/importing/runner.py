@@ -342,7 +342,8 @@ class _Run(_References):
         current: dict[int, dict[str, Any]] = {}
         real = [i for i in ids if i > 0]
         for part in _parts(real):
-            for row in db.session.execute(select(self.table).where(self.table.c.id.in_(part))):
+            for row in db.session.execute(select(self.table).where(self.table.c.org_id == self.org_id,
+                                                                   self.table.c.id.in_(part))):
                 current[row.id] = dict(row._mapping)
         if real:
             table = TAG_TABLES[self.entity]
