@@ -7,7 +7,7 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
-from app.blueprints.crm import import_jobs, importing, service
+from app.blueprints.crm import import_jobs, importing, queries, service
 from app.blueprints.crm.models import (
     Activity,
     Company,
@@ -213,8 +213,27 @@ def test_contacts_are_created_with_normalized_values_company_tags_owner_and_time
     assert ada.company.name == "Engines Ltd" and ada.owner_id == owner.user_id
     assert sorted(t.name for t in ada.tags) == ["london", "vip"]
     assert ada.search_text == service.search_text("contact", ada)
-    activity = db.session.scalar(select(Activity).where(Activity.subject_type == "contact"))
-    assert activity.kind == "created" and activity.data == {"source": "import", "import_id": imp.id}
+    assert ada.import_id == ada.company.import_id == imp.id  # the company was made by the import too
+    assert db.session.scalar(select(func.count()).select_from(Activity)) == 0  # no row per record
+    (entry,) = queries.timeline(owner.org_id, "contact", ada)
+    assert (entry.kind, entry.import_id, entry.filename) == ("imported", imp.id, "people.csv")
+    assert entry.actor.id == owner.user_id and entry.created_at == ada.created_at
+
+
+def test_an_imported_record_keeps_the_import_first_on_its_timeline(owner):
+    imp = run(owner, "Title,Stage\nPilot,Qualified\n", entity="deal")
+    pilot = db.session.scalar(select(Deal))
+    service.add_note(owner, "deal", pilot.id, "Call on Monday")
+    db.session.commit()
+    kinds = [e.kind for e in queries.timeline(owner.org_id, "deal", pilot)]
+    assert pilot.import_id == imp.id and kinds == ["note", "stage_move", "imported"]
+    assert [e.kind for e in queries.timeline(owner.org_id, "deal", pilot, limit=2)] == ["note", "stage_move"]
+
+
+def test_records_made_by_hand_name_no_import(owner):
+    ann = make_contact(owner, email="ann@example.com")
+    assert ann.import_id is None
+    assert [e.kind for e in queries.timeline(owner.org_id, "contact", ann)] == ["created"]
 
 
 def test_an_existing_company_is_reused_by_name_whatever_its_case(owner):
@@ -355,10 +374,10 @@ def test_counts_equal_what_the_database_holds(owner):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(importing.runner, "BATCH_ROWS", 700)  # in-file duplicates cross batch boundaries
         imp = run(owner, "First name,Email\n" + "\n".join(rows) + "\n", dedupe="update")
-    by_import = select(func.count()).select_from(Activity).where(
-        Activity.subject_type == "contact", Activity.data["import_id"].as_integer() == imp.id)
-    created = db.session.scalar(by_import.where(Activity.kind == "created"))
-    updated = db.session.scalar(by_import.where(Activity.kind == "updated"))
+    created = db.session.scalar(select(func.count()).select_from(Contact).where(Contact.import_id == imp.id))
+    updated = db.session.scalar(select(func.count()).select_from(Activity).where(
+        Activity.subject_type == "contact", Activity.kind == "updated",
+        Activity.data["import_id"].as_integer() == imp.id))
     assert imp.created_count == created == live(Contact, owner.org_id) - 1 == 2500
     assert imp.updated_count == updated == 3
     assert imp.rejected_count == len(rejections(imp)) == 1

@@ -75,6 +75,10 @@ def test_upload_then_mapping_then_progress_then_result(owner_client, owner, toke
     listing = owner_client.get("/imports/").get_data(as_text=True)
     assert "people.csv" in listing and f"/imports/{imp.id}" in listing
 
+    ada = db.session.scalar(select(Contact))
+    page = owner_client.get(f"/contacts/{ada.id}").get_data(as_text=True)
+    assert re.search(rf'created this contact by importing <a href="/imports/{imp.id}">people.csv</a>', page)
+
 
 @pytest.mark.parametrize(("data", "message"), [
     (b"", "The file is empty"), (b"Email\n", "no rows"), (b"\x00\x01\x02\x03" * 100, "binary")])

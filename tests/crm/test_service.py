@@ -143,7 +143,7 @@ def test_merging_contacts_carries_deals_tags_and_timeline(owner):
     assert keep.phone == "+14155550123" and keep.telegram_username == "dupe_handle"
     assert sorted(t.name for t in keep.tags) == ["a", "b"]
     assert db.session.get(Deal, deal.id).contact_id == keep.id
-    notes = [a.body for a in queries.timeline(owner.org_id, "contact", keep.id) if a.kind == "note"]
+    notes = [a.body for a in queries.timeline(owner.org_id, "contact", keep) if a.kind == "note"]
     assert notes == ["met at the conference"]
     assert db.session.get(Contact, dupe.id).deleted_at is not None
 

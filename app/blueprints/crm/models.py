@@ -78,6 +78,11 @@ class Record(OrgScoped):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # The import that created the record: its timeline's first entry, kept on the record rather than
+    # as an activity row per record (a large import's costliest write). Like an activity's subject,
+    # a plain id: imports are never deleted, and a foreign key would cost a check per imported row.
+    import_id: Mapped[int | None]
+
     @declared_attr
     def owner_id(cls) -> Mapped[int | None]:  # noqa: N805
         return mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)

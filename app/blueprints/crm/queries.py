@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import Integer, Select, and_, column, func, select, text
 
-from app.blueprints.crm.models import Activity, Company, Contact, Deal, Entity, Tag
+from app.blueprints.auth.models import User
+from app.blueprints.crm.models import Activity, Company, Contact, Deal, Entity, Import, Tag
 from app.blueprints.crm.service import model_for
 from app.blueprints.pipeline.models import StageMove
 from app.extensions import db
@@ -240,18 +241,41 @@ def matching_ids(org_id: int, entity: str, query: ListQuery, limit: int | None =
     return list(db.session.scalars(stmt))
 
 
-def timeline(org_id: int, entity: str, record_id: int, limit: int = 100) -> list[Any]:
-    """The newest ``limit`` entries: activities, and for a deal its stage moves, newest first."""
+@dataclass(frozen=True)
+class ImportedEntry:
+    """A timeline's first entry for a record an import created (kept on the record, not as an
+    Activity row); shaped like an Activity where the template reads one."""
+
+    import_id: int
+    filename: str
+    actor: Any
+    created_at: datetime
+    kind: str = "imported"
+
+    @property
+    def id(self) -> str:
+        return f"import-{self.import_id}"
+
+
+def timeline(org_id: int, entity: str, record: Any, limit: int = 100) -> list[Any]:
+    """The newest ``limit`` entries: activities, for a deal its stage moves, and for an imported
+    record the import that created it; newest first."""
     entries: list[Any] = list(db.session.scalars(
         select(Activity).where(and_(Activity.org_id == org_id, Activity.subject_type == entity,
-                                    Activity.subject_id == record_id))
+                                    Activity.subject_id == record.id))
         .order_by(Activity.id.desc()).limit(limit)
     ))
     if entity == Entity.DEAL:
         entries += db.session.scalars(select(StageMove).where(
-            StageMove.org_id == org_id, StageMove.deal_id == record_id)
+            StageMove.org_id == org_id, StageMove.deal_id == record.id)
             .order_by(StageMove.moved_at.desc(), StageMove.id.desc()).limit(limit))
         entries.sort(key=lambda e: e.created_at, reverse=True)
+    if record.import_id is not None and len(entries) < limit:
+        found = db.session.execute(
+            select(Import.filename, User).outerjoin(User, User.id == Import.created_by_id)
+            .where(Import.org_id == org_id, Import.id == record.import_id)).first()
+        if found is not None:  # the creation comes first, whatever the import wrote at the same instant
+            entries.append(ImportedEntry(record.import_id, found[0], found[1], record.created_at))
     return entries[:limit]
 
 

@@ -81,7 +81,7 @@ def _detail_context(entities: str, record: Record, **extra) -> dict:
     return {"entity": entity, "entities": entities, "record": record, "noun": NOUNS[Entity(entity)],
             "inputs": _inputs(entity, custom, record=record),
             "editable": service.can_edit(g.membership, record), "owners": {u.id: u for u in members},
-            "timeline": queries.timeline(g.membership.org_id, entity, record.id),
+            "timeline": queries.timeline(g.membership.org_id, entity, record),
             "labels": {i.name: i.label for i in build_inputs(entity, custom)},
             "company_names": [n for _, n in company_names(g.membership.org_id)],
             **queries.related(record), **extra}

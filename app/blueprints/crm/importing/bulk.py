@@ -1,4 +1,4 @@
-"""Bulk writing helpers: COPY or executemany, search indexing in bulk, activity rows, chunking."""
+"""Bulk writing helpers: COPY or executemany, search indexing in bulk, chunking."""
 
 from __future__ import annotations
 
@@ -17,17 +17,10 @@ from sqlalchemy import JSON, String, Table, any_, literal, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import NullType
 
-from app.blueprints.crm.models import Activity, Entity, company_tag, contact_tag, deal_tag
-from app.db_types import utcnow
+from app.blueprints.crm.models import Entity, company_tag, contact_tag, deal_tag
 from app.extensions import db
 
 TAG_TABLES = {Entity.CONTACT: contact_tag, Entity.COMPANY: company_tag, Entity.DEAL: deal_tag}
-
-
-def _log(org_id: int, actor_id: int | None, entity: str, ids: list[int], kind: str, data: dict) -> None:
-    now = utcnow()
-    _write_rows(Activity.__table__, ({"org_id": org_id, "subject_type": entity, "subject_id": i, "kind": kind,
-                                      "actor_id": actor_id, "data": data, "created_at": now} for i in ids))
 
 
 class _EnumValue(Dumper):

@@ -18,7 +18,7 @@ from app.blueprints.team.models import Membership
 from app.db_types import utcnow
 from app.extensions import db
 
-from .bulk import _bulk_search_index, _contact_name, _log, _parts, _write_rows
+from .bulk import _bulk_search_index, _contact_name, _parts, _write_rows
 from .cleaning import _Cleaner, _Row
 
 
@@ -28,7 +28,8 @@ class _References(_Cleaner):
     def __init__(self, imp: Import, actor: Membership) -> None:
         super().__init__(imp)
         self.imp, self.actor = imp, actor
-        self.actor_id = actor.user_id  # plain: row generators run while a COPY holds the connection
+        # Plain values: row generators run while a COPY holds the connection.
+        self.actor_id, self.import_ref = actor.user_id, imp.id
         self.model = model_for(self.entity)
         self.table = self.model.__table__
         self.dry = imp.dry_run
@@ -168,15 +169,13 @@ class _References(_Cleaner):
                 wanted.setdefault(ref[1].lower(), ref[1])
         if wanted:
             now = utcnow()
-            new = [{"org_id": self.org_id, "name": name, "custom": {}, "owner_id": self.actor_id,
+            new = [{"org_id": self.org_id, "import_id": self.import_ref, "name": name, "custom": {},
+                    "owner_id": self.actor_id,
                     "search_text": search_text_from(Entity.COMPANY, {"name": name}),
                     "created_at": now, "updated_at": now} for name in wanted.values()]
             ids = self._insert(Company, len(new), lambda ids: _with_ids(new, ids))
             for (key, name), cid in zip(wanted.items(), ids, strict=True):
                 self.companies[key], self.company_names[cid] = cid, name
-            if not self.dry:
-                _log(self.org_id, self.actor_id, Entity.COMPANY, ids, "created",
-                     {"source": "import", "import_id": self.imp.id})
         for row in rows:
             ref = row.values.get("company_id")
             if isinstance(ref, tuple):

@@ -28,7 +28,7 @@ from app.errors import DomainError
 from app.events import DealCreated, DealLost, DealMoved, DealWon, emit
 from app.extensions import db
 
-from .bulk import TAG_TABLES, _log, _one_of, _parts, _plain, _same_keys, _write_rows
+from .bulk import TAG_TABLES, _one_of, _parts, _plain, _same_keys, _write_rows
 from .cleaning import _Row
 from .references import _References
 from .upload import _data_rows
@@ -309,7 +309,7 @@ class _Run(_References):
                         (r.values.get("contact_id") for r in creates))
         now = utcnow()
         base = dict.fromkeys(c.key for c in self.table.columns)
-        base.update(org_id=self.org_id, created_at=now, updated_at=now)
+        base.update(org_id=self.org_id, import_id=self.import_ref, created_at=now, updated_at=now)
         # Made beforehand: a deal's may read its stage's top position, or a stage expired by a commit.
         values = [self._full_values(row) for row in creates]
 
@@ -330,8 +330,6 @@ class _Run(_References):
         _write_rows(TAG_TABLES[self.entity], ({column: rid, "tag_id": tag_ids[t]}
                                               for rid, row in zip(ids, creates, strict=True)
                                               for t in row.tags))
-        _log(self.org_id, self.actor_id, self.entity, ids, "created",
-             {"source": "import", "import_id": self.imp.id})
         if self.entity == Entity.DEAL:
             self._record_moves([(rid, None, v["stage_id"], None)
                                 for rid, v in zip(ids, values, strict=True) if v.get("stage_id")],
