@@ -98,6 +98,15 @@ class MessageReceived(DomainEvent):
     contact_id: int | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class ContactsMerged(DomainEvent):
+    """Contacts ``merged_ids`` were folded into ``contact_id`` (and trashed); what pointed at them
+    (chats, say) should point at the survivor."""
+
+    contact_id: int
+    merged_ids: tuple[int, ...]
+
+
 Handler = Callable[[Any], None]
 
 

@@ -122,6 +122,24 @@ def test_a_note_appears_at_the_top_of_the_timeline(owner_client, owner, token):
     assert html.index("Met at the fair") < html.index("created this contact")
 
 
+def test_a_contact_page_shows_its_conversations_as_far_as_the_viewer_sees_them(client, owner):
+    from tests.factories import give_account, make_account, make_chat, make_message
+
+    contact = make_contact(owner, first_name="Ivy")
+    agent = add_member(owner.organization, role=Role.AGENT)
+    mine, other = make_account(owner.organization), make_account(owner.organization)
+    give_account(mine, agent)
+    seen = make_chat(mine, title="Ivy Meyer", contact_id=contact.id)
+    make_message(seen, "Is the pilot still on?")
+    make_message(make_chat(other, contact_id=contact.id), "A chat on an account not given to the agent")
+    sign_in_as(client, agent)
+    html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert 'id="contact-chats"' in html and f'href="/inbox/chats/{seen.id}"' in html
+    assert "Is the pilot still on?" in html and "Ivy Meyer" in html
+    assert "not given to the agent" not in html
+    assert html.index("Is the pilot still on?") < html.index("created this contact")  # newest first
+
+
 def test_delete_moves_to_the_trash_and_undo_restores(owner_client, owner, token):
     contact = make_contact(owner, first_name="Oops")
     response = owner_client.post(f"/contacts/{contact.id}/delete", data={"csrf_token": token})

@@ -72,3 +72,23 @@ def test_timeline_times_show_on_the_viewers_own_clock(new_page):
     expect(stamp).to_contain_text("Mar 2, 2026")
     expect(stamp).to_contain_text("08:30")
     expect(stamp).to_have_attribute("title", "Mar 01, 2026 23:30 UTC")
+
+
+def test_a_contact_page_shows_its_telegram_conversation_and_opens_the_chat(new_page):
+    from tests.factories import make_account, make_chat, make_message
+
+    owner = make_member(Role.OWNER)
+    contact = make_contact(owner, first_name="Ivy", last_name="Meyer")
+    chat = make_chat(make_account(owner.organization, display_name="Sales desk"), title="Ivy Meyer",
+                     contact_id=contact.id, last_message_preview="Is the pilot still on?")
+    message = make_message(chat, "Is the pilot still on?")
+    page = new_page()
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto(f"/contacts/{contact.id}")
+    expect(page.locator("#contact-chats")).to_contain_text("via Sales desk")
+    entry = page.locator(f"#activity-message-{message.id}")
+    expect(entry).to_contain_text("Ivy Meyer")
+    expect(entry).to_contain_text("Is the pilot still on?")
+    page.locator("#contact-chats").get_by_role("link", name="Ivy Meyer").click()
+    expect(page).to_have_url(re.compile(rf"/inbox/chats/{chat.id}$"))
+    assert page.csp.violations() == []

@@ -308,6 +308,38 @@ def test_a_chat_finds_the_contact_it_already_is(owner, account):
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
 
 
+def test_merging_contacts_carries_their_chats_to_the_survivor(owner, account):
+    from app.blueprints.crm import service as crm
+
+    keep, dupe = make_contact(owner, email="keep@example.com"), make_contact(owner, telegram_username="dupe")
+    chat, unrelated = make_chat(account, contact_id=dupe.id), make_chat(account)
+    crm.merge_contacts(owner, keep.id, [dupe.id])
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Chat, chat.id).contact_id == keep.id
+    assert db.session.get(Chat, unrelated.id).contact_id is None
+
+
+def test_a_contacts_conversation_is_what_the_viewer_may_see_of_it(owner, account):
+    contact = make_contact(owner, first_name="Ivy")
+    agent = add_member(owner.organization, role=Role.AGENT)
+    give_account(account, agent)
+    seen = make_chat(account, contact_id=contact.id)
+    hidden = make_chat(make_account(owner.organization), contact_id=contact.id)
+    make_chat(account)  # someone else's chat
+    old = make_message(seen, "First", date=utcnow() - timedelta(hours=2))
+    reply = make_message(seen, "Our answer", out=True, author_id=owner.user_id, date=utcnow() - timedelta(hours=1))
+    make_message(seen, "Gone", deleted_at=utcnow())
+    secret = make_message(hidden, "Elsewhere")
+    assert {c.id for c in service.contact_chats(owner, contact.id)} == {seen.id, hidden.id}
+    assert [c.id for c in service.contact_chats(agent, contact.id)] == [seen.id]
+    entries = service.contact_messages(agent, contact.id)
+    assert [e.message.id for e in entries] == [reply.id, old.id]  # newest first, deleted left out
+    assert entries[0].actor.id == owner.user_id and entries[1].actor is None
+    assert entries[0].created_at == reply.date and entries[0].chat.id == seen.id
+    assert [e.message.id for e in service.contact_messages(owner, contact.id, limit=1)] == [secret.id]
+
+
 def test_a_deal_goes_to_the_chosen_stage(owner, account):
     from app.blueprints.pipeline.service import default_pipeline
 

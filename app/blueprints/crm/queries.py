@@ -8,7 +8,7 @@ Telegram handle.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -257,9 +257,10 @@ class ImportedEntry:
         return f"import-{self.import_id}"
 
 
-def timeline(org_id: int, entity: str, record: Any, limit: int = 100) -> list[Any]:
-    """The newest ``limit`` entries: activities, for a deal its stage moves, and for an imported
-    record the import that created it; newest first."""
+def timeline(org_id: int, entity: str, record: Any, limit: int = 100, also: Sequence[Any] = ()) -> list[Any]:
+    """The newest ``limit`` entries: activities, for a deal its stage moves, ``also`` (entries of
+    other domains with a ``created_at``: a contact's messages), and for an imported record the
+    import that created it; newest first."""
     entries: list[Any] = list(db.session.scalars(
         select(Activity).where(and_(Activity.org_id == org_id, Activity.subject_type == entity,
                                     Activity.subject_id == record.id))
@@ -269,6 +270,8 @@ def timeline(org_id: int, entity: str, record: Any, limit: int = 100) -> list[An
         entries += db.session.scalars(select(StageMove).where(
             StageMove.org_id == org_id, StageMove.deal_id == record.id)
             .order_by(StageMove.moved_at.desc(), StageMove.id.desc()).limit(limit))
+    if also or entity == Entity.DEAL:
+        entries += also
         entries.sort(key=lambda e: e.created_at, reverse=True)
     if record.import_id is not None and len(entries) < limit:
         found = db.session.execute(

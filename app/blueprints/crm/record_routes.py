@@ -9,6 +9,7 @@ from app.blueprints.crm.forms import build_inputs, raw_from, record_value
 from app.blueprints.crm.models import Entity, Record
 from app.blueprints.crm.page_context import NOUNS, company_names, count_of, entity_of, team
 from app.blueprints.crm.routes import ENTITY_PATH
+from app.blueprints.messaging import service as inbox
 from app.blueprints.pipeline.service import stages
 from app.blueprints.team.permissions import Permission, can
 from app.errors import DomainError, Forbidden, NotFound
@@ -78,10 +79,14 @@ def _detail_context(entities: str, record: Record, **extra) -> dict:
     entity = entity_of(entities)
     custom = service.custom_fields(g.membership.org_id, entity)
     members = team(g.membership.org_id)
+    chats, messages = [], []
+    if entity == Entity.CONTACT:  # its conversations, as far as the viewer may see them
+        chats = inbox.contact_chats(g.membership, record.id)
+        messages = inbox.contact_messages(g.membership, record.id) if chats else []
     return {"entity": entity, "entities": entities, "record": record, "noun": NOUNS[Entity(entity)],
             "inputs": _inputs(entity, custom, record=record),
             "editable": service.can_edit(g.membership, record), "owners": {u.id: u for u in members},
-            "timeline": queries.timeline(g.membership.org_id, entity, record),
+            "timeline": queries.timeline(g.membership.org_id, entity, record, also=messages), "chats": chats,
             "labels": {i.name: i.label for i in build_inputs(entity, custom)},
             "company_names": [n for _, n in company_names(g.membership.org_id)],
             **queries.related(record), **extra}

@@ -34,7 +34,7 @@ from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, can, require
 from app.db_types import utcnow
 from app.errors import DomainError, Forbidden, NotFound
-from app.events import DealCreated, DealDeleted, DealRestored, DealUpdated, emit
+from app.events import ContactsMerged, DealCreated, DealDeleted, DealRestored, DealUpdated, emit
 from app.extensions import db
 
 TRASH_DAYS = 30
@@ -624,7 +624,8 @@ def _bulk_tag(actor: Membership, entity: str, ids: list[int], value: Any, add: b
 
 def merge_contacts(actor: Membership, keep_id: int, other_ids: Iterable[int]) -> Contact:
     """Fold ``other_ids`` into contact ``keep_id``: blank fields filled, tags, custom values, deals
-    and timeline carried over, the others moved to the trash. Raises NotFound / Forbidden."""
+    and timeline carried over (chats too, by whoever hears ``ContactsMerged``), the others moved to
+    the trash. Raises NotFound / Forbidden."""
     require(actor, Permission.RECORDS_DELETE)
     keep = get_record(actor.org_id, Entity.CONTACT, keep_id)
     others = [get_record(actor.org_id, Entity.CONTACT, i) for i in dict.fromkeys(other_ids) if i != keep_id]
@@ -650,6 +651,8 @@ def merge_contacts(actor: Membership, keep_id: int, other_ids: Iterable[int]) ->
         record_activity(actor, Entity.CONTACT, keep, "merged", merged_id=other.id, merged_name=other.name)
     keep.search_text = search_text(Entity.CONTACT, keep)
     db.session.flush()
+    emit(ContactsMerged(org_id=actor.org_id, actor_id=actor.user_id, contact_id=keep.id,
+                        merged_ids=tuple(o.id for o in others)))
     return keep
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from app.after_commit import after_commit
 from app.blueprints.accounts.models import AccountStatus, BDAccount
 from app.blueprints.accounts.service import Viewer, agent_account_ids, is_agent_of, sees_every_account
+from app.blueprints.auth.models import User
 from app.blueprints.crm.models import Contact, Deal, DealStatus
 from app.blueprints.messaging import store
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
@@ -34,6 +35,7 @@ from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, require
 from app.db_types import utcnow
 from app.errors import DomainError, NotFound
+from app.events import ContactsMerged, subscribe
 from app.extensions import db
 from app.integrations.telegram import dispatch
 from app.realtime import publish
@@ -505,6 +507,51 @@ def create_deal_from_chat(actor: Membership, chat: Chat, title: str | None,
     deal = crm.create_record(actor, "deal", raw)
     publish(chat.org_id, CHAT_EVENT, chat_id=chat.id)
     return deal
+
+
+def carry_chats(event: ContactsMerged) -> None:
+    """The merged contacts' chats now belong to the survivor (inside the merge's transaction)."""
+    db.session.execute(update(Chat).where(
+        Chat.org_id == event.org_id, Chat.contact_id.in_(event.merged_ids),
+    ).values(contact_id=event.contact_id).execution_options(synchronize_session=False))
+
+
+subscribe(ContactsMerged, carry_chats, in_transaction=True)
+
+
+def contact_chats(viewer: Viewer, contact_id: int, limit: int = 20) -> list[Chat]:
+    """The contact's chats ``viewer`` may see, the latest conversation first."""
+    return list(db.session.scalars(select(Chat).where(chat_sight(viewer), Chat.contact_id == contact_id)
+                                   .order_by(Chat.last_message_at.desc().nulls_last(), Chat.id.desc())
+                                   .limit(limit)))
+
+
+@dataclass(frozen=True)
+class TimelineMessage:
+    """A message on its contact's timeline, shaped like an Activity where the template reads one."""
+
+    message: Message
+    chat: Chat
+    actor: Any  # the member who wrote it from the app; None for theirs and for ours sent elsewhere
+    kind: str = "message"
+
+    @property
+    def id(self) -> str:
+        return f"message-{self.message.id}"
+
+    @property
+    def created_at(self) -> datetime:
+        return self.message.date
+
+
+def contact_messages(viewer: Viewer, contact_id: int, limit: int = 100) -> list[TimelineMessage]:
+    """The newest ``limit`` messages of the contact's chats ``viewer`` may see, newest first."""
+    rows = db.session.execute(
+        select(Message, Chat, User).join(Chat, Chat.id == Message.chat_id)
+        .outerjoin(User, User.id == Message.author_id)
+        .where(chat_sight(viewer), Chat.contact_id == contact_id, Message.deleted_at.is_(None))
+        .order_by(Message.date.desc(), Message.id.desc()).limit(limit))
+    return [TimelineMessage(message, chat, author) for message, chat, author in rows]
 
 
 def panel_contact(chat: Chat) -> Contact | None:
