@@ -33,3 +33,28 @@ def test_organizations_made_before_pipelines_existed_get_the_sales_pipeline(sett
                                        "WHERE pipeline.name = 'Sales' ORDER BY stage.position")).scalars().all()
         db.session.remove()
     assert stages == ["New lead", "Qualified", "Meeting booked", "Proposal", "Negotiation", "Won", "Lost"]
+
+
+def test_chats_of_contacts_merged_before_merges_carried_chats_move_to_the_survivor(app):
+    """The data migration follows each trashed duplicate's "merged" entry, through later merges."""
+    from flask_migrate import downgrade, upgrade
+
+    from app.blueprints.crm import service
+    from app.blueprints.messaging.models import Chat
+    from app.db_types import utcnow
+    from tests.factories import make_account, make_chat, make_contact, make_member
+
+    owner = make_member()
+    keep, middle, first = (make_contact(owner, first_name=n) for n in ("Keep", "Middle", "First"))
+    trashed = make_contact(owner, first_name="Trashed")
+    service.record_activity(owner, "contact", middle, "merged", merged_id=first.id, merged_name="First")
+    service.record_activity(owner, "contact", keep, "merged", merged_id=middle.id, merged_name="Middle")
+    for contact in (middle, first, trashed):
+        contact.deleted_at = utcnow()
+    db.session.commit()
+    account = make_account(owner.organization)
+    chats = [make_chat(account, contact_id=c.id).id for c in (first, middle, trashed, keep)]
+    downgrade(revision="026ecec9aaf4")
+    upgrade()
+    db.session.expire_all()
+    assert [db.session.get(Chat, i).contact_id for i in chats] == [keep.id, keep.id, trashed.id, keep.id]

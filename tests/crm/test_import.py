@@ -230,6 +230,19 @@ def test_an_imported_record_keeps_the_import_first_on_its_timeline(owner):
     assert [e.kind for e in queries.timeline(owner.org_id, "deal", pilot, limit=2)] == ["note", "stage_move"]
 
 
+def test_the_import_entry_takes_its_place_among_older_and_newer_entries(owner):
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    imp = run(owner, "Email\nivy@example.com\n")
+    ivy = db.session.scalar(select(Contact))
+    older = [SimpleNamespace(kind="message", created_at=ivy.created_at - timedelta(days=d)) for d in range(1, 150)]
+    newer = SimpleNamespace(kind="message", created_at=ivy.created_at + timedelta(minutes=1))
+    entries = queries.timeline(owner.org_id, "contact", ivy, also=[*older, newer])
+    assert len(entries) == 100 and entries[0] is newer
+    assert (entries[1].kind, entries[1].import_id) == ("imported", imp.id) and entries[2] is older[0]
+
+
 def test_records_made_by_hand_name_no_import(owner):
     ann = make_contact(owner, email="ann@example.com")
     assert ann.import_id is None

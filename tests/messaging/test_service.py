@@ -333,11 +333,13 @@ def test_a_contacts_conversation_is_what_the_viewer_may_see_of_it(owner, account
     secret = make_message(hidden, "Elsewhere")
     assert {c.id for c in service.contact_chats(owner, contact.id)} == {seen.id, hidden.id}
     assert [c.id for c in service.contact_chats(agent, contact.id)] == [seen.id]
-    entries = service.contact_messages(agent, contact.id)
+    entries = service.contact_messages(service.contact_chats(agent, contact.id))
     assert [e.message.id for e in entries] == [reply.id, old.id]  # newest first, deleted left out
     assert entries[0].actor.id == owner.user_id and entries[1].actor is None
     assert entries[0].created_at == reply.date and entries[0].chat.id == seen.id
-    assert [e.message.id for e in service.contact_messages(owner, contact.id, limit=1)] == [secret.id]
+    everything = service.contact_chats(owner, contact.id)
+    assert [e.message.id for e in service.contact_messages(everything, limit=1)] == [secret.id]
+    assert service.contact_messages([]) == []
 
 
 def test_a_deal_goes_to_the_chosen_stage(owner, account):

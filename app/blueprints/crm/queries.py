@@ -270,15 +270,15 @@ def timeline(org_id: int, entity: str, record: Any, limit: int = 100, also: Sequ
         entries += db.session.scalars(select(StageMove).where(
             StageMove.org_id == org_id, StageMove.deal_id == record.id)
             .order_by(StageMove.moved_at.desc(), StageMove.id.desc()).limit(limit))
-    if also or entity == Entity.DEAL:
-        entries += also
-        entries.sort(key=lambda e: e.created_at, reverse=True)
-    if record.import_id is not None and len(entries) < limit:
+    entries += also
+    if record.import_id is not None:
         found = db.session.execute(
             select(Import.filename, User).outerjoin(User, User.id == Import.created_by_id)
             .where(Import.org_id == org_id, Import.id == record.import_id)).first()
-        if found is not None:  # the creation comes first, whatever the import wrote at the same instant
+        if found is not None:
             entries.append(ImportedEntry(record.import_id, found[0], found[1], record.created_at))
+    # Newest first; at one instant the import's entry goes below what the import wrote with it.
+    entries.sort(key=lambda e: (e.created_at, e.kind != "imported"), reverse=True)
     return entries[:limit]
 
 

@@ -79,10 +79,10 @@ def _detail_context(entities: str, record: Record, **extra) -> dict:
     entity = entity_of(entities)
     custom = service.custom_fields(g.membership.org_id, entity)
     members = team(g.membership.org_id)
-    chats, messages = [], []
-    if entity == Entity.CONTACT:  # its conversations, as far as the viewer may see them
-        chats = inbox.contact_chats(g.membership, record.id)
-        messages = inbox.contact_messages(g.membership, record.id) if chats else []
+    chats = inbox.contact_chats(g.membership, record.id) if entity == Entity.CONTACT else []
+    # A contact's latest messages (of the chats the viewer may see) join its timeline; the inbox
+    # has the rest, so a busy chat does not push the notes and changes out.
+    messages = inbox.contact_messages(chats)
     return {"entity": entity, "entities": entities, "record": record, "noun": NOUNS[Entity(entity)],
             "inputs": _inputs(entity, custom, record=record),
             "editable": service.can_edit(g.membership, record), "owners": {u.id: u for u in members},
