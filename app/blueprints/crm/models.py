@@ -78,9 +78,10 @@ class Record(OrgScoped):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    # The import that created the record: its timeline's first entry, kept on the record rather than
-    # as an activity row per record (a large import's costliest write). Like an activity's subject,
-    # a plain id: imports are never deleted, and a foreign key would cost a check per imported row.
+    # The import that created the record, shown on its timeline: kept on the record rather than as
+    # an activity row per record (a large import's costliest write). A plain id, like an activity's
+    # subject: imports are never deleted, and SQLite could add a named foreign key only by copying
+    # the table, which would drop its FTS triggers.
     import_id: Mapped[int | None]
 
     @declared_attr

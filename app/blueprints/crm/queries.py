@@ -243,8 +243,8 @@ def matching_ids(org_id: int, entity: str, query: ListQuery, limit: int | None =
 
 @dataclass(frozen=True)
 class ImportedEntry:
-    """A timeline's first entry for a record an import created (kept on the record, not as an
-    Activity row); shaped like an Activity where the template reads one."""
+    """The timeline entry of a record an import created (kept on the record, not as an Activity
+    row); shaped like an Activity where the template reads one."""
 
     import_id: int
     filename: str
