@@ -23,6 +23,7 @@ from app.blueprints.team.permissions import Role
 from app.errors import Conflict, DomainError, Forbidden
 from app.extensions import db, redis_store
 from app.jobs import Queues, queue
+from tests.crm.hostile_files import CountingStream, RepeatingStream, columns
 from tests.factories import add_member, make_company, make_contact, make_deal, make_member
 
 HEADER = "First name,Last name,Email,Phone,Telegram,Company,Tags\n"
@@ -574,3 +575,120 @@ def test_imported_deals_enter_the_stage_history_on_top_of_their_columns_and_ring
         assert [e.name for e in heard] == ["DealMoved"]
     finally:
         bus.unsubscribe(heard.append)
+
+
+# -- hostile files: caps on the header, nothing stored before the file is read ---------------------
+
+def stored_rows() -> tuple[int, int]:
+    """Import and ImportChunk rows this session sees (flushed ones included)."""
+    return (db.session.scalar(select(func.count()).select_from(Import)),
+            db.session.scalar(select(func.count()).select_from(ImportChunk)))
+
+
+def refusal(owner, stream) -> DomainError:
+    with pytest.raises(DomainError) as err:
+        importing.start_import(owner, "contact", "hostile.csv", stream)
+    assert err.value.fields == {"file": err.value.message}
+    return err.value
+
+
+def test_a_header_with_too_many_columns_is_refused_before_anything_is_stored(owner):
+    err = refusal(owner, io.BytesIO(columns(4000)))
+    assert f"more than {importing.MAX_COLUMNS} columns" in err.message
+    assert stored_rows() == (0, 0)
+
+
+def test_a_file_with_as_many_columns_as_the_cap_is_imported_and_its_headers_stay_distinct(owner):
+    imp = upload(owner, columns(importing.MAX_COLUMNS))
+    assert imp.headers[:3] == ["x", "x (2)", "x (3)"] and len(set(imp.headers)) == importing.MAX_COLUMNS
+    mapping = dict.fromkeys(imp.headers, "")
+    mapping["x (500)"] = "first_name"
+    assert importing.queue_import(owner, imp, mapping).status == "queued"
+
+
+def test_a_header_that_already_holds_a_suffixed_name_gets_another_suffix(owner):
+    imp = upload(owner, "x,x,x (2),x\n1,2,3,4\n")
+    assert imp.headers == ["x", "x (2)", "x (2) (2)", "x (3)"]
+
+
+def test_a_header_longer_than_the_byte_cap_is_refused_having_read_no_further(owner):
+    names = [f"column {n:03d} " + "a" * 190 for n in range(400)]  # 400 columns, ~80 KB
+    stream = CountingStream((",".join(names) + "\n" + ",".join(["1"] * 400) + "\n").encode())
+    err = refusal(owner, stream)
+    assert "header row is longer than 64 KB" in err.message and "CSV" in err.message
+    assert stream.bytes_read <= importing.MAX_HEADER_BYTES
+    assert stored_rows() == (0, 0)
+
+
+def test_a_60_mb_single_line_is_refused_after_reading_only_the_header_cap(owner):
+    stream = RepeatingStream(b"abcdefghij", 60_000_000, tripwire=1 << 20)
+    err = refusal(owner, stream)
+    assert "header row is longer than" in err.message
+    assert stream.bytes_read <= importing.MAX_HEADER_BYTES
+    assert stored_rows() == (0, 0)
+
+
+def test_a_line_of_200_000_columns_is_refused_by_the_column_cap(owner):
+    err = refusal(owner, RepeatingStream(b"x,", 400_000, tripwire=1 << 20))
+    assert f"more than {importing.MAX_COLUMNS} columns" in err.message
+    assert stored_rows() == (0, 0)
+
+
+def test_a_stream_that_cannot_seek_is_stored_whole(owner):
+    data = HEADER + "".join(f"Ann,Lee {n},ann{n}@example.com,,,,\n" for n in range(2000))
+    stream = RepeatingStream(b"\n", len(data), prefix=data.encode())  # the prefix is all of it
+    assert not stream.seekable()
+    imp = importing.start_import(owner, "contact", "people.csv", stream)
+    db.session.commit()
+    chunks = db.session.scalars(select(ImportChunk.data).where(ImportChunk.import_id == imp.id)
+                                .order_by(ImportChunk.seq)).all()
+    assert b"".join(chunks) == data.encode() and imp.size_bytes == len(data)
+    assert imp.headers == next(csv.reader(io.StringIO(HEADER)))
+
+
+def test_a_file_whose_encoding_fails_in_a_later_chunk_is_refused_with_the_encoding_message(owner, monkeypatch):
+    monkeypatch.setattr(importing.upload, "CHUNK_BYTES", 64)
+    # \x81 is neither UTF-8 nor Windows-1252: no encoding is left once the later chunk is read
+    data = b"Email\n" + b"a@example.com\n" * 20 + b"\xc3\x81\x81\n" + b"b@example.com\n" * 20
+    err = refusal(owner, io.BytesIO(data))
+    assert "encoding could not be read" in err.message
+
+
+@pytest.mark.parametrize("rows", ['""\n , \n', '"",""\n\n', '""""\n', ' "\n', ',x\n', '\n\n"a\nb"\n',
+                                  ' \t \n', '"" ""\n', '\ufeff\n'])
+def test_a_file_has_rows_to_import_exactly_when_csv_reads_a_row_with_a_non_blank_cell(owner, rows):
+    data = "Email,Name\n" + rows
+    has_rows = any("".join(row).strip() for row in list(csv.reader(io.StringIO(data, newline="")))[1:])
+    if has_rows:
+        assert upload(owner, data).size_bytes == len(data.encode())
+    else:
+        assert "no rows" in refusal(owner, io.BytesIO(data.encode())).message
+
+
+def test_a_file_of_60_mb_of_blank_lines_after_its_header_is_refused_as_having_no_rows(owner):
+    err = refusal(owner, RepeatingStream(b"\n", 60_000_000, prefix=b"Email\n"))
+    assert "no rows" in err.message
+    assert stored_rows() == (0, 0)
+
+
+def test_the_preview_keeps_the_header_s_columns_of_a_very_wide_row(owner):
+    imp = upload(owner, "Email,Name\n" + "a@example.com,Ann" + ",z" * 100_000 + "\n")
+    assert importing.preview(imp).rows == [["a@example.com", "Ann"]]
+
+
+def test_the_preview_reads_only_the_start_of_the_file_but_the_run_reads_it_all(owner):
+    imp = upload(owner, "Email\n" + "\n" * (2 * importing.PREVIEW_BYTES) + "a@example.com\n")
+    assert importing.preview(imp).rows == []
+    imp = importing.queue_import(owner, imp, {"Email": "email"})
+    db.session.commit()
+    import_jobs.run_import(imp.id)
+    assert counts(db.session.get(Import, imp.id)) == (1, 0, 0, 0)
+
+
+def test_a_mapping_naming_many_unknown_columns_names_a_few_in_its_message(owner):
+    imp = upload(owner, "Email\na@example.com\n")
+    mapping = {f"nope {n}": "email" for n in range(10_000)}
+    with pytest.raises(DomainError) as err:
+        importing.queue_import(owner, imp, mapping)
+    assert "nope 0, nope 1" in err.value.message and "9,995 more" in err.value.message
+    assert len(err.value.message) < 200

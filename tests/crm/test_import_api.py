@@ -7,7 +7,7 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
-from app.blueprints.crm.models import Company, Contact
+from app.blueprints.crm.models import Company, Contact, Import, ImportChunk
 from app.blueprints.team.permissions import Role
 from app.extensions import db, redis_store
 from app.jobs import Queues, queue
@@ -122,3 +122,19 @@ def test_the_routes_are_in_the_openapi_document(client):
 
 def test_the_api_needs_a_token(client):
     assert client.post("/api/crm/contacts/import").status_code == 401
+
+
+def test_a_header_of_200_000_columns_is_422_on_the_file_field_and_stores_nothing(api):
+    response = post_csv(api, data=b"x," * 200_000 + b"x\n" + b"1\n")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["fields"] == {"file": error["message"]} and "columns" in error["message"]
+    assert db.session.scalar(select(func.count()).select_from(Import)) == 0
+    assert db.session.scalar(select(func.count()).select_from(ImportChunk)) == 0
+
+
+def test_a_mapping_of_more_columns_than_a_file_may_have_is_refused_and_nothing_is_stored(api):
+    mapping = json.dumps({f"column {n}": "" for n in range(10_000)} | {"Email": "email"})
+    response = post_csv(api, mapping=mapping)
+    assert response.status_code == 422 and "10,001 columns" in response.get_json()["error"]["fields"]["mapping"]
+    assert db.session.scalar(select(func.count()).select_from(Import)) == 0

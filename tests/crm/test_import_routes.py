@@ -3,16 +3,20 @@
 import csv
 import io
 import re
+import threading
+from contextlib import contextmanager
 
 import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
-from app.blueprints.crm.models import Contact, Import
+from app.blueprints.crm import importing, service
+from app.blueprints.crm.models import Contact, Import, ImportChunk
 from app.blueprints.team.permissions import Role
 from app.extensions import db, redis_store
 from app.jobs import Queues, queue
 from tests.conftest import csrf_token, sign_in_as
+from tests.crm.hostile_files import RepeatingStream, columns
 from tests.factories import add_member, make_member
 
 CSV = b"First name,E-mail,Mobile,Favourite colour\nAda,ada@example.com,+442079460958,green\nBob,bad-email,,blue\n"
@@ -165,3 +169,73 @@ def test_a_50_mb_file_is_accepted_and_imported(owner_client, owner, token):
 def test_a_file_over_the_upload_limit_is_refused(owner_client, token):
     response = upload(owner_client, token, data=b"Email\n" + b"a" * (65 * 1024 * 1024))
     assert response.status_code == 413
+
+
+# -- hostile files ---------------------------------------------------------------------------------
+
+def stored_rows() -> tuple[int, int]:
+    return (db.session.scalar(select(func.count()).select_from(Import)),
+            db.session.scalar(select(func.count()).select_from(ImportChunk)))
+
+
+def test_a_header_of_4000_identical_columns_re_renders_the_form_with_the_column_cap(owner_client, token):
+    response = upload(owner_client, token, data=columns(4000))
+    assert response.status_code == 422
+    assert f"more than {importing.MAX_COLUMNS} columns" in response.get_data(as_text=True)
+    assert stored_rows() == (0, 0)
+
+
+def test_a_60_mb_single_line_upload_is_refused_with_the_reason(owner_client, token):
+    hostile = RepeatingStream(b"abcdefghij", 60_000_000)  # read lazily by the test client
+    response = owner_client.post("/imports/new/contacts", data={"csrf_token": token, "file": (hostile, "x.csv")},
+                                 content_type="multipart/form-data")
+    assert response.status_code == 422 and "header row is longer than 64 KB" in response.get_data(as_text=True)
+    assert stored_rows() == (0, 0)
+
+
+@contextmanager
+def giving_up_on_locks_quickly():
+    """This session's writes give up on a lock after 250 ms, instead of the app's 15 s."""
+    connection = db.session.connection()
+    if db.engine.dialect.name != "sqlite":
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '250ms'")  # ends with the transaction
+        yield
+        return
+    raw = connection.connection.dbapi_connection
+    raw.execute("PRAGMA busy_timeout = 250")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA busy_timeout = 15000")  # the pooled connection goes back as it was
+
+
+def test_another_organization_writes_while_a_hostile_upload_is_being_refused(owner_client, token, monkeypatch):
+    """The upload reads and checks its file before it writes anything, so it holds no lock meanwhile."""
+    other = make_member(Role.OWNER)  # another organization
+    parsing, release = threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+    sniff = importing.upload._sniff_delimiter
+
+    def sniff_then_wait(sample: str) -> str:
+        if not parsing.is_set():  # in the upload's thread, with its own session
+            seen["imports"] = db.session.scalar(select(func.count()).select_from(Import))
+            parsing.set()
+            release.wait(20)
+        return sniff(sample)
+
+    monkeypatch.setattr(importing.upload, "_sniff_delimiter", sniff_then_wait)
+    thread = threading.Thread(target=lambda: seen.update(response=upload(owner_client, token, data=columns(600))))
+    thread.start()
+    try:
+        assert parsing.wait(20), "the upload never reached its header"
+        with giving_up_on_locks_quickly():
+            contact = service.create_record(other, "contact", {"first_name": "Eve", "email": "eve@example.com"})
+            db.session.commit()
+    finally:
+        release.set()
+        thread.join(60)
+    assert seen["imports"] == 0  # nothing of the upload was written while its header was read
+    assert seen["response"].status_code == 422
+    assert f"more than {importing.MAX_COLUMNS} columns" in seen["response"].get_data(as_text=True)
+    assert db.session.get(Contact, contact.id).org_id == other.org_id
+    assert stored_rows() == (0, 0)

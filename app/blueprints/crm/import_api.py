@@ -76,7 +76,9 @@ def _mapping_arg() -> dict[str, str] | None:
             body_type="multipart/form-data",
             responses={202: {"description": "Queued; poll links.self", "schema": IMPORT},
                        403: "The role may not use dedupe=update", 413: "Larger than 64 MB",
-                       422: "Unreadable file, bad mapping or policy"})
+                       422: f"Unreadable file (among them one of over {importing.MAX_COLUMNS} columns or "
+                            f"with a header row over {importing.MAX_HEADER_BYTES // 1024} KB), bad mapping "
+                            "or policy"})
 def start(entities: str):
     upload = request.files.get("file")
     if upload is None:

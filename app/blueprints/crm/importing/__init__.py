@@ -7,7 +7,10 @@ batches (``import_batches``) so that its caller, the RQ job, commits after each 
   worker may run on different machines). Its encoding is found from a byte-order mark (UTF-8,
   UTF-16 LE/BE as Excel writes it), else UTF-16 without a mark from where its zero bytes fall,
   else UTF-8 if every byte decodes, else Windows-1252. The delimiter (``, ; tab |``) is sniffed.
-  Empty, header-only, binary and workbook files are refused with a message saying what to do.
+  Empty, header-only, binary and workbook files are refused with a message saying what to do, and
+  so is a header of more than ``MAX_COLUMNS`` columns or one not ending within ``MAX_HEADER_BYTES``.
+  The whole file is read and checked before anything is written: no transaction (on SQLite, no
+  write lock shared by every organization) is open while it is parsed.
 - **Mapping** (``guess_mapping``): column headers are matched to field names, labels, aliases and
   custom field labels; a person confirms it on the mapping screen (the API uses it as is).
 - **Dedupe**: contacts match on normalized email, Telegram user id, Telegram username or phone
@@ -40,9 +43,21 @@ search indexing in bulk), ``status`` (reading imports and their rejected rows).
 from .mapping import POLICIES, POLICY_LABELS, field_choices, guess_mapping, import_file, queue_import
 from .runner import BATCH_ROWS, MAX_RAW_CELL, _Run, fail_import, import_batches
 from .status import ENTITY_NAMES, finished, get_import, list_imports, percent, rejected_csv
-from .upload import CHUNK_BYTES, ENCODING_LABELS, ENTITY_PATHS, PREVIEW_ROWS, Preview, preview, start_import
+from .upload import (
+    CHUNK_BYTES,
+    ENCODING_LABELS,
+    ENTITY_PATHS,
+    MAX_COLUMNS,
+    MAX_HEADER_BYTES,
+    PREVIEW_BYTES,
+    PREVIEW_ROWS,
+    Preview,
+    preview,
+    start_import,
+)
 
-__all__ = ["BATCH_ROWS", "CHUNK_BYTES", "ENCODING_LABELS", "ENTITY_NAMES", "ENTITY_PATHS", "MAX_RAW_CELL",
-           "POLICIES", "POLICY_LABELS", "PREVIEW_ROWS", "Preview", "_Run", "fail_import", "field_choices",
+__all__ = ["BATCH_ROWS", "CHUNK_BYTES", "ENCODING_LABELS", "ENTITY_NAMES", "ENTITY_PATHS", "MAX_COLUMNS",
+           "MAX_HEADER_BYTES", "MAX_RAW_CELL", "POLICIES", "POLICY_LABELS", "PREVIEW_BYTES", "PREVIEW_ROWS",
+           "Preview", "_Run", "fail_import", "field_choices",
            "finished", "get_import", "guess_mapping", "import_batches", "import_file", "list_imports",
            "percent", "preview", "queue_import", "rejected_csv", "start_import"]

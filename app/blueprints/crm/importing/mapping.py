@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from typing import BinaryIO
 
@@ -16,7 +17,7 @@ from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.jobs import Queues, enqueue_after_commit
 
-from .upload import _entity, start_import
+from .upload import MAX_COLUMNS, _entity, start_import
 
 POLICIES = ("skip", "update", "create")
 POLICY_LABELS = {"skip": "Skip rows that match an existing record",
@@ -80,22 +81,24 @@ def queue_import(actor: Membership, imp: Import, mapping: dict[str, str], dedupe
                                                 for k, v in mapping.items()):
         raise DomainError("The mapping must map column headers to field names.", {"mapping": "Not valid."})
     fields = dict(field_choices(imp.org_id, imp.entity))
-    unknown_columns = [h for h in mapping if h not in imp.headers]
+    headers = set(imp.headers)  # sets and counts throughout: linear in the columns and the mapping
+    unknown_columns = [h for h in mapping if h not in headers]
     if unknown_columns:
-        message = f"The file has no column named {', '.join(unknown_columns)}."
+        message = f"The file has no column named {_some(unknown_columns)}."
         raise DomainError(message, {"mapping": message})
     chosen = {h: f for h, f in mapping.items() if f}
-    unknown_fields = sorted({f for f in chosen.values() if f not in fields})
+    uses = Counter(chosen.values())  # field -> how many columns it is mapped from
+    unknown_fields = sorted(f for f in uses if f not in fields)
     if unknown_fields:
-        message = f"Unknown field(s): {', '.join(unknown_fields)}."
+        message = f"Unknown field(s): {_some(unknown_fields)}."
         raise DomainError(message, {"mapping": message})
-    doubled = sorted({fields[f] for f in chosen.values() if list(chosen.values()).count(f) > 1})
+    doubled = sorted({fields[f] for f, n in uses.items() if n > 1})
     if doubled:
         message = f"Map each field from one column only: {', '.join(doubled)}."
         raise DomainError(message, {"mapping": message})
     if not chosen:
         raise DomainError("Map at least one column to a field.", {"mapping": "Nothing is mapped."})
-    missing = [f.label for f in FIELDS[imp.entity] if f.required and f.name not in chosen.values()]
+    missing = [f.label for f in FIELDS[imp.entity] if f.required and f.name not in uses]
     if missing:
         message = f"Map a column to {', '.join(missing)}: it is required."
         raise DomainError(message, {"mapping": message})
@@ -107,9 +110,23 @@ def queue_import(actor: Membership, imp: Import, mapping: dict[str, str], dedupe
     return imp
 
 
+def _some(names: list[str], shown: int = 5) -> str:
+    """The first few names, and how many more (a mapping from an API client may name thousands)."""
+    listed = ", ".join(names[:shown])
+    return f"{listed} and {len(names) - shown:,} more" if len(names) > shown else listed
+
+
 def import_file(actor: Membership, entity: str, filename: str, stream: BinaryIO,
                 mapping: dict[str, str] | None = None, dedupe: str = "skip", dry_run: bool = False) -> Import:
-    """Upload and queue in one step (the API); without a mapping the guessed one is used."""
+    """Upload and queue in one step (the API); without a mapping the guessed one is used.
+
+    Raises what ``start_import`` and ``queue_import`` raise; a mapping naming more columns than a
+    file may have is refused (DomainError, field ``mapping``) before the upload is stored, so that
+    checking it never runs while the stored upload's transaction is open.
+    """
+    if isinstance(mapping, dict) and len(mapping) > MAX_COLUMNS:
+        message = f"The mapping names {len(mapping):,} columns; a file has at most {MAX_COLUMNS}."
+        raise DomainError(message, {"mapping": message})
     imp = start_import(actor, entity, filename, stream)
     if mapping is None:
         mapping = guess_mapping(actor.org_id, imp.entity, imp.headers)

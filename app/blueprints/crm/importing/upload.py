@@ -1,5 +1,11 @@
-"""Upload: storing a CSV as it came (in ``ImportChunk`` rows), finding its encoding and delimiter,
-and reading it back as numbered records (constant memory) for the preview and the run."""
+"""Upload: checking a CSV and storing it as it came (in ``ImportChunk`` rows), finding its encoding
+and delimiter, and reading it back as numbered records (constant memory) for the preview and the run.
+
+The upload is read and checked whole before anything is written: no transaction is open (and on
+SQLite no write lock, which every organization shares) while a stranger's file is parsed. The caps
+on the header (MAX_COLUMNS, MAX_HEADER_BYTES) keep that reading linear in the file's size, and the
+preview reads no more than PREVIEW_BYTES of it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -21,12 +28,25 @@ from app.extensions import db
 
 CHUNK_BYTES = 1 << 20  # one ImportChunk row
 PREVIEW_ROWS = 5
+# CRM files have tens of columns, a wide spreadsheet export a couple of hundred. Past this a file is
+# not a list of records, and every column costs the mapping screen a select of every field.
+MAX_COLUMNS = 500
+# The header row must end within this many bytes (500 names of 130 bytes each); a file whose first
+# line runs on (a 60 MB single line) is refused having read no more than this of it.
+MAX_HEADER_BYTES = 64 * 1024
+# The preview reads no further into the stored file than this (its first chunk), however long its
+# rows or its run of blank lines.
+PREVIEW_BYTES = CHUNK_BYTES
+# csv.Sniffer's guess of quotes is quadratic in its sample (15 s for 64 KB of ';"a'); the first lines'
+# first 8 KB tell , ; tab and | apart as well.
+SNIFF_CHARS = 8192
 ENTITY_PATHS = {"contacts": Entity.CONTACT, "companies": Entity.COMPANY, "deals": Entity.DEAL}
 ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (with BOM)", "utf-16": "UTF-16",
                    "utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE", "cp1252": "Windows-1252"}
 # Control characters text never holds (tab, newlines, form feed, vertical tab and ^Z are allowed).
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x19\x1b-\x1f]")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x19\x1b-\x1f]")
+_WORKBOOK_MARKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx (a zip) and .xls
 
 csv.field_size_limit(1 << 30)  # a huge cell is rejected by its field's length rule, not by csv
 
@@ -43,6 +63,8 @@ class _EncodingCheck:
         if self.candidates is None:
             self.candidates = _candidate_encodings(data)
             self.decoders = {name: codecs.getincrementaldecoder(name)() for name in self.candidates}
+        if not self.candidates:  # nothing decodes the file: the caller refuses it
+            return
         if not self.candidates[0].startswith("utf-16") and _CONTROL_BYTES.search(data):
             self.binary = True
         for name in list(self.candidates):
@@ -50,8 +72,6 @@ class _EncodingCheck:
                 text = self.decoders[name].decode(data)
             except UnicodeDecodeError:
                 self.candidates.remove(name)
-                if not self.candidates:
-                    return
                 continue
             if name.startswith("utf-16") and _CONTROL_CHARS.search(text):
                 self.binary = True
@@ -80,51 +100,186 @@ def _candidate_encodings(head: bytes) -> list[str]:
     return ["utf-8", "cp1252"]
 
 
-def start_import(actor: Membership, entity: str, filename: str, stream: BinaryIO) -> Import:
-    """Store an uploaded CSV and read its header and first rows.
+@dataclass
+class _HeaderRow:
+    """The header row as read from the start of the file."""
 
-    Raises DomainError (field ``file``) for an empty, header-only, binary or unreadable file.
+    delimiter: str
+    cells: list[str]
+    length: int  # in characters, with its line end: the data rows start after it
+
+
+@dataclass
+class _Checked:
+    """What reading an upload through found: all an Import row needs before its chunks."""
+
+    size: int
+    encoding: str
+    delimiter: str
+    headers: list[str]
+
+
+def start_import(actor: Membership, entity: str, filename: str, stream: BinaryIO) -> Import:
+    """Check an uploaded CSV, then store it with its header (flushed, not committed).
+
+    Nothing is written until the whole file has been read and checked, so a hostile file holds no
+    lock while it is parsed. Raises NotFound for an unknown kind of record, and DomainError (field
+    ``file``) for an empty, Excel, binary or undecodable file, a header row that is blank, has more
+    than MAX_COLUMNS columns or does not end within MAX_HEADER_BYTES, or a file without data rows.
     """
     entity = _entity(entity)
-    imp = Import(org_id=actor.org_id, entity=entity, filename=(filename or "upload.csv")[-255:],
-                 created_by_id=actor.user_id, status=ImportStatus.UPLOADED.value, headers=[], mapping={})
-    db.session.add(imp)
-    db.session.flush()
-    check = _EncodingCheck()
-    size = 0
-    for seq in itertools.count():
-        data = stream.read(CHUNK_BYTES)
-        if not data:
-            break
-        if seq == 0 and data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-            raise _file_error("This looks like an Excel workbook. Save it as CSV (File > Save As > "
-                              "CSV UTF-8) and upload that.")
-        check.feed(data)
-        if check.binary:
-            raise _file_error("This does not look like a CSV file (it contains binary data).")
-        size += len(data)
-        db.session.execute(insert(ImportChunk), [{"import_id": imp.id, "seq": seq, "data": data}])
-    if size == 0:
+    with _Rewindable(stream) as upload:
+        checked = _check(upload)
+        return _store(actor, entity, filename, upload.rewound(), checked)
+
+
+def _check(upload: _Rewindable) -> _Checked:
+    """Read the upload through (writing nothing) and find its encoding, delimiter and header.
+
+    Raises DomainError (field ``file``) as ``start_import`` says.
+    """
+    head = upload.read(MAX_HEADER_BYTES)
+    if not head:
         raise _file_error("The file is empty. Upload a CSV whose first row names the columns.")
+    if head.startswith(_WORKBOOK_MARKS):
+        raise _file_error("This looks like an Excel workbook. Save it as CSV (File > Save As > "
+                          "CSV UTF-8) and upload that.")
+    check = _EncodingCheck()
+    _feed(check, head)
+    whole = len(head) < MAX_HEADER_BYTES  # the head is all the file
+    # The header is checked with the encoding the head suggests before any more is read: a file
+    # whose first line runs on is refused having read MAX_HEADER_BYTES of it.
+    guessed = check.candidates[0]
+    header = _header(head, guessed, whole)
+    size = len(head)
+    while data := upload.read(CHUNK_BYTES):
+        _feed(check, data)
+        size += len(data)
     encoding = check.result()
     if encoding is None:
-        raise _file_error("The file's text encoding could not be read. Save it as CSV UTF-8 and "
-                          "upload it again.")
-    imp.size_bytes, imp.encoding = size, encoding
-    imp.delimiter = _sniff_delimiter(_sample_text(imp))
-    rows = _records(imp)
-    header = next(rows, None)
-    if header is None or not any(cell.strip() for cell in header[1]):
-        raise _file_error("The file has no header row. Its first row should name the columns.")
-    imp.headers = _unique_headers(header[1])
-    if next(_data_rows(imp), None) is None:
+        raise _encoding_error()
+    if encoding != guessed:  # Windows-1252 after all: read the header as that
+        header = _header(head, encoding, whole)
+    headers = _unique_headers(header.cells)
+    if not _has_data_row(upload, encoding, header):
         raise _file_error("The file has a header but no rows to import.")
+    return _Checked(size=size, encoding=encoding, delimiter=header.delimiter, headers=headers)
+
+
+def _feed(check: _EncodingCheck, data: bytes) -> None:
+    """Raises DomainError (``file``) once the data shows the file is binary or decodes in no encoding."""
+    check.feed(data)
+    if check.binary:
+        raise _file_error("This does not look like a CSV file (it contains binary data).")
+    if not check.candidates:
+        raise _encoding_error()
+
+
+def _header(head: bytes, encoding: str, whole: bool) -> _HeaderRow:
+    """The delimiter and the header row, read from the file's first MAX_HEADER_BYTES.
+
+    ``whole``: the head is the entire file, so a header ending with it is complete. Raises
+    DomainError (``file``) for more than MAX_COLUMNS columns, a header that does not end within the
+    head, or a blank one.
+    """
+    text = codecs.getincrementaldecoder(encoding)(errors="ignore").decode(head)  # may end mid-character
+    delimiter = _sniff_delimiter(text)
+    cells, length = _first_record(text, delimiter)
+    ended = length is not None
+    if len(cells) > MAX_COLUMNS:
+        raise _file_error(f"The file has more than {MAX_COLUMNS} columns. Delete the columns you do not "
+                          "need to import (empty ones too) and upload it again.")
+    if not (ended or whole):
+        raise _file_error(f"The header row is longer than {MAX_HEADER_BYTES // 1024} KB; is this a CSV "
+                          "file? Its first line should name the columns, separated by commas or semicolons.")
+    if not any(cell.strip() for cell in cells):
+        raise _file_error("The file has no header row. Its first row should name the columns.")
+    cells[0] = cells[0].lstrip("\ufeff")
+    return _HeaderRow(delimiter=delimiter, cells=cells, length=length if ended else len(text))
+
+
+class _Lines:
+    """A text's lines for ``csv.reader``, remembering the last one given and whether it ran out."""
+
+    def __init__(self, text: str) -> None:
+        self._text = io.StringIO(text, newline="")  # splits at \n, \r and \r\n, as csv ends records
+        self.last = ""
+        self.ran_out = False
+        self.length = 0  # of the lines given
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._text.readline()
+        if not line:
+            self.ran_out = True
+            raise StopIteration
+        self.last = line
+        self.length += len(line)
+        return line
+
+
+def _first_record(text: str, delimiter: str) -> tuple[list[str], int | None]:
+    """The first CSV record of ``text`` and its length in characters, or None for the length when
+    no line end closed it before the text ran out (it may go on past the text: the reader hands
+    back what it had)."""
+    lines = _Lines(text)
+    cells = next(csv.reader(lines, delimiter=delimiter), [])
+    ended = not lines.ran_out and lines.last.endswith(("\n", "\r"))
+    return cells, lines.length if ended else None
+
+
+def _has_data_row(upload: _Rewindable, encoding: str, header: _HeaderRow) -> bool:
+    """Whether a row after the header has a cell that is not blank.
+
+    Decided without parsing rows when it can be, since 60 MB of blank lines are 60 million records
+    (20 s through csv): a character that is neither blank, the delimiter nor a quote is some cell's
+    content; with none and no quote either, every row is blank. Only when blanks, delimiters and
+    quotes are all there is does the reader decide (a quote may be a cell's content).
+    """
+    text = _text(upload.rewound(), encoding)
+    text.read(header.length)
+    content = re.compile(rf'[^\s"{re.escape(header.delimiter)}]')
+    quoted = False
+    while block := text.read(1 << 20):  # a million characters at a time: constant memory
+        if content.search(block):
+            return True
+        quoted = quoted or '"' in block
+    if not quoted:
+        return False
+    reader = csv.reader(_text(upload.rewound(), encoding), delimiter=header.delimiter)
+    next(reader, None)  # the header
+    return any(map(str.strip, map("".join, reader)))  # the whole loop in C: no Python per row
+
+
+def _text(stream: BinaryIO, encoding: str) -> io.TextIOWrapper:
+    """The upload as text, as csv reads it (line ends untouched); closing it leaves the upload open."""
+    return io.TextIOWrapper(io.BufferedReader(_Unclosing(stream), 1 << 16), encoding=encoding, newline="")
+
+
+def _store(actor: Membership, entity: Entity, filename: str, stream: BinaryIO, checked: _Checked) -> Import:
+    """Write a checked upload: its Import row, then its bytes as they came in ImportChunk rows."""
+    imp = Import(org_id=actor.org_id, entity=entity, filename=(filename or "upload.csv")[-255:],
+                 created_by_id=actor.user_id, status=ImportStatus.UPLOADED.value, headers=checked.headers,
+                 mapping={}, size_bytes=checked.size, encoding=checked.encoding, delimiter=checked.delimiter)
+    db.session.add(imp)
     db.session.flush()
+    for seq in itertools.count():
+        data = _read_up_to(stream, CHUNK_BYTES)
+        if not data:
+            break
+        db.session.execute(insert(ImportChunk), [{"import_id": imp.id, "seq": seq, "data": data}])
     return imp
 
 
 def _file_error(message: str) -> DomainError:
     return DomainError(message, {"file": message})
+
+
+def _encoding_error() -> DomainError:
+    return _file_error("The file's text encoding could not be read. Save it as CSV UTF-8 and "
+                       "upload it again.")
 
 
 def _entity(entity: str) -> Entity:
@@ -135,19 +290,12 @@ def _entity(entity: str) -> Entity:
         raise NotFound("No such kind of record.") from None
 
 
-def _sample_text(imp: Import, limit: int = 65_536) -> str:
-    first = db.session.scalar(select(ImportChunk.data).where(ImportChunk.import_id == imp.id)
-                              .order_by(ImportChunk.seq).limit(1)) or b""
-    return codecs.getincrementaldecoder(imp.encoding)(errors="ignore").decode(first[:limit])
-
-
 def _sniff_delimiter(sample: str) -> str:
     lines = sample.lstrip("\ufeff").splitlines()[:20]
     if len(lines) > 1:
         lines = lines[:-1]  # the last line of a sample may be cut short
-    text = "\n".join(lines)
     try:
-        delimiter = csv.Sniffer().sniff(text, delimiters=",;\t|").delimiter
+        delimiter = csv.Sniffer().sniff(_sniff_text(lines), delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = None
     header = lines[0] if lines else ""
@@ -158,30 +306,124 @@ def _sniff_delimiter(sample: str) -> str:
     return delimiter
 
 
+def _sniff_text(lines: list[str]) -> str:
+    """The whole lines that fit in SNIFF_CHARS (or the start of the first, when it alone is longer)."""
+    text = "\n".join(lines)
+    if len(text) <= SNIFF_CHARS:
+        return text
+    cut = text.rfind("\n", 0, SNIFF_CHARS + 1)
+    return text[:cut] if cut > 0 else text[:SNIFF_CHARS]
+
+
 def _unique_headers(cells: list[str]) -> list[str]:
+    """The cells as column names: blank ones "Column <n>", repeated ones suffixed " (2)", " (3)"...
+
+    Linear in the cells: a set says which names are taken, and each name remembers the next suffix
+    to try, so 500 identical names cost 500 steps (not 125,000).
+    """
     headers: list[str] = []
+    taken: set[str] = set()
+    next_suffix: dict[str, int] = {}
     for n, cell in enumerate(cells, 1):
-        name = cell.strip().lstrip("\ufeff")[:200] or f"Column {n}"
-        base, k = name, 2
-        while name in headers:
+        base = cell.strip().lstrip("\ufeff")[:200] or f"Column {n}"
+        name, k = base, next_suffix.get(base, 2)
+        while name in taken:
             name, k = f"{base} ({k})", k + 1
+        next_suffix[base] = k
+        taken.add(name)
         headers.append(name)
     return headers
 
 
-class _ChunkStream(io.RawIOBase):
-    """The stored chunks as one byte stream, loaded one chunk at a time (constant memory)."""
+def _read_up_to(stream: BinaryIO, size: int) -> bytes:
+    """``size`` bytes of the stream, fewer only at its end (a read may return less than asked)."""
+    parts: list[bytes] = []
+    wanted = size
+    while wanted > 0:
+        data = stream.read(wanted)
+        if not data:
+            break
+        parts.append(data)
+        wanted -= len(data)
+    return b"".join(parts)
 
-    def __init__(self, import_id: int) -> None:
-        self._ids = iter(list(db.session.scalars(
-            select(ImportChunk.id).where(ImportChunk.import_id == import_id).order_by(ImportChunk.seq))))
-        self._data = memoryview(b"")
-        self._pos = 0
+
+def _start_of(stream: BinaryIO) -> int | None:
+    """Where a seekable stream stands (its data starts there); None when it cannot seek."""
+    try:
+        return stream.tell() if stream.seekable() else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+class _Rewindable:
+    """The upload, read through once and then again from its start, as often as needed.
+
+    Werkzeug spools large uploads to a temporary file, which seeks. Any other stream is copied to a
+    spooled temporary file as it is read, so a refusal still reads no more than the checks did.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._start = _start_of(stream)
+        self._copy = (tempfile.SpooledTemporaryFile(max_size=CHUNK_BYTES)  # noqa: SIM115 - closed by __exit__
+                      if self._start is None else None)
+
+    def __enter__(self) -> _Rewindable:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._copy is not None:
+            self._copy.close()
+
+    def read(self, size: int) -> bytes:
+        data = _read_up_to(self._stream, size)
+        if self._copy is not None:
+            self._copy.write(data)
+        return data
+
+    def rewound(self) -> BinaryIO:
+        """The upload from its start (read through first: the copy holds what was read)."""
+        if self._copy is not None:
+            self._copy.seek(0)
+            return self._copy
+        self._stream.seek(self._start)
+        return self._stream
+
+
+class _Unclosing(io.RawIOBase):
+    """A binary stream as a raw one that leaves it open when closed (a text wrapper closes what it
+    wraps, and the upload is read again after the check)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+class _ChunkStream(io.RawIOBase):
+    """The stored chunks as one byte stream, loaded one chunk at a time (constant memory); with a
+    ``limit``, only the first ``limit`` bytes."""
+
+    def __init__(self, import_id: int, limit: int | None = None) -> None:
+        self._ids = iter(list(db.session.scalars(
+            select(ImportChunk.id).where(ImportChunk.import_id == import_id).order_by(ImportChunk.seq))))
+        self._data = memoryview(b"")
+        self._pos = 0
+        self._left = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._left is not None and self._left <= 0:
+            return 0
         while self._pos >= len(self._data):
             chunk_id = next(self._ids, None)
             if chunk_id is None:
@@ -190,29 +432,45 @@ class _ChunkStream(io.RawIOBase):
             self._data = memoryview(data or b"")
             self._pos = 0
         n = min(len(buffer), len(self._data) - self._pos)
+        if self._left is not None:
+            n = min(n, self._left)
+            self._left -= n
         buffer[:n] = self._data[self._pos:self._pos + n]
         self._pos += n
         return n
 
 
-def _records(imp: Import) -> Iterator[tuple[int, list[str]]]:
-    """Every CSV record with its row number (the header is row 1, as in a spreadsheet)."""
-    text = io.TextIOWrapper(io.BufferedReader(_ChunkStream(imp.id), 1 << 16), encoding=imp.encoding,
-                            newline="")
-    reader = csv.reader(text, delimiter=imp.delimiter or ",")
+def _csv_records(raw: io.RawIOBase, encoding: str, delimiter: str | None,
+                 errors: str = "strict") -> Iterator[tuple[int, list[str]]]:
+    """Every CSV record of a raw byte stream with its row number (the header is row 1, as in a
+    spreadsheet)."""
+    text = io.TextIOWrapper(io.BufferedReader(raw, 1 << 16), encoding=encoding, errors=errors, newline="")
+    reader = csv.reader(text, delimiter=delimiter or ",")
     for number, row in enumerate(reader, 1):
         if number == 1 and row:
             row[0] = row[0].lstrip("\ufeff")
         yield number, row
 
 
-def _data_rows(imp: Import) -> Iterator[tuple[int, list[str]]]:
-    """The data rows; wholly blank rows are passed over (they are neither counted nor rejected)."""
-    rows = _records(imp)
+def _records(imp: Import, limit: int | None = None) -> Iterator[tuple[int, list[str]]]:
+    """The stored file's records; with ``limit``, those in its first ``limit`` bytes (the last one
+    perhaps cut short, and a character cut in two replaced)."""
+    yield from _csv_records(_ChunkStream(imp.id, limit), imp.encoding, imp.delimiter,
+                            "strict" if limit is None else "replace")
+
+
+def _nonblank(records: Iterable[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
+    """The records after the header, passing over wholly blank ones (neither counted nor rejected)."""
+    rows = iter(records)
     next(rows, None)
     for number, row in rows:
         if "".join(row).strip():  # some cell is not blank
             yield number, row
+
+
+def _data_rows(imp: Import, limit: int | None = None) -> Iterator[tuple[int, list[str]]]:
+    """The stored file's data rows (see ``_nonblank``); ``limit`` as for ``_records``."""
+    return _nonblank(_records(imp, limit))
 
 
 @dataclass
@@ -225,7 +483,12 @@ class Preview:
 
 
 def preview(imp: Import, limit: int = PREVIEW_ROWS) -> Preview:
-    rows = [[cell[:200] for cell in row] for _, row in itertools.islice(_data_rows(imp), limit)]
+    """The header and the first ``limit`` data rows found in the first PREVIEW_BYTES of the file, each
+    cut to the header's columns and 200 characters a cell: the mapping page costs no more for a file
+    with huge rows or a long run of blank lines."""
+    width = len(imp.headers)
+    rows = [[cell[:200] for cell in row[:width]]
+            for _, row in itertools.islice(_data_rows(imp, PREVIEW_BYTES), limit)]
     note = None
     if imp.encoding == "cp1252":
         note = ("The file is not UTF-8, so it was read as Windows-1252. If letters look wrong below, "
