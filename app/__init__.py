@@ -86,6 +86,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.blueprints.auth.session import init_session_auth
 
     init_session_auth(app)  # first: every later before_request may rely on g.membership
+    from app.request_input import init_request_input
+
+    init_request_input(app)  # JSON that never raises but a 4xx, and no NUL in any text field
     from app.api.routes import bp as api_bp
     from app.blueprints.accounts.api import bp as accounts_api_bp
     from app.blueprints.accounts.routes import bp as accounts_bp

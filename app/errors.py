@@ -111,9 +111,34 @@ def respond_with_error(status: int, code: str, message: str, fields: dict | None
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
+def discard_failed_work() -> None:
+    """Roll the request's transaction back before answering an error.
+
+    A failed flush leaves the session unusable (every later query, the error page's included,
+    raises until a rollback), and nothing a refused request did may be committed by a later step.
+    A rollback that fails itself is logged, never raised: the answer must still go out.
+    """
+    from app.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:
+        log.warning("rollback after an error failed", exc_info=True)
+
+
+def bare_server_error() -> Response:
+    """The 500 answer when even the error page fails: plain text (or the envelope), no template,
+    no database, no traceback."""
+    if wants_json():
+        body = json.dumps({"error": {"code": "server_error", "message": FRIENDLY[500], "fields": {}}})
+        return Response(body, status=500, mimetype="application/json")
+    return Response(FRIENDLY[500], status=500, mimetype="text/plain")
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(err: DomainError):
+        discard_failed_work()
         return respond_with_error(err.status, err.code, err.message, err.fields)
 
     @app.errorhandler(CSRFError)
@@ -122,6 +147,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
+        discard_failed_work()
         status = err.code or 500
         message = FRIENDLY.get(status, err.description or "Error")
         if status == 429:
@@ -130,8 +156,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):
-        log.exception("unhandled error")
-        return respond_with_error(500, "server_error", FRIENDLY[500])
+        log.exception("unhandled error")  # first: the rollback expires what the log line reads
+        discard_failed_work()
+        try:
+            return respond_with_error(500, "server_error", FRIENDLY[500])
+        except Exception:
+            log.exception("the error page failed")
+            return bare_server_error()
 
 
 def attach_to_form(form, err: DomainError) -> None:

@@ -7,9 +7,22 @@ import logging
 import sys
 import uuid
 
+import sqlalchemy
 from flask import Flask, g, has_request_context, request
+from sqlalchemy.exc import NoInspectionAvailable
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+def _loaded_ids(membership: object) -> tuple[int | None, int | None]:
+    """A membership's user_id and org_id as already loaded, never loading them: a log line is
+    often written after the request failed, when the instance is expired or detached and the
+    session unusable (an attribute load there would raise inside logging)."""
+    try:
+        loaded = sqlalchemy.inspect(membership).dict
+    except NoInspectionAvailable:  # not a mapped object (a realtime connection, say)
+        return getattr(membership, "user_id", None), getattr(membership, "org_id", None)
+    return loaded.get("user_id"), loaded.get("org_id")
 
 
 class ContextFilter(logging.Filter):
@@ -21,7 +34,7 @@ class ContextFilter(logging.Filter):
             record.request_id = g.get("request_id")
             membership = g.get("membership")
             if membership is not None:
-                record.user_id, record.org_id = membership.user_id, membership.org_id
+                record.user_id, record.org_id = _loaded_ids(membership)
         try:
             from rq import get_current_job
 

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, g, request
 from app.blueprints.auth.tokens import TokenSettings, authenticate_access
 from app.errors import BadRequest, DomainError, Unauthorized
 from app.extensions import csrf
+from app.request_input import SEND_JSON_OBJECT
 
 
 def token_settings() -> TokenSettings:
@@ -35,10 +36,17 @@ def protect(bp: Blueprint) -> Blueprint:
 
 
 def json_body() -> dict:
-    """The request's JSON object. Raises BadRequest when the body is not a JSON object."""
-    data = request.get_json(silent=True)
+    """The request's JSON object.
+
+    Raises BadRequest: no JSON body, or not an object (SEND_JSON_OBJECT); malformed or nested too
+    deeply (saying so, from ``SafeRequest``). Raises DomainError (422) naming the field whose
+    text holds a NUL or an unpaired surrogate.
+    """
+    if not request.is_json or not request.get_data(cache=True).strip():
+        raise BadRequest(SEND_JSON_OBJECT)
+    data = request.get_json()
     if not isinstance(data, dict):
-        raise BadRequest("Send a JSON object with Content-Type: application/json.")
+        raise BadRequest(SEND_JSON_OBJECT)
     return data
 
 

@@ -1,6 +1,7 @@
 """/api/bd-accounts: connect in three calls, status, settings, removal, sight per role."""
 
 import pytest
+from sqlalchemy import func, select
 
 from app.blueprints.accounts.models import BDAccount
 from app.blueprints.team.permissions import Role
@@ -100,3 +101,20 @@ def test_the_routes_are_in_the_openapi_document(client):
                  "/api/bd-accounts/{account_id}/connect/password", "/api/bd-accounts/{account_id}/status",
                  "/api/bd-accounts/{account_id}/config", "/api/bd-accounts/{account_id}"):
         assert path in paths, path
+
+
+@pytest.mark.parametrize("phone", [[None], 447700900123, {"n": 1}])
+def test_connecting_with_a_phone_that_is_not_text_is_a_422_on_phone_and_adds_nothing(client, auth, phone):
+    response = client.post("/api/bd-accounts/connect", json={"phone": phone}, headers=auth)
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == {"phone"}
+    assert db.session.scalar(select(func.count()).select_from(BDAccount)) == 0
+
+
+def test_a_password_that_is_not_text_is_a_422_on_password(client, auth, owner):
+    account = make_account(owner.organization, status="connecting")
+    response = client.post(f"/api/bd-accounts/{account.id}/connect/password", json={"password": [1]},
+                           headers=auth)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"password": "Send the password as text."}
+

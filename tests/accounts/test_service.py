@@ -155,3 +155,37 @@ def test_an_online_account_is_not_signed_in_again(owner):
     account = make_account(owner.organization, status="online")
     with pytest.raises(DomainError):
         service.start_login(owner, account, never_called)
+
+
+# -- input that is not text ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw", [[None], 447700900123, {"number": "+447700900123"}, True])
+def test_a_phone_that_is_not_text_is_a_phone_field_error(raw):
+    with pytest.raises(DomainError) as caught:
+        service.normalize_phone(raw)
+    assert caught.value.status == 422 and set(caught.value.fields) == {"phone"}
+
+
+def test_a_code_or_password_that_is_not_text_is_refused_before_asking_telegram(owner):
+    account = make_account(owner.organization, status="connecting")
+    for code in ([1, 2, 3], {"code": "12345"}, None):
+        with pytest.raises(DomainError) as caught:
+            service.submit_code(owner, account, code, never_called)
+        assert set(caught.value.fields) == {"code"}
+    for password in (["pw"], 12345, {"a": 1}):
+        with pytest.raises(DomainError) as caught:
+            service.submit_password(owner, account, password, never_called)
+        assert caught.value.fields == {"password": "Send the password as text."}
+
+
+@pytest.mark.parametrize("field", ["scheme", "host", "username", "password"])
+def test_proxy_fields_that_are_not_text_are_refused_and_the_proxy_kept(owner, field):
+    account = make_account(owner.organization)
+    service.set_proxy(owner, account, {"host": "proxy.example.com", "port": 1080}, VAULT)
+    db.session.commit()
+    kept = dict(account.proxy)
+    with pytest.raises(DomainError) as caught:
+        service.set_proxy(owner, account, {"host": "proxy.example.com", "port": 1080, field: {"a": 1}}, VAULT)
+    assert caught.value.fields == {f"proxy_{field}": "Must be text."}
+    db.session.rollback()
+    assert db.session.get(BDAccount, account.id).proxy == kept

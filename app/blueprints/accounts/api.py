@@ -129,8 +129,7 @@ def connect_password(account_id: int):
     account = service.get_managed_account(g.membership, account_id)
     data = only_fields(json_body(), {"password"})
     password = data.get("password")
-    answer = service.submit_password(g.membership, account, password if isinstance(password, str) else None,
-                                     gateway.telegram())
+    answer = service.submit_password(g.membership, account, password, gateway.telegram())
     return jsonify(_step(account, answer))
 
 

@@ -133,7 +133,10 @@ _TEST_NUMBER = re.compile(r"^99966\d{5}$")  # Telegram's test numbers (the sandb
 
 
 def normalize_phone(raw: str | None) -> str:
-    """E.164. Raises DomainError on the ``phone`` field."""
+    """E.164. Raises DomainError on the ``phone`` field (blank, not text, not a number)."""
+    if raw is not None and not isinstance(raw, str):
+        raise DomainError("Phone: send the number as text, e.g. \"+44 7700 900123\".",
+                          {"phone": "Send the number as text."})
     text = (raw or "").strip()
     if not text:
         raise DomainError("Enter the account's phone number.", {"phone": "Enter a phone number."})
@@ -154,6 +157,7 @@ def is_pending_qr(account: BDAccount) -> bool:
 # -- proxy -------------------------------------------------------------------------------------
 
 PROXY_SCHEMES = ("socks5", "socks4", "http")
+PROXY_TEXT_FIELDS = ("scheme", "host", "username", "password")
 
 
 def clean_proxy(raw: dict[str, Any] | None, vault: SessionVault,
@@ -161,9 +165,15 @@ def clean_proxy(raw: dict[str, Any] | None, vault: SessionVault,
     """The stored form of a proxy (its password sealed), or None for no proxy.
 
     ``raw``: scheme, host, port, username, password. A blank password keeps the current one (forms
-    never echo it back). Raises DomainError with ``proxy_*`` fields.
+    never echo it back). Raises DomainError with ``proxy_*`` fields (one that is not text too).
     """
-    if not raw or not str(raw.get("host") or "").strip():
+    if not raw:
+        return None
+    not_text = [key for key in PROXY_TEXT_FIELDS
+                if raw.get(key) is not None and not isinstance(raw[key], str)]
+    if not_text:
+        raise DomainError("Check the proxy settings.", {f"proxy_{key}": "Must be text." for key in not_text})
+    if not (raw.get("host") or "").strip():
         return None
     errors: dict[str, str] = {}
     scheme = str(raw.get("scheme") or "socks5").strip().lower()
@@ -244,9 +254,10 @@ def start_login(actor: Membership, account: BDAccount, ask: Ask) -> dict[str, An
 
 
 def submit_code(actor: Membership, account: BDAccount, code: str | None, ask: Ask) -> dict[str, Any]:
-    """The login code the user received. Returns {"next": "password", "hint"} or {"next": "done"}."""
+    """The login code the user received. Returns {"next": "password", "hint"} or {"next": "done"}.
+    Raises DomainError on the ``code`` field (not digits, not text), or TelegramRefused."""
     require(actor, Permission.ACCOUNTS_MANAGE)
-    cleaned = re.sub(r"\s|-", "", code or "")
+    cleaned = re.sub(r"\s|-", "", code) if isinstance(code, str) else ""
     if not cleaned.isdigit() or not 3 <= len(cleaned) <= 10:
         raise DomainError("Enter the code Telegram sent you.", {"code": "Enter the digits of the code."})
     return _ask(ask, "login.code", account.id, code=cleaned)
@@ -254,8 +265,11 @@ def submit_code(actor: Membership, account: BDAccount, code: str | None, ask: As
 
 def submit_password(actor: Membership, account: BDAccount, password: str | None,
                     ask: Ask) -> dict[str, Any]:
-    """The account's two-step verification password. Returns {"next": "done"}."""
+    """The account's two-step verification password. Returns {"next": "done"}. Raises
+    DomainError on the ``password`` field (blank, not text), or TelegramRefused."""
     require(actor, Permission.ACCOUNTS_MANAGE)
+    if password is not None and not isinstance(password, str):
+        raise DomainError("Send the password as text.", {"password": "Send the password as text."})
     if not password:
         raise DomainError("Enter the two-step verification password.",
                           {"password": "Enter the password."})
@@ -290,7 +304,7 @@ def update_config(actor: Membership, account: BDAccount, changes: dict[str, Any]
 def set_proxy(actor: Membership, account: BDAccount, raw: dict[str, Any] | None,
               vault: SessionVault) -> None:
     """Set (or with an empty host, clear) the account's proxy; the process uses it on its next
-    connect. Raises DomainError with ``proxy_*`` fields."""
+    connect. Raises DomainError with ``proxy_*`` fields (the proxy is left as it was)."""
     require(actor, Permission.ACCOUNTS_MANAGE)
     account.proxy = clean_proxy(raw, vault, current=account.proxy)
     db.session.flush()

@@ -19,16 +19,23 @@ _TRUE = {"1", "true", "yes", "y", "on", "x"}
 _FALSE = {"0", "false", "no", "n", "off", ""}
 
 
+def _text(raw: str) -> str:
+    """``raw`` stripped. Raises ValueError when it is not text (a JSON body may send anything)."""
+    if not isinstance(raw, str):
+        raise ValueError("must be text")
+    return raw.strip()
+
+
 def email(raw: str) -> str:
     try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+        return validate_email(_text(raw), check_deliverability=False).normalized.lower()
     except EmailNotValidError as err:
         raise ValueError(f"not a valid email address ({err})") from None
 
 
 def phone(raw: str) -> str:
     """E.164. Numbers must carry their country code (+ or 00), since contacts span countries."""
-    text = raw.strip()
+    text = _text(raw)
     if text.startswith("00"):
         text = "+" + text[2:]
     if not text.startswith("+"):
@@ -47,7 +54,7 @@ def phone(raw: str) -> str:
 
 
 def telegram_username(raw: str) -> str:
-    text = raw.strip()
+    text = _text(raw)
     for prefix in _TG_PREFIXES:
         if text.lower().startswith(prefix):
             text = text[len(prefix):]
@@ -123,14 +130,14 @@ def _timezones() -> frozenset[str]:
 
 
 def timezone(raw: str) -> str:
-    text = raw.strip()
+    text = _text(raw)
     if text not in _timezones():
         raise ValueError("use a timezone name such as Europe/London")
     return text
 
 
 def domain(raw: str) -> str:
-    text = raw.strip().lower()
+    text = _text(raw).lower()
     if "://" not in text:
         text = "http://" + text
     host = (urlsplit(text).hostname or "").removeprefix("www.")
@@ -140,7 +147,7 @@ def domain(raw: str) -> str:
 
 
 def website(raw: str) -> str:
-    text = raw.strip()
+    text = _text(raw)
     if not re.match(r"^https?://", text, re.I):
         text = "https://" + text
     domain(text)
