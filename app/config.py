@@ -53,6 +53,9 @@ class Settings:
     telegram_api_id: int | None = None
     telegram_api_hash: str | None = None
     session_keys: tuple[str, ...] = ()
+    # Whether an account's proxy may sit on a loopback, private or reserved address (or a local
+    # name): off, so a customer's proxy cannot point the telegram process at internal hosts.
+    telegram_allow_private_proxies: bool = False
 
     @property
     def production(self) -> bool:
@@ -82,6 +85,7 @@ class Settings:
             telegram_api_id=int(os.environ["TELEGRAM_API_ID"]) if os.environ.get("TELEGRAM_API_ID") else None,
             telegram_api_hash=os.environ.get("TELEGRAM_API_HASH") or None,
             session_keys=_session_keys(production),
+            telegram_allow_private_proxies=_bool("TELEGRAM_ALLOW_PRIVATE_PROXIES", False),
         )
 
 

@@ -1,5 +1,7 @@
 """/api/bd-accounts: connect in three calls, status, settings, removal, sight per role."""
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import func, select
 
@@ -118,3 +120,39 @@ def test_a_password_that_is_not_text_is_a_422_on_password(client, auth, owner):
     assert response.status_code == 422
     assert response.get_json()["error"]["fields"] == {"password": "Send the password as text."}
 
+
+def test_connecting_through_a_loopback_proxy_is_refused_and_adds_nothing(client, auth):
+    response = client.post("/api/bd-accounts/connect", headers=auth, json={
+        "phone": "+447700900123", "proxy": {"host": "0x7f.0.0.1", "port": 6379}})
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == {"proxy_host"}
+    assert db.session.scalar(select(func.count()).select_from(BDAccount)) == 0
+
+
+def test_a_private_proxy_is_refused_on_put_and_the_saved_one_stays(client, auth, owner):
+    account = make_account(owner.organization, proxy={"scheme": "socks5", "host": "p.example.com",
+                                                      "port": 1080, "username": None})
+    response = client.put(f"/api/bd-accounts/{account.id}/config", headers=auth,
+                          json={"proxy": {"host": "169.254.169.254", "port": 80}, "new_chats_per_day": 5})
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == {"proxy_host"}
+    db.session.rollback()
+    row = db.session.get(BDAccount, account.id)
+    assert row.proxy["host"] == "p.example.com" and row.config is None
+
+
+def test_the_operator_setting_allows_a_private_proxy(app, settings, client, auth, owner, monkeypatch):
+    monkeypatch.setitem(app.config, "SETTINGS", replace(settings, telegram_allow_private_proxies=True))
+    account = make_account(owner.organization)
+    response = client.put(f"/api/bd-accounts/{account.id}/config", headers=auth,
+                          json={"proxy": {"host": "10.0.0.5", "port": 3128, "scheme": "http"}})
+    assert response.status_code == 200 and response.get_json()["proxy"]["host"] == "10.0.0.5"
+
+
+def test_the_setting_is_read_from_the_environment(monkeypatch):
+    from app.config import Settings
+
+    monkeypatch.delenv("TELEGRAM_ALLOW_PRIVATE_PROXIES", raising=False)
+    assert Settings.from_env().telegram_allow_private_proxies is False
+    monkeypatch.setenv("TELEGRAM_ALLOW_PRIVATE_PROXIES", "true")
+    assert Settings.from_env().telegram_allow_private_proxies is True

@@ -189,6 +189,17 @@ def test_the_proxy_password_is_never_echoed(owner, owner_client, token):
     assert bad.status_code == 422 and "pr0xy-secret" not in bad.get_data(as_text=True)
 
 
+def test_a_proxy_on_localhost_is_refused_on_the_settings_page_and_the_saved_one_stays(owner, owner_client,
+                                                                                     token):
+    account = make_account(owner.organization, proxy={"scheme": "socks5", "host": "proxy.example.com",
+                                                      "port": 1080, "username": None})
+    bad = post(owner_client, f"/accounts/{account.id}/proxy", token, proxy_host="localhost", proxy_port="6379")
+    assert bad.status_code == 422
+    assert "localhost is a local or internal host name" in bad.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get(BDAccount, account.id).proxy["host"] == "proxy.example.com"
+
+
 def test_settings_are_saved_or_their_errors_shown(owner, owner_client, token):
     account = make_account(owner.organization)
     bad = post(owner_client, f"/accounts/{account.id}/config", token, messages_per_hour="0", sync_dialogs="x")

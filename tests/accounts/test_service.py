@@ -189,3 +189,63 @@ def test_proxy_fields_that_are_not_text_are_refused_and_the_proxy_kept(owner, fi
     assert caught.value.fields == {f"proxy_{field}": "Must be text."}
     db.session.rollback()
     assert db.session.get(BDAccount, account.id).proxy == kept
+
+
+# -- proxies on internal hosts -------------------------------------------------------------------
+
+INTERNAL_HOSTS = [
+    "127.0.0.1", "127.1", "0x7f.0.0.1", "0177.0.0.1", "2130706433",  # loopback, as resolvers read it
+    "10.0.0.5", "172.16.4.1", "192.168.1.10", "100.64.0.1",  # private and shared address space
+    "169.254.169.254", "0.0.0.0",  # noqa: S104 - link-local, unspecified: refused, not bound
+    "224.0.0.1", "240.0.0.1", "255.255.255.255",  # multicast, reserved, broadcast
+    "::1", "[::1]", "::", "fe80::1", "fc00::1", "ff02::1", "::ffff:127.0.0.1", "[::ffff:a00:5]",
+    "localhost", "LOCALHOST.", "api.localhost", "printer.local", "db.internal",
+]
+
+
+@pytest.mark.parametrize("host", INTERNAL_HOSTS)
+def test_a_proxy_on_an_internal_host_is_refused_on_its_host_field_and_the_proxy_kept(owner, host):
+    account = make_account(owner.organization)
+    service.set_proxy(owner, account, {"host": "proxy.example.com", "port": 1080}, VAULT)
+    db.session.commit()
+    kept = dict(account.proxy)
+    with pytest.raises(DomainError) as caught:
+        service.set_proxy(owner, account, {"host": host, "port": 1080}, VAULT)
+    assert set(caught.value.fields) == {"proxy_host"} and "public internet" in caught.value.fields["proxy_host"]
+    db.session.rollback()
+    assert db.session.get(BDAccount, account.id).proxy == kept
+
+
+@pytest.mark.parametrize("host", ["8.8.8.8", "2001:4860:4860::8888", "::ffff:8.8.8.8", "proxy.example.com"])
+def test_a_proxy_on_a_public_host_is_kept(owner, host):
+    account = make_account(owner.organization)
+    service.set_proxy(owner, account, {"host": host, "port": 1080}, VAULT)
+    assert account.proxy["host"] == host
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "10.0.0.5", "localhost", "squid.internal"])
+def test_the_operator_may_allow_internal_proxies(owner, host):
+    account = make_account(owner.organization)
+    service.set_proxy(owner, account, {"host": host, "port": 3128}, VAULT, allow_private=True)
+    assert account.proxy["host"] == host
+
+
+def test_a_new_account_with_an_internal_proxy_is_not_created(owner):
+    with pytest.raises(DomainError) as caught:
+        service.create_account(owner, "+447700900123", VAULT, {"host": "127.1", "port": 6379})
+    assert set(caught.value.fields) == {"proxy_host"}
+    with pytest.raises(DomainError):
+        service.create_qr_account(owner, VAULT, {"host": "localhost", "port": 6379})
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(BDAccount)) == 0
+
+
+def test_a_proxy_the_telegram_process_refuses_is_shown_on_the_proxy_host_field(owner):
+    account = make_account(owner.organization, status="connecting")
+
+    def refuse(op, **kwargs):
+        raise ControlError("proxy_refused", "The account's proxy is refused.")
+
+    with pytest.raises(service.TelegramRefused) as caught:
+        service.start_login(owner, account, refuse)
+    assert (caught.value.status, caught.value.fields) == (422, {"proxy_host": "The account's proxy is refused."})

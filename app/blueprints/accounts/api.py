@@ -19,6 +19,7 @@ from app.api.docs import documented, integer, obj, string
 from app.blueprints.accounts import gateway, service
 from app.blueprints.accounts.config import DEFAULT_CONFIG, LIMITS
 from app.blueprints.accounts.models import AccountStatus
+from app.blueprints.accounts.proxy_hosts import private_proxies_allowed
 from app.blueprints.accounts.vault import app_vault
 from app.errors import DomainError
 from app.extensions import db
@@ -92,7 +93,8 @@ def connect():
     proxy = data.get("proxy")
     if proxy is not None and not isinstance(proxy, dict):
         raise DomainError("proxy: an object or null.", {"proxy": "An object or null."})
-    account = service.create_account(g.membership, data.get("phone"), app_vault(), proxy)
+    account = service.create_account(g.membership, data.get("phone"), app_vault(), proxy,
+                                     allow_private_proxy=private_proxies_allowed())
     db.session.commit()
     try:
         answer = service.start_login(g.membership, account, gateway.telegram())
@@ -159,7 +161,7 @@ def update_config(account_id: int):
         proxy = data.pop("proxy")
         if proxy is not None and not isinstance(proxy, dict):
             raise DomainError("proxy: an object or null.", {"proxy": "An object or null."})
-        service.set_proxy(g.membership, account, proxy, app_vault())
+        service.set_proxy(g.membership, account, proxy, app_vault(), allow_private=private_proxies_allowed())
     if "agent_ids" in data:
         ids = data.pop("agent_ids")
         if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):

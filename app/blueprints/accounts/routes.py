@@ -16,6 +16,7 @@ from flask_login import login_required
 from app.blueprints.accounts import bp, gateway, live, service  # live: the status renderer
 from app.blueprints.accounts.config import DEFAULT_CONFIG, LIMITS, effective
 from app.blueprints.accounts.models import AccountStatus, BDAccount
+from app.blueprints.accounts.proxy_hosts import private_proxies_allowed
 from app.blueprints.accounts.vault import app_vault
 from app.blueprints.team.permissions import Permission, can, require
 from app.errors import DomainError, Forbidden, NotFound
@@ -88,7 +89,8 @@ def connect_phone():
     """Add the number and ask Telegram for a login code; a refusal forgets the new row again."""
     try:
         account = service.create_account(g.membership, request.form.get("phone"), app_vault(),
-                                          _proxy_from(request.form))
+                                          _proxy_from(request.form),
+                                          allow_private_proxy=private_proxies_allowed())
     except DomainError as err:
         _refused(err)
         return _wizard({"step": "phone"}, error=err, values=request.form, status=422)
@@ -104,7 +106,8 @@ def connect_phone():
 @bp.post("/connect/qr")
 def connect_qr():
     try:
-        account = service.create_qr_account(g.membership, app_vault(), _proxy_from(request.form))
+        account = service.create_qr_account(g.membership, app_vault(), _proxy_from(request.form),
+                                            allow_private_proxy=private_proxies_allowed())
     except DomainError as err:
         _refused(err)
         return _wizard({"step": "qr_start"}, error=err, values=request.form, status=422)
@@ -250,7 +253,8 @@ def config(account_id: int):
 def proxy(account_id: int):
     account = service.get_managed_account(g.membership, account_id)
     try:
-        service.set_proxy(g.membership, account, _proxy_from(request.form), app_vault())
+        service.set_proxy(g.membership, account, _proxy_from(request.form), app_vault(),
+                          allow_private=private_proxies_allowed())
     except DomainError as err:
         _refused(err)
         values = {k: v for k, v in request.form.items() if k != "proxy_password"}

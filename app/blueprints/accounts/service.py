@@ -20,6 +20,7 @@ from sqlalchemy import delete, insert, select
 
 from app.after_commit import after_commit
 from app.blueprints.accounts import config as account_config
+from app.blueprints.accounts import proxy_hosts
 from app.blueprints.accounts.models import AccountStatus, BDAccount, bd_account_agent
 from app.blueprints.accounts.vault import SessionVault
 from app.blueprints.crm import normalize
@@ -46,7 +47,8 @@ class Viewer(Protocol):
 
 # Which form field a refusal concerns, and the HTTP status it deserves when it concerns none.
 REFUSAL_FIELDS = {"code_invalid": "code", "code_expired": "code", "password_invalid": "password",
-                  "phone_invalid": "phone", "phone_banned": "phone", "phone_taken": "phone"}
+                  "phone_invalid": "phone", "phone_banned": "phone", "phone_taken": "phone",
+                  "proxy_refused": "proxy_host"}
 REFUSAL_STATUS = {"flood_wait": 429, "telegram_unavailable": 503}
 
 
@@ -161,11 +163,15 @@ PROXY_TEXT_FIELDS = ("scheme", "host", "username", "password")
 
 
 def clean_proxy(raw: dict[str, Any] | None, vault: SessionVault,
-                current: dict[str, Any] | None = None) -> dict[str, Any] | None:
+                current: dict[str, Any] | None = None, *,
+                allow_private: bool = False) -> dict[str, Any] | None:
     """The stored form of a proxy (its password sealed), or None for no proxy.
 
     ``raw``: scheme, host, port, username, password. A blank password keeps the current one (forms
-    never echo it back). Raises DomainError with ``proxy_*`` fields (one that is not text too).
+    never echo it back). A host on a loopback, private or reserved address, or with a local name
+    (``localhost``, ``*.internal``...), is refused unless ``allow_private`` (the operator's
+    TELEGRAM_ALLOW_PRIVATE_PROXIES). Raises DomainError with ``proxy_*`` fields (one that is not
+    text too).
     """
     if not raw:
         return None
@@ -182,6 +188,8 @@ def clean_proxy(raw: dict[str, Any] | None, vault: SessionVault,
     host = str(raw.get("host")).strip()
     if len(host) > 253 or not re.fullmatch(r"[A-Za-z0-9.\-:\[\]]+", host):
         errors["proxy_host"] = "A host name or IP address."
+    elif not allow_private and (refusal := proxy_hosts.host_refusal(host)):
+        errors["proxy_host"] = refusal
     port_raw = raw.get("port")
     port = port_raw if isinstance(port_raw, int) and not isinstance(port_raw, bool) else (
         int(port_raw) if isinstance(port_raw, str) and port_raw.strip().isdigit() else None)
@@ -210,14 +218,14 @@ def proxy_public(proxy: dict[str, Any] | None) -> dict[str, Any] | None:
 # -- connecting --------------------------------------------------------------------------------
 
 def create_account(actor: Membership, phone: str | None, vault: SessionVault,
-                   proxy: dict[str, Any] | None = None) -> BDAccount:
+                   proxy: dict[str, Any] | None = None, *, allow_private_proxy: bool = False) -> BDAccount:
     """A new account row for ``phone``, status connecting; the caller commits, then ``start_login``.
 
     Raises Forbidden, or DomainError (a bad or already connected number, a bad proxy).
     """
     require(actor, Permission.ACCOUNTS_MANAGE)
     number = normalize_phone(phone)
-    stored_proxy = clean_proxy(proxy, vault)
+    stored_proxy = clean_proxy(proxy, vault, allow_private=allow_private_proxy)
     taken = db.session.scalar(select(BDAccount.id).where(BDAccount.org_id == actor.org_id,
                                                          BDAccount.phone == number))
     if taken is not None:
@@ -226,11 +234,13 @@ def create_account(actor: Membership, phone: str | None, vault: SessionVault,
     return _new_account(actor, number, stored_proxy)
 
 
-def create_qr_account(actor: Membership, vault: SessionVault,
-                      proxy: dict[str, Any] | None = None) -> BDAccount:
-    """A new account row for a QR login: its number is learnt once the QR is scanned."""
+def create_qr_account(actor: Membership, vault: SessionVault, proxy: dict[str, Any] | None = None, *,
+                      allow_private_proxy: bool = False) -> BDAccount:
+    """A new account row for a QR login: its number is learnt once the QR is scanned. Raises
+    Forbidden, or DomainError (a bad proxy)."""
     require(actor, Permission.ACCOUNTS_MANAGE)
-    return _new_account(actor, QR_PHONE_PREFIX + secrets.token_hex(6), clean_proxy(proxy, vault))
+    stored_proxy = clean_proxy(proxy, vault, allow_private=allow_private_proxy)
+    return _new_account(actor, QR_PHONE_PREFIX + secrets.token_hex(6), stored_proxy)
 
 
 def _new_account(actor: Membership, phone: str, proxy: dict[str, Any] | None) -> BDAccount:
@@ -302,11 +312,11 @@ def update_config(actor: Membership, account: BDAccount, changes: dict[str, Any]
 
 
 def set_proxy(actor: Membership, account: BDAccount, raw: dict[str, Any] | None,
-              vault: SessionVault) -> None:
+              vault: SessionVault, *, allow_private: bool = False) -> None:
     """Set (or with an empty host, clear) the account's proxy; the process uses it on its next
     connect. Raises DomainError with ``proxy_*`` fields (the proxy is left as it was)."""
     require(actor, Permission.ACCOUNTS_MANAGE)
-    account.proxy = clean_proxy(raw, vault, current=account.proxy)
+    account.proxy = clean_proxy(raw, vault, current=account.proxy, allow_private=allow_private)
     db.session.flush()
 
 

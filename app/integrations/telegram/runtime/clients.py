@@ -16,6 +16,7 @@ from telethon.sessions import StringSession
 
 from app.blueprints.accounts.models import AccountStatus
 from app.config import Settings
+from app.integrations.telegram.runtime.proxy_guard import vetted_proxy
 from app.integrations.telegram.sandbox import World, install_sandbox
 from app.integrations.telegram.sandbox.sender import SANDBOX_API_HASH, SANDBOX_API_ID
 
@@ -24,9 +25,24 @@ log = logging.getLogger(__name__)
 
 class RuntimeClient(TelegramClient):
     """Telethon's client, told to call ``on_reconnect`` after it reconnected by itself (Telethon
-    only pings then; the runtime reconciles, so nothing said meanwhile is missed)."""
+    only pings then; the runtime reconciles, so nothing said meanwhile is missed), and dialling
+    its proxy only once the proxy is vetted (``proxy_guard``)."""
 
     on_reconnect: Callable[[], Awaitable[None]] | None = None
+    allow_private_proxy = False  # TELEGRAM_ALLOW_PRIVATE_PROXIES
+
+    async def connect(self) -> None:
+        """Telethon's connect (every one: the first, and after a DC switch), through the proxy's
+        checked address. Telethon's own reconnects reuse the connection, so that address too.
+        Raises ProxyRefused, or what Telethon raises (OSError, ConnectionError)."""
+        await self.vet_proxy()
+        await super().connect()
+
+    async def vet_proxy(self) -> None:
+        """Resolve and check the proxy's host, and give Telethon the address to dial. Raises
+        ProxyRefused."""
+        if self._proxy:
+            self.set_proxy(await vetted_proxy(self._proxy, allow_private=self.allow_private_proxy))
 
     async def _handle_auto_reconnect(self) -> None:
         await super()._handle_auto_reconnect()
@@ -56,8 +72,10 @@ def build_client(settings: Settings, world: World | None, session: str | None, *
         "connection_retries": 3, "retry_delay": 2, "request_retries": 3, "auto_reconnect": True,
     }
     if settings.telegram_api_id:
-        return RuntimeClient(StringSession(session), settings.telegram_api_id, settings.telegram_api_hash,
-                             proxy=telethon_proxy(proxy), **options)
+        client = RuntimeClient(StringSession(session), settings.telegram_api_id, settings.telegram_api_hash,
+                               proxy=telethon_proxy(proxy), **options)
+        client.allow_private_proxy = settings.telegram_allow_private_proxies
+        return client
     if world is None:
         raise RuntimeError("sandbox mode needs a World")
     client = RuntimeClient(StringSession(session), SANDBOX_API_ID, SANDBOX_API_HASH, **options)

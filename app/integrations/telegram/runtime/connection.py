@@ -25,6 +25,7 @@ from app.blueprints.accounts.store import AccountInfo
 from app.db_types import utcnow
 from app.integrations.telegram.runtime import outbox, sync
 from app.integrations.telegram.runtime.clients import RuntimeClient, SessionEnded, session_ended
+from app.integrations.telegram.runtime.proxy_guard import ProxyRefused
 
 if TYPE_CHECKING:
     from app.integrations.telegram.runtime.process import Runtime
@@ -66,12 +67,18 @@ class Connection:
         attempt = 0
         while not self.closing:
             started = loop.time()
+            problem = "Connection lost"
             try:
                 await self._session()
             except AccountGone:
                 await self._teardown()
                 self.runtime.forget(self, release=True)
                 return
+            except ProxyRefused as refused:
+                # Retried like any failed connection: the proxy may be changed (read again on
+                # each attempt) or its name may resolve elsewhere; meanwhile the account says why.
+                log.warning("account %s: %s", self.account_id, refused.message)
+                problem = refused.message.removesuffix(".")
             except Exception as exc:  # noqa: BLE001 - sorted: session ended, or retry later
                 ended = session_ended(exc)
                 if ended is None:
@@ -87,7 +94,7 @@ class Connection:
             attempt = 1 if loop.time() - started > STABLE_SECONDS else attempt + 1
             delay = self.backoff(attempt)
             await self.set_status(AccountStatus.CONNECTING,
-                                  detail=f"Connection lost; trying again in {round(delay)} s.")
+                                  detail=f"{problem}; trying again in {round(delay)} s.")
             await asyncio.sleep(delay)
 
     def backoff(self, attempt: int) -> float:

@@ -21,6 +21,7 @@ from app.blueprints.accounts import store as accounts
 from app.blueprints.accounts.models import AccountStatus
 from app.integrations.telegram import leases
 from app.integrations.telegram.runtime.clients import RuntimeClient
+from app.integrations.telegram.runtime.proxy_guard import ProxyRefused
 
 if TYPE_CHECKING:
     from app.integrations.telegram.control import Request
@@ -138,6 +139,10 @@ async def begin(runtime: Runtime, account_id: int) -> LoginFlow:
     runtime.logins[account_id] = flow
     try:
         await asyncio.wait_for(client.connect(), runtime.config.connect_timeout)
+    except ProxyRefused as refused:
+        log.warning("login %s: %s", account_id, refused.message)
+        await abandon(runtime, flow, refused.message)
+        raise Refusal("proxy_refused", refused.message) from None
     except (OSError, TimeoutError, ConnectionError):
         log.warning("login %s: could not connect", account_id, exc_info=True)
         await abandon(runtime, flow, "Could not reach Telegram to sign in. Try again in a minute.")

@@ -18,6 +18,7 @@ from app.blueprints.messaging import store
 from app.integrations.telegram import leases
 from app.integrations.telegram.runtime import login, sync
 from app.integrations.telegram.runtime.login import Refusal
+from app.integrations.telegram.runtime.proxy_guard import ProxyRefused
 
 if TYPE_CHECKING:
     from app.integrations.telegram.control import Request
@@ -46,7 +47,10 @@ async def disconnect(runtime: Runtime, request: Request) -> dict[str, Any]:
             info = await runtime.db(accounts.load, account_id, runtime.vault)
             if info is not None and info.session:
                 client = runtime.new_client(info.session, phone=info.phone, proxy=info.proxy)
-                await client.connect()
+                try:
+                    await client.connect()
+                except ProxyRefused as refused:  # no log out on Telegram then; the session goes anyway
+                    login.log.warning("account %s: %s", account_id, refused.message)
         if client is not None and client.is_connected():
             try:
                 await client.log_out()
