@@ -527,6 +527,7 @@ def bulk(actor: Membership, entity: str, action: str, ids: Iterable[int], value:
     Raises DomainError for an unknown action or value, Forbidden when the role may not.
     """
     ids = list(ids)
+    check_bulk(actor, entity, action, ids)
     if action == "delete":
         return trash_records(actor, entity, ids)
     if action == "restore":
@@ -536,7 +537,6 @@ def bulk(actor: Membership, entity: str, action: str, ids: Iterable[int], value:
     model = model_for(entity)
     live = _live_ids(actor.org_id, entity, ids, trashed=False)
     if action == "assign":
-        require(actor, Permission.RECORDS_EDIT_ALL)
         try:
             owner_id = resolve_owner(actor.org_id, value)
         except ValueError as err:
@@ -555,6 +555,25 @@ def bulk(actor: Membership, entity: str, action: str, ids: Iterable[int], value:
     db.session.flush()
     db.session.expire_all()
     return len(live)
+
+
+def check_bulk(actor: Membership, entity: str, action: str, ids: Iterable[int]) -> None:
+    """Raises Forbidden unless ``actor`` may apply ``action`` to every record of ``ids``: the rule
+    of the single-record action, for each record (trash and restore need RECORDS_DELETE, a new owner
+    RECORDS_EDIT_ALL, tags and stage moves the right to edit each record)."""
+    if action in ("delete", "restore"):
+        require(actor, Permission.RECORDS_DELETE)
+    elif action == "assign":
+        require(actor, Permission.RECORDS_EDIT_ALL)
+    elif not can(actor.role, Permission.RECORDS_EDIT_ALL):
+        model, ids = model_for(entity), list({int(i) for i in ids})
+        others = sum(db.session.scalar(select(func.count()).select_from(model).where(
+            model.org_id == actor.org_id, model.id.in_(ids[start:start + 500]), model.deleted_at.is_(None),
+            model.owner_id.is_not(None), model.owner_id != actor.user_id)) or 0
+            for start in range(0, len(ids), 500))
+        if others:
+            raise Forbidden(f"You can edit only the records you own, and {others:,} of the {len(ids):,} "
+                            "selected belong to someone else. Narrow the selection, or ask a manager.")
 
 
 def _bulk_move(actor: Membership, entity: str, ids: list[int], value: Any) -> list[int]:
@@ -576,7 +595,6 @@ def _bulk_move(actor: Membership, entity: str, ids: list[int], value: Any) -> li
     for start in range(0, len(ids), 500):
         for deal in db.session.scalars(select(Deal).where(Deal.org_id == actor.org_id,
                                                           Deal.id.in_(ids[start:start + 500]))):
-            check_edit(actor, deal)
             if deal.stage_id == stage.id:
                 continue
             try:
