@@ -56,6 +56,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings.log_format)
     init_request_ids(app)
 
+    from app.no_store import init_no_store
+
+    init_no_store(app)
+
     redis_url = settings.redis_url or ensure_embedded_redis(INSTANCE / "redis")
     redis_store.init_app(redis_url)
     app.config.update(
