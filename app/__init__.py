@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.config import INSTANCE, Settings
 from app.embedded_redis import ensure_embedded_redis
 from app.extensions import csrf, db, limiter, login, migrate, redis_store, sock, talisman
+from app.realtime import MAX_FRAME_BYTES
 
 CSP = {
     "default-src": "'self'",
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         WTF_CSRF_HEADERS=["X-CSRFToken"],
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
-        SOCK_SERVER_OPTIONS={"ping_interval": 25},
+        SOCK_SERVER_OPTIONS={"ping_interval": 25, "max_message_size": MAX_FRAME_BYTES},
     )
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,

@@ -107,6 +107,16 @@ class ContactsMerged(DomainEvent):
     merged_ids: tuple[int, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
+class MemberRoleChanged(DomainEvent):
+    """A member of the organization now holds another role (what they may see changed with it)."""
+
+    membership_id: int
+    user_id: int
+    old_role: str
+    new_role: str
+
+
 Handler = Callable[[Any], None]
 
 

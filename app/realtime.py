@@ -29,8 +29,15 @@ from app.extensions import redis_store
 log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "rt:org:"
+CONTROL_CHANNEL = "rt:control"  # orders to every process about its sockets (not numbered events)
 SEQ_PREFIX = "rt:seq:"
 MAX_SOCKETS_PER_USER = 10
+MAX_FRAME_BYTES = 4096  # what a page sends is tiny; anything bigger closes the socket (1009)
+# Close codes: after a sign-out the page reloads (and lands on the sign-in page); after a change
+# of rights the ws extension reconnects, and the new socket is admitted with the new rights.
+CLOSE_SIGNED_OUT = 4001
+CLOSE_RIGHTS_CHANGED = 1012
+CLOSE_MESSAGES = {CLOSE_SIGNED_OUT: "Signed out.", CLOSE_RIGHTS_CHANGED: "Your access changed."}
 SOCKET_STALE_SECONDS = 90
 FRAME_BURST = 20  # inbound frames allowed per FRAME_WINDOW seconds
 FRAME_WINDOW = 10.0
@@ -94,6 +101,19 @@ def publish(org_id: int, kind: str, user_ids: list[int] | None = None, **data) -
     after_commit(lambda: publish_now(org_id, kind, user_ids, **data))
 
 
+def close_sockets_now(*, user_id: int, code: int, session_id: int | None = None,
+                      org_id: int | None = None) -> None:
+    """Close every open socket of ``user_id`` in any process (narrowed to one browser session or
+    one organization)."""
+    order = {"user_id": user_id, "session_id": session_id, "org_id": org_id, "code": code}
+    redis_store.client.publish(CONTROL_CHANNEL, json.dumps(order))
+
+
+def close_sockets(**order) -> None:
+    """``close_sockets_now`` once the current transaction commits."""
+    after_commit(lambda: close_sockets_now(**order))
+
+
 _FIRST_TAG = re.compile(r"^(\s*<[a-zA-Z][\w-]*)")
 
 
@@ -111,6 +131,7 @@ class Connection:
     org_id: int
     role: str
     socket_id: str
+    session_id: int | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     frames: list[float] = field(default_factory=list)
 
@@ -121,6 +142,14 @@ class Connection:
             return True
         except Exception:  # noqa: BLE001 - a closed socket is routine; the reader thread cleans up
             return False
+
+    def close(self, code: int) -> None:
+        """Close from any thread; the socket's own thread then ends (nothing more is sent)."""
+        try:
+            with self.lock:
+                self.ws.close(reason=code, message=CLOSE_MESSAGES.get(code, ""))
+        except Exception:  # noqa: BLE001 - already closed by the other side
+            log.debug("socket %s was already closed", self.socket_id)
 
     def allow_frame(self, now: float) -> bool:
         self.frames = [t for t in self.frames if now - t < FRAME_WINDOW]
@@ -169,6 +198,17 @@ class Hub:
         with self._lock:
             return list(self._sockets.get(org_id, ()))
 
+    def close_matching(self, order: dict) -> int:
+        """Carry out a ``close_sockets`` order on this process's sockets; returns how many closed."""
+        with self._lock:
+            pools = [self._sockets.get(order["org_id"], set())] if order.get("org_id") else \
+                list(self._sockets.values())
+            targets = [c for pool in pools for c in pool if c.user_id == order["user_id"]
+                       and order.get("session_id") in (None, c.session_id)]
+        for conn in targets:
+            conn.close(order["code"])
+        return len(targets)
+
     # -- the listener ----------------------------------------------------------------------
     def ensure_listener(self, app: Flask) -> None:
         with self._lock:
@@ -184,17 +224,26 @@ class Hub:
             try:
                 pubsub = redis_store.client.pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
-                pubsub.get_message(timeout=1)  # the subscribe confirmation
+                pubsub.subscribe(CONTROL_CHANNEL)
+                for _ in range(2):  # wait for both confirmations (a real message may come first)
+                    self._handle(app, pubsub.get_message(timeout=1))
                 self.subscribed.set()
                 backoff = 0.5
                 for message in pubsub.listen():
-                    if message.get("type") == "pmessage":
-                        self.dispatch(app, message["channel"], message["data"])
+                    self._handle(app, message)
             except Exception:  # Redis restarted or the network blipped: resubscribe with backoff
                 self.subscribed.clear()
                 log.warning("realtime listener lost Redis; retrying in %.1fs", backoff, exc_info=True)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 15)
+
+    def _handle(self, app: Flask, message: dict | None) -> None:
+        if message is None:
+            return
+        if message.get("type") == "pmessage":
+            self.dispatch(app, message["channel"], message["data"])
+        elif message.get("type") == "message":
+            self.close_matching(json.loads(message["data"]))
 
     def dispatch(self, app: Flask, channel: bytes | str, raw: bytes | str) -> int:
         """Render one event and send it to the org's sockets; returns how many got it."""
@@ -213,7 +262,9 @@ class Hub:
         data = {**event["data"], "org_id": org_id}
         fragments: dict[tuple[int, str], str | None] = {}
         sent = 0
-        with app.app_context():
+        # Fragments link to routes: a request context lets them build URLs (paths; the page that
+        # receives them has the host).
+        with app.test_request_context("/"):
             for conn in targets:
                 key = (conn.user_id, conn.role)
                 if key not in fragments:

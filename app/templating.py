@@ -40,6 +40,7 @@ NAV_SETTINGS = (
     NavItem("team.organization", "Organization", "settings"),
     NavItem("team.members", "Team", "users"),
     NavItem("team.organizations", "Your organizations", "layers"),
+    NavItem("auth.sessions", "Your sessions", "shield"),
     NavItem("pipeline.settings", "Pipelines", "columns"),
     NavItem("crm.custom_fields", "Custom fields", "columns"),
     NavItem("team.audit_log", "Audit log", "shield", Permission.AUDIT_VIEW),

@@ -139,10 +139,21 @@ def csrf(client):
     return lambda path="/auth/signin": csrf_token(client, path)
 
 
+def open_browser_session(user) -> str:
+    """A committed server-side browser session for ``user``; returns its cookie token (get_id)."""
+    from app.blueprints.auth.browser_sessions import open_session
+
+    open_session(user, ip="127.0.0.1", user_agent="pytest")
+    db.session.commit()
+    return user.get_id()
+
+
 def sign_in_as(client, membership) -> None:
-    """Give ``client`` the session a real sign-in would (Flask-Login's keys and the chosen org)."""
+    """Give ``client`` the session a real sign-in would (its server-side row, Flask-Login's keys
+    and the chosen org)."""
+    token = open_browser_session(membership.user)
     with client.session_transaction() as session:
-        session["_user_id"] = membership.user.get_id()
+        session["_user_id"] = token
         session["_fresh"] = True
         session["org_id"] = membership.org_id
 
@@ -262,8 +273,8 @@ def telegram_process(settings):
 def session_cookie(app, membership) -> str:
     """A signed session cookie value for ``membership``, as a real sign-in would set."""
     serializer = app.session_interface.get_signing_serializer(app)
-    return serializer.dumps({"_user_id": membership.user.get_id(), "_fresh": True,
-                             "org_id": membership.org_id, "sid": "test"})
+    return serializer.dumps({"_user_id": open_browser_session(membership.user), "_fresh": True,
+                             "org_id": membership.org_id})
 
 
 def bearer(membership) -> dict:

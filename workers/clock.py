@@ -14,6 +14,7 @@ from app.jobs import Queues
 # (function path, queue, cron expression in UTC)
 SCHEDULE = (
     ("app.blueprints.crm.maintenance.purge_expired_trash", Queues.DEFAULT, "17 3 * * *"),
+    ("app.blueprints.auth.maintenance.purge_ended_sessions", Queues.DEFAULT, "47 3 * * *"),
 )
 
 

@@ -1,6 +1,6 @@
 from sqlalchemy import select
 
-from app.blueprints.auth.models import User
+from app.blueprints.auth.models import User, UserSession
 from app.blueprints.team.models import Membership
 from app.extensions import db
 from tests.conftest import csrf_token
@@ -48,12 +48,15 @@ def test_sign_in_rotates_the_session_and_remembers_when_asked(client, csrf):
     make_user(email="bob@example.com")
     token = csrf()
     with client.session_transaction() as session:
-        session["sid"] = "attacker-fixed-session"
+        session["planted"] = "attacker-fixed-session"
     response = client.post("/auth/signin", data={"csrf_token": token, "email": "bob@example.com",
                                                  "password": PASSWORD, "remember": "y"})
     assert response.status_code == 302
     with client.session_transaction() as session:
-        assert session["sid"] != "attacker-fixed-session"
+        assert "planted" not in session
+        opened = db.session.scalar(select(UserSession))
+        assert session["_user_id"].startswith(f"{opened.user_id}:0:")
+    assert opened.user_agent and opened.ended_at is None
     assert any(c.key == "remember_token" for c in client._cookies.values())
 
 

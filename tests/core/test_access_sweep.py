@@ -3,13 +3,15 @@
 import re
 
 import pytest
+from sqlalchemy import select
 
 from app.blueprints.auth import tokens
+from app.blueprints.auth.models import UserSession
 from app.blueprints.auth.tokens import TokenSettings
 from app.blueprints.crm.models import CustomField, Import
 from app.blueprints.team.permissions import Role
 from app.extensions import db
-from tests.conftest import TEST_SECRET, csrf_token, sign_in_as
+from tests.conftest import TEST_SECRET, csrf_token, open_browser_session, sign_in_as
 from tests.factories import (
     add_member,
     make_account,
@@ -64,7 +66,8 @@ def test_every_non_public_route_refuses_anonymous_callers(app, client):
     checked = 0
     for rule, method in _rules(app):
         url = _url(rule, dict.fromkeys(rule.arguments, 1))
-        response = client.open(url, method=method, headers={"X-CSRFToken": token})
+        # Our own origin, so that what refuses /ws is the sign-in check, not the Origin check
+        response = client.open(url, method=method, headers={"X-CSRFToken": token, "Origin": "http://localhost"})
         if rule.rule.startswith("/api/") or rule.rule == "/ws":
             assert response.status_code == 401, (method, url, response.status_code)
         else:
@@ -88,7 +91,9 @@ def foreign_ids():
     account = make_account(other)
     chat = make_chat(account)
     message = make_message(chat)
-    return {"account_id": account.id, "chat_id": chat.id, "message_id": message.id,
+    open_browser_session(member.user)
+    session_id = db.session.scalar(select(UserSession.id).where(UserSession.user_id == member.user_id))
+    return {"session_id": session_id, "account_id": account.id, "chat_id": chat.id, "message_id": message.id,
             "member_id": member.id, "org_id": other.id, "field_id": field.id, "import_id": imp.id, "name": "first_name",
             "record_id": {"contact": contact.id, "company": company.id, "deal": deal.id},
             "deal_id": deal.id, "pipeline_id": deal.pipeline_id, "stage_id": deal.stage_id}

@@ -11,6 +11,13 @@ from app.realtime import Connection, read_event
 from tests.factories import add_member, give_account, make_account, make_chat, make_message
 
 
+@pytest.fixture(autouse=True)
+def as_the_hub_renders(app):
+    """Renderers run where the hub calls them: inside a request context of their own."""
+    with app.test_request_context("/"):
+        yield
+
+
 def viewer(member) -> Connection:
     return Connection(ws=None, user_id=member.user_id, org_id=member.org_id, role=member.role, socket_id="s")
 

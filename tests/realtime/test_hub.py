@@ -147,3 +147,46 @@ def test_a_full_page_carries_the_number_it_was_rendered_at(app, client):
     assert f'id="live-seq" data-seq="{seq}"' in page
     boosted = client.get("/contacts", headers={"HX-Request": "true", "HX-Boosted": "true"})
     assert f'data-seq="{seq}"' in boosted.get_data(as_text=True)
+
+
+class ClosableSocket(RecordingSocket):
+    def __init__(self):
+        super().__init__()
+        self.closed_with = None
+
+    def close(self, reason=None, message=None):
+        self.closed_with = reason
+
+
+def test_a_close_order_closes_only_the_named_users_sockets_of_the_named_session(app):
+    hub = Hub()
+    a, b = make_member(), make_member()
+    laptop, phone, other = (Connection(ws=ClosableSocket(), user_id=m.user_id, org_id=m.org_id, role=m.role,
+                                       socket_id=name, session_id=sid)
+                            for m, name, sid in ((a, "laptop", 1), (a, "phone", 2), (b, "other", 3)))
+    for c in (laptop, phone, other):
+        assert hub.admit(c)
+    closed = hub.close_matching({"user_id": a.user_id, "session_id": 1, "org_id": None,
+                                 "code": realtime.CLOSE_SIGNED_OUT})
+    assert closed == 1 and laptop.ws.closed_with == realtime.CLOSE_SIGNED_OUT
+    assert phone.ws.closed_with is None and other.ws.closed_with is None
+    assert hub.close_matching({"user_id": a.user_id, "session_id": None, "org_id": b.org_id,
+                               "code": realtime.CLOSE_RIGHTS_CHANGED}) == 0  # a is not in b's org
+    assert hub.close_matching({"user_id": a.user_id, "session_id": None, "org_id": a.org_id,
+                               "code": realtime.CLOSE_RIGHTS_CHANGED}) == 2
+    assert phone.ws.closed_with == realtime.CLOSE_RIGHTS_CHANGED
+
+
+def test_a_role_change_reaches_the_members_page_as_a_fragment_with_working_links(app):
+    from app.blueprints.team.permissions import Role
+    from tests.factories import add_member
+
+    hub = Hub()
+    owner = make_member()
+    agent = add_member(owner.organization, role=Role.AGENT)
+    watching = conn(owner)
+    assert hub.admit(watching)
+    sent = hub.dispatch(app, f"rt:org:{owner.org_id}", event("member.updated", membership_id=agent.id))
+    assert sent == 1
+    assert f'id="member-role-{agent.id}"' in watching.ws.sent[0]
+    assert f'hx-post="/settings/members/{agent.id}/role"' in watching.ws.sent[0]

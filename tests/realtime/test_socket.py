@@ -2,20 +2,30 @@
 
 import re
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import simple_websocket
 
 from app import realtime
+from app.blueprints.team import service as team
+from app.blueprints.team.permissions import Role
+from app.extensions import db
 from app.realtime import publish_now
-from tests.conftest import session_cookie
+from tests.conftest import csrf_token, session_cookie
 from tests.factories import make_member
 
 GREETING = re.compile(r"<!--seq:\d+-->")
 
 
-def connect(live_server, cookie=None):
-    headers = {"Cookie": f"session={cookie}"} if cookie else {}
+def connect(live_server, cookie=None, origin=None):
+    """A socket to /ws as one of the site's own pages opens it (``origin``: another site's page).
+
+    simple_websocket's client sends ``Host`` without the port, so its own page's origin has none.
+    """
+    headers = {"Origin": origin or "http://" + urlsplit(live_server).hostname}
+    if cookie:
+        headers["Cookie"] = f"session={cookie}"
     return simple_websocket.Client.connect(live_server.replace("http", "ws") + "/ws", headers=headers)
 
 
@@ -83,3 +93,55 @@ def test_a_socket_flooding_frames_is_closed(app, live_server):
             time.sleep(0.01)
         ws.receive(timeout=5)
     assert closed.value.reason == 1008
+
+
+def closed_code(ws) -> int:
+    """The close code the server gives ``ws`` (its frames before that are skipped)."""
+    deadline = time.monotonic() + 10
+    with pytest.raises(simple_websocket.ConnectionClosed) as closed:
+        while time.monotonic() < deadline:
+            ws.receive(timeout=0.5)
+    return closed.value.reason
+
+
+def test_a_socket_opened_by_another_sites_page_is_refused(app, live_server):
+    member = make_member()
+    with pytest.raises(simple_websocket.ConnectionError) as err:
+        connect(live_server, session_cookie(app, member), origin="https://evil.example")
+    assert err.value.status_code == 403
+    with pytest.raises(simple_websocket.ConnectionError) as err:
+        connect(live_server, session_cookie(app, member), origin="null")
+    assert err.value.status_code == 403
+
+
+def test_a_frame_bigger_than_the_limit_closes_the_socket(app, live_server):
+    member = make_member()
+    ws = connect(live_server, session_cookie(app, member))
+    receive_after_publishing(ws, member.org_id, "org.updated")
+    ws.send("x" * (realtime.MAX_FRAME_BYTES + 1))
+    assert closed_code(ws) == 1009
+
+
+def test_a_role_change_makes_the_members_open_socket_reconnect(app, live_server):
+    owner = make_member()
+    manager = make_member(Role.MANAGER, org=owner.organization)
+    ws = connect(live_server, session_cookie(app, manager))
+    receive_after_publishing(ws, owner.org_id, "org.updated")  # listening
+    team.change_role(owner, manager.id, Role.AGENT.value)
+    db.session.commit()
+    assert closed_code(ws) == realtime.CLOSE_RIGHTS_CHANGED  # the page reconnects as an agent
+
+
+def test_signing_out_closes_that_browsers_open_sockets(app, client, live_server):
+    member = make_member()
+    cookie = session_cookie(app, member)
+    ws = connect(live_server, cookie)
+    other_browser = connect(live_server, session_cookie(app, member))
+    receive_after_publishing(ws, member.org_id, "org.updated")
+    receive_after_publishing(other_browser, member.org_id, "org.updated")
+    client.set_cookie("session", cookie)
+    client.post("/auth/signout", data={"csrf_token": csrf_token(client, "/home")})
+    assert closed_code(ws) == realtime.CLOSE_SIGNED_OUT
+    message = receive_after_publishing(other_browser, member.org_id, "org.updated")  # still open
+    assert 'id="org-name"' in message
+    other_browser.close()

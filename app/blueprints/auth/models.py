@@ -27,8 +27,12 @@ class User(UserMixin, db.Model):
     memberships: Mapped[list[Membership]] = relationship(back_populates="user",
                                                          cascade="all, delete-orphan")
 
+    # The browser session this instance was loaded or signed in for (not a column): Flask-Login
+    # stores get_id() in the session cookie and the remember cookie, so both name that session.
+    session_key = None  # str | None: set by sign-in and by the cookie loader
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_epoch}"
+        return f"{self.id}:{self.session_epoch}:{self.session_key or ''}"
 
     @property
     def initials(self) -> str:
@@ -48,3 +52,35 @@ class RefreshToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     spent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSession(db.Model):
+    """One signed-in browser. Its cookies carry ``key``; only the key's hash is stored.
+
+    A session ends at sign-out (``ended_at``); the cookies of an ended session, captured or not,
+    never load again. ``last_seen_at`` is refreshed at most every few minutes.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+
+    @property
+    def device(self) -> str:
+        """"Firefox on Windows": enough to recognise a browser in the list of sessions."""
+        agent = self.user_agent or ""
+        browser = next((name for token, name in _BROWSERS if token in agent), "A browser")
+        system = next((name for token, name in _SYSTEMS if token in agent), None)
+        return f"{browser} on {system}" if system else browser
+
+
+# Order matters: Edge and Opera say "Chrome", Chrome says "Safari", Android says "Linux".
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+             ("Safari/", "Safari"))
+_SYSTEMS = (("Windows", "Windows"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Android", "Android"),
+            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))

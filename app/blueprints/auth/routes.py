@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from app.blueprints.auth import bp, service
+from app.blueprints.auth import bp, browser_sessions, service
 from app.blueprints.auth.forms import SignInForm, SignUpForm
-from app.blueprints.auth.session import end_session, start_session
+from app.blueprints.auth.session import end_every_session, end_other_session, end_session, start_session
 from app.errors import DomainError, attach_to_form
 from app.extensions import db, limiter
 from app.htmx import render
@@ -40,8 +40,8 @@ def sign_up():
             db.session.rollback()
             attach_to_form(form, err)
         else:
-            db.session.commit()
             start_session(result.user, result.membership, remember=False)
+            db.session.commit()
             return redirect(url_for("core.home"))
     status = 422 if form.is_submitted() else 200
     return render("auth/sign_up.html", form=form, status=status)
@@ -62,9 +62,8 @@ def sign_in():
             db.session.commit()  # the failed attempt stays in the audit log
             attach_to_form(form, err)
         else:
-            membership = service.default_membership(user)
+            start_session(user, service.default_membership(user), remember=form.remember.data)
             db.session.commit()
-            start_session(user, membership, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
     status = 422 if form.is_submitted() else 200
     return render("auth/sign_in.html", form=form, status=status)
@@ -74,4 +73,32 @@ def sign_in():
 @login_required
 def sign_out():
     end_session()
+    db.session.commit()
     return redirect(url_for("auth.sign_in", signed_out=1))
+
+
+@bp.post("/signout-everywhere")
+@login_required
+def sign_out_everywhere():
+    end_every_session(current_user)
+    db.session.commit()
+    return redirect(url_for("auth.sign_in", signed_out="everywhere"))
+
+
+@bp.get("/sessions")
+@login_required
+def sessions():
+    current_id = g.get("user_session_id")
+    listed = sorted(browser_sessions.open_sessions(current_user), key=lambda s: s.id != current_id)
+    return render("auth/sessions.html", sessions=listed, current_id=current_id)  # this browser first
+
+
+@bp.post("/sessions/<int:session_id>/end")
+@login_required
+def end_one_session(session_id: int):
+    if session_id == g.get("user_session_id"):
+        return sign_out()
+    end_other_session(current_user, session_id)
+    db.session.commit()
+    flash("That session is signed out.", "success")
+    return redirect(url_for("auth.sessions"))

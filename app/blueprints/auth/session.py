@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-import secrets
-
 from flask import Flask, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
+from app import audit, realtime
+from app.blueprints.auth import browser_sessions
 from app.blueprints.auth.models import User
 from app.blueprints.auth.service import default_membership
 from app.blueprints.team.models import Membership
 from app.errors import is_htmx, respond_with_error, wants_json
-from app.extensions import db, login
+from app.extensions import login
 
 
 @login.user_loader
 def load_user(token: str) -> User | None:
-    user_id, _, epoch = token.partition(":")
-    if not user_id.isdigit() or not epoch.isdigit():
+    """The user of the session cookie or the remember-me cookie, while their session is open."""
+    signed_in = browser_sessions.load_signed_in(token)
+    if signed_in is None:
         return None
-    # One statement: the user, their memberships and organizations (every page shows them).
-    user = db.session.scalars(select(User).where(User.id == int(user_id))
-                              .options(joinedload(User.memberships))).unique().first()
-    if user is None or user.session_epoch != int(epoch):
-        return None  # signed out everywhere, or the password changed, since this cookie was issued
-    return user
+    g.user_session_id = signed_in.session_id
+    return signed_in.user
 
 
 @login.unauthorized_handler
@@ -40,17 +35,51 @@ def unauthorized():
 
 
 def start_session(user: User, membership: Membership | None, remember: bool) -> None:
-    """Sign ``user`` in with a brand-new session (the old session id never survives sign-in)."""
+    """Sign ``user`` in with a brand-new session (nothing of the old cookie survives sign-in).
+
+    The caller commits first: the session row must exist before its cookie is used.
+    """
     session.clear()
+    row = browser_sessions.open_session(user, ip=request.remote_addr,
+                                        user_agent=request.headers.get("User-Agent"))
     login_user(user, remember=remember)
-    session["sid"] = secrets.token_urlsafe(16)
+    g.user_session_id = row.id
     if membership is not None:
         session["org_id"] = membership.org_id
 
 
 def end_session() -> None:
+    """Sign this browser out: its session ends on the server too, so a copy of either cookie is
+    worthless, and its open sockets close. The caller commits."""
+    session_id = g.get("user_session_id")
+    user_id = current_user.id if current_user.is_authenticated else None
     logout_user()
     session.clear()
+    if session_id is not None:
+        browser_sessions.end_session(session_id)
+        realtime.close_sockets(user_id=user_id, session_id=session_id, code=realtime.CLOSE_SIGNED_OUT)
+
+
+def end_other_session(user: User, session_id: int) -> None:
+    """Sign out another of ``user``'s browsers. Raises NotFound unless it is theirs and open."""
+    browser_sessions.end_session_of(user, session_id)
+    realtime.close_sockets(user_id=user.id, session_id=session_id, code=realtime.CLOSE_SIGNED_OUT)
+    _audit("auth.session_ended", user, session_id=session_id)
+
+
+def end_every_session(user: User) -> None:
+    """Sign ``user`` out of every browser and API sign-in, this one included. The caller commits."""
+    browser_sessions.end_every_session(user)  # first: ``user`` may be current_user, which logout empties
+    realtime.close_sockets(user_id=user.id, code=realtime.CLOSE_SIGNED_OUT)
+    _audit("auth.signed_out_everywhere", user)
+    logout_user()
+    session.clear()
+
+
+def _audit(action: str, user: User, **detail) -> None:
+    membership = g.get("membership")
+    audit.record(action, org_id=membership.org_id if membership else None, actor_id=user.id, target=user,
+                 ip=request.remote_addr, **detail)
 
 
 def switch_org(membership: Membership) -> None:

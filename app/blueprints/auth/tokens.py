@@ -47,6 +47,7 @@ def issue_pair(settings: TokenSettings, membership: Membership, family: str | No
     access_exp = now + timedelta(minutes=settings.access_minutes)
     access = jwt.encode(
         {"sub": str(membership.user_id), "org": membership.org_id, "typ": "access",
+         "ep": membership.user.session_epoch,  # signing out everywhere ends it before it expires
          "iat": now, "exp": access_exp, "jti": secrets.token_hex(8)},
         settings.secret, algorithm=ALGORITHM,
     )
@@ -80,12 +81,15 @@ def _decode(settings: TokenSettings, token: str, expected_type: str) -> dict:
 def authenticate_access(settings: TokenSettings, token: str) -> Membership:
     """The membership an access token acts through. Raises Unauthorized."""
     claims = _decode(settings, token, "access")
-    membership = db.session.scalar(
-        select(Membership).where(Membership.user_id == int(claims["sub"]),
-                                 Membership.org_id == claims.get("org"))
-    )
-    if membership is None:
+    row = db.session.execute(
+        select(Membership, User.session_epoch).join(User, User.id == Membership.user_id)
+        .where(Membership.user_id == int(claims["sub"]), Membership.org_id == claims.get("org"))
+    ).first()
+    if row is None:
         raise Unauthorized("The token's user no longer belongs to this organization.")
+    membership, epoch = row
+    if claims.get("ep") != epoch:
+        raise Unauthorized("You signed out everywhere since this token was issued. Sign in again.")
     return membership
 
 
@@ -99,6 +103,8 @@ def rotate(settings: TokenSettings, token: str, ip: str | None = None) -> TokenP
     row = db.session.scalar(select(RefreshToken).where(RefreshToken.jti == claims["jti"]))
     if row is None:
         raise Unauthorized("The token is not valid.")
+    if row.revoked_at is not None and row.spent_at is None:  # signed out, not leaked
+        raise Unauthorized("This sign-in has ended. Sign in again.")
     # Spend atomically: of two concurrent refreshes with one token, exactly one wins.
     spent = db.session.execute(
         update(RefreshToken)

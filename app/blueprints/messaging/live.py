@@ -10,7 +10,6 @@ except an agent the chat was just taken from, whose pages drop it.
 
 from __future__ import annotations
 
-from flask import current_app
 from jinja2_fragments.flask import render_block
 
 from app.blueprints.crm.page_context import team
@@ -24,10 +23,7 @@ FRAGMENTS = "inbox/_fragments.html"
 
 
 def _render(block: str, **context) -> str:
-    """Render a block outside any request: the fragments link to routes, so give them one to
-    build URLs in (paths only; the page that receives them has the host)."""
-    with current_app.test_request_context("/inbox/"):
-        return render_block(FRAGMENTS, block, **context)
+    return render_block(FRAGMENTS, block, **context)  # the hub renders inside a request context
 
 
 def _org_chat(event: dict) -> Chat | None:

@@ -6,8 +6,9 @@ from jinja2_fragments.flask import render_block
 
 from app.blueprints.team.models import Membership, Organization
 from app.blueprints.team.permissions import Permission, Role, can
+from app.events import MemberRoleChanged, subscribe
 from app.extensions import db
-from app.realtime import Connection, oob, renderer
+from app.realtime import CLOSE_RIGHTS_CHANGED, Connection, close_sockets_now, oob, renderer
 
 ROLE_CHOICES = [(r.value, r.label) for r in Role]
 
@@ -33,3 +34,13 @@ def member_role_context(member: Membership, viewer_id: int, viewer_role: str) ->
     """What the ``member_role`` block needs, for the page, the HTMX answer and live pushes alike."""
     return {"member": member, "viewer_id": viewer_id, "role_choices": ROLE_CHOICES,
             "manageable": can(viewer_role, Permission.MEMBERS_MANAGE)}
+
+
+def reconnect_with_new_rights(event: MemberRoleChanged) -> None:
+    """A socket's role is fixed at its handshake: close the member's sockets in the organization
+    so that they reconnect as the role they hold now (a demoted manager stops hearing chats he may
+    no longer read)."""
+    close_sockets_now(user_id=event.user_id, org_id=event.org_id, code=CLOSE_RIGHTS_CHANGED)
+
+
+subscribe(MemberRoleChanged, reconnect_with_new_rights)

@@ -12,6 +12,7 @@ from app import audit
 from app.blueprints.team.models import Membership, Organization
 from app.blueprints.team.permissions import RANK, Permission, Role, require
 from app.errors import DomainError, Forbidden
+from app.events import MemberRoleChanged, emit
 from app.extensions import db
 from app.tenancy import get_in_org
 
@@ -104,6 +105,8 @@ def change_role(actor: Membership, member_id: int, role: str, ip: str | None = N
     member.role = new_role.value
     audit.record("member.role_changed", org_id=actor.org_id, actor_id=actor.user_id, target=member,
                  ip=ip, user_id=member.user_id, old=old_role.value, new=new_role.value)
+    emit(MemberRoleChanged(org_id=actor.org_id, actor_id=actor.user_id, membership_id=member.id,
+                           user_id=member.user_id, old_role=old_role.value, new_role=new_role.value))
     db.session.flush()
     return member
 
@@ -113,6 +116,12 @@ def _owner_count(org_id: int) -> int:
         select(func.count()).select_from(Membership)
         .where(Membership.org_id == org_id, Membership.role == Role.OWNER.value)
     ) or 0
+
+
+def role_of(user_id: int, org_id: int) -> str | None:
+    """The role ``user_id`` holds in ``org_id`` now, or None if they are not a member."""
+    return db.session.scalar(select(Membership.role).where(Membership.user_id == user_id,
+                                                           Membership.org_id == org_id))
 
 
 def membership_for(user: User, org_id: int) -> Membership | None:

@@ -98,8 +98,16 @@
     greeted = false;
     document.body.classList.add("is-live");
   });
-  document.addEventListener("htmx:wsClose", function () {
+  // The server ended this browser's session: show the sign-in page. A request still out (the
+  // sign-out form itself, say) gets there on its own: its answer is the sign-in page or a 401.
+  var CLOSE_SIGNED_OUT = 4001;
+  var requestsOut = 0;
+  document.addEventListener("htmx:beforeRequest", function () { requestsOut += 1; });
+  document.addEventListener("htmx:afterRequest", function () { requestsOut = Math.max(0, requestsOut - 1); });
+  document.addEventListener("htmx:wsClose", function (evt) {
     document.body.classList.remove("is-live");
+    var closed = evt.detail && evt.detail.event;
+    if (closed && closed.code === CLOSE_SIGNED_OUT && requestsOut === 0) window.location.reload();
   });
 
   document.addEventListener("click", function (evt) {

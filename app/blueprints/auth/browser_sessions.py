@@ -1,0 +1,144 @@
+"""Browser sessions held on the server, so that signing out ends them for good.
+
+A cookie alone cannot be taken back: a copy of a signed session cookie (or of the remember-me
+cookie) keeps working after sign-out unless the server refuses it. Each sign-in therefore opens a
+``UserSession`` row; both cookies carry its random key (``User.get_id``), and a cookie loads only
+while its row is open, its user's epoch unchanged and the session younger than ``MAX_AGE``.
+Flask-free: callers pass the request's facts and commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
+
+from app.blueprints.auth.models import RefreshToken, User, UserSession
+from app.db_types import utcnow
+from app.errors import NotFound
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+MAX_AGE = timedelta(days=30)  # no session outlives the remember-me cookie, however active
+SEEN_EVERY = timedelta(minutes=5)  # how stale last_seen_at may get before it is written again
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def open_session(user: User, *, ip: str | None, user_agent: str | None) -> UserSession:
+    """A new session for ``user``; afterwards ``user.get_id()`` names it (for the cookies)."""
+    key = secrets.token_urlsafe(32)
+    row = UserSession(user_id=user.id, key_hash=_hash(key), ip=(ip or None) and ip[:64],
+                      user_agent=(user_agent or None) and user_agent[:255])
+    db.session.add(row)
+    db.session.flush()
+    user.session_key = key
+    return row
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    session_id: int
+
+
+def parse_token(token: str) -> tuple[int, int, str] | None:
+    """(user id, epoch, session key) of a cookie's ``user id:epoch:key``, or None."""
+    user_id, _, rest = token.partition(":")
+    epoch, _, key = rest.partition(":")
+    if not user_id.isdigit() or not epoch.isdigit() or not key or len(user_id) > 18 or len(epoch) > 18:
+        return None
+    return int(user_id), int(epoch), key
+
+
+def load_signed_in(token: str) -> SignedIn | None:
+    """The user a cookie signs in, if its session is still open; one statement.
+
+    None for a malformed token, an ended or expired session, or an old epoch (signed out
+    everywhere since the cookie was issued).
+    """
+    parsed = parse_token(token)
+    if parsed is None:
+        return None
+    user_id, epoch, key = parsed
+    open_row = and_(UserSession.user_id == User.id, UserSession.key_hash == _hash(key),
+                    UserSession.ended_at.is_(None), UserSession.created_at > utcnow() - MAX_AGE)
+    row = db.session.execute(
+        select(User, UserSession.id, UserSession.last_seen_at).join(UserSession, open_row)
+        .where(User.id == user_id, User.session_epoch == epoch)
+        .options(joinedload(User.memberships))).unique().first()
+    if row is None:
+        return None
+    user, session_id, last_seen = row
+    user.session_key = key
+    if utcnow() - last_seen > SEEN_EVERY:
+        _note_seen(session_id)
+    return SignedIn(user, session_id)
+
+
+def _note_seen(session_id: int) -> None:
+    """Best effort, on its own connection: a request that only reads must not start a write."""
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(update(UserSession).where(UserSession.id == session_id)
+                         .values(last_seen_at=utcnow()))
+    except OperationalError:  # the database is busy with a write; the next request tries again
+        log.info("could not note session %s as seen", session_id, exc_info=True)
+
+
+def end_session(session_id: int) -> None:
+    """Sign one session out (its cookies stop loading)."""
+    db.session.execute(update(UserSession).where(UserSession.id == session_id,
+                                                 UserSession.ended_at.is_(None))
+                       .values(ended_at=utcnow()))
+
+
+def end_session_of(user: User, session_id: int) -> None:
+    """Sign out one of ``user``'s own sessions. Raises NotFound for any other session."""
+    found = db.session.scalar(select(UserSession.id).where(
+        UserSession.id == session_id, UserSession.user_id == user.id, UserSession.ended_at.is_(None)))
+    if found is None:
+        raise NotFound("That session has already ended.")
+    end_session(found)
+
+
+def end_every_session(user: User) -> None:
+    """Sign ``user`` out everywhere: every browser session, every API sign-in (refresh tokens, and
+    access tokens through the epoch they carry)."""
+    now = utcnow()
+    user.session_epoch += 1
+    db.session.execute(update(UserSession).where(UserSession.user_id == user.id,
+                                                 UserSession.ended_at.is_(None)).values(ended_at=now))
+    db.session.execute(update(RefreshToken).where(RefreshToken.user_id == user.id,
+                                                  RefreshToken.revoked_at.is_(None)).values(revoked_at=now))
+    db.session.flush()
+
+
+def session_is_open(session_id: int) -> bool:
+    return db.session.scalar(select(UserSession.id).where(
+        UserSession.id == session_id, UserSession.ended_at.is_(None),
+        UserSession.created_at > utcnow() - MAX_AGE)) is not None
+
+
+def open_sessions(user: User) -> list[UserSession]:
+    """``user``'s sessions that still sign in, most recently active first."""
+    return list(db.session.scalars(
+        select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None),
+                                  UserSession.created_at > utcnow() - MAX_AGE)
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())))
+
+
+def purge_ended(keep: timedelta = MAX_AGE) -> int:
+    """Delete sessions that ended, or expired, more than ``keep`` ago; returns how many."""
+    cutoff = utcnow() - keep
+    return db.session.execute(delete(UserSession).where(
+        or_(UserSession.ended_at < cutoff, UserSession.created_at < cutoff - MAX_AGE))).rowcount or 0
