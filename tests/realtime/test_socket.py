@@ -145,3 +145,29 @@ def test_signing_out_closes_that_browsers_open_sockets(app, client, live_server)
     message = receive_after_publishing(other_browser, member.org_id, "org.updated")  # still open
     assert 'id="org-name"' in message
     other_browser.close()
+
+
+def test_open_sockets_hold_no_database_transaction(app, live_server):
+    """A socket lives for hours: it must not keep a connection of the pool idle in a transaction."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("pg_stat_activity shows what each connection holds")
+    from sqlalchemy import text
+
+    members = [make_member() for _ in range(3)]
+    sockets = [connect(live_server, session_cookie(app, m)) for m in members]
+    try:
+        for ws, member in zip(sockets, members, strict=True):
+            receive_after_publishing(ws, member.org_id, "org.updated")  # each is in its loop
+        # A renderer's query is in a transaction for a moment: wait for what is still held after that.
+        deadline = time.monotonic() + 5
+        while True:
+            db.session.commit()  # this test's own connection is not idle in a transaction either
+            held = db.session.scalars(text("SELECT query FROM pg_stat_activity WHERE datname = current_database() "
+                                           "AND state = 'idle in transaction'")).all()
+            if not held or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert held == []
+    finally:
+        for ws in sockets:
+            ws.close()
