@@ -7,12 +7,12 @@ route chose otherwise (static files, a chat's photos: ``private`` with a lifetim
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 
 
 def init_no_store(app: Flask) -> None:
     @app.after_request
     def forbid_storing(response: Response) -> Response:
-        if "Cache-Control" not in response.headers and not request.path.startswith("/static/"):
+        if "Cache-Control" not in response.headers:  # static files say no-cache (revalidate) themselves
             response.headers["Cache-Control"] = "no-store"
         return response

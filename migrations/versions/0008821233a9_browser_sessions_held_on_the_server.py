@@ -25,7 +25,6 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('key_hash', sa.String(length=64), nullable=False),
     sa.Column('created_at', app.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_seen_at', app.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('ended_at', app.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('ip', sa.String(length=64), nullable=True),
     sa.Column('user_agent', sa.String(length=255), nullable=True),

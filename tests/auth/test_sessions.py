@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit import AuditEvent
 from app.blueprints.auth import browser_sessions
@@ -50,7 +50,9 @@ def test_a_captured_remember_me_cookie_stops_working_at_sign_out(app, client):
     assert "remember_token" in captured
     remembered = client_with(app, {"remember_token": captured["remember_token"]})
     assert remembered.get("/home").status_code == 200  # the cookie alone signs in, before sign-out
-    sign_out(client)
+    response = sign_out(client)
+    expired = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("remember_token=")]
+    assert expired and "Expires=Thu, 01 Jan 1970" in expired[0]  # the browser drops it too
     again = client_with(app, {"remember_token": captured["remember_token"]})
     assert again.get("/home").status_code == 302
 
@@ -63,6 +65,8 @@ def test_signing_out_one_browser_leaves_the_others_signed_in(app, client):
     sign_out(client)
     assert laptop.get("/home").status_code == 200
     assert client.get("/home").status_code == 302
+    ended = db.session.execute(select(UserSession.id, UserSession.ended_at).order_by(UserSession.id)).all()
+    assert [e is not None for _, e in ended] == [True, False]  # the first browser's row only
 
 
 def test_sign_out_everywhere_ends_every_browser_and_api_sign_in(app, client):
@@ -83,8 +87,8 @@ def test_sign_out_everywhere_ends_every_browser_and_api_sign_in(app, client):
     assert db.session.scalars(select(UserSession.ended_at)).all() and all(
         db.session.scalars(select(UserSession.ended_at)))
     assert all(db.session.scalars(select(RefreshToken.revoked_at)))
-    assert db.session.scalar(select(AuditEvent.action).order_by(AuditEvent.id.desc())) == \
-        "auth.signed_out_everywhere"
+    audited = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "auth.signed_out_everywhere"))
+    assert (audited.target_type, audited.target_id) == ("user", member.user_id)
     assert client.get("/auth/signin?signed_out=everywhere").get_data(as_text=True).count("every device") == 1
 
 
@@ -146,20 +150,18 @@ def test_a_cookie_of_the_old_format_or_a_forged_key_does_not_sign_in(client):
         assert client.get("/home").status_code == 302, token
 
 
-def test_activity_is_noted_at_most_every_few_minutes(client):
+def test_the_sessions_page_shows_when_each_browser_was_last_used(app, client, monkeypatch):
     member = make_member()
-    sign_in_as(client, member)
-    row = db.session.scalar(select(UserSession))
-    long_ago = utcnow() - timedelta(hours=1)
-    row.last_seen_at = long_ago
-    db.session.commit()
-    client.get("/home")
-    db.session.expire_all()
-    seen = row.last_seen_at
-    assert seen > long_ago + timedelta(minutes=59)
-    client.get("/home")
-    db.session.expire_all()
-    assert row.last_seen_at == seen  # not written again within SEEN_EVERY
+    sign_in(client, member.user.email)
+    laptop = app.test_client()
+    sign_in(laptop, member.user.email)
+    week_ago = utcnow() - timedelta(days=7)
+    monkeypatch.setattr(browser_sessions, "utcnow", lambda: week_ago)
+    laptop.get("/home")  # used a week ago (by the clock of that request)
+    monkeypatch.undo()
+    listed = browser_sessions.open_sessions(db.session.get(User, member.user_id))
+    assert [round((utcnow() - s.last_seen).total_seconds() / 86400) for s in listed] == [0, 7]
+    assert db.session.scalar(select(func.count()).select_from(UserSession)) == 2
 
 
 def test_an_access_token_from_before_sign_out_everywhere_is_refused(client):

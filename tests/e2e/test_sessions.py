@@ -18,7 +18,6 @@ def test_signing_out_another_browser_from_the_sessions_page_sends_it_to_sign_in(
     rows = laptop.locator("#sessions .list-row")
     expect(rows).to_have_count(2)
     expect(rows.filter(has_text="This browser")).to_have_count(1)
-    laptop.screenshot(path="/tmp/sessions-page.png")
     rows.filter(has_not_text="This browser").locator("button", has_text="Sign out").click()
     expect(laptop.locator(".toast-success, .alert-success").first).to_contain_text("signed out")
     expect(rows).to_have_count(1)

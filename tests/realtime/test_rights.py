@@ -44,3 +44,31 @@ def test_a_socket_whose_session_ended_or_member_left_is_signed_out():
     db.session.execute(delete(Membership).where(Membership.id == other.id))
     db.session.commit()
     assert _lost_rights(conn) == realtime.CLOSE_SIGNED_OUT
+
+
+class ChattySocket:
+    """A page that sends a frame every time it is read, and a clock that moves 31 s meanwhile."""
+
+    def __init__(self, clock):
+        self.clock, self.closed_with = clock, None
+
+    def receive(self, timeout=None):
+        self.clock.append(self.clock[-1] + 31)
+        return "{}"
+
+    def close(self, reason=None, message=None):
+        self.closed_with = reason
+
+
+def test_a_socket_that_keeps_sending_is_still_checked(monkeypatch):
+    from app.blueprints.realtime import routes
+
+    manager = make_member(Role.MANAGER)
+    conn = socket_of(manager)
+    clock = [1000.0]
+    monkeypatch.setattr(routes.time, "monotonic", lambda: clock[-1])
+    conn.ws = ChattySocket(clock)
+    db.session.get(Membership, manager.id).role = Role.AGENT.value
+    db.session.commit()
+    routes._serve(conn)  # returns once the check closes it
+    assert conn.ws.closed_with == realtime.CLOSE_RIGHTS_CHANGED

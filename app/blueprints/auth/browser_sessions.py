@@ -10,24 +10,20 @@ Flask-free: callers pass the request's facts and commit.
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, delete, or_, select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
 from app.blueprints.auth.models import RefreshToken, User, UserSession
+from app.blueprints.team.models import Membership
 from app.db_types import utcnow
 from app.errors import NotFound
-from app.extensions import db
-
-log = logging.getLogger(__name__)
+from app.extensions import db, redis_store
 
 MAX_AGE = timedelta(days=30)  # no session outlives the remember-me cookie, however active
-SEEN_EVERY = timedelta(minutes=5)  # how stale last_seen_at may get before it is written again
 
 
 def _hash(key: str) -> str:
@@ -60,6 +56,11 @@ def parse_token(token: str) -> tuple[int, int, str] | None:
     return int(user_id), int(epoch), key
 
 
+def _open():
+    """The one definition of a session that still signs in: not ended, younger than MAX_AGE."""
+    return and_(UserSession.ended_at.is_(None), UserSession.created_at > utcnow() - MAX_AGE)
+
+
 def load_signed_in(token: str) -> SignedIn | None:
     """The user a cookie signs in, if its session is still open; one statement.
 
@@ -70,42 +71,46 @@ def load_signed_in(token: str) -> SignedIn | None:
     if parsed is None:
         return None
     user_id, epoch, key = parsed
-    open_row = and_(UserSession.user_id == User.id, UserSession.key_hash == _hash(key),
-                    UserSession.ended_at.is_(None), UserSession.created_at > utcnow() - MAX_AGE)
     row = db.session.execute(
-        select(User, UserSession.id, UserSession.last_seen_at).join(UserSession, open_row)
+        select(User, UserSession.id)
+        .join(UserSession, and_(UserSession.user_id == User.id, UserSession.key_hash == _hash(key), _open()))
         .where(User.id == user_id, User.session_epoch == epoch)
         .options(joinedload(User.memberships))).unique().first()
     if row is None:
         return None
-    user, session_id, last_seen = row
+    user, session_id = row
     user.session_key = key
-    if utcnow() - last_seen > SEEN_EVERY:
-        _note_seen(session_id)
+    _note_seen(session_id)
     return SignedIn(user, session_id)
 
 
+def _seen_key(session_id: int) -> str:
+    return f"auth:seen:{session_id}"
+
+
 def _note_seen(session_id: int) -> None:
-    """Best effort, on its own connection: a request that only reads must not start a write."""
-    try:
-        with db.engine.begin() as conn:
-            conn.execute(update(UserSession).where(UserSession.id == session_id)
-                         .values(last_seen_at=utcnow()))
-    except OperationalError:  # the database is busy with a write; the next request tries again
-        log.info("could not note session %s as seen", session_id, exc_info=True)
+    """When a session was last used lives in Redis: a request that only reads never writes to the
+    database (a write there would wait behind any other writer)."""
+    redis_store.client.set(_seen_key(session_id), int(utcnow().timestamp()), ex=int(MAX_AGE.total_seconds()))
+
+
+def session_role(session_id: int, org_id: int) -> str | None:
+    """The role the session's user holds in ``org_id`` while the session is open; else None."""
+    return db.session.scalar(
+        select(Membership.role).join(UserSession, UserSession.user_id == Membership.user_id)
+        .where(UserSession.id == session_id, Membership.org_id == org_id, _open()))
 
 
 def end_session(session_id: int) -> None:
     """Sign one session out (its cookies stop loading)."""
-    db.session.execute(update(UserSession).where(UserSession.id == session_id,
-                                                 UserSession.ended_at.is_(None))
+    db.session.execute(update(UserSession).where(UserSession.id == session_id, UserSession.ended_at.is_(None))
                        .values(ended_at=utcnow()))
 
 
 def end_session_of(user: User, session_id: int) -> None:
     """Sign out one of ``user``'s own sessions. Raises NotFound for any other session."""
     found = db.session.scalar(select(UserSession.id).where(
-        UserSession.id == session_id, UserSession.user_id == user.id, UserSession.ended_at.is_(None)))
+        UserSession.id == session_id, UserSession.user_id == user.id, _open()))
     if found is None:
         raise NotFound("That session has already ended.")
     end_session(found)
@@ -113,28 +118,37 @@ def end_session_of(user: User, session_id: int) -> None:
 
 def end_every_session(user: User) -> None:
     """Sign ``user`` out everywhere: every browser session, every API sign-in (refresh tokens, and
-    access tokens through the epoch they carry)."""
+    access tokens through the epoch they carry). The epoch is bumped in SQL: two of these at once
+    must not both write the same next value."""
     now = utcnow()
-    user.session_epoch += 1
+    db.session.execute(update(User).where(User.id == user.id).values(session_epoch=User.session_epoch + 1)
+                       .execution_options(synchronize_session=False))
     db.session.execute(update(UserSession).where(UserSession.user_id == user.id,
                                                  UserSession.ended_at.is_(None)).values(ended_at=now))
     db.session.execute(update(RefreshToken).where(RefreshToken.user_id == user.id,
                                                   RefreshToken.revoked_at.is_(None)).values(revoked_at=now))
     db.session.flush()
+    db.session.expire(user, ["session_epoch"])
 
 
-def session_is_open(session_id: int) -> bool:
-    return db.session.scalar(select(UserSession.id).where(
-        UserSession.id == session_id, UserSession.ended_at.is_(None),
-        UserSession.created_at > utcnow() - MAX_AGE)) is not None
+@dataclass(frozen=True)
+class ListedSession:
+    id: int
+    device: str
+    ip: str | None
+    created_at: datetime
+    last_seen: datetime
 
 
-def open_sessions(user: User) -> list[UserSession]:
-    """``user``'s sessions that still sign in, most recently active first."""
-    return list(db.session.scalars(
-        select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None),
-                                  UserSession.created_at > utcnow() - MAX_AGE)
-        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())))
+def open_sessions(user: User, first_id: int | None = None) -> list[ListedSession]:
+    """``user``'s sessions that still sign in: session ``first_id`` first, then the most recently
+    used."""
+    rows = list(db.session.scalars(select(UserSession).where(UserSession.user_id == user.id, _open())))
+    seen = redis_store.client.mget([_seen_key(r.id) for r in rows]) if rows else []
+    listed = [ListedSession(r.id, r.device, r.ip, r.created_at,
+                            datetime.fromtimestamp(int(t), UTC) if t else r.created_at)
+              for r, t in zip(rows, seen, strict=True)]
+    return sorted(listed, key=lambda s: (s.id != first_id, -s.last_seen.timestamp(), -s.id))
 
 
 def purge_ended(keep: timedelta = MAX_AGE) -> int:

@@ -58,14 +58,13 @@ class UserSession(db.Model):
     """One signed-in browser. Its cookies carry ``key``; only the key's hash is stored.
 
     A session ends at sign-out (``ended_at``); the cookies of an ended session, captured or not,
-    never load again. ``last_seen_at`` is refreshed at most every few minutes.
+    never load again. When it was last used is kept in Redis (``browser_sessions``).
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(255))

@@ -80,7 +80,7 @@ def sign_out():
 @bp.post("/signout-everywhere")
 @login_required
 def sign_out_everywhere():
-    end_every_session(current_user)
+    end_every_session(current_user._get_current_object())
     db.session.commit()
     return redirect(url_for("auth.sign_in", signed_out="everywhere"))
 
@@ -89,8 +89,8 @@ def sign_out_everywhere():
 @login_required
 def sessions():
     current_id = g.get("user_session_id")
-    listed = sorted(browser_sessions.open_sessions(current_user), key=lambda s: s.id != current_id)
-    return render("auth/sessions.html", sessions=listed, current_id=current_id)  # this browser first
+    return render("auth/sessions.html", current_id=current_id,
+                  sessions=browser_sessions.open_sessions(current_user, first_id=current_id))
 
 
 @bp.post("/sessions/<int:session_id>/end")
@@ -98,7 +98,7 @@ def sessions():
 def end_one_session(session_id: int):
     if session_id == g.get("user_session_id"):
         return sign_out()
-    end_other_session(current_user, session_id)
+    end_other_session(current_user._get_current_object(), session_id)
     db.session.commit()
     flash("That session is signed out.", "success")
     return redirect(url_for("auth.sessions"))

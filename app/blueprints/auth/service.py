@@ -117,11 +117,6 @@ def default_membership(user: User, preferred_org_id: int | None = None) -> Membe
     return memberships[0] if memberships else None
 
 
-def sign_out_everywhere(user: User) -> None:
-    """Invalidate every session cookie of ``user`` (they carry the old epoch)."""
-    user.session_epoch += 1
-
-
 def _locked_message(seconds: int) -> str:
     return (f"Too many failed sign-ins. This account is locked for {lockout.minutes(seconds)} "
             "more minute(s); try again later or reset your password.")

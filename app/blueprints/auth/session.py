@@ -51,10 +51,10 @@ def start_session(user: User, membership: Membership | None, remember: bool) -> 
 def end_session() -> None:
     """Sign this browser out: its session ends on the server too, so a copy of either cookie is
     worthless, and its open sockets close. The caller commits."""
+    user_id = current_user.id if current_user.is_authenticated else None  # loads the session's id
     session_id = g.get("user_session_id")
-    user_id = current_user.id if current_user.is_authenticated else None
-    logout_user()
     session.clear()
+    logout_user()  # after clear: it leaves the order to delete the remember-me cookie in the session
     if session_id is not None:
         browser_sessions.end_session(session_id)
         realtime.close_sockets(user_id=user_id, session_id=session_id, code=realtime.CLOSE_SIGNED_OUT)
@@ -72,8 +72,8 @@ def end_every_session(user: User) -> None:
     browser_sessions.end_every_session(user)  # first: ``user`` may be current_user, which logout empties
     realtime.close_sockets(user_id=user.id, code=realtime.CLOSE_SIGNED_OUT)
     _audit("auth.signed_out_everywhere", user)
-    logout_user()
     session.clear()
+    logout_user()
 
 
 def _audit(action: str, user: User, **detail) -> None:

@@ -88,7 +88,9 @@ def authenticate_access(settings: TokenSettings, token: str) -> Membership:
     if row is None:
         raise Unauthorized("The token's user no longer belongs to this organization.")
     membership, epoch = row
-    if claims.get("ep") != epoch:
+    if "ep" not in claims:  # issued before tokens carried the epoch
+        raise Unauthorized("The token has expired.")
+    if claims["ep"] != epoch:
         raise Unauthorized("You signed out everywhere since this token was issued. Sign in again.")
     return membership
 

@@ -35,7 +35,14 @@ def progress_key(org_id: int, job_id: str) -> str:
 
 def start(actor: Membership, entity: str, action: str, ids: list[int], value: Any,
           value_label: str | None) -> str:
-    """Record a queued bulk job and enqueue it once the request commits; returns its id."""
+    """Record a queued bulk job and enqueue it once the request commits; returns its id.
+
+    Raises DomainError for an unknown action and Forbidden when the actor may not do it to every
+    record: refused now, not halfway through the job.
+    """
+    if action not in service.BULK_ACTIONS:
+        raise DomainError(f"Unknown bulk action: {action}.")
+    service.check_bulk(actor, entity, action, ids)
     job_id = secrets.token_hex(8)
     key = progress_key(actor.org_id, job_id)
     redis_store.client.hset(key, mapping={"total": len(ids), "done": 0, "status": "queued",

@@ -37,7 +37,6 @@ def csv_response(org_id: int, entities: str, query: ListQuery) -> Response:
     filename = f"{entities}-{utcnow():%Y-%m-%d}.csv"
     return Response(stream_with_context(chunks()), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store",
     })
 
 

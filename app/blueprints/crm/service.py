@@ -11,7 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, false, func, insert, select, update
 
 from app.blueprints.auth.models import User
 from app.blueprints.crm.fields import FIELDS, Cleaned, clean
@@ -313,6 +313,13 @@ def can_edit(actor: Membership, record: Record) -> bool:
     return record.owner_id in (None, actor.user_id) or can(actor.role, Permission.RECORDS_EDIT_ALL)
 
 
+def _not_editable_by(actor: Membership, model: type[Record]):
+    """``can_edit`` in SQL, negated: the rows of ``model`` the actor may not edit."""
+    if can(actor.role, Permission.RECORDS_EDIT_ALL):
+        return false()
+    return and_(model.owner_id.is_not(None), model.owner_id != actor.user_id)
+
+
 def check_edit(actor: Membership, record: Record) -> None:
     """Raises Forbidden unless ``actor`` may edit ``record``."""
     if not can_edit(actor, record):
@@ -569,7 +576,7 @@ def check_bulk(actor: Membership, entity: str, action: str, ids: Iterable[int]) 
         model, ids = model_for(entity), list({int(i) for i in ids})
         others = sum(db.session.scalar(select(func.count()).select_from(model).where(
             model.org_id == actor.org_id, model.id.in_(ids[start:start + 500]), model.deleted_at.is_(None),
-            model.owner_id.is_not(None), model.owner_id != actor.user_id)) or 0
+            _not_editable_by(actor, model))) or 0
             for start in range(0, len(ids), 500))
         if others:
             raise Forbidden(f"You can edit only the records you own, and {others:,} of the {len(ids):,} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from urllib.parse import urlsplit
@@ -10,14 +11,14 @@ from flask import current_app, g, request
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
-from app.blueprints.auth.browser_sessions import session_is_open
+from app.blueprints.auth.browser_sessions import session_role
 from app.blueprints.realtime import bp
-from app.blueprints.team.service import role_of
 from app.errors import respond_with_error
 from app.extensions import db, sock
 from app.realtime import CLOSE_RIGHTS_CHANGED, CLOSE_SIGNED_OUT, Connection, current_seq, hub, seq_mark
 
-IDLE_TOUCH_SECONDS = 30
+log = logging.getLogger(__name__)
+CHECK_SECONDS = 30  # how often an open socket renews its place and re-checks its rights
 
 
 @bp.before_app_request
@@ -27,6 +28,9 @@ def refuse_foreign_or_anonymous_sockets():
     if request.path != "/ws":
         return None
     if not _same_origin(request.headers.get("Origin")):
+        # Behind a TLS proxy with TRUSTED_PROXIES=0 every socket lands here (the scheme looks like http)
+        log.warning("refused a socket from origin %r; this site is %s://%s",
+                    request.headers.get("Origin"), request.scheme, request.host)
         return respond_with_error(403, "forbidden", "Live updates are only for this site's pages.")
     if not current_user.is_authenticated or g.get("membership") is None:
         return respond_with_error(401, "unauthorized", "Sign in to receive live updates.")
@@ -65,33 +69,37 @@ def socket(ws):
     # Listening from here on: the greeting tells the page whether it missed anything before.
     conn.send(seq_mark(current_seq(conn.org_id)))
     try:
-        while True:
-            frame = ws.receive(timeout=IDLE_TOUCH_SECONDS)
-            now = time.monotonic()
-            if frame is None:
-                hub.touch(conn)  # still here: keep the per-user socket count honest
-                code = _lost_rights(conn)
-                if code is not None:  # a close order missed while Redis was away: caught here
-                    conn.close(code)
-                    break
-                continue
-            if not conn.allow_frame(now):
-                ws.close(reason=1008, message="Too many messages.")
-                break
+        _serve(conn)
     except ConnectionClosed:
         pass
     finally:
         hub.release(conn)
 
 
+def _serve(conn: Connection) -> None:
+    """Read the page's frames (it sends few) until the socket closes or loses its rights."""
+    checked = time.monotonic()
+    while True:
+        frame = conn.ws.receive(timeout=CHECK_SECONDS)
+        now = time.monotonic()
+        if frame is not None and not conn.allow_frame(now):
+            conn.ws.close(reason=1008, message="Too many messages.")
+            return
+        if now - checked >= CHECK_SECONDS:  # by the clock, so a chatty client is checked too
+            checked = now
+            hub.touch(conn)  # still here: keep the per-user socket count honest
+            code = _lost_rights(conn)
+            if code is not None:  # a close order missed while Redis was away: caught here
+                conn.close(code)
+                return
+
+
 def _lost_rights(conn: Connection) -> int | None:
     """The close code if the socket's session ended or its member's role changed since the
     handshake; None while both hold."""
     try:
-        if conn.session_id is not None and not session_is_open(conn.session_id):
-            return CLOSE_SIGNED_OUT
-        role = role_of(conn.user_id, conn.org_id)
-        if role is None:
+        role = session_role(conn.session_id, conn.org_id) if conn.session_id is not None else None
+        if role is None:  # signed out, or no longer a member
             return CLOSE_SIGNED_OUT
         return CLOSE_RIGHTS_CHANGED if role != conn.role else None
     finally:

@@ -118,12 +118,6 @@ def _owner_count(org_id: int) -> int:
     ) or 0
 
 
-def role_of(user_id: int, org_id: int) -> str | None:
-    """The role ``user_id`` holds in ``org_id`` now, or None if they are not a member."""
-    return db.session.scalar(select(Membership.role).where(Membership.user_id == user_id,
-                                                           Membership.org_id == org_id))
-
-
 def membership_for(user: User, org_id: int) -> Membership | None:
     return db.session.scalar(
         select(Membership).where(Membership.user_id == user.id, Membership.org_id == org_id)
