@@ -2,11 +2,12 @@ import pytest
 from sqlalchemy import select
 
 from app.audit import AuditEvent
+from app.blueprints.pipeline.models import Pipeline
 from app.blueprints.team import service
 from app.blueprints.team.permissions import MATRIX, Permission, Role, can, require
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
-from tests.factories import add_member, make_member, make_org
+from tests.factories import add_member, make_member, make_org, make_user
 
 
 def test_every_permission_has_a_row_in_the_matrix_and_owners_hold_them_all():
@@ -88,3 +89,12 @@ def test_unknown_role_is_refused():
     agent = add_member(owner.organization)
     with pytest.raises(DomainError):
         service.change_role(owner, agent.id, "emperor")
+
+
+def test_a_new_organization_gets_its_first_pipeline_in_the_same_transaction():
+    user = make_user()
+    membership = service.create_organization(owner=user, name="Fresh Ventures")
+    assert [p.name for p in db.session.scalars(select(Pipeline).where(Pipeline.org_id == membership.org_id))] \
+        == ["Sales"]  # flushed with the organization, before any commit
+    db.session.rollback()
+    assert db.session.scalar(select(Pipeline)) is None

@@ -16,8 +16,10 @@ from app.audit import record as audit
 from app.blueprints.pipeline.models import Pipeline, Stage, StageKind
 from app.blueprints.pipeline.moves import POSITION_STEP, top_position
 from app.blueprints.pipeline.rules import REQUIRABLE
+from app.blueprints.team.events import OrganizationCreated
 from app.blueprints.team.permissions import Permission, require
 from app.errors import DomainError, NotFound
+from app.events import subscribe
 from app.extensions import db
 from app.tenancy import get_in_org
 
@@ -402,3 +404,10 @@ def _whole(value: Any) -> int | None:
 
 def _truthy(value: Any) -> bool:
     return value is True or str(value).strip().lower() in ("1", "true", "on", "yes")
+
+
+def _first_pipeline(event: OrganizationCreated) -> None:
+    create_default_pipeline(event.org_id)
+
+
+subscribe(OrganizationCreated, _first_pipeline, in_transaction=True)  # it commits with the organization

@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 from sqlalchemy import func, select
 
 from app import audit
+from app.blueprints.team.events import OrganizationCreated
 from app.blueprints.team.models import Membership, Organization
 from app.blueprints.team.permissions import RANK, Permission, Role, require
 from app.errors import DomainError, Forbidden
@@ -42,9 +43,7 @@ def create_organization(*, owner: User, name: str, ip: str | None = None) -> Mem
     membership = Membership(organization=org, user=owner, role=Role.OWNER.value)
     db.session.add_all([org, membership])
     db.session.flush()
-    from app.blueprints.pipeline.service import create_default_pipeline  # pipeline builds on team
-
-    create_default_pipeline(org.id)
+    emit(OrganizationCreated(org_id=org.id, actor_id=owner.id, owner_id=owner.id))
     audit.record("org.created", org_id=org.id, actor_id=owner.id, target=org, ip=ip, name=org.name)
     return membership
 

@@ -1,0 +1,1 @@
+"""The domains, one package each: routes, services, queries, models, templates of one concept."""

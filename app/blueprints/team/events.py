@@ -1,0 +1,14 @@
+"""What the team domain tells others: organizations created, members' roles changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.events import DomainEvent
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrganizationCreated(DomainEvent):
+    """A new organization with its first owner (the pipeline gives it its first pipeline)."""
+
+    owner_id: int
