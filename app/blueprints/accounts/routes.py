@@ -19,6 +19,7 @@ from app.blueprints.accounts.models import AccountStatus, BDAccount
 from app.blueprints.accounts.proxy_hosts import private_proxies_allowed
 from app.blueprints.accounts.vault import app_vault
 from app.blueprints.team.permissions import Permission, can, require
+from app.blueprints.team.service import people
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.htmx import render
@@ -215,9 +216,7 @@ def qr(account_id: int):
 # -- one account ------------------------------------------------------------------------------
 
 def _team_names() -> dict[int, str]:
-    from app.blueprints.crm.page_context import team
-
-    return {u.id: u.name for u in team(g.membership.org_id)}
+    return {u.id: u.name for u in people(g.membership.org_id)}
 
 
 def _detail_context(account: BDAccount, **extra) -> dict[str, Any]:

@@ -9,9 +9,10 @@ from flask import abort, flash, g, redirect, request, url_for
 from app.blueprints.crm import bp, bulk_jobs, queries, service
 from app.blueprints.crm.forms import build_inputs
 from app.blueprints.crm.models import Entity
-from app.blueprints.crm.page_context import entity_of, list_context, team
+from app.blueprints.crm.page_context import entity_of, list_context
 from app.blueprints.crm.queries import ListQuery
 from app.blueprints.crm.routes import ENTITY_PATH
+from app.blueprints.team.service import people
 from app.errors import DomainError, Forbidden, NotFound, toast_header
 from app.extensions import db
 from app.htmx import render
@@ -28,7 +29,7 @@ def _selected_ids(entity: str, query: ListQuery) -> list[int]:
 
 def _value_label(action: str, value: str | None) -> str | None:
     if action == "assign":
-        names = {str(u.id): u.name for u in team(g.membership.org_id)}
+        names = {str(u.id): u.name for u in people(g.membership.org_id)}
         return names.get(str(value or ""), "nobody")
     if action == "move_stage" and value:
         try:
@@ -103,7 +104,7 @@ def merge():
         return redirect(url_for("crm.contacts"))
     records = [service.get_record(g.membership.org_id, Entity.CONTACT, i) for i in ids[:10]]
     custom = service.custom_fields(g.membership.org_id, Entity.CONTACT)
-    members = team(g.membership.org_id)
+    members = people(g.membership.org_id)
     values = [build_inputs(Entity.CONTACT, custom, record=r, members=members) for r in records]
     for inputs in values:  # show the owner's name, not the id the form would post
         for item in inputs:

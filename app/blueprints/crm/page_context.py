@@ -7,12 +7,11 @@ from typing import Any
 from flask import current_app, url_for
 from sqlalchemy import select
 
-from app.blueprints.auth.models import User
 from app.blueprints.crm import queries, service
 from app.blueprints.crm.forms import build_inputs
 from app.blueprints.crm.models import Company, DealStatus, Entity
 from app.blueprints.pipeline.service import stages
-from app.blueprints.team.models import Membership
+from app.blueprints.team.service import people
 from app.extensions import db
 
 ENTITIES = {"contacts": Entity.CONTACT, "companies": Entity.COMPANY, "deals": Entity.DEAL}
@@ -38,11 +37,6 @@ def count_of(entity: str, n: int) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
 
-def team(org_id: int) -> list[User]:
-    return list(db.session.scalars(select(User).join(Membership, Membership.user_id == User.id)
-                                   .where(Membership.org_id == org_id).order_by(User.name)))
-
-
 def optional_url(endpoint: str, **values: Any) -> str | None:
     """A link to a page another part of the app provides, or None while it does not exist."""
     return url_for(endpoint, **values) if endpoint in current_app.view_functions else None
@@ -59,7 +53,7 @@ def list_context(org_id: int, entities: str, query: queries.ListQuery) -> dict[s
     entity = entity_of(entities)
     custom = service.custom_fields(org_id, entity)
     page = queries.list_records(org_id, entity, query, count_limit=SEARCH_COUNT_LIMIT)
-    members = team(org_id)
+    members = people(org_id)
     first = (page.page - 1) * page.per_page + 1 if page.total else 0
     return {
         "entity": entity, "entities": entities, "query": query, "page": page, "custom": custom,

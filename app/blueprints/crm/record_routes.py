@@ -7,11 +7,12 @@ from flask import abort, flash, g, redirect, request, session, url_for
 from app.blueprints.crm import bp, queries, service
 from app.blueprints.crm.forms import build_inputs, raw_from, record_value
 from app.blueprints.crm.models import Entity, Record
-from app.blueprints.crm.page_context import NOUNS, company_names, count_of, entity_of, team
+from app.blueprints.crm.page_context import NOUNS, company_names, count_of, entity_of
 from app.blueprints.crm.routes import ENTITY_PATH
 from app.blueprints.messaging import service as inbox
 from app.blueprints.pipeline.service import stages
 from app.blueprints.team.permissions import Permission, can
+from app.blueprints.team.service import people
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.htmx import render
@@ -23,7 +24,7 @@ def _inputs(entity: str, custom: list, **kwargs) -> list:
     """The record's inputs, with the team and stages as choices, as the viewer's role allows."""
     org_id = g.membership.org_id
     return build_inputs(entity, custom, can_assign=can(g.membership.role, Permission.RECORDS_EDIT_ALL),
-                        members=team(org_id), stage_rows=stages(org_id) if entity == Entity.DEAL else (),
+                        members=people(org_id), stage_rows=stages(org_id) if entity == Entity.DEAL else (),
                         **kwargs)
 
 
@@ -78,7 +79,7 @@ def edit(entities: str, record_id: int):
 def _detail_context(entities: str, record: Record, **extra) -> dict:
     entity = entity_of(entities)
     custom = service.custom_fields(g.membership.org_id, entity)
-    members = team(g.membership.org_id)
+    members = people(g.membership.org_id)
     chats = inbox.contact_chats(g.membership, record.id) if entity == Entity.CONTACT else []
     # A contact's latest messages (of the chats the viewer may see) join its timeline; the inbox
     # has the rest, so a busy chat does not push the notes and changes out.
@@ -124,7 +125,7 @@ def field(entities: str, record_id: int, name: str):
     if not inputs:
         abort(404)
     item = inputs[0]
-    context = {"entities": entities, "record": record, "owners": {u.id: u for u in team(record.org_id)}}
+    context = {"entities": entities, "record": record, "owners": {u.id: u for u in people(record.org_id)}}
     if request.method == "GET":
         block = "cell" if request.args.get("cancel") else "cell_edit"
         return render("crm/_cell.html", block=block, item=item,

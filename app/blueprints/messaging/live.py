@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from jinja2_fragments.flask import render_block
 
-from app.blueprints.crm.page_context import team
 from app.blueprints.messaging import service
 from app.blueprints.messaging.models import Chat, Message
 from app.blueprints.team.permissions import Permission, can
+from app.blueprints.team.service import people
 from app.extensions import db
 from app.realtime import Connection, renderer
 
@@ -42,7 +42,7 @@ def _common(event: dict, chat: Chat, viewer: Connection) -> dict:
     shared = event.get("_shared")
     if shared is None:
         shared = event["_shared"] = {"row": service.chat_row(chat),
-                                     "names": {u.id: u.name for u in team(chat.org_id)}}
+                                     "names": {u.id: u.name for u in people(chat.org_id)}}
     unread_chats, unread_messages = service.unread_totals(viewer)
     return {"chat": chat, "row": shared["row"], "flt": service.InboxFilter(), "names": shared["names"],
             "unread_chats": unread_chats, "unread_messages": unread_messages}

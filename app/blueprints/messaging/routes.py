@@ -16,10 +16,10 @@ from jinja2_fragments.flask import render_block
 
 from app.blueprints.accounts import gateway
 from app.blueprints.accounts.service import visible_accounts
-from app.blueprints.crm.page_context import team
 from app.blueprints.messaging import bp, live, media, service  # noqa: F401 - live: the renderers
 from app.blueprints.messaging.models import Chat
 from app.blueprints.team.permissions import Permission, can
+from app.blueprints.team.service import people
 from app.errors import DomainError, Forbidden, NotFound, toast_header
 from app.extensions import db
 from app.htmx import is_partial_request, render
@@ -44,7 +44,7 @@ def signed_in() -> None:
 
 
 def _list_context(flt: service.InboxFilter, active_id: int | None = None) -> dict[str, Any]:
-    members = team(g.membership.org_id)
+    members = people(g.membership.org_id)
     rows, next_cursor = service.list_chats(g.membership, flt)
     unread_chats, unread_messages = service.unread_totals(g.membership)
     return {"rows": rows, "next_cursor": next_cursor, "flt": flt, "active_id": active_id,
@@ -55,7 +55,7 @@ def _list_context(flt: service.InboxFilter, active_id: int | None = None) -> dic
 
 def _names() -> dict[int, str]:
     """The organization's members by user id: who is assigned, who wrote."""
-    return {u.id: u.name for u in team(g.membership.org_id)}
+    return {u.id: u.name for u in people(g.membership.org_id)}
 
 
 def _conversation_context(chat: Chat, names: dict[int, str]) -> dict[str, Any]:

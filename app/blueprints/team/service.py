@@ -117,6 +117,14 @@ def _owner_count(org_id: int) -> int:
     ) or 0
 
 
+def people(org_id: int) -> list[User]:
+    """The organization's people by name: owner pickers, and names shown beside records and chats."""
+    from app.blueprints.auth.models import User
+
+    return list(db.session.scalars(select(User).join(Membership, Membership.user_id == User.id)
+                                   .where(Membership.org_id == org_id).order_by(User.name)))
+
+
 def membership_for(user: User, org_id: int) -> Membership | None:
     return db.session.scalar(
         select(Membership).where(Membership.user_id == user.id, Membership.org_id == org_id)
