@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.blueprints.accounts.config import effective
 from app.blueprints.accounts.models import AccountStatus, BDAccount
 from app.blueprints.accounts.vault import SessionVault
-from app.blueprints.messaging.models import Message
 from app.db_types import utcnow
 from app.extensions import db
 from app.realtime import publish
@@ -40,7 +39,6 @@ class AccountInfo:
     config: dict[str, int]
     limited_until: datetime | None
     synced_at: datetime | None
-    last_message_id: int  # the highest Telegram message id held for the account
 
 
 def runnable(exclude: set[int] | frozenset[int] = frozenset()) -> list[tuple[int, int]]:
@@ -88,9 +86,7 @@ def load(account_id: int, vault: SessionVault) -> AccountInfo | None:
         detail=account.status_detail,
         session=vault.open(account.sealed_session) if account.sealed_session else None,
         proxy=proxy, config=effective(account.config), limited_until=account.limited_until,
-        synced_at=account.synced_at,
-        last_message_id=db.session.scalar(select(func.max(Message.telegram_id))
-                                          .where(Message.account_id == account.id)) or 0)
+        synced_at=account.synced_at)
 
 
 KEEP: Any = object()

@@ -508,3 +508,9 @@ def next_due(account_id: int) -> datetime | None:
     """When the account's earliest waiting message may go."""
     return db.session.scalar(select(func.min(Message.send_after)).where(
         Message.account_id == account_id, Message.status == MessageStatus.QUEUED.value))
+
+
+def last_telegram_id(account_id: int) -> int:
+    """The highest Telegram message id held for the account (0 for none)."""
+    return db.session.scalar(select(func.max(Message.telegram_id))
+                             .where(Message.account_id == account_id)) or 0

@@ -22,6 +22,7 @@ from telethon import errors, functions, types
 from app.blueprints.accounts import store as accounts
 from app.blueprints.accounts.models import AccountStatus
 from app.blueprints.accounts.store import AccountInfo
+from app.blueprints.messaging import store as messages
 from app.db_types import utcnow
 from app.integrations.telegram.runtime import outbox, sync
 from app.integrations.telegram.runtime.clients import RuntimeClient, SessionEnded, session_ended
@@ -107,8 +108,9 @@ class Connection:
         if info is None or info.session is None or info.status not in accounts.RUNNABLE:
             raise AccountGone()
         if self.client is None:
+            held = await runtime.db(messages.last_telegram_id, info.id)
             self.client = runtime.new_client(info.session, phone=info.phone, proxy=info.proxy,
-                                             last_message_id=info.last_message_id)
+                                             last_message_id=held)
         client = self.client
         client.on_reconnect = self._on_reconnect
         if not client.is_connected():
