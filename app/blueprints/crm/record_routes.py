@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, request, session, url_for
 
 from app.blueprints.crm import bp, queries, service
+from app.blueprints.crm import panels as record_panels
 from app.blueprints.crm.forms import build_inputs, raw_from, record_value
 from app.blueprints.crm.models import Entity, Record
 from app.blueprints.crm.page_context import NOUNS, company_names, count_of, entity_of
 from app.blueprints.crm.routes import ENTITY_PATH
-from app.blueprints.messaging import service as inbox
 from app.blueprints.pipeline.service import stages
 from app.blueprints.team.permissions import Permission, can
 from app.blueprints.team.service import people
@@ -80,14 +80,11 @@ def _detail_context(entities: str, record: Record, **extra) -> dict:
     entity = entity_of(entities)
     custom = service.custom_fields(g.membership.org_id, entity)
     members = people(g.membership.org_id)
-    chats = inbox.contact_chats(g.membership, record.id) if entity == Entity.CONTACT else []
-    # A contact's latest messages (of the chats the viewer may see) join its timeline; the inbox
-    # has the rest, so a busy chat does not push the notes and changes out.
-    messages = inbox.contact_messages(chats)
+    panels, entries = record_panels.shown(g.membership, entity, record)  # e.g. the inbox's chats
     return {"entity": entity, "entities": entities, "record": record, "noun": NOUNS[Entity(entity)],
             "inputs": _inputs(entity, custom, record=record),
             "editable": service.can_edit(g.membership, record), "owners": {u.id: u for u in members},
-            "timeline": queries.timeline(g.membership.org_id, entity, record, also=messages), "chats": chats,
+            "timeline": queries.timeline(g.membership.org_id, entity, record, also=entries), "panels": panels,
             "labels": {i.name: i.label for i in build_inputs(entity, custom)},
             "company_names": [n for _, n in company_names(g.membership.org_id)],
             **queries.related(record), **extra}

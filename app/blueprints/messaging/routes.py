@@ -16,7 +16,7 @@ from jinja2_fragments.flask import render_block
 
 from app.blueprints.accounts import gateway
 from app.blueprints.accounts.service import visible_accounts
-from app.blueprints.messaging import bp, live, media, service  # noqa: F401 - live: the renderers
+from app.blueprints.messaging import bp, live, media, panels, service  # noqa: F401 - live, panels: registered
 from app.blueprints.messaging.models import Chat
 from app.blueprints.team.permissions import Permission, can
 from app.blueprints.team.service import people
