@@ -3,20 +3,27 @@
 Installed once by ``init_request_input``, so no route has to think about it:
 
 - ``SafeJSONProvider``: a body nested too deeply for Python's parser (``[`` x 100,000) is a
-  ValueError like any other malformed JSON, never a RecursionError. ``get_json(silent=True)``
+  ValueError like any other malformed JSON, never a RecursionError; bytes are decoded strictly
+  (``json.loads`` alone lets a UTF-8 or UTF-16 encoded lone surrogate through). ``get_json(silent=True)``
   (the rate-limit key functions) therefore answers None for every bad body.
-- ``SafeRequest``: a parsed JSON body whose strings (keys or values) hold a NUL or an unpaired
-  surrogate is refused (``silent``: None). Such text passes every validator and then fails at
-  the database (a NUL on PostgreSQL, a surrogate in every driver's UTF-8 encoding), after work
-  was done. A body that does not parse becomes the app's own ``BadRequest``, so it reaches the
-  error envelope.
-- a ``before_request`` guard: query-string arguments and form fields holding a NUL are refused
-  (SQLite's full-text search fails on one; PostgreSQL refuses them in any text).
+- ``SafeRequest``: a JSON body over MAX_JSON_BYTES is refused (413) unparsed, and a parsed one whose
+  strings (keys or values) hold a NUL or an unpaired surrogate is refused (``silent``: None). Such
+  text passes every validator and then fails at the database (a NUL on PostgreSQL, a surrogate in
+  every driver's UTF-8 encoding), after work was done. A body that does not parse becomes the app's
+  own ``BadRequest``, so it reaches the error envelope. The body is parsed and checked once per
+  request, however often it is read (the rate-limit keys read it too).
+- ``load_json_field``: the same parsing and checks for JSON sent in a form field (the import API's
+  ``mapping``), refused on that field.
+- a ``before_request`` guard: query-string arguments, form fields and uploads' field and file names
+  holding a NUL are refused (SQLite's full-text search fails on one; PostgreSQL refuses them in any
+  text).
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Request, request
@@ -26,9 +33,18 @@ from app.errors import BadRequest, DomainError
 
 SEND_JSON_OBJECT = "Send a JSON object with Content-Type: application/json."
 
+# The largest JSON body read. The API's biggest legitimate one, a bulk action on MAX_BULK (10,000)
+# ids, is about 200 KB even with 19-digit ids; a record's longest text (notes, 20,000 characters)
+# is 120 KB written wholly as \u escapes. Parsing costs several times a body's size in memory.
+MAX_JSON_BYTES = 1 << 20
+
 # Python's json decodes a valid surrogate pair to one code point, so any code point left in the
 # surrogate range was unpaired.
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
+
+
+class TooLarge(DomainError):
+    status, code = 413, "too_large"
 
 
 def text_problem(text: str) -> str | None:
@@ -45,28 +61,55 @@ def _printable(key: str) -> str:
     return _UNSAFE.sub("\ufffd", key)
 
 
-def find_unsafe_text(value: Any) -> tuple[str, str] | None:
-    """(field path, problem) of the first string in a parsed JSON ``value`` that cannot be stored,
-    or None. Paths read ``proxy.host``, ``tags[2]``; the body itself is ``body``. Walked with a
-    stack rather than recursion: a body may be as deep as the parser allows."""
-    stack: list[tuple[str, Any]] = [("", value)]
-    while stack:
-        path, item = stack.pop()
-        if isinstance(item, str):
-            problem = text_problem(item)
-            if problem:
-                return path or "body", problem
-        elif isinstance(item, dict):
-            children = []
-            for key, child in item.items():
-                problem = text_problem(key)
-                if problem:
-                    name = f"{path}.{_printable(key)}" if path else _printable(key)
-                    return name, f"This field's name: {problem[0].lower()}{problem[1:]}"
-                children.append((f"{path}.{key}" if path else key, child))
-            stack.extend(reversed(children))  # reported in the body's own order
-        elif isinstance(item, list):
-            stack.extend(reversed([(f"{path or 'body'}[{i}]", child) for i, child in enumerate(item)]))
+def _path(field: str | None, keys: list[str | int]) -> str:
+    """A value's path from its keys (dict keys and list indexes, outermost first): ``proxy.host``,
+    ``tags[2]``; the body itself is ``body``. Under a form ``field``: ``mapping.Email``."""
+    path = field or ""
+    for key in keys:
+        if isinstance(key, int):
+            path = f"{path or 'body'}[{key}]"
+        elif path:
+            path = f"{path}.{key}"
+        else:
+            path = key
+    return path or "body"
+
+
+def _items(container: dict | list) -> Iterator[tuple[str | int, Any]]:
+    return iter(container.items()) if isinstance(container, dict) else enumerate(container)
+
+
+def find_unsafe_text(value: Any, field: str | None = None) -> tuple[str, str] | None:
+    """(field path, problem) of the first string (in the body's order) of a parsed JSON ``value``
+    that cannot be stored, or None. Paths are as ``_path`` makes them, under ``field`` if given.
+
+    Walked with a stack rather than recursion (a body may be as deep as the parser allows), holding
+    one iterator per open container and the keys leading to it: memory follows the depth, not the
+    width, and a path is built only for the string refused.
+    """
+    if not isinstance(value, (str, dict, list)):
+        return None
+    if isinstance(value, str):
+        problem = text_problem(value)
+        return (_path(field, []), problem) if problem else None
+    keys: list[str | int] = []  # the keys leading to the container of frames[-1] (frames[0]: none)
+    frames = [_items(value)]
+    while frames:
+        for key, child in frames[-1]:
+            if isinstance(key, str) and (problem := text_problem(key)):
+                name = _path(field, [*keys, _printable(key)])
+                return name, f"This field's name: {problem[0].lower()}{problem[1:]}"
+            if isinstance(child, str):
+                if problem := text_problem(child):
+                    return _path(field, [*keys, key]), problem
+            elif isinstance(child, (dict, list)) and child:
+                keys.append(key)
+                frames.append(_items(child))
+                break  # the child first; this container's iterator resumes after it
+        else:
+            frames.pop()
+            if keys:
+                keys.pop()
     return None
 
 
@@ -84,31 +127,108 @@ class NestedTooDeeply(ValueError):
     """The JSON nests deeper than the parser can follow."""
 
 
+class BodyTooLarge(ValueError):
+    """The body is over MAX_JSON_BYTES; it was not parsed."""
+
+
+def _decoded(raw: str | bytes | bytearray) -> str:
+    """JSON text from ``raw``: bytes decoded in the encoding ``json`` would find, but strictly
+    (UnicodeDecodeError, a ValueError). ``json.loads`` decodes with surrogatepass, so an encoded
+    lone surrogate (``\\xed\\xa0\\x80`` in UTF-8) would come through as one."""
+    if isinstance(raw, (bytes, bytearray)):
+        return bytes(raw).decode(json.detect_encoding(raw))
+    return raw
+
+
+def safe_loads(raw: str | bytes | bytearray, **kwargs: Any) -> Any:
+    """``json.loads``, raising ValueError for every bad document (NestedTooDeeply where Python's
+    parser would raise RecursionError, UnicodeDecodeError for bytes that are not text)."""
+    text = _decoded(raw)
+    try:
+        return json.loads(text, **kwargs)
+    except RecursionError:
+        raise NestedTooDeeply("the JSON is nested too deeply") from None
+
+
+def _may_hold_unsafe_text(text: str) -> bool:
+    """Whether parsing ``text`` can give a string with a NUL or a lone surrogate. Python's json
+    refuses a raw control character in a string, and bytes are decoded strictly, so from a body
+    such a character can only come as a ``\\u`` escape; text handed in as ``str`` may hold one raw."""
+    return "\\u" in text or _UNSAFE.search(text) is not None
+
+
+def parse_json(raw: str | bytes | bytearray, field: str | None = None) -> Any:
+    """``raw`` parsed by ``safe_loads`` and checked for text that cannot be stored.
+
+    Raises ValueError (as ``safe_loads``), or UnsafeText with the path (under ``field``) of the
+    first such string. The parsed value is walked only when the text may hold one.
+    """
+    text = _decoded(raw)
+    value = safe_loads(text)
+    if isinstance(value, (str, dict, list)) and _may_hold_unsafe_text(text):
+        found = find_unsafe_text(value, field)
+        if found is not None:
+            raise UnsafeText(*found)
+    return value
+
+
+def load_json_field(name: str, raw: str) -> Any:
+    """The JSON sent in the form field ``name``, parsed and checked as a body is (a form field is at
+    most Flask's MAX_FORM_MEMORY_SIZE, 500 KB). Raises DomainError (422) on ``name`` when it is
+    malformed or nested too deeply (a bad value of a field, as the field's other checks answer),
+    or on the path inside it (``mapping.Email``) of text that cannot be stored."""
+    try:
+        return parse_json(raw, name)
+    except UnsafeText as e:
+        raise DomainError(f"Some text cannot be stored: {e.path}.", {e.path: e.problem}) from None
+    except NestedTooDeeply:
+        raise DomainError(f"{name}: the JSON is nested too deeply.",
+                          {name: "The JSON is nested too deeply."}) from None
+    except ValueError as e:
+        raise DomainError(f"{name} is not valid JSON: {e}.", {name: f"Not valid JSON: {e}."}) from None
+
+
 class SafeJSONProvider(DefaultJSONProvider):
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        """Flask's ``loads``. Raises ValueError for every bad document (NestedTooDeeply where
-        Python's parser would raise RecursionError)."""
-        try:
-            return super().loads(s, **kwargs)
-        except RecursionError:
-            raise NestedTooDeeply("the JSON is nested too deeply") from None
+        """Flask's ``loads``, as ``safe_loads``."""
+        return safe_loads(s, **kwargs)
 
 
 class SafeRequest(Request):
+    _checked_json: tuple[Any, ValueError | None] | None = None  # (value, refusal), once read
+
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
-        """The parsed body, as Flask's, with its strings checked (``silent``: None instead of any
-        refusal). Raises BadRequest or DomainError, from ``on_json_loading_failed``."""
-        value = super().get_json(force=force, silent=silent, cache=cache)
-        found = find_unsafe_text(value) if value is not None else None
-        if found is None:
+        """The parsed body, as Flask's, with its size and strings checked (``silent``: None instead
+        of any refusal). The body is parsed and checked on the first call and the outcome kept for
+        the request (``cache`` is accepted for Flask's signature only). Raises BadRequest, TooLarge
+        or DomainError, from ``on_json_loading_failed``."""
+        if not (force or self.is_json):
+            return None if silent else self.on_json_loading_failed(None)
+        if self._checked_json is None:
+            self._checked_json = self._parse_body()
+        value, refusal = self._checked_json
+        if refusal is None:
             return value
-        return None if silent else self.on_json_loading_failed(UnsafeText(*found))
+        return None if silent else self.on_json_loading_failed(refusal)
+
+    def _parse_body(self) -> tuple[Any, ValueError | None]:
+        if (self.content_length or 0) > MAX_JSON_BYTES:
+            return None, BodyTooLarge()  # not even read
+        data = self.get_data(cache=True)
+        if len(data) > MAX_JSON_BYTES:  # no Content-Length (a chunked body)
+            return None, BodyTooLarge()
+        try:
+            return parse_json(data), None
+        except ValueError as e:
+            return None, e
 
     def on_json_loading_failed(self, e: ValueError | None) -> Any:
-        """Raises BadRequest (not JSON, malformed, nested too deeply; with the reason), or
-        DomainError (422) on the field whose text cannot be stored."""
+        """Raises BadRequest (not JSON, malformed, nested too deeply; with the reason), TooLarge
+        (413) or DomainError (422) on the field whose text cannot be stored."""
         if isinstance(e, UnsafeText):
             raise DomainError(f"Some text cannot be stored: {e.path}.", {e.path: e.problem})
+        if isinstance(e, BodyTooLarge):
+            raise TooLarge(f"The JSON body is larger than {MAX_JSON_BYTES // (1 << 20)} MB.")
         if e is None:
             raise BadRequest(SEND_JSON_OBJECT)
         if isinstance(e, NestedTooDeeply):
@@ -118,16 +238,25 @@ class SafeRequest(Request):
         raise BadRequest(f"The body is not valid JSON: {e}.")
 
 
+def _refuse_nul(name: str, what: str = "text") -> None:
+    printable = name.replace("\x00", "\ufffd")
+    raise BadRequest(f"{printable}: {what} may not contain a NUL character.",
+                     {printable: text_problem("\x00")})
+
+
 def refuse_nul_in_text() -> None:
-    """Raises BadRequest naming the first query-string argument or form field holding a NUL.
-    (Werkzeug decodes invalid UTF-8 there to U+FFFD, so a NUL is the one character left that no
-    column can hold.)"""
+    """Raises BadRequest naming the first query-string argument, form field or upload holding a NUL
+    (in its field name or its file name, which an import stores). Werkzeug decodes invalid UTF-8
+    there to U+FFFD, so a NUL is the one character left that no column can hold."""
     for values in (request.args, request.form):
         for key, value in values.items(multi=True):
             if "\x00" in key or "\x00" in value:
-                name = key.replace("\x00", "\ufffd")
-                problem = text_problem("\x00")
-                raise BadRequest(f"{name}: text may not contain a NUL character.", {name: problem})
+                _refuse_nul(key)
+    for key, upload in request.files.items(multi=True):
+        if "\x00" in key:
+            _refuse_nul(key)
+        if "\x00" in (upload.filename or ""):
+            _refuse_nul(key, "a file name")
 
 
 def init_request_input(app: Flask) -> None:

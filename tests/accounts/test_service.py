@@ -178,6 +178,20 @@ def test_a_code_or_password_that_is_not_text_is_refused_before_asking_telegram(o
         assert caught.value.fields == {"password": "Send the password as text."}
 
 
+# After a refusal the tests commit, as a caller that went on would: a refused change the service had
+# made anyway (flushed or only set on the row) would then be written, and the re-read would show it.
+# (A rollback before the re-read would hide it.)
+
+def committed_proxy(account: BDAccount) -> dict | None:
+    db.session.commit()
+    return db.session.get(BDAccount, account.id).proxy  # expired by the commit: read from the database
+
+
+def committed_accounts() -> int:
+    db.session.commit()
+    return db.session.scalar(select(func.count()).select_from(BDAccount))
+
+
 @pytest.mark.parametrize("field", ["scheme", "host", "username", "password"])
 def test_proxy_fields_that_are_not_text_are_refused_and_the_proxy_kept(owner, field):
     account = make_account(owner.organization)
@@ -187,8 +201,7 @@ def test_proxy_fields_that_are_not_text_are_refused_and_the_proxy_kept(owner, fi
     with pytest.raises(DomainError) as caught:
         service.set_proxy(owner, account, {"host": "proxy.example.com", "port": 1080, field: {"a": 1}}, VAULT)
     assert caught.value.fields == {f"proxy_{field}": "Must be text."}
-    db.session.rollback()
-    assert db.session.get(BDAccount, account.id).proxy == kept
+    assert committed_proxy(account) == kept
 
 
 # -- proxies on internal hosts -------------------------------------------------------------------
@@ -212,8 +225,7 @@ def test_a_proxy_on_an_internal_host_is_refused_on_its_host_field_and_the_proxy_
     with pytest.raises(DomainError) as caught:
         service.set_proxy(owner, account, {"host": host, "port": 1080}, VAULT)
     assert set(caught.value.fields) == {"proxy_host"} and "public internet" in caught.value.fields["proxy_host"]
-    db.session.rollback()
-    assert db.session.get(BDAccount, account.id).proxy == kept
+    assert committed_proxy(account) == kept
 
 
 @pytest.mark.parametrize("host", ["8.8.8.8", "2001:4860:4860::8888", "::ffff:8.8.8.8", "proxy.example.com"])
@@ -234,10 +246,11 @@ def test_a_new_account_with_an_internal_proxy_is_not_created(owner):
     with pytest.raises(DomainError) as caught:
         service.create_account(owner, "+447700900123", VAULT, {"host": "127.1", "port": 6379})
     assert set(caught.value.fields) == {"proxy_host"}
-    with pytest.raises(DomainError):
+    assert committed_accounts() == 0
+    with pytest.raises(DomainError) as caught:
         service.create_qr_account(owner, VAULT, {"host": "localhost", "port": 6379})
-    db.session.rollback()
-    assert db.session.scalar(select(func.count()).select_from(BDAccount)) == 0
+    assert set(caught.value.fields) == {"proxy_host"}
+    assert committed_accounts() == 0
 
 
 def test_a_proxy_the_telegram_process_refuses_is_shown_on_the_proxy_host_field(owner):

@@ -5,16 +5,19 @@ refused request is stored.
 """
 
 import json
+import tracemalloc
 
 import pytest
 from flask import Blueprint, g
 from sqlalchemy import func, select
+from werkzeug.test import EnvironBuilder
 
-from app import create_app
+from app import create_app, request_input
+from app.blueprints.crm.api import MAX_BULK
 from app.blueprints.crm.models import Contact
 from app.blueprints.team.models import Membership, Organization
 from app.extensions import db
-from app.request_input import find_unsafe_text
+from app.request_input import MAX_JSON_BYTES, find_unsafe_text
 from tests.conftest import bearer, csrf_token, sign_in_as
 from tests.factories import make_contact
 
@@ -106,6 +109,125 @@ def test_the_walk_over_a_body_is_not_recursive():
         deep = [deep]
     path, problem = find_unsafe_text(deep)
     assert path.startswith("body[0][0]") and "NUL" in problem
+
+
+def wide_and_deep(email: str, last: str = "0") -> str:
+    """A sign-in body of 0.8 MB: 900 nested lists around 400,000 zeros (``last`` is the final one)."""
+    pad = "[" * 900 + "0," * 399_999 + last + "]" * 900
+    return f'{{"email": "{email}", "password": "pw", "pad": {pad}}}'
+
+
+def peak_allocation(call) -> int:
+    """The most memory allocated at once while ``call`` ran, above what was allocated before."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        call()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("email", ["nobody@example.com", "nobody\\u0040example.com"])
+def test_a_wide_and_deep_sign_in_body_is_answered_without_building_a_path_per_value(client, email):
+    """Each value's path was built up front: 400,000 paths 2.7 KB long, 1.1 GB for a 0.8 MB body.
+    (With an escape in the body its strings are walked; without one they need not be.)"""
+    body = wide_and_deep(email)
+    assert len(body) < MAX_JSON_BYTES
+    answers = []
+    peak = peak_allocation(lambda: answers.append(
+        client.post("/api/auth/signin", data=body, content_type="application/json")))
+    assert error_of(answers[0], 401)["code"] == "unauthorized"  # no such account
+    assert peak < 50 * 1024 * 1024, f"{peak / 2**20:.0f} MB allocated at once"
+
+
+def test_the_path_to_a_nul_deep_in_a_wide_body_is_built_when_it_is_found(client):
+    body = wide_and_deep("nobody@example.com", last='"a\\u0000"')
+    error = error_of(client.post("/api/auth/signin", data=body, content_type="application/json"), 422)
+    assert list(error["fields"]) == ["pad" + "[0]" * 899 + "[399999]"]
+
+
+@pytest.fixture
+def parses_and_walks(monkeypatch):
+    """How often bodies were parsed and walked for unsafe text."""
+    seen = {"parsed": 0, "walked": 0}
+    loads, walk = request_input.safe_loads, request_input.find_unsafe_text
+
+    def counting_loads(*args, **kwargs):
+        seen["parsed"] += 1
+        return loads(*args, **kwargs)
+
+    def counting_walk(*args, **kwargs):
+        seen["walked"] += 1
+        return walk(*args, **kwargs)
+
+    monkeypatch.setattr(request_input, "safe_loads", counting_loads)
+    monkeypatch.setattr(request_input, "find_unsafe_text", counting_walk)
+    return seen
+
+
+@pytest.mark.parametrize(("email", "walks"), [("nobody@example.com", 0), ("nobody\\u0040example.com", 1)])
+def test_sign_in_parses_its_body_once_and_walks_it_only_when_it_holds_an_escape(client, parses_and_walks,
+                                                                                email, walks):
+    """The rate-limit keys and the route all read the body; it is parsed and checked once. Without a
+    \\u escape it cannot hold a NUL or a lone surrogate, so it is not walked at all."""
+    body = json.dumps({"email": "x", "password": "pw"}).replace('"x"', f'"{email}"')
+    response = client.post("/api/auth/signin", data=body, content_type="application/json")
+    assert parses_and_walks == {"parsed": 1, "walked": walks}  # (reading the answer parses again)
+    error_of(response, 401)
+
+
+def test_a_refused_body_is_walked_once_however_often_it_is_read(client, parses_and_walks):
+    body = '{"email": "a\\u0000b@example.com", "password": "pw"}'
+    response = client.post("/api/auth/signin", data=body, content_type="application/json")
+    assert parses_and_walks == {"parsed": 1, "walked": 1}
+    assert set(error_of(response, 422)["fields"]) == {"email"}
+
+
+# Why a body without a \u escape need not be walked: Python's json refuses a raw control character
+# in a string, and the body is decoded strictly (json.loads alone decodes bytes with surrogatepass,
+# which would let a UTF-8 or UTF-16 encoded lone surrogate through as one).
+@pytest.mark.parametrize(("raw", "message"), [
+    (b'{"first_name": "a\x00b"}', "The body is not valid JSON: Invalid control character"),
+    (b'{"first_name": "\xff"}', "The JSON body is not UTF-8 text."),
+    (b'{"first_name": "\xed\xa0\x80"}', "The JSON body is not UTF-8 text."),  # a surrogate, UTF-8 encoded
+    ('{"first_name": "\ud800"}'.encode("utf-16-le", "surrogatepass"), "The JSON body is not UTF-8 text."),
+])
+def test_a_raw_nul_or_invalid_text_in_a_body_is_refused_without_an_escape_to_find(api, parses_and_walks,
+                                                                                  raw, message):
+    assert b"\\u" not in raw
+    response = api("POST", "/api/crm/contacts", data=raw, content_type="application/json")
+    assert parses_and_walks["walked"] == 0
+    assert error_of(response, 400)["message"].startswith(message)
+    assert contacts_count() == 0
+
+
+def test_a_json_body_over_the_limit_is_413_before_it_is_parsed(api, client, parses_and_walks):
+    body = json.dumps({"first_name": "Ann", "notes": "n" * MAX_JSON_BYTES})
+    response = api("POST", "/api/crm/contacts", data=body, content_type="application/json")
+    signing_in = client.post("/api/auth/signin", data=body, content_type="application/json")
+    assert parses_and_walks == {"parsed": 0, "walked": 0}
+    assert error_of(response, 413) == {
+        "code": "too_large", "fields": {}, "message": f"The JSON body is larger than {MAX_JSON_BYTES >> 20} MB."}
+    error_of(signing_in, 413)
+    assert contacts_count() == 0
+
+
+def test_a_body_without_a_length_is_measured_as_it_is_read(client, owner):
+    body = json.dumps({"first_name": "Ann", "notes": "n" * MAX_JSON_BYTES}).encode()
+    environ = EnvironBuilder(path="/api/crm/contacts", method="POST", data=body, content_type="application/json",
+                             headers=bearer(owner)).get_environ()
+    del environ["CONTENT_LENGTH"]
+    environ["wsgi.input_terminated"] = True  # as a server passes on a chunked body
+    error_of(client.open(environ), 413)
+    assert contacts_count() == 0
+
+
+def test_the_largest_bulk_body_fits_well_inside_the_limit(api):
+    body = json.dumps({"action": "trash", "ids": [2**63 - 1 - n for n in range(MAX_BULK)]})
+    assert len(body) < MAX_JSON_BYTES // 4
+    response = api("POST", "/api/crm/contacts/bulk", data=body, content_type="application/json")
+    assert response.status_code not in (400, 413) and response.status_code < 500
 
 
 # -- query strings and forms -------------------------------------------------------------------

@@ -138,3 +138,39 @@ def test_a_mapping_of_more_columns_than_a_file_may_have_is_refused_and_nothing_i
     response = post_csv(api, mapping=mapping)
     assert response.status_code == 422 and "10,001 columns" in response.get_json()["error"]["fields"]["mapping"]
     assert db.session.scalar(select(func.count()).select_from(Import)) == 0
+
+
+def stored_imports() -> int:
+    db.session.commit()  # whatever the refused request left in the session would be written now
+    return db.session.scalar(select(func.count()).select_from(Import))
+
+
+def test_a_mapping_nested_too_deeply_is_422_on_the_mapping_field_not_a_500(api):
+    response = post_csv(api, mapping="[" * 100_000)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["fields"] == {"mapping": "The JSON is nested too deeply."}
+    assert stored_imports() == 0
+
+
+@pytest.mark.parametrize(("mapping", "field", "problem"), [
+    ('{"Email": "email", "Na\\u0000me": ""}', "mapping.Na\ufffdme", "NUL"),
+    ('{"Email": "\\ud800"}', "mapping.Email", "unpaired surrogate"),
+])
+def test_text_no_column_can_hold_in_the_mapping_is_refused_on_its_path(api, mapping, field, problem):
+    response = post_csv(api, mapping=mapping)
+    assert response.status_code == 422
+    fields = response.get_json()["error"]["fields"]
+    assert list(fields) == [field] and problem in fields[field]
+    assert stored_imports() == 0
+
+
+@pytest.mark.parametrize(("name", "filename"), [("file", "a\x00b.csv"), ("fi\x00le", "people.csv")])
+def test_a_nul_in_an_upload_s_file_name_or_field_name_is_a_400_and_no_import_is_stored(api, name, filename):
+    response = api("POST", "/api/crm/contacts/import", data={name: (io.BytesIO(CSV), filename)},
+                   content_type="multipart/form-data")
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "bad_request" and list(error["fields"]) == [name.replace("\x00", "\ufffd")]
+    assert "NUL" in error["message"]
+    assert stored_imports() == 0

@@ -92,6 +92,14 @@ def test_an_unusable_file_re_renders_the_form_with_the_reason(owner_client, toke
     assert db.session.scalar(select(func.count()).select_from(Import)) == 0
 
 
+def test_a_nul_in_the_file_name_is_refused_on_the_page_and_no_import_is_stored(owner_client, token):
+    response = upload(owner_client, token, filename="a\x00b.csv")
+    assert response.status_code == 400
+    assert "file: a file name may not contain a NUL character." in response.get_data(as_text=True)
+    db.session.commit()  # whatever the refused request left in the session would be written now
+    assert db.session.scalar(select(func.count()).select_from(Import)) == 0
+
+
 def test_no_file_is_a_form_error(owner_client, token):
     response = owner_client.post("/imports/new/contacts", data={"csrf_token": token})
     assert response.status_code == 422 and "Choose a CSV file" in response.get_data(as_text=True)

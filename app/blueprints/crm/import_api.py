@@ -6,8 +6,6 @@ exactly as one started from the pages, and its status, counts and rejected rows 
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context, url_for
 
 from app.api.auth import protect
@@ -16,6 +14,7 @@ from app.blueprints.crm import importing
 from app.blueprints.crm.models import Import
 from app.errors import DomainError
 from app.extensions import db
+from app.request_input import load_json_field
 
 bp = protect(Blueprint("crm_import_api", __name__, url_prefix="/api/crm"))
 
@@ -61,10 +60,7 @@ def _mapping_arg() -> dict[str, str] | None:
     raw = request.form.get("mapping")
     if raw is None or not raw.strip():
         return None
-    try:
-        mapping = json.loads(raw)
-    except ValueError:
-        mapping = None
+    mapping = load_json_field("mapping", raw)  # DomainError on mapping: malformed, too deep, a NUL
     if not isinstance(mapping, dict):
         raise DomainError("mapping must be a JSON object of column header -> field name.",
                           {"mapping": "Not a JSON object."})
@@ -75,6 +71,7 @@ def _mapping_arg() -> dict[str, str] | None:
 @documented("Upload a CSV and import it in the background", tag="crm import", body=UPLOAD,
             body_type="multipart/form-data",
             responses={202: {"description": "Queued; poll links.self", "schema": IMPORT},
+                       400: "A NUL in the file's name or a form field",
                        403: "The role may not use dedupe=update", 413: "Larger than 64 MB",
                        422: f"Unreadable file (among them one of over {importing.MAX_COLUMNS} columns or "
                             f"with a header row over {importing.MAX_HEADER_BYTES // 1024} KB), bad mapping "

@@ -7,8 +7,9 @@ batches (``import_batches``) so that its caller, the RQ job, commits after each 
   worker may run on different machines). Its encoding is found from a byte-order mark (UTF-8,
   UTF-16 LE/BE as Excel writes it), else UTF-16 without a mark from where its zero bytes fall,
   else UTF-8 if every byte decodes, else Windows-1252. The delimiter (``, ; tab |``) is sniffed.
-  Empty, header-only, binary and workbook files are refused with a message saying what to do, and
-  so is a header of more than ``MAX_COLUMNS`` columns or one not ending within ``MAX_HEADER_BYTES``.
+  Empty, header-only (no data row within the first ``PREVIEW_BYTES``), binary and workbook files
+  are refused with a message saying what to do, and so is a header of more than ``MAX_COLUMNS``
+  columns or one not ending within ``MAX_HEADER_BYTES``.
   The whole file is read and checked before anything is written: no transaction (on SQLite, no
   write lock shared by every organization) is open while it is parsed.
 - **Mapping** (``guess_mapping``): column headers are matched to field names, labels, aliases and
