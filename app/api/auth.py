@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, g, request
 from app.blueprints.auth.tokens import TokenSettings, authenticate_access
 from app.errors import BadRequest, DomainError, Unauthorized
 from app.extensions import csrf
-from app.request_input import SEND_JSON_OBJECT
+from app.request_input import MAX_JSON_BYTES, SEND_JSON_OBJECT
 
 
 def token_settings() -> TokenSettings:
@@ -42,8 +42,10 @@ def json_body() -> dict:
     deeply (saying so, from ``SafeRequest``). Raises DomainError (422) naming the field whose
     text holds a NUL or an unpaired surrogate.
     """
-    if not request.is_json or not request.get_data(cache=True).strip():
+    if not request.is_json:
         raise BadRequest(SEND_JSON_OBJECT)
+    if (request.content_length or 0) <= MAX_JSON_BYTES and not request.get_data(cache=True).strip():
+        raise BadRequest(SEND_JSON_OBJECT)  # an empty body (a larger one is refused unread below)
     data = request.get_json()
     if not isinstance(data, dict):
         raise BadRequest(SEND_JSON_OBJECT)
