@@ -18,12 +18,12 @@ from typing import Any, Protocol
 
 from sqlalchemy import delete, insert, select
 
+from app import canonical
 from app.after_commit import after_commit
 from app.blueprints.accounts import config as account_config
 from app.blueprints.accounts import proxy_hosts
 from app.blueprints.accounts.models import AccountStatus, BDAccount, bd_account_agent
 from app.blueprints.accounts.vault import SessionVault
-from app.blueprints.crm import normalize
 from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, Role, can, require
 from app.db_types import utcnow
@@ -146,7 +146,7 @@ def normalize_phone(raw: str | None) -> str:
     if _TEST_NUMBER.match(digits):
         return "+" + digits
     try:
-        return normalize.phone(text)
+        return canonical.phone(text)
     except ValueError as err:
         message = f"Phone: {err}."
         raise DomainError(message, {"phone": message}) from None

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.blueprints.crm import normalize
+from app import canonical
 from app.blueprints.crm.models import CustomField, CustomFieldKind, DealStatus, Entity
 
 
@@ -50,8 +50,8 @@ def _choice(choices: Iterable[str]) -> Callable[[Any], str]:
 COMPANY_FIELDS = (
     Field("name", "Name", _text(200), required=True, aliases=("company", "company name", "organization",
                                                                "organisation", "account")),
-    Field("domain", "Domain", normalize.domain, aliases=("company domain",)),
-    Field("website", "Website", normalize.website, aliases=("url", "site", "web")),
+    Field("domain", "Domain", canonical.domain, aliases=("company domain",)),
+    Field("website", "Website", canonical.website, aliases=("url", "site", "web")),
     Field("industry", "Industry", _text(100), aliases=("sector", "vertical")),
     Field("size", "Size", _text(32), aliases=("employees", "headcount", "company size")),
     Field("owner", "Owner", reference="owner", aliases=("owner email", "assigned to", "account owner")),
@@ -62,36 +62,36 @@ COMPANY_FIELDS = (
 CONTACT_FIELDS = (
     Field("first_name", "First name", _text(100), aliases=("first", "firstname", "given name", "forename")),
     Field("last_name", "Last name", _text(100), aliases=("last", "lastname", "surname", "family name")),
-    Field("email", "Email", normalize.email, aliases=("e-mail", "email address", "mail", "work email")),
-    Field("phone", "Phone", normalize.phone, aliases=("phone number", "mobile", "tel", "telephone", "cell",
+    Field("email", "Email", canonical.email, aliases=("e-mail", "email address", "mail", "work email")),
+    Field("phone", "Phone", canonical.phone, aliases=("phone number", "mobile", "tel", "telephone", "cell",
                                                       "whatsapp")),
-    Field("telegram_username", "Telegram username", normalize.telegram_username,
+    Field("telegram_username", "Telegram username", canonical.telegram_username,
           aliases=("telegram", "tg", "tg username", "telegram handle", "username", "handle")),
-    Field("telegram_user_id", "Telegram user id", normalize.telegram_user_id,
+    Field("telegram_user_id", "Telegram user id", canonical.telegram_user_id,
           aliases=("telegram id", "tg id", "tg user id", "user id")),
     Field("company", "Company", reference="company", aliases=("company name", "organization", "organisation",
                                                              "account")),
     Field("title", "Title", _text(120), aliases=("job title", "position", "role")),
-    Field("timezone", "Timezone", normalize.timezone, aliases=("time zone", "tz")),
+    Field("timezone", "Timezone", canonical.timezone, aliases=("time zone", "tz")),
     Field("owner", "Owner", reference="owner", aliases=("owner email", "assigned to", "contact owner")),
     Field("tags", "Tags", reference="tags", aliases=("labels", "tag")),
     Field("source", "Source", _text(64), aliases=("lead source", "origin", "channel")),
-    Field("do_not_contact", "Do not contact", normalize.boolean, aliases=("dnc", "unsubscribed", "opt out",
+    Field("do_not_contact", "Do not contact", canonical.boolean, aliases=("dnc", "unsubscribed", "opt out",
                                                                          "do not contact")),
     Field("notes", "Notes", _text(20_000), aliases=("description", "note", "comments")),
 )
 
 DEAL_FIELDS = (
     Field("title", "Title", _text(200), required=True, aliases=("deal", "deal name", "name", "opportunity")),
-    Field("value", "Value", normalize.decimal, aliases=("amount", "deal value", "size", "price")),
+    Field("value", "Value", canonical.decimal, aliases=("amount", "deal value", "size", "price")),
     Field("currency", "Currency", lambda raw: _currency(raw), aliases=("ccy",)),
     Field("contact", "Contact", reference="contact", aliases=("contact email", "person", "contact name")),
     Field("company", "Company", reference="company", aliases=("company name", "organization", "account")),
     Field("stage", "Stage", reference="stage", aliases=("deal stage", "pipeline stage", "status stage")),
     Field("owner", "Owner", reference="owner", aliases=("owner email", "assigned to", "deal owner")),
-    Field("probability", "Probability", lambda raw: normalize.integer(str(raw).rstrip("%"), 0, 100),
+    Field("probability", "Probability", lambda raw: canonical.integer(str(raw).rstrip("%"), 0, 100),
           aliases=("probability %", "chance", "win probability")),
-    Field("expected_close", "Expected close", normalize.iso_date,
+    Field("expected_close", "Expected close", canonical.iso_date,
           aliases=("close date", "expected close date", "closing date")),
     Field("status", "Status", _choice(s.value for s in DealStatus), aliases=("deal status", "state")),
     Field("lost_reason", "Lost reason", _text(200), aliases=("reason lost", "loss reason")),
@@ -122,9 +122,9 @@ class Cleaned:
 
 def parse_custom(definition: CustomField, raw: Any) -> Any:
     if definition.kind == CustomFieldKind.NUMBER:
-        return float(normalize.decimal(raw))
+        return float(canonical.decimal(raw))
     if definition.kind == CustomFieldKind.DATE:
-        return normalize.iso_date(raw).isoformat()
+        return canonical.iso_date(raw).isoformat()
     if definition.kind == CustomFieldKind.SELECT:
         text = str(raw).strip()
         for option in definition.options:

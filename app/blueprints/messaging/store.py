@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app import canonical
 from app.blueprints.accounts.models import BDAccount
-from app.blueprints.crm import normalize
 from app.blueprints.crm import service as crm
 from app.blueprints.crm.models import Contact
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
@@ -126,7 +126,7 @@ def e164(phone: str | None) -> str | None:
     if not phone:
         return None
     try:
-        return normalize.phone("+" + re.sub(r"\D", "", phone))
+        return canonical.phone("+" + re.sub(r"\D", "", phone))
     except ValueError:
         return None
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.blueprints.crm import normalize
+from app import canonical
 from app.blueprints.crm.export import unescape_cell
 from app.blueprints.crm.fields import FIELDS, parse_custom
 from app.blueprints.crm.models import Entity, Import
@@ -113,7 +113,7 @@ class _Cleaner:
         return row
 
     def _plain_email(self, raw: str) -> str | None:
-        """``normalize.email(raw)`` for a plain ASCII address, its domain checked once per import
+        """``canonical.email(raw)`` for a plain ASCII address, its domain checked once per import
         (the costly part); None when the address needs the full check (or fails it)."""
         if not raw.isascii():
             return None
@@ -125,7 +125,7 @@ class _Cleaner:
         ok = self.email_domains.get(domain)
         if ok is None:
             try:
-                ok = normalize.email(f"a@{domain}") == f"a@{domain}"
+                ok = canonical.email(f"a@{domain}") == f"a@{domain}"
             except ValueError:
                 ok = False
             self.email_domains[domain] = ok

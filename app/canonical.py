@@ -1,5 +1,9 @@
-"""Turning what people type (or spreadsheets hold) into canonical values. Each raises ValueError
-with a message fit to show next to the field or in an import's rejected-rows report."""
+"""Canonical forms of what people type (or spreadsheets hold): E.164 phone numbers, lower-cased
+e-mail addresses, Telegram usernames and ids, decimals, dates, booleans, time zones, domains.
+
+Shared by every domain that meets them (CRM fields and imports, Telegram accounts, the inbox's
+matching of people to contacts). Each raises ValueError with a message fit to show next to the
+field or in an import's rejected-rows report."""
 
 from __future__ import annotations
 
