@@ -37,7 +37,7 @@ def unauthorized():
 def start_session(user: User, membership: Membership | None, remember: bool) -> None:
     """Sign ``user`` in with a brand-new session (nothing of the old cookie survives sign-in).
 
-    The caller commits first: the session row must exist before its cookie is used.
+    The caller commits, before the response: the session row must exist when its cookie comes back.
     """
     session.clear()
     row = browser_sessions.open_session(user, ip=request.remote_addr,
@@ -69,7 +69,7 @@ def end_other_session(user: User, session_id: int) -> None:
 
 def end_every_session(user: User) -> None:
     """Sign ``user`` out of every browser and API sign-in, this one included. The caller commits."""
-    browser_sessions.end_every_session(user)  # first: ``user`` may be current_user, which logout empties
+    browser_sessions.end_every_session(user)
     realtime.close_sockets(user_id=user.id, code=realtime.CLOSE_SIGNED_OUT)
     _audit("auth.signed_out_everywhere", user)
     session.clear()
