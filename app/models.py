@@ -22,6 +22,7 @@ from app.blueprints.crm.models import (  # noqa: F401
 from app.blueprints.messaging.models import Chat, Message, MessageFile  # noqa: F401
 from app.blueprints.pipeline.models import Pipeline, Stage, StageMove  # noqa: F401
 from app.blueprints.team.models import Membership, Organization  # noqa: F401
+from app.event_outbox import EventOutbox, HandledEvent  # noqa: F401
 
 
 @event.listens_for(Engine, "connect")

@@ -15,6 +15,9 @@ from app.jobs import Queues
 SCHEDULE = (
     ("app.blueprints.crm.maintenance.purge_expired_trash", Queues.DEFAULT, "17 3 * * *"),
     ("app.blueprints.auth.maintenance.purge_ended_sessions", Queues.DEFAULT, "47 3 * * *"),
+    # Events whose commit never enqueued their subscribers' jobs (the process died in between).
+    ("app.event_outbox.sweep_outbox", Queues.DEFAULT, "* * * * *"),
+    ("app.event_outbox.purge_handled_events", Queues.DEFAULT, "37 4 * * *"),
 )
 
 

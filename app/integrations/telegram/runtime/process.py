@@ -42,7 +42,7 @@ from app.blueprints.accounts.models import AccountStatus
 from app.blueprints.accounts.vault import SessionVault
 from app.blueprints.messaging import store
 from app.db_types import utcnow
-from app.extensions import db, redis_store
+from app.extensions import redis_store
 from app.integrations.telegram import control, leases
 from app.integrations.telegram.runtime import jobs, login, outbox
 from app.integrations.telegram.runtime.clients import RuntimeClient, build_client
@@ -51,6 +51,7 @@ from app.integrations.telegram.runtime.connection import Connection
 from app.integrations.telegram.runtime.login import LoginFlow, Refusal
 from app.integrations.telegram.runtime.ops import OPS
 from app.integrations.telegram.sandbox import World, app_world
+from app.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -230,14 +231,8 @@ class Runtime:
         return await loop.run_in_executor(self._db, self._unit, fn, args, kwargs)
 
     def _unit(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
-        with self.app.app_context():
-            try:
-                result = fn(*args, **kwargs)
-                db.session.commit()
-                return result
-            except BaseException:
-                db.session.rollback()
-                raise
+        with unit_of_work(self.app):
+            return fn(*args, **kwargs)
 
     def new_client(self, session: str | None, *, phone: str, proxy: dict | None = None,
                    last_message_id: int = 0) -> RuntimeClient:
