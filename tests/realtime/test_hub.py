@@ -190,3 +190,6 @@ def test_a_role_change_reaches_the_members_page_as_a_fragment_with_working_links
     assert sent == 1
     assert f'id="member-role-{agent.id}"' in watching.ws.sent[0]
     assert f'hx-post="/settings/members/{agent.id}/role"' in watching.ws.sent[0]
+    # whoever made the change has the answer on their page: a push would replace its form mid-request
+    assert hub.dispatch(app, f"rt:org:{owner.org_id}", event("member.updated", membership_id=agent.id,
+                                                             actor_id=owner.user_id)) == 0

@@ -23,6 +23,8 @@ def org_name(event: dict, viewer: Connection) -> str | None:
 
 @renderer("member.updated")
 def member_role(event: dict, viewer: Connection) -> str | None:
+    if viewer.user_id == event.get("actor_id"):
+        return None  # their page has the answer; a push would replace the form while it waits for it
     member = db.session.get(Membership, event["membership_id"])
     if member is None or member.org_id != event["org_id"]:
         return None

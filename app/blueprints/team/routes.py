@@ -51,7 +51,8 @@ def members():
 def change_role(member_id: int):
     member = service.change_role(g.membership, member_id, request.form.get("role", ""),
                                  ip=request.remote_addr)
-    realtime.publish(g.membership.org_id, "member.updated", membership_id=member.id)
+    realtime.publish(g.membership.org_id, "member.updated", membership_id=member.id,
+                     actor_id=g.membership.user_id)
     db.session.commit()
     return render("team/members.html", block="member_role",
                   toast=f"{member.user.name} is now {member.role_enum.label}.",
