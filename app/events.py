@@ -131,38 +131,6 @@ class DealRestored(DealEvent):
     pass
 
 
-@dataclass(frozen=True, kw_only=True)
-class MessageReceived(DomainEvent):
-    """Someone wrote to a connected Telegram account: heard live, or found by a reconcile after an
-    outage (the first import of old history raises none)."""
-
-    message_id: int
-    chat_id: int
-    account_id: int
-    contact_id: int | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class ContactsMerged(DomainEvent):
-    """Contacts ``merged_ids`` were folded into ``contact_id`` (and trashed); what pointed at them
-    (chats, say) should point at the survivor."""
-
-    contact_id: int
-    merged_ids: tuple[int, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class MemberRoleChanged(DomainEvent):
-    """A member of the organization now holds another role (what they may see changed with it)."""
-
-    membership_id: int
-    user_id: int
-    old_role: str
-    new_role: str
-
-
-
-
 # -- events as JSON, for jobs ----------------------------------------------------------------------
 
 def event_to_json(event: DomainEvent) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, delete, false, func, insert, select, update
 
 from app.blueprints.auth.models import User
+from app.blueprints.crm.events import ContactsMerged
 from app.blueprints.crm.fields import FIELDS, Cleaned, clean
 from app.blueprints.crm.models import (
     Activity,
@@ -34,7 +35,7 @@ from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, can, require
 from app.db_types import utcnow
 from app.errors import DomainError, Forbidden, NotFound
-from app.events import ContactsMerged, DealCreated, DealDeleted, DealRestored, DealUpdated, emit
+from app.events import DealCreated, DealDeleted, DealRestored, DealUpdated, emit
 from app.extensions import db
 
 TRASH_DAYS = 30

@@ -27,6 +27,7 @@ from app.after_commit import after_commit
 from app.blueprints.accounts.models import AccountStatus, BDAccount
 from app.blueprints.accounts.service import Viewer, agent_account_ids, is_agent_of, sees_every_account
 from app.blueprints.auth.models import User
+from app.blueprints.crm.events import ContactsMerged
 from app.blueprints.crm.models import Contact, Deal, DealStatus
 from app.blueprints.messaging import store
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
@@ -35,7 +36,7 @@ from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, require
 from app.db_types import utcnow
 from app.errors import DomainError, NotFound
-from app.events import ContactsMerged, subscribe
+from app.events import subscribe
 from app.extensions import db
 from app.integrations.telegram import dispatch
 from app.realtime import publish

@@ -23,9 +23,10 @@ from app import canonical
 from app.blueprints.accounts.models import BDAccount
 from app.blueprints.crm import service as crm
 from app.blueprints.crm.models import Contact
+from app.blueprints.messaging.events import MessageReceived
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
 from app.db_types import utcnow
-from app.events import MessageReceived, emit
+from app.events import emit
 from app.extensions import db
 from app.realtime import publish
 

@@ -12,3 +12,13 @@ class OrganizationCreated(DomainEvent):
     """A new organization with its first owner (the pipeline gives it its first pipeline)."""
 
     owner_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberRoleChanged(DomainEvent):
+    """A member of the organization now holds another role (what they may see changed with it)."""
+
+    membership_id: int
+    user_id: int
+    old_role: str
+    new_role: str

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from jinja2_fragments.flask import render_block
 
+from app.blueprints.team.events import MemberRoleChanged
 from app.blueprints.team.models import Membership, Organization
 from app.blueprints.team.permissions import Permission, Role, can
-from app.events import MemberRoleChanged, subscribe
+from app.events import subscribe
 from app.extensions import db
 from app.realtime import CLOSE_RIGHTS_CHANGED, Connection, close_sockets_now, oob, renderer
 

@@ -9,11 +9,11 @@ from zoneinfo import available_timezones
 from sqlalchemy import func, select
 
 from app import audit
-from app.blueprints.team.events import OrganizationCreated
+from app.blueprints.team.events import MemberRoleChanged, OrganizationCreated
 from app.blueprints.team.models import Membership, Organization
 from app.blueprints.team.permissions import RANK, Permission, Role, require
 from app.errors import DomainError, Forbidden
-from app.events import MemberRoleChanged, emit
+from app.events import emit
 from app.extensions import db
 from app.tenancy import get_in_org
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.blueprints.crm.models import Contact
-from app.events import MessageReceived, bus
+from app.blueprints.messaging.events import MessageReceived
+from app.events import bus
 from app.extensions import db
 from tests.factories import make_contact, make_member, make_org
 from tests.integrations.telegram.conftest import PHONE
