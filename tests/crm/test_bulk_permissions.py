@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from app.blueprints.crm import bulk_jobs, service
-from app.blueprints.crm.models import Company, Contact, Deal
+from app.blueprints.crm.models import Contact
+from app.blueprints.crm.page_context import entity_of
 from app.blueprints.team.permissions import Role
 from app.extensions import db, redis_store
 from app.jobs import queue
@@ -17,7 +18,6 @@ from tests.conftest import bearer, csrf_token, sign_in_as
 from tests.factories import add_member, make_company, make_contact, make_deal
 
 MAKERS = {"contacts": make_contact, "companies": make_company, "deals": make_deal}
-MODELS = {"contacts": Contact, "companies": Company, "deals": Deal}
 HX = {"HX-Request": "true"}
 
 
@@ -27,7 +27,7 @@ def won_stage(org_id):
 
 def state(entities, record_id):
     db.session.expire_all()
-    record = db.session.get(MODELS[entities], record_id)
+    record = db.session.get(service.model_for(entity_of(entities)), record_id)
     return (sorted(t.name for t in record.tags), record.owner_id, record.deleted_at is not None,
             getattr(record, "stage_id", None))
 
@@ -69,8 +69,7 @@ def test_bulk_actions_need_what_the_single_record_action_needs(client, owner, ro
                 probe, target = (make(owner, owner=owner_of.user_id if owner_of else "", **fields)
                                  for _ in range(2))
                 if action == "restore":
-                    service.trash_records(owner, entities[:-1] if entities != "companies" else "company",
-                                          [target.id])
+                    service.trash_records(owner, entity_of(entities), [target.id])
                     db.session.commit()
                 allowed = single(client, headers, entities, probe, action, value) < 400
                 before = state(entities, target.id)
