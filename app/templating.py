@@ -39,7 +39,7 @@ NAV_MAIN = (
 NAV_SETTINGS = (
     NavItem("team.organization", "Organization", "settings"),
     NavItem("team.members", "Team", "users"),
-    NavItem("team.organizations", "Your organizations", "layers"),
+    NavItem("auth.organizations", "Your organizations", "layers"),
     NavItem("auth.sessions", "Your sessions", "shield"),
     NavItem("pipeline.settings", "Pipelines", "columns"),
     NavItem("crm.custom_fields", "Custom fields", "columns"),

@@ -60,25 +60,6 @@ def test_a_refused_htmx_change_gets_a_toast_and_no_body(client):
     assert "owner role" in response.headers["HX-Trigger"]
 
 
-def test_user_creates_a_second_organization_and_switches_between_them(owner_client, owner):
-    token = csrf_token(owner_client, "/settings/organizations")
-    response = owner_client.post("/settings/organizations", data={"csrf_token": token, "name": "Side Co"})
-    assert response.status_code == 302
-    assert b"Side Co" in owner_client.get("/home").data
-    response = owner_client.post(f"/settings/organizations/{owner.org_id}/switch",
-                                 data={"csrf_token": token})
-    assert response.status_code == 302
-    home = owner_client.get("/home").get_data(as_text=True)
-    assert owner.organization.name in home
-
-
-def test_switching_to_an_organization_you_do_not_belong_to_is_404(owner_client):
-    other = make_org()
-    token = csrf_token(owner_client, "/home")
-    response = owner_client.post(f"/settings/organizations/{other.id}/switch", data={"csrf_token": token})
-    assert response.status_code == 404
-
-
 def test_audit_log_lists_this_organizations_events_only(owner_client, owner):
     from app import audit
 

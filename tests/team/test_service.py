@@ -98,3 +98,14 @@ def test_a_new_organization_gets_its_first_pipeline_in_the_same_transaction():
         == ["Sales"]  # flushed with the organization, before any commit
     db.session.rollback()
     assert db.session.scalar(select(Pipeline)) is None
+
+
+def test_members_and_people_are_listed_by_name_through_the_membership():
+    owner = make_member(Role.OWNER)
+    owner.user.name = "Mia"
+    zed = add_member(owner.organization, user=make_user("Zed"))
+    ann = add_member(owner.organization, user=make_user("Ann"))
+    make_member(Role.OWNER)  # someone in another organization
+    db.session.commit()
+    assert [m.id for m in service.list_members(owner)] == [ann.id, owner.id, zed.id]
+    assert [u.name for u in service.people(owner.org_id)] == ["Ann", "Mia", "Zed"]

@@ -16,3 +16,7 @@ class SignInForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
     remember = BooleanField("Keep me signed in for 30 days")
+
+
+class NewOrganizationForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])

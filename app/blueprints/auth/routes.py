@@ -5,10 +5,17 @@ from urllib.parse import urlsplit
 from flask import flash, g, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from app.blueprints.auth import bp, browser_sessions, service
-from app.blueprints.auth.forms import SignInForm, SignUpForm
-from app.blueprints.auth.session import end_every_session, end_other_session, end_session, start_session
-from app.errors import DomainError, attach_to_form
+from app.blueprints.auth import bp, browser_sessions, service, settings_route
+from app.blueprints.auth.forms import NewOrganizationForm, SignInForm, SignUpForm
+from app.blueprints.auth.session import (
+    end_every_session,
+    end_other_session,
+    end_session,
+    start_session,
+    switch_org,
+)
+from app.blueprints.team import service as team
+from app.errors import DomainError, NotFound, attach_to_form
 from app.extensions import db, limiter
 from app.htmx import render
 
@@ -102,3 +109,42 @@ def end_one_session(session_id: int):
     db.session.commit()
     flash("That session is signed out.", "success")
     return redirect(url_for("auth.sessions"))
+
+
+# -- your organizations: the ones you are in, a new one, and switching (at /settings/organizations) --
+
+@settings_route("/organizations", methods=["GET"])
+@login_required
+def organizations():
+    return render("auth/organizations.html", memberships=current_user.memberships,
+                  form=NewOrganizationForm())
+
+
+@settings_route("/organizations", methods=["POST"])
+@login_required
+def create_organization():
+    form = NewOrganizationForm()
+    if form.validate_on_submit():
+        try:
+            membership = team.create_organization(owner=current_user, name=form.name.data,
+                                                  ip=request.remote_addr)
+        except DomainError as err:
+            db.session.rollback()
+            attach_to_form(form, err)
+        else:
+            db.session.commit()
+            switch_org(membership)
+            flash(f"Created {membership.organization.name}. You are its owner.", "success")
+            return redirect(url_for("core.home"))
+    return render("auth/organizations.html", memberships=current_user.memberships, form=form,
+                  status=422)
+
+
+@settings_route("/organizations/<int:org_id>/switch", methods=["POST"])
+@login_required
+def switch_organization(org_id: int):
+    membership = team.membership_for(current_user, org_id)
+    if membership is None:
+        raise NotFound("Organization not found.")
+    switch_org(membership)
+    return redirect(url_for("core.home"))

@@ -13,7 +13,3 @@ class OrganizationForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = [SelectChoice(tz, tz.replace("_", " ")) for tz in timezones()]
-
-
-class NewOrganizationForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])

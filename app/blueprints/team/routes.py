@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from app import realtime
-from app.blueprints.auth.session import switch_org
 from app.blueprints.team import bp, live, service  # live registers the realtime renderers
-from app.blueprints.team.forms import NewOrganizationForm, OrganizationForm
+from app.blueprints.team.forms import OrganizationForm
 from app.blueprints.team.permissions import Permission, can
-from app.errors import DomainError, NotFound, attach_to_form
+from app.errors import DomainError, attach_to_form
 from app.extensions import db
 from app.htmx import render
 
@@ -57,40 +56,6 @@ def change_role(member_id: int):
     return render("team/members.html", block="member_role",
                   toast=f"{member.user.name} is now {member.role_enum.label}.",
                   **live.member_role_context(member, g.membership.user_id, g.membership.role))
-
-
-@bp.get("/organizations")
-def organizations():
-    return render("team/organizations.html", memberships=current_user.memberships,
-                  form=NewOrganizationForm())
-
-
-@bp.post("/organizations")
-def create_organization():
-    form = NewOrganizationForm()
-    if form.validate_on_submit():
-        try:
-            membership = service.create_organization(owner=current_user, name=form.name.data,
-                                                     ip=request.remote_addr)
-        except DomainError as err:
-            db.session.rollback()
-            attach_to_form(form, err)
-        else:
-            db.session.commit()
-            switch_org(membership)
-            flash(f"Created {membership.organization.name}. You are its owner.", "success")
-            return redirect(url_for("core.home"))
-    return render("team/organizations.html", memberships=current_user.memberships, form=form,
-                  status=422)
-
-
-@bp.post("/organizations/<int:org_id>/switch")
-def switch(org_id: int):
-    membership = service.membership_for(current_user, org_id)
-    if membership is None:
-        raise NotFound("Organization not found.")
-    switch_org(membership)
-    return redirect(url_for("core.home"))
 
 
 @bp.get("/audit")

@@ -1,4 +1,7 @@
-"""Organizations and memberships. Flask-free: explicit actor and org, flush only."""
+"""Organizations and memberships. Flask-free: explicit actor and org, flush only.
+
+Team never imports auth (auth builds on team): queries reach users through ``Membership.user``.
+"""
 
 from __future__ import annotations
 
@@ -68,11 +71,10 @@ def update_organization(actor: Membership, *, name: str, timezone: str,
 
 def list_members(actor: Membership) -> list[Membership]:
     require(actor, Permission.MEMBERS_VIEW)
-    from app.blueprints.auth.models import User
-
+    user = _user_model()
     return list(db.session.scalars(
         select(Membership).join(Membership.user).where(Membership.org_id == actor.org_id)
-        .order_by(User.name)
+        .order_by(user.name)
     ))
 
 
@@ -119,10 +121,15 @@ def _owner_count(org_id: int) -> int:
 
 def people(org_id: int) -> list[User]:
     """The organization's people by name: owner pickers, and names shown beside records and chats."""
-    from app.blueprints.auth.models import User
+    user = _user_model()
+    return list(db.session.scalars(select(user).join(Membership, Membership.user_id == user.id)
+                                   .where(Membership.org_id == org_id).order_by(user.name)))
 
-    return list(db.session.scalars(select(User).join(Membership, Membership.user_id == User.id)
-                                   .where(Membership.org_id == org_id).order_by(User.name)))
+
+def _user_model() -> type[User]:
+    """The users' model, as ``Membership.user`` names it: found through the relationship, so that
+    team needs no import of auth (which builds on team)."""
+    return Membership.user.property.mapper.class_
 
 
 def membership_for(user: User, org_id: int) -> Membership | None:
