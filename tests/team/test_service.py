@@ -4,10 +4,22 @@ from sqlalchemy import select
 from app.audit import AuditEvent
 from app.blueprints.pipeline.models import Pipeline
 from app.blueprints.team import service
+from app.blueprints.team.events import MemberRoleChanged, OrganizationUpdated
+from app.blueprints.team.models import Membership, Organization
 from app.blueprints.team.permissions import MATRIX, Permission, Role, can, require
 from app.errors import DomainError, Forbidden, NotFound
+from app.events import bus
 from app.extensions import db
 from tests.factories import add_member, make_member, make_org, make_user
+
+
+@pytest.fixture
+def heard():
+    """The team events delivered after commits, in order."""
+    got: list = []
+    bus.subscribe((OrganizationUpdated, MemberRoleChanged), got.append)
+    yield got
+    bus.unsubscribe(got.append)
 
 
 def test_every_permission_has_a_row_in_the_matrix_and_owners_hold_them_all():
@@ -98,6 +110,59 @@ def test_a_new_organization_gets_its_first_pipeline_in_the_same_transaction():
         == ["Sales"]  # flushed with the organization, before any commit
     db.session.rollback()
     assert db.session.scalar(select(Pipeline)) is None
+
+
+def test_a_settings_change_emits_organization_updated_with_the_changes_after_the_commit(heard):
+    owner = make_member(Role.OWNER)
+    old = owner.organization.name
+    service.update_organization(owner, name="Renamed", timezone="Europe/Berlin")
+    assert heard == []  # not before the commit
+    db.session.commit()
+    (event,) = heard
+    assert isinstance(event, OrganizationUpdated)
+    assert (event.org_id, event.actor_id) == (owner.org_id, owner.user_id)
+    assert event.changes == {"name": [old, "Renamed"], "timezone": ["UTC", "Europe/Berlin"]}
+    assert db.session.get(Organization, owner.org_id).name == "Renamed"
+
+
+def test_a_rolled_back_settings_change_emits_nothing(heard):
+    owner = make_member(Role.OWNER)
+    old = owner.organization.name
+    service.update_organization(owner, name="Never saved", timezone="UTC")
+    db.session.rollback()
+    db.session.commit()
+    assert heard == []
+    assert db.session.get(Organization, owner.org_id).name == old
+
+
+def test_saving_the_settings_unchanged_emits_nothing(heard):
+    owner = make_member(Role.OWNER)
+    service.update_organization(owner, name=owner.organization.name, timezone="UTC")
+    db.session.commit()
+    assert heard == []
+
+
+def test_a_role_change_emits_member_role_changed_after_the_commit(heard):
+    admin = make_member(Role.ADMIN)
+    agent = add_member(admin.organization, role=Role.AGENT)
+    service.change_role(admin, agent.id, "manager")
+    assert heard == []
+    db.session.commit()
+    (event,) = heard
+    assert isinstance(event, MemberRoleChanged)
+    assert (event.org_id, event.actor_id, event.membership_id, event.user_id) == (
+        admin.org_id, admin.user_id, agent.id, agent.user_id)
+    assert (event.old_role, event.new_role) == ("agent", "manager")
+
+
+def test_a_rolled_back_role_change_emits_nothing(heard):
+    admin = make_member(Role.ADMIN)
+    agent = add_member(admin.organization, role=Role.AGENT)
+    service.change_role(admin, agent.id, "manager")
+    db.session.rollback()
+    db.session.commit()
+    assert heard == []
+    assert db.session.get(Membership, agent.id).role == "agent"
 
 
 def test_members_and_people_are_listed_by_name_through_the_membership():

@@ -1,8 +1,9 @@
-"""What the team domain tells others: organizations created, members' roles changed."""
+"""What the team domain tells others: organizations created or changed, members' roles changed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from app.events import DomainEvent
 
@@ -12,6 +13,13 @@ class OrganizationCreated(DomainEvent):
     """A new organization with its first owner (the pipeline gives it its first pipeline)."""
 
     owner_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrganizationUpdated(DomainEvent):
+    """The organization's settings changed (its name, its timezone): pages showing them refresh."""
+
+    changes: dict[str, Any] = field(default_factory=dict)  # field -> [old, new]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,17 +1,32 @@
-"""What open pages receive when the team or the organization changes."""
+"""What open pages receive when the team or the organization changes.
+
+The service emits the change (``team.events``); the subscribers here ring the organization's
+doorbell once it committed, and the renderers turn the ring into each viewer's fragment.
+"""
 
 from __future__ import annotations
 
 from jinja2_fragments.flask import render_block
 
-from app.blueprints.team.events import MemberRoleChanged
+from app.blueprints.team.events import MemberRoleChanged, OrganizationUpdated
 from app.blueprints.team.models import Membership, Organization
 from app.blueprints.team.permissions import Permission, Role, can
 from app.events import subscribe
 from app.extensions import db
-from app.realtime import CLOSE_RIGHTS_CHANGED, Connection, close_sockets_now, oob, renderer
+from app.realtime import CLOSE_RIGHTS_CHANGED, Connection, close_sockets_now, oob, publish_now, renderer
 
 ROLE_CHOICES = [(r.value, r.label) for r in Role]
+
+
+def ring_org_updated(event: OrganizationUpdated) -> None:
+    """Open pages show the organization's name in the sidebar: they re-render it."""
+    publish_now(event.org_id, "org.updated")
+
+
+def ring_member_updated(event: MemberRoleChanged) -> None:
+    """Open team pages re-render the member's role cell (all but the actor's: see ``member_role``)."""
+    publish_now(event.org_id, "member.updated", membership_id=event.membership_id,
+                actor_id=event.actor_id)
 
 
 @renderer("org.updated")
@@ -46,4 +61,6 @@ def reconnect_with_new_rights(event: MemberRoleChanged) -> None:
     close_sockets_now(user_id=event.user_id, org_id=event.org_id, code=CLOSE_RIGHTS_CHANGED)
 
 
+subscribe(OrganizationUpdated, ring_org_updated)
 subscribe(MemberRoleChanged, reconnect_with_new_rights)
+subscribe(MemberRoleChanged, ring_member_updated)

@@ -3,8 +3,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, request, url_for
 from flask_login import login_required
 
-from app import realtime
-from app.blueprints.team import bp, live, service  # live registers the realtime renderers
+from app.blueprints.team import bp, live, service  # live: the realtime renderers and subscribers
 from app.blueprints.team.forms import OrganizationForm
 from app.blueprints.team.permissions import Permission, can
 from app.errors import DomainError, attach_to_form
@@ -30,7 +29,6 @@ def organization():
             db.session.rollback()
             attach_to_form(form, err)
         else:
-            realtime.publish(org.id, "org.updated")
             db.session.commit()
             flash("Organization saved.", "success")
             return redirect(url_for("team.organization"))
@@ -50,8 +48,6 @@ def members():
 def change_role(member_id: int):
     member = service.change_role(g.membership, member_id, request.form.get("role", ""),
                                  ip=request.remote_addr)
-    realtime.publish(g.membership.org_id, "member.updated", membership_id=member.id,
-                     actor_id=g.membership.user_id)
     db.session.commit()
     return render("team/members.html", block="member_role",
                   toast=f"{member.user.name} is now {member.role_enum.label}.",

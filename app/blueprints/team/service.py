@@ -12,7 +12,7 @@ from zoneinfo import available_timezones
 from sqlalchemy import func, select
 
 from app import audit
-from app.blueprints.team.events import MemberRoleChanged, OrganizationCreated
+from app.blueprints.team.events import MemberRoleChanged, OrganizationCreated, OrganizationUpdated
 from app.blueprints.team.models import Membership, Organization
 from app.blueprints.team.permissions import RANK, Permission, Role, require
 from app.errors import DomainError, Forbidden
@@ -65,6 +65,7 @@ def update_organization(actor: Membership, *, name: str, timezone: str,
     if changes:
         audit.record("org.updated", org_id=org.id, actor_id=actor.user_id, target=org, ip=ip,
                      changes=changes)
+        emit(OrganizationUpdated(org_id=org.id, actor_id=actor.user_id, changes=changes))
     db.session.flush()
     return org
 
