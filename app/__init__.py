@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.blueprints.messaging import live as inbox_live  # noqa: F401 - chats and messages go live
     from app.blueprints.messaging.api import bp as messaging_api_bp
     from app.blueprints.messaging.routes import bp as inbox_bp
-    from app.blueprints.pipeline import live  # noqa: F401 - boards hear deal events in every process
+    from app.blueprints.pipeline import live, panels, stage_keeper  # noqa: F401 - in every process (see each)
     from app.blueprints.pipeline.api import bp as pipeline_api_bp
     from app.blueprints.pipeline.routes import bp as pipeline_bp
     from app.blueprints.realtime.routes import bp as realtime_bp

@@ -1,6 +1,6 @@
 """The internal domain event bus: services say what happened, later features subscribe.
 
-A service calls ``emit(DealMoved(...))`` inside its transaction. Subscribers choose when they hear:
+A service calls ``emit(SomethingHappened(...))`` inside its transaction. Subscribers choose when they hear:
 
 - ``subscribe(Event, handler, in_transaction=True)``: at once, inside the transaction, so that what
   the handler writes commits or rolls back with the change (for example counters). Its failure is
@@ -86,49 +86,6 @@ class DomainEvent:
     @property
     def name(self) -> str:
         return type(self).__name__
-
-
-@dataclass(frozen=True, kw_only=True)
-class DealEvent(DomainEvent):
-    deal_id: int
-    pipeline_id: int | None
-    stage_id: int | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class DealCreated(DealEvent):
-    pass
-
-
-@dataclass(frozen=True, kw_only=True)
-class DealUpdated(DealEvent):
-    changes: dict[str, Any] = field(default_factory=dict)  # field -> [old, new]
-
-
-@dataclass(frozen=True, kw_only=True)
-class DealMoved(DealEvent):
-    from_stage_id: int | None
-    from_pipeline_id: int | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class DealWon(DealEvent):
-    pass
-
-
-@dataclass(frozen=True, kw_only=True)
-class DealLost(DealEvent):
-    lost_reason: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class DealDeleted(DealEvent):
-    pass
-
-
-@dataclass(frozen=True, kw_only=True)
-class DealRestored(DealEvent):
-    pass
 
 
 # -- events as JSON, for jobs ----------------------------------------------------------------------

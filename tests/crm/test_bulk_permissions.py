@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.blueprints.crm import bulk_jobs, service
 from app.blueprints.crm.models import Contact
 from app.blueprints.crm.page_context import entity_of
+from app.blueprints.pipeline.service import default_pipeline
 from app.blueprints.team.permissions import Role
 from app.extensions import db, redis_store
 from app.jobs import queue
@@ -22,7 +23,7 @@ HX = {"HX-Request": "true"}
 
 
 def won_stage(org_id):
-    return next(s for s in service.default_pipeline(org_id).stages if s.name == "Won")
+    return next(s for s in default_pipeline(org_id).stages if s.name == "Won")
 
 
 def state(entities, record_id):

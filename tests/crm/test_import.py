@@ -551,8 +551,9 @@ def test_imported_records_are_found_by_search_and_later_records_too(owner):
 
 
 def test_imported_deals_enter_the_stage_history_on_top_of_their_columns_and_ring_the_boards(owner):
+    from app.blueprints.crm.events import DealEvent
     from app.blueprints.pipeline.models import StageMove
-    from app.events import DealEvent, bus
+    from app.events import bus
 
     heard: list = []
     bus.subscribe(DealEvent, heard.append)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.blueprints.crm import bulk_jobs, service
 from app.blueprints.crm.models import Contact, CustomField, Deal
+from app.blueprints.pipeline.service import default_pipeline
 from app.blueprints.team.permissions import Role
 from app.extensions import db, redis_store
 from app.jobs import queue
@@ -184,7 +185,7 @@ def test_a_large_bulk_action_runs_in_the_background_with_progress(owner_client, 
     monkeypatch.setattr(bulk_jobs, "BACKGROUND_AT", 2)
     monkeypatch.setattr(bulk_jobs, "CHUNK", 2)
     ids = [make_deal(owner).id for _ in range(3)]
-    won = next(s for s in service.default_pipeline(owner.org_id).stages if s.name == "Won")
+    won = next(s for s in default_pipeline(owner.org_id).stages if s.name == "Won")
     response = owner_client.post("/deals/bulk", data={"action": "move_stage", "to_stage": won.id, "ids": ids},
                                  headers={**HX, "X-CSRFToken": token})
     html = response.get_data(as_text=True)

@@ -4,13 +4,14 @@ import pytest
 from sqlalchemy import select
 
 from app.blueprints.crm import service as crm
+from app.blueprints.crm.events import DealEvent
 from app.blueprints.crm.models import Deal
 from app.blueprints.pipeline import service
 from app.blueprints.pipeline.models import Pipeline, Stage, StageMove
 from app.blueprints.pipeline.rules import RuleBroken
 from app.blueprints.team.permissions import Role
 from app.errors import DomainError, Forbidden, NotFound
-from app.events import DealEvent, bus
+from app.events import bus
 from app.extensions import db
 from tests.factories import add_member, make_contact, make_deal, make_member
 

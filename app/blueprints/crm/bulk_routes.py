@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from flask import abort, flash, g, redirect, request, url_for
 
 from app.blueprints.crm import bp, bulk_jobs, queries, service
+from app.blueprints.crm.deal_stages import keeper as stage_keeper
 from app.blueprints.crm.forms import build_inputs
 from app.blueprints.crm.models import Entity
 from app.blueprints.crm.page_context import entity_of, list_context
@@ -33,7 +34,7 @@ def _value_label(action: str, value: str | None) -> str | None:
         return names.get(str(value or ""), "nobody")
     if action == "move_stage" and value:
         try:
-            return service.resolve_stage(g.membership.org_id, value).name
+            return stage_keeper().find(g.membership.org_id, value).name
         except ValueError:
             return value
     return value

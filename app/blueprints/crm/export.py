@@ -31,7 +31,6 @@ from app.blueprints.crm.fields import FIELDS
 from app.blueprints.crm.models import Company, Contact, CustomField, Deal, Entity, Tag
 from app.blueprints.crm.queries import ListQuery, filtered
 from app.blueprints.crm.service import custom_fields, model_for
-from app.blueprints.pipeline.models import Stage
 from app.extensions import db
 
 ID_HEADER = "ID"
@@ -84,9 +83,10 @@ def _row_select(entity: str):
         columns.append(Company.name.label("company"))
         stmt_joins.append((Company, Company.id == model.company_id))
     if entity == Entity.DEAL:
+        stage = Deal.stage.property.mapper.class_  # the pipeline's stage, through the deal's own link
         columns += [Contact.email.label("contact_email"), Deal.contact_id.label("contact_id"),
-                    Stage.name.label("stage")]
-        stmt_joins += [(Contact, Contact.id == Deal.contact_id), (Stage, Stage.id == Deal.stage_id)]
+                    stage.name.label("stage")]
+        stmt_joins += [(Contact, Contact.id == Deal.contact_id), (stage, stage.id == Deal.stage_id)]
     stmt = select(*columns).select_from(model)
     for target, onclause in stmt_joins:
         stmt = stmt.outerjoin(target, onclause)

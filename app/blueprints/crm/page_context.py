@@ -8,9 +8,9 @@ from flask import current_app, url_for
 from sqlalchemy import select
 
 from app.blueprints.crm import queries, service
+from app.blueprints.crm.deal_stages import keeper as stage_keeper
 from app.blueprints.crm.forms import build_inputs
 from app.blueprints.crm.models import Company, DealStatus, Entity
-from app.blueprints.pipeline.service import stages
 from app.blueprints.team.service import people
 from app.extensions import db
 
@@ -63,7 +63,7 @@ def list_context(org_id: int, entities: str, query: queries.ListQuery) -> dict[s
         "sort": query.sort or queries.DEFAULT_SORT[Entity(entity)],
         "companies": company_names(org_id) if entity != Entity.COMPANY else [],
         "company_choices": COMPANY_CHOICES,
-        "stages": stages(org_id) if entity == Entity.DEAL else [],
+        "stages": stage_keeper().choices(org_id) if entity == Entity.DEAL else [],
         "statuses": [s.value for s in DealStatus],
         "first": first, "last": min(page.total, first + len(page.items) - 1) if page.total else 0,
         "noun": NOUNS[Entity(entity)],

@@ -32,10 +32,22 @@ class ShownPanel:
 
 
 _PANELS: dict[str, list[RecordPanel]] = defaultdict(list)
+# Entries another domain keeps about a record, whoever views it: (org_id, record, limit) -> entries
+# with a ``created_at`` and a ``kind`` (a deal's stage history, kept by the pipeline).
+_HISTORIES: dict[str, list[Callable[[int, Any, int], list]]] = defaultdict(list)
 
 
 def register(entity: str, panel: RecordPanel) -> None:
     _PANELS[entity].append(panel)
+
+
+def register_history(entity: str, entries: Callable[[int, Any, int], list]) -> None:
+    _HISTORIES[entity].append(entries)
+
+
+def history(org_id: int, entity: str, record: Any, limit: int) -> list:
+    """The newest ``limit`` entries each registered history holds about ``record``."""
+    return [entry for entries in _HISTORIES.get(entity, ()) for entry in entries(org_id, record, limit)]
 
 
 def shown(viewer: Membership, entity: str, record: Any) -> tuple[list[ShownPanel], list]:

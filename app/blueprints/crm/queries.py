@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import Integer, Select, and_, column, func, select, text
 
 from app.blueprints.auth.models import User
+from app.blueprints.crm import panels
 from app.blueprints.crm.models import Activity, Company, Contact, Deal, Entity, Import, Tag
 from app.blueprints.crm.service import model_for
-from app.blueprints.pipeline.models import StageMove
 from app.extensions import db
 
 MAX_PER_PAGE = 200
@@ -258,18 +258,16 @@ class ImportedEntry:
 
 
 def timeline(org_id: int, entity: str, record: Any, limit: int = 100, also: Sequence[Any] = ()) -> list[Any]:
-    """The newest ``limit`` entries: activities, for a deal its stage moves, ``also`` (entries of
-    other domains with a ``created_at``: a contact's messages), and for an imported record the
-    import that created it; newest first."""
+    """The newest ``limit`` entries: activities, the histories other domains keep of the record
+    (``panels.register_history``: a deal's stage moves), ``also`` (entries of other domains with a
+    ``created_at``: a contact's messages), and for an imported record the import that created it;
+    newest first."""
     entries: list[Any] = list(db.session.scalars(
         select(Activity).where(and_(Activity.org_id == org_id, Activity.subject_type == entity,
                                     Activity.subject_id == record.id))
         .order_by(Activity.id.desc()).limit(limit)
     ))
-    if entity == Entity.DEAL:
-        entries += db.session.scalars(select(StageMove).where(
-            StageMove.org_id == org_id, StageMove.deal_id == record.id)
-            .order_by(StageMove.moved_at.desc(), StageMove.id.desc()).limit(limit))
+    entries += panels.history(org_id, entity, record, limit)
     entries += also
     if record.import_id is not None:
         found = db.session.execute(

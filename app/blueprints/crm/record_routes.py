@@ -6,11 +6,11 @@ from flask import abort, flash, g, redirect, request, session, url_for
 
 from app.blueprints.crm import bp, queries, service
 from app.blueprints.crm import panels as record_panels
+from app.blueprints.crm.deal_stages import keeper as stage_keeper
 from app.blueprints.crm.forms import build_inputs, raw_from, record_value
 from app.blueprints.crm.models import Entity, Record
 from app.blueprints.crm.page_context import NOUNS, company_names, count_of, entity_of
 from app.blueprints.crm.routes import ENTITY_PATH
-from app.blueprints.pipeline.service import stages
 from app.blueprints.team.permissions import Permission, can
 from app.blueprints.team.service import people
 from app.errors import DomainError, Forbidden, NotFound
@@ -23,9 +23,9 @@ RECORD_PATH = f"/{ENTITY_PATH}/<int:record_id>"
 def _inputs(entity: str, custom: list, **kwargs) -> list:
     """The record's inputs, with the team and stages as choices, as the viewer's role allows."""
     org_id = g.membership.org_id
+    stage_rows = stage_keeper().choices(org_id) if entity == Entity.DEAL else ()
     return build_inputs(entity, custom, can_assign=can(g.membership.role, Permission.RECORDS_EDIT_ALL),
-                        members=people(org_id), stage_rows=stages(org_id) if entity == Entity.DEAL else (),
-                        **kwargs)
+                        members=people(org_id), stage_rows=stage_rows, **kwargs)
 
 
 def _form_context(entity: str, entities: str) -> dict:

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import and_, delete, false, func, insert, select, update
 
 from app.blueprints.auth.models import User
-from app.blueprints.crm.events import ContactsMerged
+from app.blueprints.crm.deal_stages import keeper as stage_keeper
+from app.blueprints.crm.events import ContactsMerged, DealCreated, DealDeleted, DealRestored, DealUpdated
 from app.blueprints.crm.fields import FIELDS, Cleaned, clean
 from app.blueprints.crm.models import (
     Activity,
@@ -27,15 +28,11 @@ from app.blueprints.crm.models import (
     Record,
     Tag,
 )
-from app.blueprints.pipeline.models import Stage, StageMove
-from app.blueprints.pipeline.moves import POSITION_STEP, enter_stage, top_position
-from app.blueprints.pipeline.rules import RuleBroken, check_move
-from app.blueprints.pipeline.service import default_pipeline
 from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, can, require
 from app.db_types import utcnow
 from app.errors import DomainError, Forbidden, NotFound
-from app.events import DealCreated, DealDeleted, DealRestored, DealUpdated, emit
+from app.events import emit
 from app.extensions import db
 
 TRASH_DAYS = 30
@@ -161,21 +158,6 @@ def resolve_contact(org_id: int, value: Any) -> Contact | None:
     return contact
 
 
-def resolve_stage(org_id: int, value: Any) -> Stage:
-    stage_id = _as_id(value)
-    stmt = select(Stage).where(Stage.org_id == org_id)
-    if stage_id is not None:
-        stmt = stmt.where(Stage.id == stage_id)
-    else:
-        pipeline = default_pipeline(org_id)
-        stmt = stmt.where(Stage.pipeline_id == pipeline.id,
-                          func.lower(Stage.name) == str(value).strip().lower())
-    stage = db.session.scalar(stmt.limit(1))
-    if stage is None:
-        raise ValueError("no such stage")
-    return stage
-
-
 def tags_from(org_id: int, value: Any) -> list[Tag]:
     """Tag rows for a list or comma/semicolon separated names, creating new names."""
     if value in (None, ""):
@@ -200,14 +182,14 @@ def tags_from(org_id: int, value: Any) -> list[Tag]:
 
 # -- writing -----------------------------------------------------------------------------------
 
-def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> Stage | None:
+def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> Any:
     """Set cleaned values on ``record``, resolving references. Raises DomainError with fields.
 
     A deal's stage is not set here but returned: moving a deal obeys the stage rules and writes
     its history, which ``create_record`` and ``update_record`` do once the record is valid.
     """
     errors = dict(cleaned.errors)
-    stage: Stage | None = None
+    stage: Any = None  # a stage of the pipeline domain (``deal_stages``)
     references = {f.name: f.reference for f in FIELDS[entity] if f.reference}
     # Plain fields first, references after: a stage decides the status of a deal it wins or loses.
     ordered = sorted(cleaned.values.items(), key=lambda item: item[0] in references)
@@ -228,7 +210,7 @@ def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> Stage 
             elif kind == "contact":
                 record.contact = resolve_contact(org_id, value)
             elif kind == "stage":
-                stage = resolve_stage(org_id, value) if value not in (None, "") else None
+                stage = stage_keeper().find(org_id, value) if value not in (None, "") else None
             elif kind == "tags":
                 record.tags = tags_from(org_id, value)
         except ValueError as err:
@@ -236,7 +218,7 @@ def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> Stage 
             errors[name] = f"{label}: {err}."
     if isinstance(record, Deal) and status and stage is None and status != (record.status or "open"):
         try:
-            stage = _stage_for_status(org_id, record, status)
+            stage = stage_keeper().for_status(org_id, record, status)
         except ValueError as err:
             errors["status"] = f"Status: {err}."
     if errors:
@@ -252,61 +234,10 @@ def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> Stage 
     return stage
 
 
-def _stage_for_status(org_id: int, deal: Deal, status: str) -> Stage:
-    """Winning or losing a deal is a move to its pipeline's won / lost stage (rules included).
-
-    Raises ValueError when the pipeline has no such stage, or to reopen: that needs a chosen stage.
-    """
-    if status == DealStatus.OPEN:
-        raise ValueError("to reopen a deal, move it to an open stage")
-    pipeline_id = deal.pipeline_id or default_pipeline(org_id).id
-    stage = db.session.scalar(select(Stage).where(
-        Stage.org_id == org_id, Stage.pipeline_id == pipeline_id, Stage.kind == status)
-        .order_by(Stage.position).limit(1))
-    if stage is None:
-        raise ValueError(f"this pipeline has no {status} stage")
-    return stage
-
-
 def _deal_ids(deal: Deal, actor: Membership | None) -> dict[str, Any]:
     """The ids every deal event carries."""
     return {"org_id": deal.org_id, "actor_id": actor.user_id if actor else None, "deal_id": deal.id,
             "pipeline_id": deal.pipeline_id, "stage_id": deal.stage_id}
-
-
-def _custom_labels(org_id: int, stage: Stage) -> dict[str, str]:
-    """Labels of the deal custom fields ``stage`` requires (no query when it requires none)."""
-    if not any(name.startswith("custom.") for name in stage.required_fields or ()):
-        return {}
-    return {f.key: f.label for f in custom_fields(org_id, Entity.DEAL)}
-
-
-def _occupancy(org_id: int, stage: Stage) -> int | None:
-    """Live deals in ``stage`` when it has a WIP limit (None otherwise).
-
-    The stage row is locked first (PostgreSQL), so two moves into an almost full column queue up
-    instead of both counting one free place.
-    """
-    if stage.wip_limit is None:
-        return None
-    db.session.execute(select(Stage.id).where(Stage.org_id == org_id, Stage.id == stage.id).with_for_update())
-    return db.session.scalar(select(func.count()).select_from(Deal).where(
-        Deal.org_id == org_id, Deal.stage_id == stage.id, Deal.deleted_at.is_(None)))
-
-
-def move_to_stage(actor: Membership | None, deal: Deal, stage: Stage, *, position: float | None = None,
-                  reason: str | None = None, enforce: bool = True) -> StageMove | None:
-    """Move ``deal`` into ``stage`` (any pipeline of its org) if the stage rules allow it.
-
-    Raises RuleBroken naming the rule. ``enforce=False`` is for moves the system must make
-    (a stage being deleted); they are still recorded in the history, with ``reason``.
-    """
-    source = deal.stage
-    if enforce:
-        check_move(deal, source, stage, occupancy=_occupancy(deal.org_id, stage),
-                   custom_labels=_custom_labels(deal.org_id, stage))
-    return enter_stage(actor.user_id if actor else None, deal, stage, source, position=position,
-                       reason=reason)
 
 
 def can_edit(actor: Membership, record: Record) -> bool:
@@ -363,15 +294,15 @@ def create_record(actor: Membership, entity: str, raw: dict[str, Any]) -> Record
     with db.session.no_autoflush:
         stage = _apply(actor.org_id, entity, record, cleaned)
         if isinstance(record, Deal):
-            stage = stage or default_pipeline(actor.org_id).stages[0]
-            _check_new_deal(record, stage)
+            stage = stage or stage_keeper().first(actor.org_id)
+            stage_keeper().check_new(record, stage)
     db.session.add(record)
     db.session.flush()
     record_activity(actor, entity, record, "created")
     if isinstance(record, Deal):
         emit(DealCreated(**{**_deal_ids(record, actor), "pipeline_id": stage.pipeline_id,
                             "stage_id": stage.id}))
-        enter_stage(actor.user_id, record, stage, None)  # then DealWon / DealLost, when it starts closed
+        stage_keeper().enter_new(actor.user_id, record, stage)  # then DealWon / DealLost if it starts closed
         db.session.flush()
     return record
 
@@ -393,12 +324,6 @@ def create_contact_unattended(org_id: int, raw: dict[str, Any], *, via: str) -> 
     return contact
 
 
-def _check_new_deal(deal: Deal, stage: Stage) -> None:
-    """A new deal obeys its stage's required fields and WIP limit (it comes from no stage)."""
-    check_move(deal, None, stage, occupancy=_occupancy(deal.org_id, stage),
-               custom_labels=_custom_labels(deal.org_id, stage), creating=True)
-
-
 def update_record(actor: Membership, entity: str, record_id: int, raw: dict[str, Any],
                   partial: bool = True) -> Record:
     """Change the fields present in ``raw`` (all fields when not ``partial``).
@@ -414,7 +339,7 @@ def update_record(actor: Membership, entity: str, record_id: int, raw: dict[str,
     with db.session.no_autoflush:
         stage = _apply(actor.org_id, entity, record, cleaned)
         if stage is not None:
-            move_to_stage(actor, record, stage)  # RuleBroken names the rule (on the stage field)
+            stage_keeper().move(actor, record, stage)  # RuleBroken names the rule (on the stage field)
     db.session.flush()
     after = snapshot(entity, record)
     changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
@@ -585,39 +510,10 @@ def check_bulk(actor: Membership, entity: str, action: str, ids: Iterable[int]) 
 
 
 def _bulk_move(actor: Membership, entity: str, ids: list[int], value: Any) -> list[int]:
-    """Move the deals the stage rules let in; a deal a rule refuses stays where it is.
-
-    Raises RuleBroken (naming the rule) when no deal at all could move.
-    """
+    """Move the deals the stage rules let in (the pipeline decides); a deal a rule refuses stays."""
     if entity != Entity.DEAL:
         raise DomainError("Only deals have stages.")
-    try:
-        stage = resolve_stage(actor.org_id, value)
-    except ValueError as err:
-        raise DomainError(f"Stage: {err}.", {"value": str(err)}) from None
-    labels = _custom_labels(actor.org_id, stage)
-    occupancy = _occupancy(actor.org_id, stage)
-    top = top_position(actor.org_id, stage.id)
-    moved: list[int] = []
-    refusal: RuleBroken | None = None
-    for start in range(0, len(ids), 500):
-        for deal in db.session.scalars(select(Deal).where(Deal.org_id == actor.org_id,
-                                                          Deal.id.in_(ids[start:start + 500]))):
-            if deal.stage_id == stage.id:
-                continue
-            try:
-                check_move(deal, deal.stage, stage, occupancy=occupancy, custom_labels=labels)
-            except RuleBroken as err:
-                refusal = refusal or err
-                continue
-            top -= POSITION_STEP
-            enter_stage(actor.user_id, deal, stage, deal.stage, position=top)
-            occupancy = occupancy + 1 if occupancy is not None else None
-            moved.append(deal.id)
-        db.session.flush()
-    if refusal is not None and not moved:
-        raise refusal
-    return moved
+    return stage_keeper().bulk_move(actor, ids, value)
 
 
 def _bulk_tag(actor: Membership, entity: str, ids: list[int], value: Any, add: bool) -> list[int]:

@@ -12,7 +12,7 @@ from flask import Blueprint, g, jsonify, request
 
 from app.api.auth import json_body, only_fields, per_member_limit, protect
 from app.api.docs import documented, integer, obj, string
-from app.blueprints.crm import serialize
+from app.blueprints.crm.public import record_json, schema
 from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import service
 from app.blueprints.pipeline.models import Pipeline, Stage, StageKind
@@ -261,7 +261,7 @@ def stage_history(stage_id: int):
                      above_id={"type": ["integer", "null"], "description": "the card it lands below"},
                      below_id={"type": ["integer", "null"], "description": "the card it lands above"}),
             responses={200: {"description": "The deal and the history entry (null: no stage change)",
-                             "schema": obj(deal=serialize.schema("deal"),
+                             "schema": obj(deal=schema("deal"),
                                            move={"oneOf": [MOVE, {"type": "null"}]})},
                        403: "Not your deal", 404: NOT_FOUND, 409: RULE, 422: "Invalid fields"})
 def move_deal(deal_id: int):
@@ -276,7 +276,7 @@ def move_deal(deal_id: int):
     if ids["stage_id"] is None:
         raise DomainError("Name the stage to move to.", {"stage_id": "A stage id."})
     done = boards.move_card(g.membership, deal_id, ids["stage_id"], ids["above_id"], ids["below_id"])
-    body = {"deal": serialize.record_json("deal", done.deal),
+    body = {"deal": record_json("deal", done.deal),
             "move": done.history.as_dict() if done.history is not None else None}
     db.session.commit()
     return jsonify(body)

@@ -18,12 +18,19 @@ from sqlalchemy import Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import lazyload
 
 from app.blueprints.auth.models import User
-from app.blueprints.crm import queries
-from app.blueprints.crm.models import Company, Contact, Deal, Entity
-from app.blueprints.crm.queries import ListQuery
-from app.blueprints.crm.service import check_edit, create_record, move_to_stage
+from app.blueprints.crm.public import (
+    Company,
+    Contact,
+    Deal,
+    Entity,
+    ListQuery,
+    check_edit,
+    create_record,
+    filtered,
+)
 from app.blueprints.pipeline import moves
 from app.blueprints.pipeline.models import Stage, StageMove
+from app.blueprints.pipeline.moves import move_to_stage
 from app.blueprints.pipeline.service import get_stage
 from app.blueprints.team.models import Membership
 from app.db_types import utcnow
@@ -104,7 +111,7 @@ class Column:
 # -- reading -----------------------------------------------------------------------------------
 
 def _filtered(org_id: int, flt: BoardFilter) -> Select:
-    return queries.filtered(org_id, Entity.DEAL, flt.query())
+    return filtered(org_id, Entity.DEAL, flt.query())
 
 
 _CARD_COLUMNS = (Deal.id, Deal.title, Deal.value, Deal.currency, Deal.owner_id, Deal.stage_id,

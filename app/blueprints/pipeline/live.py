@@ -11,7 +11,9 @@ from collections import defaultdict
 
 from markupsafe import escape
 
-from app.events import DealEvent, DealMoved, subscribe
+from app.blueprints.crm.public import DealEvent
+from app.blueprints.pipeline.events import DealMoved
+from app.events import subscribe
 from app.realtime import Connection, publish_now, renderer
 
 KIND = "board.changed"

@@ -1,20 +1,32 @@
 """Putting a deal into a stage: its fields, its history row, its events, its place in the column.
 
-Callers check the rules first (``rules.check_move``); ``enter_stage`` then does the bookkeeping
-every path shares (board, deal form, bulk move, API, stage deletion, deal creation).
+The one stage-entry path. ``move_to_stage`` checks the rules (``rules``) and enters; ``enter_stage``
+does the bookkeeping every path shares (board, deal form, bulk move, API, stage deletion, deal
+creation); ``enter_stages_in_bulk`` is its batch form for imports, which write the deals' stage
+columns in bulk themselves and then record the entries here: the same history rows and events.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.blueprints.crm.models import Deal, DealStatus
+from app.blueprints.crm.public import Deal, DealStatus
+from app.blueprints.pipeline.events import DealLost, DealMoved, DealWon
 from app.blueprints.pipeline.models import Stage, StageKind, StageMove
+from app.blueprints.pipeline.rules import RuleBroken, check_entry, check_move, custom_labels, occupancy
+from app.bulk_insert import insert_rows
 from app.db_types import utcnow
 from app.errors import Conflict
-from app.events import DealLost, DealMoved, DealWon, emit
+from app.events import emit
 from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.blueprints.team.models import Membership
 
 POSITION_STEP = 1.0
 MIN_GAP = 1e-6  # below this, the column is renumbered before inserting between two cards
@@ -56,22 +68,101 @@ def enter_stage(actor_id: int | None, deal: Deal, target: Stage, source: Stage |
     for key, value in values.items():
         set_committed_value(deal, key, value)
     set_committed_value(deal, "stage", target)
-    move = StageMove(org_id=deal.org_id, deal_id=deal.id, from_stage_id=source.id if source else None,
-                     from_stage_name=source.name if source else None, to_stage_id=target.id,
-                     to_stage_name=target.name, actor_id=actor_id, moved_at=now, reason=reason,
-                     seconds_in_previous=int((now - entered).total_seconds())
-                     if source is not None and entered is not None else None)
+    move = StageMove(**_history(deal.org_id, actor_id, deal.id, source, target, now, entered, reason))
     db.session.add(move)
-    ids = {"org_id": deal.org_id, "actor_id": actor_id, "deal_id": deal.id,
-           "pipeline_id": target.pipeline_id, "stage_id": target.id}
-    if source is not None:
-        emit(DealMoved(**ids, from_stage_id=source.id, from_pipeline_id=from_pipeline_id))
-    if status != was or source is None:
-        if status == DealStatus.WON:
-            emit(DealWon(**ids))
-        elif status == DealStatus.LOST:
-            emit(DealLost(**ids, lost_reason=values["lost_reason"]))
+    _announce(deal.org_id, actor_id, deal.id, source, target, status_changed=status != was,
+              lost_reason=values["lost_reason"], from_pipeline_id=from_pipeline_id,
+              moved=source is not None)
     return move
+
+
+def enter_stages_in_bulk(org_id: int, actor_id: int | None, stages: Mapping[int, Stage],
+                         moves: list[tuple[int, int | None, int, datetime | None]], *,
+                         created: bool, reason: str) -> None:
+    """Record that deals entered stages, their stage columns already written in bulk: (deal id,
+    stage it came from or None, stage it entered, when it had entered the old one). ``stages``
+    holds every stage named. The history rows go in at once; the events are ``enter_stage``'s
+    (a new deal raises no DealMoved; any entry into a won / lost stage raises DealWon / DealLost)."""
+    if not moves:
+        return
+    now = utcnow()
+    insert_rows(StageMove.__table__, (
+        _history(org_id, actor_id, deal_id, stages.get(source) if source else None, stages[target],
+                 now, entered, reason) for deal_id, source, target, entered in moves))
+    for deal_id, source, target, _ in moves:
+        source_stage = None if created or source is None else stages.get(source)
+        _announce(org_id, actor_id, deal_id, source_stage, stages[target], status_changed=True,
+                  lost_reason=None, from_pipeline_id=source_stage.pipeline_id if source_stage else None,
+                  moved=not created)
+
+
+def _history(org_id: int, actor_id: int | None, deal_id: int, source: Stage | None, target: Stage,
+             now: datetime, entered: datetime | None, reason: str | None) -> dict[str, Any]:
+    """A stage history row's values (with the time spent in ``source``)."""
+    return {"org_id": org_id, "deal_id": deal_id, "from_stage_id": source.id if source else None,
+            "from_stage_name": source.name if source else None, "to_stage_id": target.id,
+            "to_stage_name": target.name, "actor_id": actor_id, "moved_at": now, "reason": reason,
+            "seconds_in_previous": int((now - entered).total_seconds())
+            if source is not None and entered is not None else None}
+
+
+def _announce(org_id: int, actor_id: int | None, deal_id: int, source: Stage | None, target: Stage, *,
+              status_changed: bool, lost_reason: str | None, from_pipeline_id: int | None,
+              moved: bool) -> None:
+    """DealMoved when the deal came from a stage, then DealWon / DealLost when it entered a won /
+    lost stage (a new deal's first stage, or a status it did not have)."""
+    ids = {"org_id": org_id, "actor_id": actor_id, "deal_id": deal_id,
+           "pipeline_id": target.pipeline_id, "stage_id": target.id}
+    if moved:
+        emit(DealMoved(**ids, from_stage_id=source.id if source else None, from_pipeline_id=from_pipeline_id))
+    if status_changed or source is None:
+        if target.kind == StageKind.WON:
+            emit(DealWon(**ids))
+        elif target.kind == StageKind.LOST:
+            emit(DealLost(**ids, lost_reason=lost_reason))
+
+
+def move_to_stage(actor: Membership | None, deal: Deal, stage: Stage, *, position: float | None = None,
+                  reason: str | None = None, enforce: bool = True) -> StageMove | None:
+    """Move ``deal`` into ``stage`` (any pipeline of its org) if the stage rules allow it.
+
+    Raises RuleBroken naming the rule. ``enforce=False`` is for moves the system must make
+    (a stage being deleted); they are still recorded in the history, with ``reason``.
+    """
+    source = deal.stage
+    if enforce:
+        check_entry(deal, source, stage)
+    return enter_stage(actor.user_id if actor else None, deal, stage, source, position=position,
+                       reason=reason)
+
+
+def bulk_move(actor: Membership, stage: Stage, ids: list[int]) -> list[int]:
+    """Move the deals ``ids`` the stage rules let into ``stage``, on top of its column; a deal a
+    rule refuses stays where it is. Returns the ids that moved; raises the first RuleBroken when
+    no deal at all could move."""
+    labels = custom_labels(actor.org_id, stage)
+    count = occupancy(actor.org_id, stage)
+    top = top_position(actor.org_id, stage.id)
+    moved: list[int] = []
+    refusal: RuleBroken | None = None
+    for start in range(0, len(ids), 500):
+        for deal in db.session.scalars(select(Deal).where(Deal.org_id == actor.org_id,
+                                                          Deal.id.in_(ids[start:start + 500]))):
+            if deal.stage_id == stage.id:
+                continue
+            try:
+                check_move(deal, deal.stage, stage, occupancy=count, custom_labels=labels)
+            except RuleBroken as err:
+                refusal = refusal or err
+                continue
+            top -= POSITION_STEP
+            enter_stage(actor.user_id, deal, stage, deal.stage, position=top)
+            count = count + 1 if count is not None else None
+            moved.append(deal.id)
+        db.session.flush()
+    if refusal is not None and not moved:
+        raise refusal
+    return moved
 
 
 def top_position(org_id: int, stage_id: int) -> float:

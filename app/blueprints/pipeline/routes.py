@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import g, request, session, url_for
 from flask_login import login_required
 
-from app.blueprints.crm.queries import org_tags
+from app.blueprints.crm.public import org_tags
 from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import bp
 from app.blueprints.pipeline.service import get_stage, made_default_pipeline, pipelines

@@ -6,13 +6,14 @@ The board, the deal page, bulk moves and the API all call ``check_move``; a refu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sqlalchemy import func, select
+
+from app.blueprints.crm.public import Deal, Entity, custom_fields
+from app.blueprints.pipeline.models import Stage
 from app.errors import Conflict
-
-if TYPE_CHECKING:
-    from app.blueprints.crm.models import Deal
-    from app.blueprints.pipeline.models import Stage
+from app.extensions import db
 
 # Deal fields a stage may require before a deal enters it (custom fields add "custom.<key>").
 REQUIRABLE: dict[str, str] = {
@@ -74,6 +75,32 @@ def check_move(deal: Deal, source: Stage | None, target: Stage, *, occupancy: in
     if target.wip_limit is not None and occupancy is not None and occupancy >= target.wip_limit:
         raise RuleBroken(f"“{target.name}” is at its WIP limit of {target.wip_limit} deals. "
                          "Move a deal out first.", "wip_limit")
+
+
+def check_entry(deal: Deal, source: Stage | None, target: Stage, *, creating: bool = False) -> None:
+    """``check_move`` with what the rules need read from the database (occupancy, custom labels)."""
+    check_move(deal, source, target, occupancy=occupancy(deal.org_id, target),
+               custom_labels=custom_labels(deal.org_id, target), creating=creating)
+
+
+def custom_labels(org_id: int, stage: Stage) -> dict[str, str]:
+    """Labels of the deal custom fields ``stage`` requires (no query when it requires none)."""
+    if not any(name.startswith("custom.") for name in stage.required_fields or ()):
+        return {}
+    return {f.key: f.label for f in custom_fields(org_id, Entity.DEAL)}
+
+
+def occupancy(org_id: int, stage: Stage) -> int | None:
+    """Live deals in ``stage`` when it has a WIP limit (None otherwise).
+
+    The stage row is locked first (PostgreSQL), so two moves into an almost full column queue up
+    instead of both counting one free place.
+    """
+    if stage.wip_limit is None:
+        return None
+    db.session.execute(select(Stage.id).where(Stage.org_id == org_id, Stage.id == stage.id).with_for_update())
+    return db.session.scalar(select(func.count()).select_from(Deal).where(
+        Deal.org_id == org_id, Deal.stage_id == stage.id, Deal.deleted_at.is_(None)))
 
 
 def _and(items: list[str]) -> str:

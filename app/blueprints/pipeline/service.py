@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from app.audit import record as audit
+from app.blueprints.crm.public import Deal, custom_fields
 from app.blueprints.pipeline.models import Pipeline, Stage, StageKind
-from app.blueprints.pipeline.moves import POSITION_STEP, top_position
+from app.blueprints.pipeline.moves import POSITION_STEP, move_to_stage, top_position
 from app.blueprints.pipeline.rules import REQUIRABLE
 from app.blueprints.team.events import OrganizationCreated
 from app.blueprints.team.permissions import Permission, require
@@ -99,8 +100,6 @@ def get_stage(org_id: int, stage_id: int) -> Stage:
 
 def deal_count(org_id: int, stage_id: int) -> int:
     """Deals in a stage, the trash included (they come back to it)."""
-    from app.blueprints.crm.models import Deal
-
     return db.session.scalar(select(func.count()).select_from(Deal).where(
         Deal.org_id == org_id, Deal.stage_id == stage_id)) or 0
 
@@ -178,8 +177,6 @@ def delete_pipeline(actor: Membership, pipeline_id: int, move_to_stage_id: Any =
     pipeline = get_pipeline(actor.org_id, pipeline_id)
     if len(pipelines(actor.org_id)) == 1:
         raise DomainError("This is the only pipeline. Create another one before deleting it.")
-    from app.blueprints.crm.models import Deal
-
     moved = _relocate(actor, Deal.pipeline_id, pipeline.id, move_to_stage_id,
                       lambda target: target.pipeline_id != pipeline.id, "a stage of another pipeline",
                       reason="pipeline deleted")
@@ -194,9 +191,6 @@ def _relocate(actor: Membership, column, held_by: int, move_to_stage_id: Any, ac
               reason: str) -> int:
     """Move every deal whose ``column`` (Deal.stage_id or Deal.pipeline_id) is ``held_by``, the trash
     included, to the chosen stage before that stage or pipeline is deleted; returns how many."""
-    from app.blueprints.crm.models import Deal
-    from app.blueprints.crm.service import move_to_stage
-
     owned = (Deal.org_id == actor.org_id, column == held_by)
     count = db.session.scalar(select(func.count()).select_from(Deal).where(*owned)) or 0
     if count == 0:
@@ -267,8 +261,6 @@ def delete_stage(actor: Membership, stage_id: int, move_to_stage_id: Any = None)
     pipeline = stage.pipeline
     if len(pipeline.stages) == 1:
         raise DomainError("A pipeline needs at least one stage. Delete the pipeline instead.")
-    from app.blueprints.crm.models import Deal
-
     moved = _relocate(actor, Deal.stage_id, stage.id, move_to_stage_id,
                       lambda target: target.id != stage.id, "another stage", reason="stage deleted")
     for other in pipeline.stages:  # no rule may point at a stage that is gone
@@ -311,8 +303,6 @@ def move_stage(actor: Membership, stage_id: int, offset: int) -> None:
 
 def requirable_fields(org_id: int) -> dict[str, str]:
     """What a stage may require: the built-in deal fields and the org's deal custom fields."""
-    from app.blueprints.crm.service import custom_fields
-
     return {**REQUIRABLE, **{f"custom.{f.key}": f.label for f in custom_fields(org_id, "deal")}}
 
 

@@ -10,15 +10,15 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 
 from app.blueprints.auth.models import User
+from app.blueprints.crm.deal_stages import keeper as stage_keeper
 from app.blueprints.crm.models import Company, Contact, Entity, Import, Tag
 from app.blueprints.crm.service import model_for, search_text_from
-from app.blueprints.pipeline.models import Stage
-from app.blueprints.pipeline.service import default_pipeline
 from app.blueprints.team.models import Membership
+from app.bulk_insert import insert_rows
 from app.db_types import utcnow
 from app.extensions import db
 
-from .bulk import _bulk_search_index, _contact_name, _parts, _write_rows
+from .bulk import _bulk_search_index, _contact_name, _parts
 from .cleaning import _Cleaner, _Row
 
 
@@ -39,7 +39,8 @@ class _References(_Cleaner):
         self.contact_names: dict[int, str] = {}
         self.contact_keys: dict[str, int] = {}  # lower(email) or str(id) -> contact id
         self.tags: dict[str, int] = {}
-        self.stages_by_name, self.stages_by_id, self.first_stage = self._load_stages()
+        # A deal's stage is the pipeline's: it finds the named stages and records the entries.
+        self.stages = stage_keeper().for_import(self.org_id) if self.entity == Entity.DEAL else None
         self.fake_ids = itertools.count(-1, -1)
 
     def _load_owners(self) -> dict[str, int]:
@@ -50,16 +51,6 @@ class _References(_Cleaner):
             owners[str(user_id)] = user_id
             owners[email.lower()] = user_id
         return owners
-
-    def _load_stages(self) -> tuple[dict[str, Stage], dict[int, Stage], Stage | None]:
-        if self.entity != Entity.DEAL:
-            return {}, {}, None
-        pipeline = default_pipeline(self.org_id)
-        by_id = {s.id: s for s in db.session.scalars(select(Stage).where(Stage.org_id == self.org_id))}
-        by_name: dict[str, Stage] = {}
-        for stage in pipeline.stages:
-            by_name.setdefault(stage.name.lower(), stage)
-        return by_name, by_id, pipeline.stages[0] if pipeline.stages else None
 
     def _lookup_companies(self, rows: list[_Row]) -> None:
         names = {str(r.values["company"]).strip()[:200].lower() for r in rows
@@ -152,13 +143,11 @@ class _References(_Cleaner):
         if "stage" in values:
             stage = values.pop("stage")
             if stage is not None:
-                text = str(stage).strip()
-                found = (self.stages_by_id.get(int(text)) if text.isdigit()
-                         else self.stages_by_name.get(text.lower()))
+                found = self.stages.find(stage)
                 if found is None:
                     row.errors.append(f"Stage: no stage named {stage} in the default pipeline.")
                 else:
-                    values["stage_id"] = found.id
+                    values["stage_id"] = found
 
     def _create_companies(self, rows: list[_Row]) -> None:
         """Fill ``company_id`` of written rows, creating the companies nobody has yet."""
@@ -203,7 +192,7 @@ class _References(_Cleaner):
     def _insert(self, model, count: int, make: Callable[[list[int]], Iterable[dict[str, Any]]],
                 meanwhile: Callable[[], None] | None = None) -> list[int]:
         """Insert ``count`` rows in bulk, made by ``make`` from their new ids (which it returns);
-        ``meanwhile`` runs as ``_write_rows`` runs it."""
+        ``meanwhile`` runs as ``insert_rows`` runs it."""
         if self.dry:
             return [next(self.fake_ids) for _ in range(count)]
         table = model.__table__
@@ -211,7 +200,7 @@ class _References(_Cleaner):
             ids = list(db.session.scalars(
                 text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
                 {"t": table.name, "n": count}))
-            _write_rows(table, make(ids), meanwhile)
+            insert_rows(table, make(ids), meanwhile)
             return ids
         # SQLite returns a batch's ids in no promised order (SQLAlchemy would insert row by row), but
         # it has one writer at a time: once this transaction has written, the ids after max(id) stay
@@ -222,7 +211,7 @@ class _References(_Cleaner):
         start = (db.session.scalar(select(func.max(model.id))) or 0) + 1
         ids = list(range(start, start + count))
         with _bulk_search_index(table, start, start + count - 1):
-            _write_rows(table, make(ids), meanwhile)
+            insert_rows(table, make(ids), meanwhile)
         return ids
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 
+from app.blueprints.crm.events import DealCreated
 from app.blueprints.crm.models import (
     Activity,
     Company,
@@ -19,16 +20,15 @@ from app.blueprints.crm.models import (
     ImportStatus,
 )
 from app.blueprints.crm.service import search_text_from
-from app.blueprints.pipeline.models import StageKind, StageMove
-from app.blueprints.pipeline.moves import POSITION_STEP, top_position
 from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, require
+from app.bulk_insert import insert_rows
 from app.db_types import utcnow
 from app.errors import DomainError
-from app.events import DealCreated, DealLost, DealMoved, DealWon, emit
+from app.events import emit
 from app.extensions import db
 
-from .bulk import TAG_TABLES, _one_of, _parts, _plain, _same_keys, _write_rows
+from .bulk import TAG_TABLES, _one_of, _parts, _plain, _same_keys
 from .cleaning import _Row
 from .references import _References
 from .upload import _data_rows
@@ -126,7 +126,6 @@ class _Run(_References):
         self.policy = imp.dedupe
         self.seen: dict[tuple, int] = {}  # dedupe key -> record id (negative: not written, dry run)
         self.dry_values: dict[int, dict[str, Any]] = {}  # dry run: what a not-written record holds
-        self.tops: dict[int, float] = {}  # stage id -> the position of the card last put on top
 
     def batch(self, rows: list[_Row], meanwhile: Callable[[], None] = lambda: None) -> None:
         """Resolve, dedupe and write one batch of cleaned rows, and add them to the import's counts.
@@ -241,22 +240,8 @@ class _Run(_References):
         return v
 
     def _settle_deal(self, v: dict[str, Any], new: bool) -> None:
-        """Stage, status, probability and currency, as ``service`` settles a deal."""
-        stage = self.stages_by_id.get(v.get("stage_id")) if v.get("stage_id") else None
-        if new and stage is None:
-            stage = self.first_stage
-            v["stage_id"] = stage.id if stage else None
-        if stage is not None:
-            v["pipeline_id"] = stage.pipeline_id
-            v["stage_entered_at"] = utcnow()
-            if stage.kind in (StageKind.WON, StageKind.LOST):
-                v["status"] = stage.kind
-            elif not new:
-                v.setdefault("status", DealStatus.OPEN.value)  # moved back to an open stage
-            if new and v.get("probability") is None:
-                v["probability"] = stage.probability
-        if stage is not None:
-            v["position"] = self._next_top(stage.id)  # on top of its column, as a new card goes
+        """Stage (the pipeline settles its columns), status, currency, as ``service`` settles a deal."""
+        self.stages.settle(v, new)
         if new:
             v.setdefault("status", DealStatus.OPEN.value)
             v.setdefault("currency", "USD")
@@ -265,38 +250,11 @@ class _Run(_References):
         if "status" in v and v["status"] != DealStatus.LOST:
             v["lost_reason"] = None
 
-    def _next_top(self, stage_id: int) -> float:
-        if stage_id not in self.tops:
-            self.tops[stage_id] = top_position(self.org_id, stage_id) + POSITION_STEP
-        self.tops[stage_id] -= POSITION_STEP
-        return self.tops[stage_id]
-
     def _record_moves(self, moves: list[tuple[int, int | None, int, Any]], created: bool) -> None:
-        """Stage history and deal events for imported deals: (id, from stage, to stage, entered)."""
+        """Stage history and stage events for imported deals: (id, from stage, to stage, entered)."""
         if not moves or self.dry:
             return
-        now, actor_id = utcnow(), self.actor_id
-        name = {s_id: s.name for s_id, s in self.stages_by_id.items()}
-        _write_rows(StageMove.__table__, [
-            {"org_id": self.org_id, "deal_id": rid, "from_stage_id": source, "to_stage_id": target,
-             "from_stage_name": name.get(source), "to_stage_name": name.get(target, "?"),
-             "actor_id": actor_id, "moved_at": now, "reason": "import",
-             "seconds_in_previous": int((now - entered).total_seconds()) if source and entered else None}
-            for rid, source, target, entered in moves])
-        for rid, source, target, _ in moves:
-            stage = self.stages_by_id.get(target)
-            ids = {"org_id": self.org_id, "actor_id": actor_id, "deal_id": rid,
-                   "pipeline_id": stage.pipeline_id if stage else None, "stage_id": target}
-            if created:
-                emit(DealCreated(**ids))
-            else:
-                source_stage = self.stages_by_id.get(source)
-                emit(DealMoved(**ids, from_stage_id=source,
-                               from_pipeline_id=source_stage.pipeline_id if source_stage else None))
-            if stage is not None and stage.kind == StageKind.WON:
-                emit(DealWon(**ids))
-            elif stage is not None and stage.kind == StageKind.LOST:
-                emit(DealLost(**ids))
+        self.stages.entered(self.actor_id, moves, created)
 
     def _search_text(self, v: dict[str, Any]) -> str:
         return search_text_from(self.entity, v, company_name=self.company_names.get(v.get("company_id")),
@@ -313,7 +271,7 @@ class _Run(_References):
         # Made beforehand: a deal's may read its stage's top position, or a stage expired by a commit.
         values = [self._full_values(row) for row in creates]
 
-        def make(ids: list[int]) -> Iterator[dict[str, Any]]:  # no database work: see _write_rows
+        def make(ids: list[int]) -> Iterator[dict[str, Any]]:  # no database work: see insert_rows
             for rid, row, v in zip(ids, creates, values, strict=True):
                 params = base.copy()
                 params.update(v)
@@ -327,13 +285,15 @@ class _Run(_References):
                                         "tags": {self.tags[t] for t in row.tags}}
             return ids
         column, tag_ids = f"{self.entity}_id", self.tags
-        _write_rows(TAG_TABLES[self.entity], ({column: rid, "tag_id": tag_ids[t]}
+        insert_rows(TAG_TABLES[self.entity], ({column: rid, "tag_id": tag_ids[t]}
                                               for rid, row in zip(ids, creates, strict=True)
                                               for t in row.tags))
         if self.entity == Entity.DEAL:
-            self._record_moves([(rid, None, v["stage_id"], None)
-                                for rid, v in zip(ids, values, strict=True) if v.get("stage_id")],
-                               created=True)
+            placed = [(rid, v) for rid, v in zip(ids, values, strict=True) if v.get("stage_id")]
+            for rid, v in placed:
+                emit(DealCreated(org_id=self.org_id, actor_id=self.actor_id, deal_id=rid,
+                                 pipeline_id=v["pipeline_id"], stage_id=v["stage_id"]))
+            self._record_moves([(rid, None, v["stage_id"], None) for rid, v in placed], created=True)
         return ids
 
     def _current(self, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -416,9 +376,9 @@ class _Run(_References):
         for group in _same_keys(rows):
             db.session.execute(update(self.model).execution_options(synchronize_session=False), group)
         if new_links:
-            _write_rows(TAG_TABLES[self.entity], new_links)
+            insert_rows(TAG_TABLES[self.entity], new_links)
         if activities:
-            _write_rows(Activity.__table__, [
+            insert_rows(Activity.__table__, [
                 {"org_id": self.org_id, "subject_type": self.entity, "subject_id": rid, "kind": "updated",
                  "actor_id": self.actor_id, "created_at": now,
                  "data": {"source": "import", "import_id": self.imp.id, "changes": changes}}
@@ -428,6 +388,6 @@ class _Run(_References):
 
     def _write_rejections(self, rows: list[_Row]) -> None:
         if rows:
-            _write_rows(ImportRejection.__table__, [
+            insert_rows(ImportRejection.__table__, [
                 {"import_id": self.imp.id, "row_number": r.number, "reason": " ".join(r.errors),
                  "raw": [c[:MAX_RAW_CELL] for c in r.cells]} for r in rows])

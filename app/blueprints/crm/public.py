@@ -1,0 +1,37 @@
+"""What other domains, jobs and the telegram process may use of the CRM; the rest of it is private.
+
+Records (contacts, companies, deals) and their operations; the events the CRM raises; the panel
+and history registries through which domains built on it show their data on a record's page; and
+the port through which the pipeline keeps deals' stages (``deal_stages``).
+"""
+
+from app.blueprints.crm.deal_stages import ImportedStages, StageKeeper
+from app.blueprints.crm.deal_stages import register as register_stage_keeper
+from app.blueprints.crm.events import (
+    ContactsMerged,
+    DealCreated,
+    DealDeleted,
+    DealEvent,
+    DealRestored,
+    DealUpdated,
+)
+from app.blueprints.crm.models import Company, Contact, Deal, DealStatus, Entity
+from app.blueprints.crm.panels import RecordPanel, register_history
+from app.blueprints.crm.panels import register as register_panel
+from app.blueprints.crm.queries import ListQuery, filtered, org_tags
+from app.blueprints.crm.serialize import record_json, schema
+from app.blueprints.crm.service import (
+    check_edit,
+    create_contact_unattended,
+    create_record,
+    custom_fields,
+    search_text,
+)
+
+__all__ = [
+    "Company", "Contact", "ContactsMerged", "Deal", "DealCreated", "DealDeleted", "DealEvent",
+    "DealRestored", "DealStatus", "DealUpdated", "Entity", "ImportedStages", "ListQuery",
+    "RecordPanel", "StageKeeper", "check_edit", "create_contact_unattended", "create_record",
+    "custom_fields", "filtered", "org_tags", "record_json", "register_history", "register_panel",
+    "register_stage_keeper", "schema", "search_text",
+]
