@@ -100,11 +100,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.blueprints.auth.api import bp as auth_api_bp
     from app.blueprints.auth.routes import bp as auth_bp
     from app.blueprints.core.routes import bp as core_bp
-    from app.blueprints.crm.api import bp as crm_api_bp
-    from app.blueprints.crm.export_routes import bp as crm_export_bp
-    from app.blueprints.crm.import_api import bp as crm_import_api_bp
-    from app.blueprints.crm.import_routes import bp as crm_import_bp
-    from app.blueprints.crm.routes import bp as crm_bp
+    from app.blueprints.crm.export.routes import bp as crm_export_bp
+    from app.blueprints.crm.importing.api import bp as crm_import_api_bp
+    from app.blueprints.crm.importing.routes import bp as crm_import_bp
+    from app.blueprints.crm.records.api import bp as crm_api_bp
+    from app.blueprints.crm.records.list_routes import bp as crm_bp
     from app.blueprints.messaging import live as inbox_live  # noqa: F401 - chats and messages go live
     from app.blueprints.messaging.api import bp as messaging_api_bp
     from app.blueprints.messaging.routes import bp as inbox_bp

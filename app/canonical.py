@@ -105,6 +105,16 @@ def integer(raw: str | int, low: int | None = None, high: int | None = None) -> 
     return value
 
 
+def id_or_none(raw: object) -> int | None:
+    """An id given as an int or a string of digits; None for anything else (a name, say), so the
+    caller can look the value up by name instead."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw.strip())
+    return None
+
+
 def iso_date(raw: str | date) -> date:
     if isinstance(raw, date):
         return raw

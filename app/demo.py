@@ -55,7 +55,7 @@ TAGS = ("warm", "conference", "referral", "priority", "web3", "payments")
 
 def seed_records(owner: Membership) -> None:
     """A believable book of business: companies, their people, and deals across the stages."""
-    from app.blueprints.crm import service
+    from app.blueprints.crm.records import service
 
     rng = random.Random(7)  # the same demo every time
     contacts = []
@@ -83,7 +83,7 @@ def seed_pipeline(owner: Membership, contacts: list, rng: random.Random) -> None
 
     from sqlalchemy import select
 
-    from app.blueprints.crm import service
+    from app.blueprints.crm.records import service
     from app.blueprints.pipeline import service as pipelines
     from app.db_types import utcnow
 

@@ -69,7 +69,8 @@ def run(database_url: str, data: bytes, label: str, rows: int) -> None:
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade()
-        from app.blueprints.crm import import_jobs, importing
+        from app.blueprints.crm import importing
+        from app.blueprints.crm.importing import jobs as import_jobs
         from app.blueprints.crm.models import Contact
         from tests.factories import make_member
 

@@ -52,8 +52,8 @@ def seed(rows: int):
     """One org, four members, 1,000 companies, ``rows`` contacts; returns the owner membership."""
     from sqlalchemy import insert
 
-    from app.blueprints.crm import service
     from app.blueprints.crm.models import Company, Contact, Tag, contact_tag
+    from app.blueprints.crm.records import service
     from app.blueprints.team.permissions import Role
     from app.db_types import utcnow
     from app.extensions import db

@@ -33,8 +33,8 @@ def seed_org():
     """One org, four members, 1,000 contacts, 200 companies and a pipeline of 8 open stages."""
     from sqlalchemy import insert, select
 
-    from app.blueprints.crm import service
     from app.blueprints.crm.models import Company, Contact
+    from app.blueprints.crm.records import service
     from app.blueprints.pipeline import service as pipelines
     from app.blueprints.team.permissions import Role
     from app.db_types import utcnow
@@ -76,8 +76,8 @@ def seed_org():
 def add_deals(owner, pipeline, refs, count: int, start: int) -> None:
     from sqlalchemy import insert
 
-    from app.blueprints.crm import service
     from app.blueprints.crm.models import Deal
+    from app.blueprints.crm.records import service
     from app.db_types import utcnow
     from app.extensions import db
 

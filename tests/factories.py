@@ -51,7 +51,7 @@ def make_member(role: Role = Role.OWNER, org: Organization | None = None) -> Mem
 
 
 def make_contact(member: Membership, **fields):
-    from app.blueprints.crm import service
+    from app.blueprints.crm.records import service
 
     data = {"first_name": "Ann", "last_name": f"Lee {next(_seq)}", **fields}
     contact = service.create_record(member, "contact", data)
@@ -60,7 +60,7 @@ def make_contact(member: Membership, **fields):
 
 
 def make_company(member: Membership, **fields):
-    from app.blueprints.crm import service
+    from app.blueprints.crm.records import service
 
     company = service.create_record(member, "company", {"name": f"Company {next(_seq)}", **fields})
     db.session.commit()
@@ -68,7 +68,7 @@ def make_company(member: Membership, **fields):
 
 
 def make_deal(member: Membership, **fields):
-    from app.blueprints.crm import service
+    from app.blueprints.crm.records import service
 
     deal = service.create_record(member, "deal", {"title": f"Deal {next(_seq)}", **fields})
     db.session.commit()

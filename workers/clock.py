@@ -13,7 +13,7 @@ from app.jobs import Queues
 
 # (function path, queue, cron expression in UTC)
 SCHEDULE = (
-    ("app.blueprints.crm.maintenance.purge_expired_trash", Queues.DEFAULT, "17 3 * * *"),
+    ("app.blueprints.crm.records.maintenance.purge_expired_trash", Queues.DEFAULT, "17 3 * * *"),
     ("app.blueprints.auth.maintenance.purge_ended_sessions", Queues.DEFAULT, "47 3 * * *"),
     # Events whose commit never enqueued their subscribers' jobs (the process died in between).
     ("app.event_outbox.sweep_outbox", Queues.DEFAULT, "* * * * *"),

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 
 from app import create_app, request_input
-from app.blueprints.crm.api import MAX_BULK
 from app.blueprints.crm.models import Contact
+from app.blueprints.crm.records.api import MAX_BULK
 from app.blueprints.team.models import Membership, Organization
 from app.extensions import db
 from app.request_input import MAX_JSON_BYTES, find_unsafe_text

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from app import event_outbox
 from app.audit import AuditEvent, record
-from app.blueprints.crm import service
 from app.blueprints.crm.events import ContactsMerged, DealCreated, DealDeleted, DealEvent, DealUpdated
 from app.blueprints.crm.models import Deal
+from app.blueprints.crm.records import service
 from app.blueprints.pipeline.events import DealMoved
 from app.blueprints.team.models import Membership
 from app.db_types import utcnow

@@ -39,7 +39,7 @@ def test_chats_of_contacts_merged_before_merges_carried_chats_move_to_the_surviv
     """The data migration follows each trashed duplicate's "merged" entry, through later merges."""
     from flask_migrate import downgrade, upgrade
 
-    from app.blueprints.crm import service
+    from app.blueprints.crm.records import service
     from app.blueprints.messaging.models import Chat
     from app.db_types import utcnow
     from tests.factories import make_account, make_chat, make_contact, make_member

@@ -8,9 +8,10 @@ list page) to an identical record and checks both the answer and the record afte
 import pytest
 from sqlalchemy import select
 
-from app.blueprints.crm import bulk_jobs, service
+from app.blueprints.crm.bulk import jobs as bulk_jobs
 from app.blueprints.crm.models import Contact
-from app.blueprints.crm.page_context import entity_of
+from app.blueprints.crm.records import service
+from app.blueprints.crm.records.page_context import entity_of
 from app.blueprints.pipeline.service import default_pipeline
 from app.blueprints.team.permissions import Role
 from app.extensions import db, redis_store

@@ -5,9 +5,9 @@ import io
 
 import pytest
 
-from app.blueprints.crm.export import escape_cell, export_csv, unescape_cell
+from app.blueprints.crm.export.service import escape_cell, export_csv, unescape_cell
 from app.blueprints.crm.models import CustomField
-from app.blueprints.crm.queries import ListQuery
+from app.blueprints.crm.records.queries import ListQuery
 from app.blueprints.team.permissions import Role
 from app.extensions import db
 from tests.conftest import sign_in_as
@@ -114,7 +114,7 @@ def test_the_export_leaves_out_the_trash_and_other_organizations(client, owner):
     make_contact(make_member(Role.OWNER), first_name="Foreign")
     gone = make_contact(owner, first_name="Gone")
     make_contact(owner, first_name="Here")
-    from app.blueprints.crm import service
+    from app.blueprints.crm.records import service
 
     service.trash_records(owner, "contact", [gone.id])
     db.session.commit()
@@ -168,7 +168,7 @@ def _without_ids(data: bytes) -> list[list[str]]:
 
 
 def _export_trash_reimport_export(client, owner, entities: str = "contacts") -> tuple[bytes, bytes]:
-    from app.blueprints.crm import service
+    from app.blueprints.crm.records import service
 
     entity = {"contacts": "contact", "deals": "deal", "companies": "company"}[entities]
     sign_in_as(client, owner)

@@ -7,7 +7,8 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
-from app.blueprints.crm import import_jobs, importing, queries, service
+from app.blueprints.crm import importing
+from app.blueprints.crm.importing import jobs as import_jobs
 from app.blueprints.crm.models import (
     Activity,
     Company,
@@ -19,6 +20,7 @@ from app.blueprints.crm.models import (
     ImportRejection,
     Tag,
 )
+from app.blueprints.crm.records import queries, service
 from app.blueprints.team.permissions import Role
 from app.errors import Conflict, DomainError, Forbidden
 from app.extensions import db, redis_store
@@ -498,7 +500,7 @@ def test_our_own_export_headers_and_formula_guards_are_understood(owner):
 @pytest.mark.parametrize("entity", ["contact", "company", "deal"])
 def test_the_import_cleans_rows_exactly_as_the_field_registry_does(owner, entity):
     """The import's unrolled cleaner gives fields.clean's values and messages, cell for cell."""
-    from app.blueprints.crm.fields import FIELDS, clean
+    from app.blueprints.crm.records.fields import FIELDS, clean
 
     db.session.add(CustomField(org_id=owner.org_id, entity=entity, key="size", label="Size", kind="number"))
     db.session.commit()
@@ -513,7 +515,7 @@ def test_the_import_cleans_rows_exactly_as_the_field_registry_does(owner, entity
     imp.mapping, imp.dedupe = {n: n for n in names}, "skip"
     run = importing._Run(imp, owner)
     definitions = service.custom_fields(owner.org_id, entity)
-    from app.blueprints.crm.export import unescape_cell
+    from app.blueprints.crm.export.service import unescape_cell
     for n, cells in enumerate(rows):
         fast = run._clean(n, cells)
         slow = clean(entity, {k: unescape_cell(v) for k, v in zip(names, cells, strict=True)}, definitions,
@@ -529,8 +531,8 @@ def test_the_import_cleans_rows_exactly_as_the_field_registry_does(owner, entity
 
 def test_imported_records_are_found_by_search_and_later_records_too(owner):
     """The import keeps the search index itself (in bulk): every written record is searchable."""
-    from app.blueprints.crm import queries
-    from app.blueprints.crm.queries import ListQuery
+    from app.blueprints.crm.records import queries
+    from app.blueprints.crm.records.queries import ListQuery
 
     def found(entity, q):
         return sorted(r.id for r in queries.list_records(owner.org_id, entity, ListQuery(q=q)).items)

@@ -10,8 +10,9 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
-from app.blueprints.crm import importing, service
+from app.blueprints.crm import importing
 from app.blueprints.crm.models import Contact, Import, ImportChunk
+from app.blueprints.crm.records import service
 from app.blueprints.team.permissions import Role
 from app.extensions import db, redis_store
 from app.jobs import Queues, queue

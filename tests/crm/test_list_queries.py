@@ -1,5 +1,5 @@
-from app.blueprints.crm import queries
-from app.blueprints.crm.queries import ListQuery
+from app.blueprints.crm.records import queries
+from app.blueprints.crm.records.queries import ListQuery
 from tests.factories import make_contact, make_member
 
 

@@ -1,8 +1,8 @@
 from datetime import timedelta
 
-from app.blueprints.crm import service
-from app.blueprints.crm.maintenance import purge_expired_trash
 from app.blueprints.crm.models import Contact
+from app.blueprints.crm.records import service
+from app.blueprints.crm.records.maintenance import purge_expired_trash
 from app.db_types import utcnow
 from app.extensions import db
 from tests.factories import make_contact, make_member
@@ -25,4 +25,4 @@ def test_purge_deletes_only_what_has_been_in_the_trash_over_thirty_days():
 def test_the_clock_schedules_the_daily_purge():
     scheduler = build_scheduler()
     jobs = {job.func_name: job for job in scheduler._cron_jobs}
-    assert "app.blueprints.crm.maintenance.purge_expired_trash" in jobs
+    assert "app.blueprints.crm.records.maintenance.purge_expired_trash" in jobs

@@ -4,8 +4,9 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import select
 
-from app.blueprints.crm import bulk_jobs, service
+from app.blueprints.crm.bulk import jobs as bulk_jobs
 from app.blueprints.crm.models import Contact, CustomField, Deal
+from app.blueprints.crm.records import service
 from app.blueprints.pipeline.service import default_pipeline
 from app.blueprints.team.permissions import Role
 from app.extensions import db, redis_store
@@ -266,7 +267,7 @@ def test_company_page_lists_its_people_and_deals(owner_client, owner):
 
 
 def test_with_many_companies_the_company_filter_takes_a_typed_name(owner_client, owner, monkeypatch):
-    from app.blueprints.crm import page_context
+    from app.blueprints.crm.records import page_context
 
     monkeypatch.setattr(page_context, "COMPANY_CHOICES", 2)  # as if the org had more than a select shows
     for name in ("Acme", "Globex", "Initech"):

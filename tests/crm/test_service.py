@@ -3,9 +3,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from app.blueprints.crm import queries, service
+from app.blueprints.crm.bulk import service as bulk_service
 from app.blueprints.crm.models import Activity, Company, Contact, CustomField, Deal
-from app.blueprints.crm.queries import ListQuery
+from app.blueprints.crm.records import queries, service
+from app.blueprints.crm.records.queries import ListQuery
 from app.blueprints.team.permissions import Role
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
@@ -121,15 +122,15 @@ def test_bulk_assign_tag_and_stage(owner):
     agent = add_member(owner.organization, role=Role.AGENT)
     contacts = [make_contact(owner) for _ in range(3)]
     ids = [c.id for c in contacts]
-    assert service.bulk(owner, "contact", "assign", ids, agent.user.email) == 3
-    assert service.bulk(owner, "contact", "add_tag", ids, "hot") == 3
-    assert service.bulk(owner, "contact", "add_tag", ids, "hot") == 0
-    assert service.bulk(owner, "contact", "remove_tag", ids[:1], "hot") == 1
+    assert bulk_service.bulk(owner, "contact", "assign", ids, agent.user.email) == 3
+    assert bulk_service.bulk(owner, "contact", "add_tag", ids, "hot") == 3
+    assert bulk_service.bulk(owner, "contact", "add_tag", ids, "hot") == 0
+    assert bulk_service.bulk(owner, "contact", "remove_tag", ids[:1], "hot") == 1
     db.session.commit()
     assert queries.list_records(owner.org_id, "contact", ListQuery(owner_id=agent.user_id)).total == 3
     assert queries.list_records(owner.org_id, "contact", ListQuery(tag="hot")).total == 2
     deal = make_deal(owner)
-    assert service.bulk(owner, "deal", "move_stage", [deal.id], "Proposal") == 1
+    assert bulk_service.bulk(owner, "deal", "move_stage", [deal.id], "Proposal") == 1
     assert db.session.get(Deal, deal.id).stage.name == "Proposal"
 
 

@@ -309,7 +309,7 @@ def test_a_chat_finds_the_contact_it_already_is(owner, account):
 
 
 def test_merging_contacts_carries_their_chats_to_the_survivor(owner, account):
-    from app.blueprints.crm import service as crm
+    from app.blueprints.crm.records import service as crm
 
     keep, dupe = make_contact(owner, email="keep@example.com"), make_contact(owner, telegram_username="dupe")
     chat, unrelated = make_chat(account, contact_id=dupe.id), make_chat(account)

@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from app.blueprints.crm import service as crm
 from app.blueprints.crm.models import Deal
+from app.blueprints.crm.records import service as crm
 from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import service
 from app.blueprints.pipeline.models import StageMove

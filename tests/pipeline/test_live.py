@@ -3,7 +3,8 @@
 
 import pytest
 
-from app.blueprints.crm import service as crm
+from app.blueprints.crm.bulk.service import bulk
+from app.blueprints.crm.records import service as crm
 from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import service
 from app.blueprints.pipeline.live import KIND, board_doorbell
@@ -45,7 +46,7 @@ def test_a_move_rings_once_with_both_columns(owner, doorbells):
 def test_a_bulk_move_of_many_deals_is_one_doorbell(owner, doorbells):
     deals = [make_deal(owner, stage="Qualified") for _ in range(12)]
     doorbells()
-    crm.bulk(owner, "deal", "move_stage", [d.id for d in deals], "Proposal")
+    bulk(owner, "deal", "move_stage", [d.id for d in deals], "Proposal")
     db.session.commit()
     assert len(doorbells()) == 1
 

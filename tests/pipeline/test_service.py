@@ -3,9 +3,10 @@
 import pytest
 from sqlalchemy import select
 
-from app.blueprints.crm import service as crm
+from app.blueprints.crm.bulk.service import bulk
 from app.blueprints.crm.events import DealEvent
 from app.blueprints.crm.models import Deal
+from app.blueprints.crm.records import service as crm
 from app.blueprints.pipeline import service
 from app.blueprints.pipeline.models import Pipeline, Stage, StageMove
 from app.blueprints.pipeline.rules import RuleBroken
@@ -216,13 +217,13 @@ def test_bulk_moves_skip_the_deals_a_rule_refuses(owner, events):
     service.update_stage(owner, negotiation.id, {"required_fields": ["value"]})
     ready, bare = make_deal(owner, value="10"), make_deal(owner)
     events.clear()
-    assert crm.bulk(owner, "deal", "move_stage", [ready.id, bare.id], negotiation.id) == 1
+    assert bulk(owner, "deal", "move_stage", [ready.id, bare.id], negotiation.id) == 1
     db.session.commit()
     assert db.session.get(Deal, ready.id).stage_id == negotiation.id
     assert db.session.get(Deal, bare.id).stage_id != negotiation.id
     assert [e.name for e in events] == ["DealMoved"]
     with pytest.raises(RuleBroken):
-        crm.bulk(owner, "deal", "move_stage", [bare.id], negotiation.id)
+        bulk(owner, "deal", "move_stage", [bare.id], negotiation.id)
 
 
 def test_probability_follows_the_stage_unless_set_by_hand(owner):
@@ -300,7 +301,7 @@ def test_bulk_reassignment_events_carry_the_previous_owner(owner, events):
     rep = add_member(owner.organization, role=Role.AGENT)
     deal = make_deal(owner)
     events.clear()
-    crm.bulk(owner, "deal", "assign", [deal.id], rep.user_id)
+    bulk(owner, "deal", "assign", [deal.id], rep.user_id)
     db.session.commit()
     assert events[0].changes == {"owner": [owner.user_id, rep.user_id]}
 

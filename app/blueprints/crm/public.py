@@ -18,9 +18,9 @@ from app.blueprints.crm.events import (
 from app.blueprints.crm.models import Company, Contact, Deal, DealStatus, Entity
 from app.blueprints.crm.panels import RecordPanel, register_history
 from app.blueprints.crm.panels import register as register_panel
-from app.blueprints.crm.queries import ListQuery, filtered, org_tags
-from app.blueprints.crm.serialize import record_json, schema
-from app.blueprints.crm.service import (
+from app.blueprints.crm.records.queries import ListQuery, filtered, org_tags
+from app.blueprints.crm.records.serialize import record_json, schema
+from app.blueprints.crm.records.service import (
     check_edit,
     create_contact_unattended,
     create_record,

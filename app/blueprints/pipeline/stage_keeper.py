@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app.blueprints.crm.public import DealStatus, register_stage_keeper
 from app.blueprints.pipeline import moves, rules, service
 from app.blueprints.pipeline.models import Stage, StageKind
+from app.canonical import id_or_none
 from app.db_types import utcnow
 from app.errors import DomainError
 from app.extensions import db
@@ -23,17 +24,9 @@ if TYPE_CHECKING:
     from app.blueprints.team.models import Membership
 
 
-def _as_id(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
 class PipelineStageKeeper:
     def find(self, org_id: int, value: Any) -> Stage:
-        stage_id = _as_id(value)
+        stage_id = id_or_none(value)
         stmt = select(Stage).where(Stage.org_id == org_id)
         if stage_id is not None:
             stmt = stmt.where(Stage.id == stage_id)

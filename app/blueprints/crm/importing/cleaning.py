@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app import canonical
-from app.blueprints.crm.export import unescape_cell
-from app.blueprints.crm.fields import FIELDS, parse_custom
+from app.blueprints.crm.export.service import unescape_cell
 from app.blueprints.crm.models import Entity, Import
-from app.blueprints.crm.service import custom_fields
+from app.blueprints.crm.records.fields import FIELDS, parse_custom
+from app.blueprints.crm.records.service import custom_fields
 
 _PLAIN_EMAIL = re.compile(r"([a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
                           r"@([a-z0-9-]+(?:\.[a-z0-9-]+)+)")

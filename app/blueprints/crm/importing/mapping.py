@@ -7,10 +7,10 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import BinaryIO
 
-from app.blueprints.crm.export import CUSTOM_PREFIX
-from app.blueprints.crm.fields import FIELDS
+from app.blueprints.crm.export.service import CUSTOM_PREFIX
 from app.blueprints.crm.models import Import, ImportStatus
-from app.blueprints.crm.service import custom_fields
+from app.blueprints.crm.records.fields import FIELDS
+from app.blueprints.crm.records.service import custom_fields
 from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, require
 from app.errors import Conflict, DomainError
@@ -105,7 +105,7 @@ def queue_import(actor: Membership, imp: Import, mapping: dict[str, str], dedupe
     imp.mapping, imp.dedupe, imp.dry_run = chosen, dedupe, bool(dry_run)
     imp.status = ImportStatus.QUEUED.value
     db.session.flush()
-    enqueue_after_commit(Queues.IMPORTS, "app.blueprints.crm.import_jobs.run_import", imp.id,
+    enqueue_after_commit(Queues.IMPORTS, "app.blueprints.crm.importing.jobs.run_import", imp.id,
                          job_timeout=3 * 3600)
     return imp
 

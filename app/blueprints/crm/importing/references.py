@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text, update
 from app.blueprints.auth.models import User
 from app.blueprints.crm.deal_stages import keeper as stage_keeper
 from app.blueprints.crm.models import Company, Contact, Entity, Import, Tag
-from app.blueprints.crm.service import model_for, search_text_from
+from app.blueprints.crm.records.service import model_for, search_text_from
 from app.blueprints.team.models import Membership
 from app.bulk_insert import insert_rows
 from app.db_types import utcnow

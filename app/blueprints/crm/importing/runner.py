@@ -19,7 +19,7 @@ from app.blueprints.crm.models import (
     ImportRejection,
     ImportStatus,
 )
-from app.blueprints.crm.service import search_text_from
+from app.blueprints.crm.records.service import search_text_from
 from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, require
 from app.bulk_insert import insert_rows

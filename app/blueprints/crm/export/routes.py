@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, request, stream_with_context
 from flask_login import login_required
 
-from app.blueprints.crm.export import export_csv
-from app.blueprints.crm.queries import ListQuery
+from app.blueprints.crm.export.service import export_csv
+from app.blueprints.crm.records.queries import ListQuery
 from app.db_types import utcnow
 from app.errors import NotFound
 from app.tenancy import current_membership

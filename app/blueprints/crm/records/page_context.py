@@ -7,10 +7,10 @@ from typing import Any
 from flask import current_app, url_for
 from sqlalchemy import select
 
-from app.blueprints.crm import queries, service
 from app.blueprints.crm.deal_stages import keeper as stage_keeper
-from app.blueprints.crm.forms import build_inputs
 from app.blueprints.crm.models import Company, DealStatus, Entity
+from app.blueprints.crm.records import queries, service
+from app.blueprints.crm.records.forms import build_inputs
 from app.blueprints.team.service import people
 from app.extensions import db
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, session, url_for
 
-from app.blueprints.crm import bp, queries, service
+from app.blueprints.crm import bp
 from app.blueprints.crm import panels as record_panels
 from app.blueprints.crm.deal_stages import keeper as stage_keeper
-from app.blueprints.crm.forms import build_inputs, raw_from, record_value
 from app.blueprints.crm.models import Entity, Record
-from app.blueprints.crm.page_context import NOUNS, company_names, count_of, entity_of
-from app.blueprints.crm.routes import ENTITY_PATH
+from app.blueprints.crm.records import queries, service
+from app.blueprints.crm.records.forms import build_inputs, raw_from, record_value
+from app.blueprints.crm.records.list_routes import ENTITY_PATH
+from app.blueprints.crm.records.page_context import NOUNS, company_names, count_of, entity_of
 from app.blueprints.team.permissions import Permission, can
 from app.blueprints.team.service import people
 from app.errors import DomainError, Forbidden, NotFound

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from app.blueprints.crm.service import TRASH_DAYS, purge_trash
+from app.blueprints.crm.records.service import TRASH_DAYS, purge_trash
 from app.extensions import db
 
 log = logging.getLogger(__name__)

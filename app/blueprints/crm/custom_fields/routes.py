@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, request, url_for
 
-from app.blueprints.crm import bp, service
-from app.blueprints.crm.custom_fields import create_custom_field, delete_custom_field
+from app.blueprints.crm import bp
+from app.blueprints.crm.custom_fields.service import create_custom_field, delete_custom_field
 from app.blueprints.crm.models import CustomFieldKind, Entity
+from app.blueprints.crm.records import service
 from app.blueprints.team.permissions import Permission, can
 from app.errors import DomainError, Forbidden
 from app.extensions import db

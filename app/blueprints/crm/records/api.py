@@ -14,10 +14,11 @@ from flask import Blueprint, g, jsonify, request, url_for
 
 from app.api.auth import json_body, only_fields, per_member_limit, protect
 from app.api.docs import documented, integer, obj, string
-from app.blueprints.crm import queries, serialize, service
-from app.blueprints.crm.export_routes import csv_response
+from app.blueprints.crm.bulk import service as bulk_service
+from app.blueprints.crm.export.routes import csv_response
 from app.blueprints.crm.models import DealStatus
-from app.blueprints.crm.queries import ListQuery
+from app.blueprints.crm.records import queries, serialize, service
+from app.blueprints.crm.records.queries import ListQuery
 from app.errors import DomainError
 from app.extensions import db
 
@@ -70,7 +71,7 @@ LIST_PARAMS = [
     {"name": "custom.<key>", "in": "query", "required": False, "schema": string(),
      "description": "equals a custom field's value (one parameter per custom field)"},
 ]
-BULK_BODY = obj(["action"], action=string(enum=list(service.BULK_ACTIONS)),
+BULK_BODY = obj(["action"], action=string(enum=list(bulk_service.BULK_ACTIONS)),
                 ids={"type": "array", "items": integer(), "maxItems": MAX_BULK},
                 all={"type": "boolean", "description": "act on every record the filter matches"},
                 filter={"type": "object", "description": "list arguments (q, owner, tag, ...)"},
@@ -258,7 +259,7 @@ def bulk(entities: str):
     entity = ENTITIES[entities]
     data = json_body()
     ids = _bulk_ids(entity, data)
-    changed = service.bulk(g.membership, entity, data["action"], ids, data.get("value"))
+    changed = bulk_service.bulk(g.membership, entity, data["action"], ids, data.get("value"))
     db.session.commit()
     return jsonify({"changed": changed})
 
@@ -266,8 +267,9 @@ def bulk(entities: str):
 def _bulk_ids(entity: str, data: dict[str, Any]) -> list[int]:
     """The ids a bulk body names. Raises DomainError for a malformed body or too many records."""
     only_fields(data, {"action", "ids", "all", "filter", "value"})
-    if data.get("action") not in service.BULK_ACTIONS:
-        raise DomainError("Choose a bulk action.", {"action": f"One of: {', '.join(service.BULK_ACTIONS)}."})
+    if data.get("action") not in bulk_service.BULK_ACTIONS:
+        actions = ", ".join(bulk_service.BULK_ACTIONS)
+        raise DomainError("Choose a bulk action.", {"action": f"One of: {actions}."})
     if data.get("all") is True:
         filters = data.get("filter") or {}
         if not isinstance(filters, dict):

@@ -1,7 +1,7 @@
 """Large bulk actions run in the background, in chunks, with their progress in Redis.
 
 A job gets ids (never objects) and is enqueued after the request commits. Each chunk calls the
-same ``service.bulk`` the page uses and commits on its own, so a failure halfway keeps what is
+same ``bulk.service.bulk`` the page uses and commits on its own, so a failure halfway keeps what is
 done and says where it stopped. Progress lives under an org-scoped key for a day.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from app.blueprints.crm import service
-from app.blueprints.crm.page_context import count_of
+from app.blueprints.crm.bulk import service as bulk_service
+from app.blueprints.crm.records.page_context import count_of
 from app.blueprints.team.models import Membership
 from app.errors import DomainError
 from app.extensions import db, redis_store
@@ -40,9 +40,9 @@ def start(actor: Membership, entity: str, action: str, ids: list[int], value: An
     Raises DomainError for an unknown action and Forbidden when the actor may not do it to every
     record: refused now, not halfway through the job.
     """
-    if action not in service.BULK_ACTIONS:
+    if action not in bulk_service.BULK_ACTIONS:
         raise DomainError(f"Unknown bulk action: {action}.")
-    service.check_bulk(actor, entity, action, ids)
+    bulk_service.check_bulk(actor, entity, action, ids)
     job_id = secrets.token_hex(8)
     key = progress_key(actor.org_id, job_id)
     redis_store.client.hset(key, mapping={"total": len(ids), "done": 0, "status": "queued",
@@ -75,7 +75,7 @@ def run_bulk(membership_id: int, entity: str, action: str, ids: list[int], value
     for start_at in range(0, len(ids), CHUNK):
         chunk = ids[start_at:start_at + CHUNK]
         try:
-            changed += service.bulk(actor, entity, action, chunk, value)
+            changed += bulk_service.bulk(actor, entity, action, chunk, value)
             db.session.commit()
         except DomainError as err:
             db.session.rollback()

@@ -13,8 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.blueprints.crm.fields import FIELDS
 from app.blueprints.crm.models import CustomField, CustomFieldKind, DealStatus, Record
+from app.blueprints.crm.records.fields import FIELDS
 
 KINDS = {"email": "email", "phone": "tel", "notes": "textarea", "do_not_contact": "checkbox",
          "expected_close": "date", "company": "company", "owner": "owner", "stage": "stage",

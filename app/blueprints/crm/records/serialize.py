@@ -11,8 +11,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.blueprints.crm.fields import FIELDS
 from app.blueprints.crm.models import Contact, CustomField, Deal, Entity, Record
+from app.blueprints.crm.records.fields import FIELDS
 from app.errors import DomainError
 
 # Keys a response carries that a request body may repeat but cannot set.
@@ -63,7 +63,7 @@ def record_json(entity: str, record: Record) -> dict[str, Any]:
 
 
 def _column_type(entity: str, name: str) -> dict[str, Any]:
-    from app.blueprints.crm.service import model_for
+    from app.blueprints.crm.records.service import model_for
 
     column = model_for(entity).__table__.c[name]
     python_type = column.type.python_type

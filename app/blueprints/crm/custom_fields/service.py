@@ -9,8 +9,8 @@ import re
 
 from sqlalchemy import func, select
 
-from app.blueprints.crm.fields import FIELDS
 from app.blueprints.crm.models import CustomField, CustomFieldKind, Entity
+from app.blueprints.crm.records.fields import FIELDS
 from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, require
 from app.errors import DomainError

@@ -16,7 +16,6 @@ from sqlalchemy import and_, delete, false, func, insert, select, update
 from app.blueprints.auth.models import User
 from app.blueprints.crm.deal_stages import keeper as stage_keeper
 from app.blueprints.crm.events import ContactsMerged, DealCreated, DealDeleted, DealRestored, DealUpdated
-from app.blueprints.crm.fields import FIELDS, Cleaned, clean
 from app.blueprints.crm.models import (
     Activity,
     Company,
@@ -28,8 +27,10 @@ from app.blueprints.crm.models import (
     Record,
     Tag,
 )
+from app.blueprints.crm.records.fields import FIELDS, Cleaned, clean
 from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, can, require
+from app.canonical import id_or_none
 from app.db_types import utcnow
 from app.errors import DomainError, Forbidden, NotFound
 from app.events import emit
@@ -95,19 +96,11 @@ def search_text_from(entity: str, values: dict[str, Any], company_name: str | No
 
 # -- references --------------------------------------------------------------------------------
 
-def _as_id(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
 def resolve_owner(org_id: int, value: Any) -> int | None:
     """A user id of an org member, from an id or an email. Raises ValueError."""
     if value in (None, ""):
         return None
-    user_id = _as_id(value)
+    user_id = id_or_none(value)
     stmt = select(Membership.user_id).join(User, User.id == Membership.user_id).where(
         Membership.org_id == org_id)
     if user_id is not None:
@@ -124,7 +117,7 @@ def resolve_company(org_id: int, value: Any, create: bool = True) -> Company | N
     """A live company from an id, or by name (created when missing and ``create``)."""
     if value in (None, ""):
         return None
-    company_id = _as_id(value)
+    company_id = id_or_none(value)
     if company_id is not None:
         company = db.session.scalar(select(Company).where(
             Company.org_id == org_id, Company.id == company_id, Company.deleted_at.is_(None)))
@@ -146,7 +139,7 @@ def resolve_company(org_id: int, value: Any, create: bool = True) -> Company | N
 def resolve_contact(org_id: int, value: Any) -> Contact | None:
     if value in (None, ""):
         return None
-    contact_id = _as_id(value)
+    contact_id = id_or_none(value)
     stmt = select(Contact).where(Contact.org_id == org_id, Contact.deleted_at.is_(None))
     if contact_id is not None:
         stmt = stmt.where(Contact.id == contact_id)
@@ -245,7 +238,7 @@ def can_edit(actor: Membership, record: Record) -> bool:
     return record.owner_id in (None, actor.user_id) or can(actor.role, Permission.RECORDS_EDIT_ALL)
 
 
-def _not_editable_by(actor: Membership, model: type[Record]):
+def not_editable_by(actor: Membership, model: type[Record]):
     """``can_edit`` in SQL, negated: the rows of ``model`` the actor may not edit."""
     if can(actor.role, Permission.RECORDS_EDIT_ALL):
         return false()
@@ -376,7 +369,7 @@ def add_note(actor: Membership, entity: str, record_id: int, body: str) -> Activ
 
 # -- trash -------------------------------------------------------------------------------------
 
-def _live_ids(org_id: int, entity: str, ids: Iterable[int], trashed: bool) -> list[int]:
+def live_ids(org_id: int, entity: str, ids: Iterable[int], trashed: bool) -> list[int]:
     model = model_for(entity)
     ids = list({int(i) for i in ids})
     if not ids:
@@ -389,14 +382,14 @@ def _live_ids(org_id: int, entity: str, ids: Iterable[int], trashed: bool) -> li
     return found
 
 
-def _log_many(actor: Membership, entity: str, ids: list[int], kind: str, **data: Any) -> None:
+def log_many(actor: Membership, entity: str, ids: list[int], kind: str, **data: Any) -> None:
     if ids:
         db.session.execute(insert(Activity), [
             {"org_id": actor.org_id, "subject_type": entity, "subject_id": i, "kind": kind,
              "actor_id": actor.user_id, "data": data, "created_at": utcnow()} for i in ids])
 
 
-def _update_in_chunks(model: type[Record], ids: list[int], **values: Any) -> None:
+def update_in_chunks(model: type[Record], ids: list[int], **values: Any) -> None:
     for start in range(0, len(ids), 500):
         db.session.execute(update(model).where(model.id.in_(ids[start:start + 500])).values(**values)
                            .execution_options(synchronize_session=False))
@@ -404,16 +397,16 @@ def _update_in_chunks(model: type[Record], ids: list[int], **values: Any) -> Non
 
 def _move_trash(actor: Membership, entity: str, ids: Iterable[int], to_trash: bool) -> int:
     require(actor, Permission.RECORDS_DELETE)
-    moved = _live_ids(actor.org_id, entity, ids, trashed=not to_trash)
-    _update_in_chunks(model_for(entity), moved, deleted_at=utcnow() if to_trash else None)
-    _log_many(actor, entity, moved, "deleted" if to_trash else "restored")
+    moved = live_ids(actor.org_id, entity, ids, trashed=not to_trash)
+    update_in_chunks(model_for(entity), moved, deleted_at=utcnow() if to_trash else None)
+    log_many(actor, entity, moved, "deleted" if to_trash else "restored")
     if entity == Entity.DEAL:
-        _emit_many(actor, moved, DealDeleted if to_trash else DealRestored)
+        emit_many(actor, moved, DealDeleted if to_trash else DealRestored)
     db.session.expire_all()
     return len(moved)
 
 
-def _emit_many(actor: Membership, ids: list[int], event_type: type,
+def emit_many(actor: Membership, ids: list[int], event_type: type,
                changes: Any = None) -> None:
     """One event per deal of ``ids`` (bulk paths), with its pipeline and stage. ``changes`` is a
     dict for every deal, or a function of the deal's current owner id (read before a reassignment)."""
@@ -447,99 +440,6 @@ def purge_trash(org_id: int | None = None, days: int = TRASH_DAYS) -> int:
             stmt = stmt.where(model.org_id == org_id)
         total += db.session.execute(stmt).rowcount or 0
     return total
-
-
-# -- bulk --------------------------------------------------------------------------------------
-
-BULK_ACTIONS = ("delete", "restore", "assign", "add_tag", "remove_tag", "move_stage")
-
-
-def bulk(actor: Membership, entity: str, action: str, ids: Iterable[int], value: Any = None) -> int:
-    """Apply ``action`` to records ``ids`` of the actor's org; returns how many changed.
-
-    Raises DomainError for an unknown action or value, Forbidden when the role may not.
-    """
-    ids = list(ids)
-    check_bulk(actor, entity, action, ids)
-    if action == "delete":
-        return trash_records(actor, entity, ids)
-    if action == "restore":
-        return restore_records(actor, entity, ids)
-    if action not in BULK_ACTIONS:
-        raise DomainError(f"Unknown bulk action: {action}.")
-    model = model_for(entity)
-    live = _live_ids(actor.org_id, entity, ids, trashed=False)
-    if action == "assign":
-        try:
-            owner_id = resolve_owner(actor.org_id, value)
-        except ValueError as err:
-            raise DomainError(f"Owner: {err}.", {"value": str(err)}) from None
-        if entity == Entity.DEAL:  # before the update, so each event carries the previous owner
-            _emit_many(actor, live, DealUpdated, changes=lambda was: {"owner": [was, owner_id]})
-        _update_in_chunks(model, live, owner_id=owner_id, updated_at=utcnow())
-        _log_many(actor, entity, live, "updated", changes={"owner": [None, owner_id]})
-    elif action in ("add_tag", "remove_tag"):
-        live = _bulk_tag(actor, entity, live, value, add=action == "add_tag")
-        if entity == Entity.DEAL:
-            sign = "+" if action == "add_tag" else "-"  # the timeline's own notation for tag changes
-            _emit_many(actor, live, DealUpdated, changes={"tags": [sign, str(value).strip()]})
-    elif action == "move_stage":
-        live = _bulk_move(actor, entity, live, value)
-    db.session.flush()
-    db.session.expire_all()
-    return len(live)
-
-
-def check_bulk(actor: Membership, entity: str, action: str, ids: Iterable[int]) -> None:
-    """Raises Forbidden unless ``actor`` may apply ``action`` to every record of ``ids``: the rule
-    of the single-record action, for each record (trash and restore need RECORDS_DELETE, a new owner
-    RECORDS_EDIT_ALL, tags and stage moves the right to edit each record)."""
-    if action in ("delete", "restore"):
-        require(actor, Permission.RECORDS_DELETE)
-    elif action == "assign":
-        require(actor, Permission.RECORDS_EDIT_ALL)
-    elif not can(actor.role, Permission.RECORDS_EDIT_ALL):
-        model, ids = model_for(entity), list({int(i) for i in ids})
-        others = sum(db.session.scalar(select(func.count()).select_from(model).where(
-            model.org_id == actor.org_id, model.id.in_(ids[start:start + 500]), model.deleted_at.is_(None),
-            _not_editable_by(actor, model))) or 0
-            for start in range(0, len(ids), 500))
-        if others:
-            raise Forbidden(f"You can edit only the records you own, and {others:,} of the {len(ids):,} "
-                            "selected belong to someone else. Narrow the selection, or ask a manager.")
-
-
-def _bulk_move(actor: Membership, entity: str, ids: list[int], value: Any) -> list[int]:
-    """Move the deals the stage rules let in (the pipeline decides); a deal a rule refuses stays."""
-    if entity != Entity.DEAL:
-        raise DomainError("Only deals have stages.")
-    return stage_keeper().bulk_move(actor, ids, value)
-
-
-def _bulk_tag(actor: Membership, entity: str, ids: list[int], value: Any, add: bool) -> list[int]:
-    from app.blueprints.crm.models import company_tag, contact_tag, deal_tag
-
-    table = {Entity.CONTACT: contact_tag, Entity.COMPANY: company_tag, Entity.DEAL: deal_tag}[Entity(entity)]
-    column = table.c[f"{entity}_id"]
-    tags = tags_from(actor.org_id, value)
-    if len(tags) != 1:
-        raise DomainError("Name one tag.", {"value": "Enter a tag name."})
-    tag = tags[0]
-    changed: list[int] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        tagged = set(db.session.scalars(select(column).where(column.in_(chunk), table.c.tag_id == tag.id)))
-        if add:
-            todo = [i for i in chunk if i not in tagged]
-            if todo:
-                db.session.execute(insert(table), [{f"{entity}_id": i, "tag_id": tag.id} for i in todo])
-        else:
-            todo = [i for i in chunk if i in tagged]
-            if todo:
-                db.session.execute(delete(table).where(column.in_(todo), table.c.tag_id == tag.id))
-        changed.extend(todo)
-    _log_many(actor, entity, changed, "updated", changes={"tags": ["+" if add else "-", tag.name]})
-    return changed
 
 
 # -- merge -------------------------------------------------------------------------------------

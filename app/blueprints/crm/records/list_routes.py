@@ -9,9 +9,10 @@ from __future__ import annotations
 from flask import g, request, session
 from flask_login import login_required
 
-from app.blueprints.crm import bp, queries
-from app.blueprints.crm.page_context import list_context
-from app.blueprints.crm.queries import ListQuery
+from app.blueprints.crm import bp
+from app.blueprints.crm.records import queries
+from app.blueprints.crm.records.page_context import list_context
+from app.blueprints.crm.records.queries import ListQuery
 from app.htmx import render
 
 ENTITY_PATH = "<any(contacts,companies,deals):entities>"
@@ -65,4 +66,6 @@ def list_page(entities: str, trashed: bool = False):
                   **list_context(g.membership.org_id, entities, query))
 
 
-from app.blueprints.crm import bulk_routes, custom_field_routes, record_routes  # noqa: E402, F401
+from app.blueprints.crm.bulk import routes as bulk_routes  # noqa: E402, F401
+from app.blueprints.crm.custom_fields import routes as custom_field_routes  # noqa: E402, F401
+from app.blueprints.crm.records import record_routes  # noqa: E402, F401

@@ -18,7 +18,7 @@ from sqlalchemy import Integer, Select, and_, column, func, select, text
 from app.blueprints.auth.models import User
 from app.blueprints.crm import panels
 from app.blueprints.crm.models import Activity, Company, Contact, Deal, Entity, Import, Tag
-from app.blueprints.crm.service import model_for
+from app.blueprints.crm.records.service import model_for
 from app.extensions import db
 
 MAX_PER_PAGE = 200

@@ -6,13 +6,16 @@ from urllib.parse import urlencode
 
 from flask import abort, flash, g, redirect, request, url_for
 
-from app.blueprints.crm import bp, bulk_jobs, queries, service
+from app.blueprints.crm import bp
+from app.blueprints.crm.bulk import jobs as bulk_jobs
+from app.blueprints.crm.bulk import service as bulk_service
 from app.blueprints.crm.deal_stages import keeper as stage_keeper
-from app.blueprints.crm.forms import build_inputs
 from app.blueprints.crm.models import Entity
-from app.blueprints.crm.page_context import entity_of, list_context
-from app.blueprints.crm.queries import ListQuery
-from app.blueprints.crm.routes import ENTITY_PATH
+from app.blueprints.crm.records import queries, service
+from app.blueprints.crm.records.forms import build_inputs
+from app.blueprints.crm.records.list_routes import ENTITY_PATH
+from app.blueprints.crm.records.page_context import entity_of, list_context
+from app.blueprints.crm.records.queries import ListQuery
 from app.blueprints.team.service import people
 from app.errors import DomainError, Forbidden, NotFound, toast_header
 from app.extensions import db
@@ -67,7 +70,7 @@ def bulk(entities: str):
             job_id = bulk_jobs.start(g.membership, entity, action, ids, value, label)
             db.session.commit()
             return _results(entities, query, progress=bulk_jobs.progress(g.membership.org_id, job_id))
-        changed = service.bulk(g.membership, entity, action, ids, value)
+        changed = bulk_service.bulk(g.membership, entity, action, ids, value)
     except DomainError as err:
         db.session.rollback()
         if isinstance(err, Forbidden | NotFound):

@@ -27,10 +27,10 @@ from typing import Any
 from sqlalchemy import select
 
 from app.blueprints.auth.models import User
-from app.blueprints.crm.fields import FIELDS
 from app.blueprints.crm.models import Company, Contact, CustomField, Deal, Entity, Tag
-from app.blueprints.crm.queries import ListQuery, filtered
-from app.blueprints.crm.service import custom_fields, model_for
+from app.blueprints.crm.records.fields import FIELDS
+from app.blueprints.crm.records.queries import ListQuery, filtered
+from app.blueprints.crm.records.service import custom_fields, model_for
 from app.extensions import db
 
 ID_HEADER = "ID"

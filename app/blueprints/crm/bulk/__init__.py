@@ -1,0 +1,1 @@
+"""Bulk actions on many records at once: the operations, their background job, their routes."""

@@ -1,0 +1,1 @@
+"""An organization's own fields on contacts, companies and deals, and their settings page."""

@@ -1,0 +1,1 @@
+"""CSV export of a filtered list, streamed."""

@@ -1,0 +1,1 @@
+"""Contacts, companies and deals as records: fields, operations, reads, pages and API."""
