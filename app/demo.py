@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import random
 
-from app.blueprints.auth.models import User
-from app.blueprints.auth.passwords import hash_password
-from app.blueprints.auth.service import find_user
-from app.blueprints.team.models import Membership
-from app.blueprints.team.permissions import Role
-from app.blueprints.team.service import create_organization
+from app.blueprints.auth.public import User, find_user, hash_password
+from app.blueprints.team.public import Membership, Role, create_organization
 from app.extensions import db
 
 DEMO_EMAIL = "demo@example.com"
@@ -55,7 +51,7 @@ TAGS = ("warm", "conference", "referral", "priority", "web3", "payments")
 
 def seed_records(owner: Membership) -> None:
     """A believable book of business: companies, their people, and deals across the stages."""
-    from app.blueprints.crm.records import service
+    from app.blueprints.crm import public as service
 
     rng = random.Random(7)  # the same demo every time
     contacts = []
@@ -83,8 +79,8 @@ def seed_pipeline(owner: Membership, contacts: list, rng: random.Random) -> None
 
     from sqlalchemy import select
 
-    from app.blueprints.crm.records import service
-    from app.blueprints.pipeline import service as pipelines
+    from app.blueprints.crm import public as service
+    from app.blueprints.pipeline import public as pipelines
     from app.db_types import utcnow
 
     sales = pipelines.default_pipeline(owner.org_id)

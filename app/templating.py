@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Flask, current_app, g, has_request_context, request, url_for
 from markupsafe import Markup
 
-from app.blueprints.team.permissions import Permission, can
+from app.blueprints.team.public import Permission, can
 
 
 @dataclass(frozen=True)

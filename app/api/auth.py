@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, request
 
-from app.blueprints.auth.tokens import TokenSettings, authenticate_access
+from app.blueprints.auth.public import TokenSettings, authenticate_access
 from app.errors import BadRequest, DomainError, Unauthorized
 from app.extensions import csrf
 from app.request_input import MAX_JSON_BYTES, SEND_JSON_OBJECT

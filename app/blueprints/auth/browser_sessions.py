@@ -18,7 +18,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from app.blueprints.auth.models import RefreshToken, User, UserSession
-from app.blueprints.team.models import Membership
+from app.blueprints.team.public import Membership
 from app.db_types import utcnow
 from app.errors import NotFound
 from app.extensions import db, redis_store

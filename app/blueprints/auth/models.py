@@ -11,7 +11,7 @@ from app.db_types import UTCDateTime, utcnow
 from app.extensions import db
 
 if TYPE_CHECKING:
-    from app.blueprints.team.models import Membership
+    from app.blueprints.team.public import Membership
 
 
 class User(UserMixin, db.Model):

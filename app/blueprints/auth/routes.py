@@ -14,7 +14,7 @@ from app.blueprints.auth.session import (
     start_session,
     switch_org,
 )
-from app.blueprints.team import service as team
+from app.blueprints.team import public as team
 from app.errors import DomainError, NotFound, attach_to_form
 from app.extensions import db, limiter
 from app.htmx import render

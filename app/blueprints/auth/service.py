@@ -16,8 +16,7 @@ from app.blueprints.auth.passwords import (
     needs_rehash,
     verify_password,
 )
-from app.blueprints.team.models import Membership
-from app.blueprints.team.service import create_organization
+from app.blueprints.team.public import Membership, create_organization
 from app.db_types import utcnow
 from app.errors import Conflict, DomainError, TooManyAttempts, Unauthorized
 from app.extensions import db

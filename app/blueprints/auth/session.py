@@ -9,7 +9,7 @@ from app import audit, realtime
 from app.blueprints.auth import browser_sessions
 from app.blueprints.auth.models import User
 from app.blueprints.auth.service import default_membership
-from app.blueprints.team.models import Membership
+from app.blueprints.team.public import Membership
 from app.errors import is_htmx, respond_with_error, wants_json
 from app.extensions import login
 

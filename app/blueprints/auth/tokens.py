@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from app import audit
 from app.blueprints.auth.models import RefreshToken, User
-from app.blueprints.team.models import Membership
+from app.blueprints.team.public import Membership
 from app.db_types import utcnow
 from app.errors import Unauthorized
 from app.extensions import db

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from app.blueprints.crm.models import Deal
-    from app.blueprints.team.models import Membership
+    from app.blueprints.team.public import Membership
 
 
 class ImportedStages(Protocol):

@@ -32,8 +32,8 @@ from app.extensions import db
 from app.tenancy import OrgScoped
 
 if TYPE_CHECKING:
-    from app.blueprints.auth.models import User
-    from app.blueprints.pipeline.models import Pipeline, Stage
+    from app.blueprints.auth.public import User
+    from app.blueprints.pipeline.public import Pipeline, Stage
 
 
 class Entity(StrEnum):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.blueprints.team.models import Membership
+from app.blueprints.team.public import Membership
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,9 @@ from app.blueprints.crm.records.service import (
     create_contact_unattended,
     create_record,
     custom_fields,
+    resolve_company,
     search_text,
+    update_record,
 )
 
 __all__ = [
@@ -33,5 +35,5 @@ __all__ = [
     "DealRestored", "DealStatus", "DealUpdated", "Entity", "ImportedStages", "ListQuery",
     "RecordPanel", "StageKeeper", "check_edit", "create_contact_unattended", "create_record",
     "custom_fields", "filtered", "org_tags", "record_json", "register_history", "register_panel",
-    "register_stage_keeper", "schema", "search_text",
+    "register_stage_keeper", "resolve_company", "schema", "search_text", "update_record",
 ]

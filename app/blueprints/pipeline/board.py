@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import lazyload
 
-from app.blueprints.auth.models import User
+from app.blueprints.auth.public import User
 from app.blueprints.crm.public import (
     Company,
     Contact,
@@ -32,7 +32,7 @@ from app.blueprints.pipeline import moves
 from app.blueprints.pipeline.models import Stage, StageMove
 from app.blueprints.pipeline.moves import move_to_stage
 from app.blueprints.pipeline.service import get_stage
-from app.blueprints.team.models import Membership
+from app.blueprints.team.public import Membership
 from app.db_types import utcnow
 from app.errors import DomainError, NotFound
 from app.extensions import db

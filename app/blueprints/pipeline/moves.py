@@ -26,7 +26,7 @@ from app.events import emit
 from app.extensions import db
 
 if TYPE_CHECKING:
-    from app.blueprints.team.models import Membership
+    from app.blueprints.team.public import Membership
 
 POSITION_STEP = 1.0
 MIN_GAP = 1e-6  # below this, the column is renumbered before inserting between two cards

@@ -12,7 +12,7 @@ from app.blueprints.crm.public import org_tags
 from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import bp
 from app.blueprints.pipeline.service import get_stage, made_default_pipeline, pipelines
-from app.blueprints.team.permissions import Permission, can
+from app.blueprints.team.public import Permission, can
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.htmx import render

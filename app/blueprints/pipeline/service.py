@@ -17,15 +17,14 @@ from app.blueprints.crm.public import Deal, custom_fields
 from app.blueprints.pipeline.models import Pipeline, Stage, StageKind
 from app.blueprints.pipeline.moves import POSITION_STEP, move_to_stage, top_position
 from app.blueprints.pipeline.rules import REQUIRABLE
-from app.blueprints.team.events import OrganizationCreated
-from app.blueprints.team.permissions import Permission, require
+from app.blueprints.team.public import OrganizationCreated, Permission, require
 from app.errors import DomainError, NotFound
 from app.events import subscribe
 from app.extensions import db
 from app.tenancy import get_in_org
 
 if TYPE_CHECKING:
-    from app.blueprints.team.models import Membership
+    from app.blueprints.team.public import Membership
 
 MADE_DEFAULT = "made_default_pipeline"
 COLOURS = ("slate", "blue", "indigo", "violet", "amber", "green", "red")

@@ -8,7 +8,7 @@ from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import bp, service
 from app.blueprints.pipeline.models import StageKind
 from app.blueprints.pipeline.routes import org_pipelines
-from app.blueprints.team.permissions import Permission, can
+from app.blueprints.team.public import Permission, can
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.htmx import render

@@ -21,7 +21,7 @@ from app.extensions import db
 
 if TYPE_CHECKING:
     from app.blueprints.crm.public import Deal
-    from app.blueprints.team.models import Membership
+    from app.blueprints.team.public import Membership
 
 
 class PipelineStageKeeper:

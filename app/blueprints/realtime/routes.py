@@ -11,7 +11,7 @@ from flask import current_app, g, request
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
-from app.blueprints.auth.browser_sessions import session_role
+from app.blueprints.auth.public import session_role
 from app.blueprints.realtime import bp
 from app.errors import respond_with_error
 from app.extensions import db, sock

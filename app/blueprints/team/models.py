@@ -11,7 +11,7 @@ from app.db_types import UTCDateTime, utcnow
 from app.extensions import db
 
 if TYPE_CHECKING:
-    from app.blueprints.auth.models import User
+    from app.blueprints.auth.public import User
 
 
 class Organization(db.Model):

@@ -21,7 +21,7 @@ from app.extensions import db
 from app.tenancy import get_in_org
 
 if TYPE_CHECKING:
-    from app.blueprints.auth.models import User
+    from app.blueprints.auth.public import User
 
 ORG_NAME_MAX = 120
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from app.blueprints.crm.bulk import service as bulk_service
 from app.blueprints.crm.records.page_context import count_of
-from app.blueprints.team.models import Membership
+from app.blueprints.team.public import Membership
 from app.errors import DomainError
 from app.extensions import db, redis_store
 from app.jobs import Queues, enqueue_after_commit

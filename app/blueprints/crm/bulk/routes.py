@@ -16,7 +16,7 @@ from app.blueprints.crm.records.forms import build_inputs
 from app.blueprints.crm.records.list_routes import ENTITY_PATH
 from app.blueprints.crm.records.page_context import entity_of, list_context
 from app.blueprints.crm.records.queries import ListQuery
-from app.blueprints.team.service import people
+from app.blueprints.team.public import people
 from app.errors import DomainError, Forbidden, NotFound, toast_header
 from app.extensions import db
 from app.htmx import render

@@ -26,8 +26,7 @@ from app.blueprints.crm.records.service import (
     trash_records,
     update_in_chunks,
 )
-from app.blueprints.team.models import Membership
-from app.blueprints.team.permissions import Permission, can, require
+from app.blueprints.team.public import Membership, Permission, can, require
 from app.db_types import utcnow
 from app.errors import DomainError, Forbidden
 from app.extensions import db

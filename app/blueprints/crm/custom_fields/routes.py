@@ -8,7 +8,7 @@ from app.blueprints.crm import bp
 from app.blueprints.crm.custom_fields.service import create_custom_field, delete_custom_field
 from app.blueprints.crm.models import CustomFieldKind, Entity
 from app.blueprints.crm.records import service
-from app.blueprints.team.permissions import Permission, can
+from app.blueprints.team.public import Permission, can
 from app.errors import DomainError, Forbidden
 from app.extensions import db
 from app.htmx import render

@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 
 from app.blueprints.crm.models import CustomField, CustomFieldKind, Entity
 from app.blueprints.crm.records.fields import FIELDS
-from app.blueprints.team.models import Membership
-from app.blueprints.team.permissions import Permission, require
+from app.blueprints.team.public import Membership, Permission, require
 from app.errors import DomainError
 from app.extensions import db
 from app.tenancy import get_in_org

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.blueprints.auth.models import User
+from app.blueprints.auth.public import User
 from app.blueprints.crm.models import Company, Contact, CustomField, Deal, Entity, Tag
 from app.blueprints.crm.records.fields import FIELDS
 from app.blueprints.crm.records.queries import ListQuery, filtered

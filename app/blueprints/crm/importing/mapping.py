@@ -11,8 +11,7 @@ from app.blueprints.crm.export.service import CUSTOM_PREFIX
 from app.blueprints.crm.models import Import, ImportStatus
 from app.blueprints.crm.records.fields import FIELDS
 from app.blueprints.crm.records.service import custom_fields
-from app.blueprints.team.models import Membership
-from app.blueprints.team.permissions import Permission, require
+from app.blueprints.team.public import Membership, Permission, require
 from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.jobs import Queues, enqueue_after_commit

@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import func, select, text, update
 
-from app.blueprints.auth.models import User
+from app.blueprints.auth.public import User
 from app.blueprints.crm.deal_stages import keeper as stage_keeper
 from app.blueprints.crm.models import Company, Contact, Entity, Import, Tag
 from app.blueprints.crm.records.service import model_for, search_text_from
-from app.blueprints.team.models import Membership
+from app.blueprints.team.public import Membership
 from app.bulk_insert import insert_rows
 from app.db_types import utcnow
 from app.extensions import db

@@ -20,8 +20,7 @@ from app.blueprints.crm.models import (
     ImportStatus,
 )
 from app.blueprints.crm.records.service import search_text_from
-from app.blueprints.team.models import Membership
-from app.blueprints.team.permissions import Permission, require
+from app.blueprints.team.public import Membership, Permission, require
 from app.bulk_insert import insert_rows
 from app.db_types import utcnow
 from app.errors import DomainError

@@ -22,7 +22,7 @@ from typing import BinaryIO
 from sqlalchemy import insert, select
 
 from app.blueprints.crm.models import Entity, Import, ImportChunk, ImportStatus
-from app.blueprints.team.models import Membership
+from app.blueprints.team.public import Membership
 from app.errors import DomainError, NotFound
 from app.extensions import db
 

@@ -11,7 +11,7 @@ from app.blueprints.crm.deal_stages import keeper as stage_keeper
 from app.blueprints.crm.models import Company, DealStatus, Entity
 from app.blueprints.crm.records import queries, service
 from app.blueprints.crm.records.forms import build_inputs
-from app.blueprints.team.service import people
+from app.blueprints.team.public import people
 from app.extensions import db
 
 ENTITIES = {"contacts": Entity.CONTACT, "companies": Entity.COMPANY, "deals": Entity.DEAL}

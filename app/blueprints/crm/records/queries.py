@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Integer, Select, and_, column, func, select, text
 
-from app.blueprints.auth.models import User
+from app.blueprints.auth.public import User
 from app.blueprints.crm import panels
 from app.blueprints.crm.models import Activity, Company, Contact, Deal, Entity, Import, Tag
 from app.blueprints.crm.records.service import model_for

@@ -12,8 +12,7 @@ from app.blueprints.crm.records import queries, service
 from app.blueprints.crm.records.forms import build_inputs, raw_from, record_value
 from app.blueprints.crm.records.list_routes import ENTITY_PATH
 from app.blueprints.crm.records.page_context import NOUNS, company_names, count_of, entity_of
-from app.blueprints.team.permissions import Permission, can
-from app.blueprints.team.service import people
+from app.blueprints.team.public import Permission, can, people
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.htmx import render

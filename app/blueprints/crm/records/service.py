@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, false, func, insert, select, update
 
-from app.blueprints.auth.models import User
+from app.blueprints.auth.public import User
 from app.blueprints.crm.deal_stages import keeper as stage_keeper
 from app.blueprints.crm.events import ContactsMerged, DealCreated, DealDeleted, DealRestored, DealUpdated
 from app.blueprints.crm.models import (
@@ -28,8 +28,7 @@ from app.blueprints.crm.models import (
     Tag,
 )
 from app.blueprints.crm.records.fields import FIELDS, Cleaned, clean
-from app.blueprints.team.models import Membership
-from app.blueprints.team.permissions import Permission, can, require
+from app.blueprints.team.public import Membership, Permission, can, require
 from app.canonical import id_or_none
 from app.db_types import utcnow
 from app.errors import DomainError, Forbidden, NotFound

@@ -1,0 +1,12 @@
+"""What other domains may use of team: organizations, memberships, roles and the permission
+matrix, the people of an organization, and team's events. The rest of the package is private."""
+
+from app.blueprints.team.events import MemberRoleChanged, OrganizationCreated, OrganizationUpdated
+from app.blueprints.team.models import Membership, Organization
+from app.blueprints.team.permissions import Permission, Role, can, require
+from app.blueprints.team.service import create_organization, membership_for, people
+
+__all__ = [
+    "MemberRoleChanged", "Membership", "Organization", "OrganizationCreated", "OrganizationUpdated",
+    "Permission", "Role", "can", "create_organization", "membership_for", "people", "require",
+]

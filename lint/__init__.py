@@ -1,0 +1,1 @@
+"""Checks of the code's shape that linters run (not imported by the app)."""
