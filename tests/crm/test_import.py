@@ -714,3 +714,45 @@ def test_a_mapping_naming_many_unknown_columns_names_a_few_in_its_message(owner)
         importing.queue_import(owner, imp, mapping)
     assert "nope 0, nope 1" in err.value.message and "9,995 more" in err.value.message
     assert len(err.value.message) < 200
+
+
+def test_an_import_announces_each_contact_it_creates_and_its_end(owner):
+    from app.blueprints.crm.events import ContactCreated, ImportFinished
+    from app.events import bus
+
+    heard: list = []
+    bus.subscribe((ContactCreated, ImportFinished), heard.append)
+    try:
+        imp = run(owner, "Email\na@example.com\nb@example.com\nnot-an-email\n")
+        created = sorted(db.session.scalars(select(Contact.id).where(Contact.import_id == imp.id)))
+        contacts = [e for e in heard if isinstance(e, ContactCreated)]
+        assert sorted(e.contact_id for e in contacts) == created and len(created) == 2
+        assert {(e.via, e.import_id) for e in contacts} == {("import", imp.id)}
+        [end] = [e for e in heard if isinstance(e, ImportFinished)]
+        assert (end.import_id, end.status, end.created, end.rejected, end.dry_run) == (imp.id, "done", 2, 1, False)
+        heard.clear()
+        dry = run(owner, "Email\nc@example.com\n", dry_run=True)
+        assert [(e.name, e.import_id, e.dry_run) for e in heard] == [("ImportFinished", dry.id, True)]
+    finally:
+        bus.unsubscribe(heard.append)
+
+
+def test_a_failed_import_announces_its_failure(owner, monkeypatch):
+    from app.blueprints.crm.events import ImportFinished
+    from app.blueprints.crm.importing import runner
+    from app.events import bus
+
+    heard: list = []
+    bus.subscribe(ImportFinished, heard.append)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(runner._Run, "batch", broken)
+    try:
+        with pytest.raises(RuntimeError):
+            run(owner, "Email\na@example.com\n")
+        [end] = heard
+        assert end.status == "failed" and "error on our side" in end.error and end.created == 0
+    finally:
+        bus.unsubscribe(heard.append)

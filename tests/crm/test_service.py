@@ -171,3 +171,25 @@ def test_creating_a_deal_in_a_won_stage_makes_it_won(owner):
     assert deal.status == "won"
     lost = service.create_record(owner, "deal", {"title": "Gone", "stage": "Lost", "lost_reason": "price"})
     assert lost.status == "lost" and lost.lost_reason == "price"
+
+
+def test_a_new_contact_is_announced_after_commit_and_not_after_a_rollback(owner):
+    from app.blueprints.crm.events import ContactCreated
+    from app.events import bus
+
+    heard: list = []
+    bus.subscribe(ContactCreated, heard.append)
+    try:
+        kept = service.create_record(owner, "contact", {"email": "kept@example.com"})
+        made = service.create_contact_unattended(owner.org_id, {"telegram_username": "writer"}, via="telegram")
+        assert heard == []  # nothing before the commit
+        db.session.commit()
+        assert [(e.contact_id, e.via, e.actor_id) for e in heard] == [
+            (kept.id, "app", owner.user_id), (made.id, "telegram", None)]
+        heard.clear()
+        service.create_record(owner, "contact", {"email": "gone@example.com"})
+        db.session.rollback()
+        db.session.commit()
+        assert heard == []
+    finally:
+        bus.unsubscribe(heard.append)

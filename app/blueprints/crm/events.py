@@ -1,5 +1,6 @@
-"""What the CRM tells others about its records: deals created, changed, trashed and restored, and
-contacts merged. Where a deal is (its moves, won and lost) is the pipeline's: ``pipeline.events``."""
+"""What the CRM tells others about its records: contacts created and merged; deals created, changed,
+trashed and restored; imports finished. Where a deal is (its moves, won and lost) is the
+pipeline's: ``pipeline.events``."""
 
 from __future__ import annotations
 
@@ -39,6 +40,32 @@ class DealDeleted(DealEvent):
 @dataclass(frozen=True, kw_only=True)
 class DealRestored(DealEvent):
     """A deal came back from the trash."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactCreated(DomainEvent):
+    """A new contact: from a form or the API (``via`` "app"), made by the system when someone wrote
+    to a connected Telegram account ("telegram"), or by an import ("import", with ``import_id``)."""
+
+    contact_id: int
+    via: str = "app"
+    import_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportFinished(DomainEvent):
+    """An import ended: ``status`` "done" (with its counts) or "failed" (``error`` says why; rows of
+    the batches committed before stay). A dry run raises it too, having written nothing."""
+
+    import_id: int
+    entity: str
+    status: str
+    dry_run: bool
+    created: int
+    updated: int
+    skipped: int
+    rejected: int
+    error: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,12 +8,14 @@ the port through which the pipeline keeps deals' stages (``deal_stages``).
 from app.blueprints.crm.deal_stages import ImportedStages, StageKeeper
 from app.blueprints.crm.deal_stages import register as register_stage_keeper
 from app.blueprints.crm.events import (
+    ContactCreated,
     ContactsMerged,
     DealCreated,
     DealDeleted,
     DealEvent,
     DealRestored,
     DealUpdated,
+    ImportFinished,
 )
 from app.blueprints.crm.models import Company, Contact, Deal, DealStatus, Entity
 from app.blueprints.crm.panels import RecordPanel, register_history
@@ -31,9 +33,10 @@ from app.blueprints.crm.records.service import (
 )
 
 __all__ = [
-    "Company", "Contact", "ContactsMerged", "Deal", "DealCreated", "DealDeleted", "DealEvent",
-    "DealRestored", "DealStatus", "DealUpdated", "Entity", "ImportedStages", "ListQuery",
-    "RecordPanel", "StageKeeper", "check_edit", "create_contact_unattended", "create_record",
-    "custom_fields", "filtered", "org_tags", "record_json", "register_history", "register_panel",
-    "register_stage_keeper", "resolve_company", "schema", "search_text", "update_record",
+    "Company", "Contact", "ContactCreated", "ContactsMerged", "Deal", "DealCreated", "DealDeleted",
+    "DealEvent", "DealRestored", "DealStatus", "DealUpdated", "Entity", "ImportFinished",
+    "ImportedStages", "ListQuery", "RecordPanel", "StageKeeper", "check_edit",
+    "create_contact_unattended", "create_record", "custom_fields", "filtered", "org_tags",
+    "record_json", "register_history", "register_panel", "register_stage_keeper", "resolve_company",
+    "schema", "search_text", "update_record",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 
-from app.blueprints.crm.events import DealCreated
+from app.blueprints.crm.events import ContactCreated, DealCreated, ImportFinished
 from app.blueprints.crm.models import (
     Activity,
     Company,
@@ -87,6 +87,7 @@ def import_batches(import_id: int) -> Iterator[Import]:
         db.session.flush()
         yield imp
     imp.status, imp.finished_at = ImportStatus.DONE.value, utcnow()
+    _announce_end(imp)
     db.session.flush()
     yield imp
 
@@ -95,7 +96,15 @@ def fail_import(import_id: int, message: str) -> None:
     imp = db.session.get(Import, import_id)
     if imp is not None:
         imp.status, imp.finished_at, imp.error = ImportStatus.FAILED.value, utcnow(), message[:2000]
+        _announce_end(imp)
         db.session.flush()
+
+
+def _announce_end(imp: Import) -> None:
+    emit(ImportFinished(org_id=imp.org_id, actor_id=imp.created_by_id, import_id=imp.id, entity=imp.entity,
+                        status=imp.status, dry_run=imp.dry_run, created=imp.created_count,
+                        updated=imp.updated_count, skipped=imp.skipped_count,
+                        rejected=imp.rejected_count, error=imp.error))
 
 
 class _Upcoming:
@@ -287,6 +296,10 @@ class _Run(_References):
         insert_rows(TAG_TABLES[self.entity], ({column: rid, "tag_id": tag_ids[t]}
                                               for rid, row in zip(ids, creates, strict=True)
                                               for t in row.tags))
+        if self.entity == Entity.CONTACT:
+            for rid in ids:
+                emit(ContactCreated(org_id=self.org_id, actor_id=self.actor_id, contact_id=rid, via="import",
+                                    import_id=self.import_ref))
         if self.entity == Entity.DEAL:
             placed = [(rid, v) for rid, v in zip(ids, values, strict=True) if v.get("stage_id")]
             for rid, v in placed:

@@ -15,7 +15,14 @@ from sqlalchemy import and_, delete, false, func, insert, select, update
 
 from app.blueprints.auth.public import User
 from app.blueprints.crm.deal_stages import keeper as stage_keeper
-from app.blueprints.crm.events import ContactsMerged, DealCreated, DealDeleted, DealRestored, DealUpdated
+from app.blueprints.crm.events import (
+    ContactCreated,
+    ContactsMerged,
+    DealCreated,
+    DealDeleted,
+    DealRestored,
+    DealUpdated,
+)
 from app.blueprints.crm.models import (
     Activity,
     Company,
@@ -291,6 +298,8 @@ def create_record(actor: Membership, entity: str, raw: dict[str, Any]) -> Record
     db.session.add(record)
     db.session.flush()
     record_activity(actor, entity, record, "created")
+    if isinstance(record, Contact):
+        emit(ContactCreated(org_id=record.org_id, actor_id=actor.user_id, contact_id=record.id))
     if isinstance(record, Deal):
         emit(DealCreated(**{**_deal_ids(record, actor), "pipeline_id": stage.pipeline_id,
                             "stage_id": stage.id}))
@@ -313,6 +322,7 @@ def create_contact_unattended(org_id: int, raw: dict[str, Any], *, via: str) -> 
     db.session.add(contact)
     db.session.flush()
     record_activity(None, Entity.CONTACT, contact, "created", via=via)
+    emit(ContactCreated(org_id=org_id, actor_id=None, contact_id=contact.id, via=via))
     return contact
 
 
