@@ -458,7 +458,7 @@ def contact_for_chat(actor: Membership, chat: Chat) -> Contact:
     """The chat's contact: the linked one, an existing one with the same Telegram id or username,
     or a new one made from the chat's name, username, phone and Telegram id. Links every chat of
     the organization with that person."""
-    from app.blueprints.crm import service as crm
+    from app.blueprints.crm import public as crm
 
     if chat.contact_id is not None:
         contact = db.session.get(Contact, chat.contact_id)
@@ -492,7 +492,7 @@ def create_deal_from_chat(actor: Membership, chat: Chat, title: str | None,
                           stage_id: int | None = None, value: str | None = None) -> Deal:
     """A deal for the chat's contact (made first when the chat has none), in ``stage_id`` (the
     default pipeline's first stage when None). Raises DomainError with field messages."""
-    from app.blueprints.crm import service as crm
+    from app.blueprints.crm import public as crm
 
     if not can_see_chat(actor, chat):
         raise NotFound("Chat not found.")

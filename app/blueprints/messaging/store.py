@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app import canonical
 from app.blueprints.accounts.models import BDAccount
-from app.blueprints.crm import service as crm
+from app.blueprints.crm import public as crm
 from app.blueprints.crm.models import Contact
 from app.blueprints.messaging.events import MessageReceived
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
