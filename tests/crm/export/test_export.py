@@ -11,7 +11,7 @@ from app.blueprints.crm.records.queries import ListQuery
 from app.blueprints.team.permissions import Role
 from app.extensions import db
 from tests.conftest import sign_in_as
-from tests.crm.test_api import bearer
+from tests.crm.records.test_api import bearer
 from tests.factories import add_member, make_company, make_contact, make_deal, make_member
 
 

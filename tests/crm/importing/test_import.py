@@ -25,7 +25,7 @@ from app.blueprints.team.permissions import Role
 from app.errors import Conflict, DomainError, Forbidden
 from app.extensions import db, redis_store
 from app.jobs import Queues, queue
-from tests.crm.hostile_files import CountingStream, RepeatingStream, columns
+from tests.crm.importing.hostile_files import CountingStream, RepeatingStream, columns
 from tests.factories import add_member, make_company, make_contact, make_deal, make_member
 
 HEADER = "First name,Last name,Email,Phone,Telegram,Company,Tags\n"

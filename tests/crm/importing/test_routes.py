@@ -17,7 +17,7 @@ from app.blueprints.team.permissions import Role
 from app.extensions import db, redis_store
 from app.jobs import Queues, queue
 from tests.conftest import csrf_token, sign_in_as
-from tests.crm.hostile_files import RepeatingStream, columns
+from tests.crm.importing.hostile_files import RepeatingStream, columns
 from tests.factories import add_member, make_member
 
 CSV = b"First name,E-mail,Mobile,Favourite colour\nAda,ada@example.com,+442079460958,green\nBob,bad-email,,blue\n"
