@@ -52,11 +52,14 @@ def seed(world, accounts: int):
     wrote once. Returns (owner membership, [(account id, phone, person id)])."""
     from app.blueprints.accounts.models import BDAccount
     from app.blueprints.accounts.vault import app_vault
+    from app.blueprints.auth.browser_sessions import open_session
     from app.blueprints.team.permissions import Role
     from app.extensions import db
     from tests.factories import make_member
 
     owner = make_member(Role.OWNER)
+    open_session(owner.user, ip="127.0.0.1", user_agent="bench")
+    token = owner.user.get_id()  # the socket's cookie names that session (read before the commit)
     vault = app_vault()
     rows = []
     for n in range(accounts):
@@ -73,7 +76,7 @@ def seed(world, accounts: int):
         db.session.add(account)
         rows.append((account, phone, person.profile.id))
     db.session.commit()
-    return (owner.id, owner.user.get_id(), owner.org_id), [(a.id, phone, pid) for a, phone, pid in rows]
+    return (owner.id, token, owner.org_id), [(a.id, phone, pid) for a, phone, pid in rows]
 
 
 def wait_until(condition, timeout: float, what: str) -> None:
@@ -140,14 +143,18 @@ def _answers(url: str) -> bool:
 
 
 def open_socket(app, owner: tuple[int, str, int], url: str):
+    from urllib.parse import urlsplit
+
     import simple_websocket
 
     from app.realtime import publish_now
 
     serializer = app.session_interface.get_signing_serializer(app)
-    cookie = serializer.dumps({"_user_id": owner[1], "_fresh": True, "org_id": owner[2], "sid": "bench"})
+    cookie = serializer.dumps({"_user_id": owner[1], "_fresh": True, "org_id": owner[2]})
+    # As the site's own page opens it: the handshake checks Origin (the client's Host has no port).
+    origin = "http://" + urlsplit(url).hostname
     ws = simple_websocket.Client.connect(
-        url.replace("http", "ws") + "/ws", headers={"Cookie": f"session={cookie}"}
+        url.replace("http", "ws") + "/ws", headers={"Cookie": f"session={cookie}", "Origin": origin}
     )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # the server subscribes just after the handshake
