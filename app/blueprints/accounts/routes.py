@@ -13,7 +13,7 @@ import segno
 from flask import flash, g, redirect, request, url_for
 from flask_login import login_required
 
-from app.blueprints.accounts import bp, gateway, live, service  # live: the status renderer
+from app.blueprints.accounts import bp, gateway, live, service  # noqa: F401 - live: renderer, subscribers
 from app.blueprints.accounts.config import DEFAULT_CONFIG, LIMITS, effective
 from app.blueprints.accounts.models import AccountStatus, BDAccount
 from app.blueprints.accounts.proxy_hosts import private_proxies_allowed
@@ -278,7 +278,6 @@ def agents(account_id: int):
 def disconnect(account_id: int):
     account = service.get_managed_account(g.membership, account_id)
     service.disconnect(g.membership, account, gateway.telegram(timeout=5))
-    live.announce(account)
     db.session.commit()
     flash("Account disconnected. Its chats stay in the inbox; sign in again to reconnect.", "success")
     return redirect(url_for("accounts.detail", account_id=account_id))

@@ -22,12 +22,14 @@ from app import canonical
 from app.after_commit import after_commit
 from app.blueprints.accounts import config as account_config
 from app.blueprints.accounts import proxy_hosts
+from app.blueprints.accounts.events import AccountStatusChanged
 from app.blueprints.accounts.models import AccountStatus, BDAccount, bd_account_agent
 from app.blueprints.accounts.vault import SessionVault
 from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, Role, can, require
 from app.db_types import utcnow
 from app.errors import DomainError, NotFound
+from app.events import emit
 from app.extensions import db, redis_store
 from app.integrations.telegram import control
 from app.integrations.telegram.control import ControlError
@@ -352,15 +354,19 @@ def disconnect(actor: Membership, account: BDAccount, ask: Ask) -> bool:
     """Sign the account out of Telegram and forget its session; chats and messages stay.
 
     The process is asked first (it drops the client and logs out); when no process answers, the
-    session is forgotten here anyway. Returns whether the process confirmed.
+    session is forgotten here anyway. Raises ``AccountStatusChanged``. Returns whether the
+    process confirmed.
     """
     require(actor, Permission.ACCOUNTS_MANAGE)
     confirmed = _disconnect_best_effort(account, ask)
+    old_status = account.status
     account.sealed_session = None
     account.status = AccountStatus.NEEDS_LOGIN.value
     account.status_detail = "Disconnected from the CRM. Sign in again to reconnect."
     account.updated_at = utcnow()
     db.session.flush()
+    emit(AccountStatusChanged(org_id=account.org_id, actor_id=actor.user_id, account_id=account.id,
+                              old_status=old_status, new_status=account.status))
     return confirmed
 
 

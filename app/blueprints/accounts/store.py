@@ -1,7 +1,8 @@
 """What the telegram process writes about accounts: which to run, their status, their session.
 
 Flask-free: each function runs inside one unit of work that its caller commits. Every status
-change rings the organization's doorbell (``account.status``) once committed.
+change raises ``AccountStatusChanged``, a finished sync ``AccountSynced`` (``events.py``; open pages
+hear them through ``live.py``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from typing import Any
 from sqlalchemy import select
 
 from app.blueprints.accounts.config import effective
+from app.blueprints.accounts.events import AccountStatusChanged, AccountSynced
 from app.blueprints.accounts.models import AccountStatus, BDAccount
 from app.blueprints.accounts.vault import SessionVault
 from app.db_types import utcnow
+from app.events import emit
 from app.extensions import db
-from app.realtime import publish
 
 # Statuses in which a signed-in account is kept connected by some telegram process.
 RUNNABLE = (AccountStatus.CONNECTING, AccountStatus.ONLINE, AccountStatus.OFFLINE, AccountStatus.LIMITED)
@@ -110,7 +112,8 @@ def set_status(account_id: int, status: str, *, detail: str | None = None,
     for name, value in fields.items():
         setattr(account, name, value)
     if before != (account.status, account.status_detail, account.limited_until):
-        publish(account.org_id, "account.status", account_id=account.id, status=account.status)
+        emit(AccountStatusChanged(org_id=account.org_id, actor_id=None, account_id=account.id,
+                                  old_status=before[0], new_status=account.status))
     return True
 
 
@@ -131,4 +134,4 @@ def mark_synced(account_id: int) -> None:
     account = db.session.get(BDAccount, account_id)
     if account is not None:
         account.synced_at = utcnow()
-        publish(account.org_id, "inbox.synced", account_id=account.id)
+        emit(AccountSynced(org_id=account.org_id, actor_id=None, account_id=account.id))
