@@ -1,25 +1,92 @@
 """Live inbox: what open pages receive when a message or a chat changes.
 
-The telegram process (inbound messages, sent / failed, edits, deletions, read marks) and the web
-(queued messages, reads, assignment) ring ``inbox.message`` {chat_id, message_id, new} and
-``inbox.chat`` {chat_id}. Each viewer who may see the chat gets the changed message (appended to
-the open thread when new, redrawn in place otherwise), the chat's row (moved to the top of the
-list for a new message) and their unread figures; a viewer who may not see the chat gets nothing,
-except an agent the chat was just taken from, whose pages drop it.
+The inbox's events (``events.py``), raised by the telegram process (inbound messages, sent /
+failed, edits, deletions, read marks, imports) and the web (queued messages, reads, assignment,
+contacts and deals from chats), ring the organization's doorbell here, after the commit:
+``MESSAGE`` {chat_id, message_id, new} for a message, ``CHAT`` {chat_id} for the chat (with
+``new`` when the first import lists it, ``unassigned`` when it changed hands). One subscriber hears
+a transaction's events together (``batch``: a sync storing hundreds of messages is one unit of work
+after the commit, not hundreds) and rings in the order the changes happened, each distinct
+doorbell once.
+
+Each viewer who may see the chat gets the changed message (appended to the open thread when new,
+redrawn in place otherwise), the chat's row (moved to the top of the list for a new message) and
+their unread figures; a viewer who may not see the chat gets nothing, except an agent the chat was
+just taken from, whose pages drop it.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from jinja2_fragments.flask import render_block
 
 from app.blueprints.messaging import service
+from app.blueprints.messaging.events import (
+    ChatAssigned,
+    ChatCreated,
+    ChatEvent,
+    ChatImported,
+    MessageEvent,
+    MessageQueued,
+    MessageReceived,
+    MessageSent,
+)
 from app.blueprints.messaging.models import Chat, Message
 from app.blueprints.team.permissions import Permission, can
 from app.blueprints.team.service import people
+from app.events import subscribe
 from app.extensions import db
-from app.realtime import Connection, renderer
+from app.realtime import Connection, publish_now, renderer
 
+MESSAGE = "inbox.message"
+CHAT = "inbox.chat"
 FRAGMENTS = "inbox/_fragments.html"
+
+
+# -- the doorbells ----------------------------------------------------------------------------------
+
+def doorbell(event: ChatEvent) -> tuple[str, dict[str, Any]] | None:
+    """The realtime kind and data an event rings (None: it rings nothing of its own)."""
+    if isinstance(event, MessageEvent):
+        if isinstance(event, MessageReceived):
+            new = True
+        elif isinstance(event, MessageQueued):
+            new = not event.retry
+        elif isinstance(event, MessageSent):
+            new = not event.via_app  # written elsewhere: new to the thread; ours: its row changed
+        else:
+            new = False
+        return MESSAGE, {"chat_id": event.chat_id, "message_id": event.message_id, "new": new}
+    if isinstance(event, ChatCreated):
+        return None  # the message, import or update that came with it rings
+    if isinstance(event, ChatImported):
+        return CHAT, {"chat_id": event.chat_id, "new": True}
+    if isinstance(event, ChatAssigned):
+        # The previous assignee's open pages drop the chat if it was theirs only by assignment.
+        return CHAT, {"chat_id": event.chat_id, "unassigned": event.from_user_id}
+    return CHAT, {"chat_id": event.chat_id}  # read marks, a contact or deal, an unread correction
+
+
+def ring(events: list[ChatEvent]) -> None:
+    """After the commit: the doorbells of a transaction's events, in order; a doorbell rung already
+    in this transaction (a reconcile moving both read marks of a chat) is not rung again."""
+    rung: set[tuple[int, str, tuple]] = set()
+    for event in events:
+        found = doorbell(event)
+        if found is None:
+            continue
+        kind, data = found
+        key = (event.org_id, kind, tuple(sorted(data.items())))
+        if key not in rung:
+            rung.add(key)
+            publish_now(event.org_id, kind, **data)
+
+
+subscribe(ChatEvent, ring, batch=True)
+
+
+# -- the renderers ----------------------------------------------------------------------------------
 
 
 def _render(block: str, **context) -> str:
@@ -48,7 +115,7 @@ def _common(event: dict, chat: Chat, viewer: Connection) -> dict:
             "unread_chats": unread_chats, "unread_messages": unread_messages}
 
 
-@renderer(service.MESSAGE_EVENT)
+@renderer(MESSAGE)
 def message_changed(event: dict, viewer: Connection) -> str | None:
     chat = _visible_chat(event, viewer)
     if chat is None:
@@ -60,7 +127,7 @@ def message_changed(event: dict, viewer: Connection) -> str | None:
     return _render("live_message", m=event["_shared"]["message"], new=bool(event.get("new")), **context)
 
 
-@renderer(service.CHAT_EVENT)
+@renderer(CHAT)
 def chat_changed(event: dict, viewer: Connection) -> str | None:
     chat = _org_chat(event)
     if chat is None:

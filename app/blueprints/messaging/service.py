@@ -1,6 +1,7 @@
 """The shared inbox: who sees which chat, the chat list, threads, the outbox, read marks,
 assignment, deals from chats, and the figures. Flask-free: explicit actor, flush only; the
-dispatch nudges and realtime doorbells wait for the commit.
+dispatch nudges wait for the commit, and every change raises its event (``events.py``: open pages
+hear of it through ``live.py``).
 
 Sight: managers and above see every chat of the organization (``Permission.CHATS_VIEW_ALL``); an
 agent sees the chats of the accounts given to them (``bd_account_agent``) and the chats assigned
@@ -8,7 +9,7 @@ to them. A chat someone may not see is a 404 to them, exactly like another organ
 
 Sending: ``queue_message`` writes the outbox row (status queued, its own ``random_id``) and, once
 committed, nudges the telegram process holding the account (``dispatch.send_soon``). The process
-sends it, records sent or failed, and rings ``inbox.message``. A retry re-queues the same row with
+sends it and records sent or failed (``MessageSent``, ``MessageFailed``). A retry re-queues the same row with
 the same ``random_id``, so Telegram drops a duplicate if the first attempt did arrive.
 """
 
@@ -30,16 +31,21 @@ from app.blueprints.auth.models import User
 from app.blueprints.crm.events import ContactsMerged
 from app.blueprints.crm.models import Contact, Deal, DealStatus
 from app.blueprints.messaging import store
+from app.blueprints.messaging.events import (
+    ChatAssigned,
+    ChatUpdated,
+    MessageQueued,
+    MessagesRead,
+)
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
 from app.blueprints.pipeline.models import Pipeline
 from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, require
 from app.db_types import utcnow
 from app.errors import DomainError, NotFound
-from app.events import subscribe
+from app.events import emit, subscribe
 from app.extensions import db
 from app.integrations.telegram import dispatch
-from app.realtime import publish
 
 MAX_TEXT = 4096  # Telegram's limit for a message
 MAX_CAPTION = 1024  # ... and for the caption of a file
@@ -49,9 +55,6 @@ THREAD_PAGE = 40
 SEARCH_MESSAGE_MATCHES = 200  # message-text search looks at most this many matching messages
 UNSENDABLE = {AccountStatus.BANNED, AccountStatus.DEACTIVATED}
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
-
-MESSAGE_EVENT = "inbox.message"
-CHAT_EVENT = "inbox.chat"
 
 
 # -- who sees what -----------------------------------------------------------------------------
@@ -298,8 +301,9 @@ def _preview(text: str, attachment: Attachment | None) -> str:
 
 def queue_message(actor: Membership, chat: Chat, text: str | None,
                   attachment: Attachment | None = None) -> Message:
-    """Write an outbound message to the outbox (status queued) and, after commit, nudge the
-    telegram process holding the account. Raises DomainError on the ``text`` or ``file`` field."""
+    """Write an outbound message to the outbox (status queued, ``MessageQueued``) and, after
+    commit, nudge the telegram process holding the account. Raises DomainError on the ``text`` or
+    ``file`` field."""
     if not can_see_chat(actor, chat):
         raise NotFound("Chat not found.")
     _check_sendable(chat)
@@ -334,7 +338,7 @@ def queue_message(actor: Membership, chat: Chat, text: str | None,
     chat.last_message_preview = _preview(body, attachment)
     chat.last_message_out = True
     db.session.flush()
-    _send_after_commit(message, new=True)
+    _send_after_commit(actor, message, retry=False)
     return message
 
 
@@ -350,14 +354,15 @@ def retry_message(actor: Membership, message: Message) -> Message:
     message.error = None
     message.send_after = None
     db.session.flush()
-    _send_after_commit(message, new=False)
+    _send_after_commit(actor, message, retry=True)
     return message
 
 
-def _send_after_commit(message: Message, new: bool) -> None:
+def _send_after_commit(actor: Membership, message: Message, *, retry: bool) -> None:
     account_id, message_id = message.account_id, message.id
     after_commit(lambda: dispatch.send_soon(account_id, message_id))
-    publish(message.org_id, MESSAGE_EVENT, chat_id=message.chat_id, message_id=message_id, new=new)
+    emit(MessageQueued(org_id=message.org_id, actor_id=actor.user_id, message_id=message_id,
+                       chat_id=message.chat_id, account_id=account_id, retry=retry))
 
 
 # -- read marks --------------------------------------------------------------------------------
@@ -378,7 +383,7 @@ def mark_read(actor: Viewer, chat: Chat) -> bool:
     chat.unread_count = 0
     chat.read_inbox_max_id = max(chat.read_inbox_max_id or 0, newest)
     db.session.flush()
-    _read_after_commit(chat)
+    _read_after_commit(actor, chat)
     return True
 
 
@@ -393,17 +398,20 @@ def mark_read_up_to(actor: Viewer, message: Message) -> Chat:
         chat.read_inbox_max_id = message.telegram_id
         chat.unread_count = store.unread_after(chat.id, chat.read_inbox_max_id)
         db.session.flush()
-        _read_after_commit(chat)
+        _read_after_commit(actor, chat)
     return chat
 
 
 def mark_all_read(actor: Viewer) -> int:
-    """Read every visible chat with unread messages; returns how many chats that was."""
-    accounts = dict(db.session.execute(
-        select(Chat.id, Chat.account_id).where(chat_sight(actor), Chat.unread_count > 0)).all())
-    ids = list(accounts)
+    """Read every visible chat with unread messages (``MessagesRead`` for each); returns how many
+    chats that was."""
     newest = select(func.max(Message.telegram_id)).where(
         Message.chat_id == Chat.id, Message.out.is_(False)).scalar_subquery()
+    unread = db.session.execute(
+        select(Chat.id, Chat.account_id, func.coalesce(newest, Chat.read_inbox_max_id, 0))
+        .where(chat_sight(actor), Chat.unread_count > 0)).all()
+    accounts = {chat_id: account_id for chat_id, account_id, _ in unread}
+    ids = list(accounts)
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         db.session.execute(update(Chat).where(Chat.id.in_(chunk)).values(
@@ -419,15 +427,18 @@ def mark_all_read(actor: Viewer) -> int:
                 dispatch.read_soon(account_id, chat_id)
 
         after_commit(nudge)
-        for chat_id in ids:
-            publish(org_id, CHAT_EVENT, chat_id=chat_id)
+        for chat_id, account_id, up_to in unread:
+            emit(MessagesRead(org_id=org_id, actor_id=actor.user_id, chat_id=chat_id,
+                              account_id=account_id, up_to=up_to, unread_count=0))
     return len(ids)
 
 
-def _read_after_commit(chat: Chat) -> None:
+def _read_after_commit(actor: Viewer, chat: Chat) -> None:
     account_id, chat_id = chat.account_id, chat.id
     after_commit(lambda: dispatch.read_soon(account_id, chat_id))
-    publish(chat.org_id, CHAT_EVENT, chat_id=chat_id)
+    emit(MessagesRead(org_id=chat.org_id, actor_id=actor.user_id, chat_id=chat_id,
+                      account_id=account_id, up_to=chat.read_inbox_max_id or 0,
+                      unread_count=chat.unread_count or 0))
 
 
 # -- assignment --------------------------------------------------------------------------------
@@ -447,8 +458,8 @@ def assign(actor: Membership, chat: Chat, user_id: int | None) -> Chat:
     if chat.assignee_id != user_id:
         previous, chat.assignee_id = chat.assignee_id, user_id
         db.session.flush()
-        # The previous assignee's open pages drop the chat if it was theirs only by assignment.
-        publish(chat.org_id, CHAT_EVENT, chat_id=chat.id, unassigned=previous)
+        emit(ChatAssigned(org_id=chat.org_id, actor_id=actor.user_id, chat_id=chat.id,
+                          account_id=chat.account_id, from_user_id=previous, to_user_id=user_id))
     return chat
 
 
@@ -484,7 +495,8 @@ def contact_for_chat(actor: Membership, chat: Chat) -> Contact:
     ).values(contact_id=contact.id).execution_options(synchronize_session=False))
     chat.contact_id = contact.id
     db.session.flush()
-    publish(chat.org_id, CHAT_EVENT, chat_id=chat.id)
+    emit(ChatUpdated(org_id=chat.org_id, actor_id=actor.user_id, chat_id=chat.id,
+                     account_id=chat.account_id, change="contact"))
     return contact
 
 
@@ -506,7 +518,8 @@ def create_deal_from_chat(actor: Membership, chat: Chat, title: str | None,
     if value not in (None, ""):
         raw["value"] = value
     deal = crm.create_record(actor, "deal", raw)
-    publish(chat.org_id, CHAT_EVENT, chat_id=chat.id)
+    emit(ChatUpdated(org_id=chat.org_id, actor_id=actor.user_id, chat_id=chat.id,
+                     account_id=chat.account_id, change="deal"))
     return deal
 
 

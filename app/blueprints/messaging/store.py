@@ -3,9 +3,9 @@
 Flask-free: each function is one unit of work whose caller commits (the telegram process runs
 them in a worker thread, one account's at a time). Messages are deduplicated by (chat, Telegram
 id) with an insert that ignores conflicts on SQLite and PostgreSQL alike, so a live update, a
-reconcile and a retried send may all report the same message. Every committed change rings the
-organization's doorbell: ``inbox.message`` (chat_id, message_id, new) for a new or changed
-message, ``inbox.chat`` (chat_id) for chat-level changes.
+reconcile and a retried send may all report the same message. Every change raises its event
+(``events.py``: a message received, sent, failed, edited..., a chat read, imported, updated);
+open inboxes hear of it through ``live.py`` once the caller commits.
 """
 
 from __future__ import annotations
@@ -23,12 +23,25 @@ from app import canonical
 from app.blueprints.accounts.models import BDAccount
 from app.blueprints.crm import public as crm
 from app.blueprints.crm.models import Contact
-from app.blueprints.messaging.events import MessageReceived
+from app.blueprints.messaging.events import (
+    ChatCreated,
+    ChatImported,
+    ChatUpdated,
+    MessageDeferred,
+    MessageDeleted,
+    MessageEdited,
+    MessageFailed,
+    MessageFileStored,
+    MessageReceived,
+    MessageSending,
+    MessageSent,
+    MessagesRead,
+    MessagesReadByPeer,
+)
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
 from app.db_types import utcnow
 from app.events import emit
 from app.extensions import db
-from app.realtime import publish
 
 PREVIEW_LENGTH = 200
 MEDIA_LABELS = {"photo": "Photo", "video": "Video", "voice": "Voice message", "audio": "Audio",
@@ -86,14 +99,21 @@ def _chat(account_id: int, peer_id: int) -> Chat | None:
     return db.session.scalar(select(Chat).where(Chat.account_id == account_id, Chat.peer_id == peer_id))
 
 
-def upsert_chat(account_id: int, org_id: int, peer: Peer) -> Chat:
-    """The account's chat with ``peer``, made (and linked to a contact) on first sight."""
+def _new_chat(account_id: int, org_id: int, peer_id: int, contact_id: int | None = None) -> Chat:
+    chat = Chat(org_id=org_id, account_id=account_id, peer_id=peer_id, contact_id=contact_id,
+                unread_count=0, read_inbox_max_id=0, read_outbox_max_id=0, last_telegram_id=0,
+                has_inbound=False, last_message_out=False)
+    db.session.add(chat)
+    return chat
+
+
+def upsert_chat(account_id: int, org_id: int, peer: Peer, contact_id: int | None = None) -> Chat:
+    """The account's chat with ``peer``, made (and linked to ``contact_id``, else to the contact
+    found or made for ``peer``) on first sight (``ChatCreated``)."""
     chat = _chat(account_id, peer.user_id)
+    created = chat is None
     if chat is None:
-        chat = Chat(org_id=org_id, account_id=account_id, peer_id=peer.user_id, unread_count=0,
-                    read_inbox_max_id=0, read_outbox_max_id=0, last_telegram_id=0, has_inbound=False,
-                    last_message_out=False)
-        db.session.add(chat)
+        chat = _new_chat(account_id, org_id, peer.user_id, contact_id)
     if peer.access_hash is not None:
         chat.peer_access_hash = peer.access_hash
     chat.title = peer.title[:200]
@@ -102,23 +122,22 @@ def upsert_chat(account_id: int, org_id: int, peer: Peer) -> Chat:
     if chat.contact_id is None:
         chat.contact_id = link_contact(org_id, peer)
     db.session.flush()
+    if created:
+        emit(ChatCreated(org_id=org_id, actor_id=None, chat_id=chat.id, account_id=account_id,
+                         peer_id=chat.peer_id, contact_id=chat.contact_id))
     return chat
 
 
 def open_chat(account_id: int, org_id: int, peer: Peer, contact_id: int | None = None) -> int:
     """The account's chat with ``peer`` (made if new), linked to ``contact_id`` when given and the
-    chat has no contact yet; returns the chat id."""
-    chat = _chat(account_id, peer.user_id)
-    if chat is None and contact_id is not None:
+    chat has no contact yet; returns the chat id. Raises ``ChatUpdated`` ("opened")."""
+    owned = None
+    if contact_id is not None and _chat(account_id, peer.user_id) is None:
         owned = db.session.scalar(select(Contact.id).where(Contact.id == contact_id,
                                                            Contact.org_id == org_id))
-        if owned is not None:
-            chat = Chat(org_id=org_id, account_id=account_id, peer_id=peer.user_id, contact_id=owned,
-                        unread_count=0, read_inbox_max_id=0, read_outbox_max_id=0, last_telegram_id=0,
-                        has_inbound=False, last_message_out=False)
-            db.session.add(chat)
-    chat = upsert_chat(account_id, org_id, peer)
-    publish(org_id, "inbox.chat", chat_id=chat.id)
+    chat = upsert_chat(account_id, org_id, peer, owned)
+    emit(ChatUpdated(org_id=org_id, actor_id=None, chat_id=chat.id, account_id=account_id,
+                     change="opened"))
     return chat.id
 
 
@@ -158,9 +177,9 @@ def link_contact(org_id: int, peer: Peer) -> int:
 
 # -- messages -----------------------------------------------------------------------------------
 
-def _insert_ignoring_duplicates(rows: list[dict[str, Any]]) -> list[tuple[int, bool]]:
-    """Insert message rows; a (chat, telegram id) already stored is skipped. Returns the new rows'
-    (id, out)."""
+def _insert_ignoring_duplicates(rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Insert message rows; a (chat, telegram id) already stored is skipped. Returns the new rows
+    with their ids."""
     if not rows:
         return []
     dialect = db.session.get_bind().dialect.name
@@ -171,7 +190,7 @@ def _insert_ignoring_duplicates(rows: list[dict[str, Any]]) -> list[tuple[int, b
             index_elements=["chat_id", "telegram_id"]).returning(Message.id)
         new_id = db.session.execute(stmt).scalar()
         if new_id is not None:
-            new_ids.append((new_id, row["out"]))
+            new_ids.append((new_id, row))
     return new_ids
 
 
@@ -191,8 +210,9 @@ def _touch_last(chat: Chat, item: Item) -> None:
 
 
 def save_items(chat: Chat, items: Iterable[Item], *, announce: bool) -> list[int]:
-    """Store messages of ``chat`` not stored yet; ``announce``: raise MessageReceived and ring the
-    doorbell for each new one (live and reconciled messages, not the first import)."""
+    """Store messages of ``chat`` not stored yet; ``announce``: raise MessageReceived for each new
+    one of theirs, MessageSent for each new one of ours written elsewhere (live and reconciled
+    messages, not the first import)."""
     items = sorted(items, key=lambda i: i.telegram_id)
     rows = [{
         "org_id": chat.org_id, "chat_id": chat.id, "account_id": chat.account_id,
@@ -211,13 +231,16 @@ def save_items(chat: Chat, items: Iterable[Item], *, announce: bool) -> list[int
     if inbound:
         chat.has_inbound = True
     if announce:
-        for message_id, out in created:
-            if not out:
+        for message_id, row in created:
+            if not row["out"]:
                 chat.unread_count = (chat.unread_count or 0) + 1
                 emit(MessageReceived(org_id=chat.org_id, actor_id=None, message_id=message_id,
                                      chat_id=chat.id, account_id=chat.account_id,
                                      contact_id=chat.contact_id))
-            publish(chat.org_id, "inbox.message", chat_id=chat.id, message_id=message_id, new=True)
+            else:
+                emit(MessageSent(org_id=chat.org_id, actor_id=None, message_id=message_id,
+                                 chat_id=chat.id, account_id=chat.account_id, via_app=False,
+                                 telegram_id=row["telegram_id"], contact_id=chat.contact_id))
     return new_ids
 
 
@@ -231,10 +254,14 @@ def import_dialog(account_id: int, org_id: int, peer: Peer, marks: Marks | None,
                   announce: bool) -> Saved:
     """A dialog from Telegram's list with its messages newer than we held (first import or
     reconcile). Read marks only move forward; when ours is ahead (read here while Telegram was out
-    of reach) ``read_behind`` says which mark to send."""
+    of reach) ``read_behind`` says which mark to send.
+
+    The first import (not ``announce``) raises ``ChatImported`` when it stored messages; a
+    reconcile raises the messages' events, then ``MessagesRead`` / ``MessagesReadByPeer`` for marks
+    that moved (``ChatUpdated`` "unread" when only the unread count was corrected)."""
     chat = upsert_chat(account_id, org_id, peer)
     saved = Saved(chat.id, save_items(chat, items, announce=announce))
-    before = (chat.unread_count, chat.read_inbox_max_id, chat.read_outbox_max_id)
+    before = (chat.unread_count, chat.read_inbox_max_id or 0, chat.read_outbox_max_id or 0)
     if marks is not None:
         chat.read_outbox_max_id = max(chat.read_outbox_max_id or 0, marks.read_outbox_max_id)
         ours = chat.read_inbox_max_id or 0
@@ -244,12 +271,23 @@ def import_dialog(account_id: int, org_id: int, peer: Peer, marks: Marks | None,
         else:
             saved.read_behind = ours
             chat.unread_count = unread_after(chat.id, ours)
-    changed = (chat.unread_count, chat.read_inbox_max_id, chat.read_outbox_max_id) != before
-    if not announce and saved.new_ids:
-        # The first import: one doorbell per dialog (not per message) so open inboxes list it.
-        publish(chat.org_id, "inbox.chat", chat_id=chat.id, new=True)
-    elif announce and changed and not saved.new_ids:
-        publish(chat.org_id, "inbox.chat", chat_id=chat.id)
+    if not announce:
+        if saved.new_ids:  # one event per dialog (not per message): open inboxes list it
+            emit(ChatImported(org_id=org_id, actor_id=None, chat_id=chat.id, account_id=account_id,
+                              messages=len(saved.new_ids)))
+        return saved
+    moved = False
+    if (chat.read_inbox_max_id or 0) > before[1]:
+        moved = True
+        emit(MessagesRead(org_id=org_id, actor_id=None, chat_id=chat.id, account_id=account_id,
+                          up_to=chat.read_inbox_max_id, unread_count=chat.unread_count or 0))
+    if (chat.read_outbox_max_id or 0) > before[2]:
+        moved = True
+        emit(MessagesReadByPeer(org_id=org_id, actor_id=None, chat_id=chat.id, account_id=account_id,
+                                up_to=chat.read_outbox_max_id))
+    if not moved and not saved.new_ids and chat.unread_count != before[0]:
+        emit(ChatUpdated(org_id=org_id, actor_id=None, chat_id=chat.id, account_id=account_id,
+                         change="unread"))
     return saved
 
 
@@ -274,7 +312,8 @@ def edit(account_id: int, org_id: int, peer: Peer, item: Item) -> int | None:
         message.media = item.media
     if chat.last_telegram_id == item.telegram_id:
         chat.last_message_preview = preview(item.text, message.media)
-    publish(org_id, "inbox.message", chat_id=chat.id, message_id=message.id, new=False)
+    emit(MessageEdited(org_id=org_id, actor_id=None, message_id=message.id, chat_id=chat.id,
+                       account_id=account_id))
     return message.id
 
 
@@ -288,13 +327,15 @@ def delete(account_id: int, telegram_ids: list[int]) -> list[int]:
     now = utcnow()
     for message in messages:
         message.deleted_at = now
-        publish(message.org_id, "inbox.message", chat_id=message.chat_id, message_id=message.id, new=False)
+        emit(MessageDeleted(org_id=message.org_id, actor_id=None, message_id=message.id,
+                            chat_id=message.chat_id, account_id=message.account_id))
     return [m.id for m in messages]
 
 
 def read(account_id: int, peer_id: int, *, inbox: bool, max_id: int,
          still_unread: int | None = None) -> int | None:
-    """A read receipt: ``inbox`` we read their messages (on another device), else they read ours."""
+    """A read receipt: ``inbox`` we read their messages (on another device: ``MessagesRead``), else
+    they read ours (``MessagesReadByPeer``)."""
     chat = _chat(account_id, peer_id)
     if chat is None:
         return None
@@ -303,11 +344,14 @@ def read(account_id: int, peer_id: int, *, inbox: bool, max_id: int,
             return None
         chat.read_inbox_max_id = max_id
         chat.unread_count = still_unread if still_unread is not None else unread_after(chat.id, max_id)
+        emit(MessagesRead(org_id=chat.org_id, actor_id=None, chat_id=chat.id, account_id=account_id,
+                          up_to=max_id, unread_count=chat.unread_count or 0))
     else:
         if max_id <= (chat.read_outbox_max_id or 0):
             return None
         chat.read_outbox_max_id = max_id
-    publish(chat.org_id, "inbox.chat", chat_id=chat.id)
+        emit(MessagesReadByPeer(org_id=chat.org_id, actor_id=None, chat_id=chat.id,
+                                account_id=account_id, up_to=max_id))
     return chat.id
 
 
@@ -368,7 +412,8 @@ def store_file(message_id: int, data: bytes, mime_type: str | None, file_name: s
     db.session.add(MessageFile(org_id=message.org_id, message_id=message.id, data=data,
                                mime_type=(mime_type or "application/octet-stream")[:100],
                                file_name=file_name[:255] if file_name else None))
-    publish(message.org_id, "inbox.message", chat_id=message.chat_id, message_id=message.id, new=False)
+    emit(MessageFileStored(org_id=message.org_id, actor_id=None, message_id=message.id,
+                           chat_id=message.chat_id, account_id=message.account_id))
 
 
 # -- the outbox ---------------------------------------------------------------------------------
@@ -419,27 +464,33 @@ def send_plan(message_id: int) -> SendPlan | None:
         config=effective(account_config))
 
 
-def _changed(message: Message) -> None:
-    publish(message.org_id, "inbox.message", chat_id=message.chat_id, message_id=message.id, new=False)
+def _ids(message: Message) -> dict[str, int]:
+    """What every message event of ``message`` names."""
+    return {"org_id": message.org_id, "message_id": message.id, "chat_id": message.chat_id,
+            "account_id": message.account_id}
 
 
 def start_sending(message_id: int) -> bool:
-    """queued (or sending, after a crash) -> sending, one more attempt. False when it may not go."""
-    result = db.session.execute(
+    """queued (or sending, after a crash) -> sending, one more attempt (``MessageSending``). False
+    when it may not go."""
+    row = db.session.execute(
         update(Message)
         .where(Message.id == message_id,
                Message.status.in_([MessageStatus.QUEUED.value, MessageStatus.SENDING.value]))
         .values(status=MessageStatus.SENDING.value, attempts=Message.attempts + 1, error=None)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+        .returning(Message.org_id, Message.chat_id, Message.account_id, Message.attempts)
+        .execution_options(synchronize_session=False)).first()
+    if row is None:
         return False
-    _changed(db.session.get(Message, message_id))
+    emit(MessageSending(org_id=row.org_id, actor_id=None, message_id=message_id, chat_id=row.chat_id,
+                        account_id=row.account_id, attempt=row.attempts))
     return True
 
 
 def record_sent(message_id: int, telegram_id: int, date: datetime | None, media: dict | None = None) -> None:
-    """Telegram confirmed the send. A copy of the same message stored meanwhile (a reconcile after
-    a crash between sending and recording) is folded into the outbox row."""
+    """Telegram confirmed the send (``MessageSent``). A copy of the same message stored meanwhile
+    (a reconcile after a crash between sending and recording) is folded into the outbox row
+    (``ChatUpdated`` "folded")."""
     found = db.session.execute(select(Message, Chat).join(Chat, Chat.id == Message.chat_id)
                                .where(Message.id == message_id)).first()
     if found is None:
@@ -451,7 +502,8 @@ def record_sent(message_id: int, telegram_id: int, date: datetime | None, media:
     if copy is not None:
         db.session.delete(copy)
         db.session.flush()
-        publish(message.org_id, "inbox.chat", chat_id=message.chat_id)
+        emit(ChatUpdated(org_id=message.org_id, actor_id=None, chat_id=message.chat_id,
+                         account_id=message.account_id, change="folded"))
     message.telegram_id = telegram_id
     message.status = MessageStatus.SENT.value
     message.error = None
@@ -462,36 +514,42 @@ def record_sent(message_id: int, telegram_id: int, date: datetime | None, media:
         message.media = media
     # last_telegram_id stays the mirror's high-water mark: a reconcile still reads past it.
     _touch_last(chat, Item(telegram_id, True, message.text or "", message.date, media=message.media))
-    _changed(message)
+    emit(MessageSent(**_ids(message), actor_id=None, via_app=True, telegram_id=telegram_id,
+                     contact_id=chat.contact_id))
 
 
 def requeue(message_id: int, send_after: datetime | None) -> None:
-    """Back to queued for a later attempt (a flood, a budget, a network failure): same random_id."""
+    """Back to queued for a later attempt (a flood, a budget, a network failure): same random_id
+    (``MessageDeferred``)."""
     message = db.session.get(Message, message_id)
     if message is None or message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
         return
     message.status = MessageStatus.QUEUED.value
     message.send_after = send_after
-    _changed(message)
+    emit(MessageDeferred(**_ids(message), actor_id=None, send_after=send_after))
 
 
 def fail(message_id: int, reason: str) -> None:
+    """The outbox message failed for good (``MessageFailed``): a member may retry it."""
     message = db.session.get(Message, message_id)
     if message is None or message.status == MessageStatus.SENT:
         return
     message.status = MessageStatus.FAILED.value
     message.error = reason[:300]
-    _changed(message)
+    emit(MessageFailed(**_ids(message), actor_id=None, reason=message.error))
 
 
 def sent_then_deleted(message_id: int) -> None:
-    """Telegram says this random_id was used by a message deleted since: it went out once."""
+    """Telegram says this random_id was used by a message deleted since: it went out once
+    (``MessageSent`` without a Telegram id)."""
     message = db.session.get(Message, message_id)
     if message is None:
         return
     message.status = MessageStatus.SENT.value
     message.deleted_at = utcnow()
-    _changed(message)
+    chat = db.session.get(Chat, message.chat_id)
+    emit(MessageSent(**_ids(message), actor_id=None, via_app=True, telegram_id=message.telegram_id,
+                     contact_id=chat.contact_id if chat is not None else None))
 
 
 def due(account_id: int, now: datetime, limit: int = 200) -> list[int]:

@@ -10,7 +10,8 @@
 - Jobs (a thread): the RQ jobs of this process's queue (``control.send_queue_name``), run in
   this process without forking; they hand the send or read mark to the loop.
 - Database work runs in a small thread pool, each call one unit of work in an app context that
-  commits on success (so events and doorbells go out after the commit).
+  commits on success (so events go out after the commit). The stores' events reach the same
+  subscribers as in the web: the domains' ``live`` modules, imported here, ring the doorbells.
 
 Sandbox mode (no ``TELEGRAM_API_ID``): clients talk to one in-memory ``World`` owned by the
 process (``app_world()`` unless one is given, as tests do); stored sessions are re-admitted to it.
@@ -37,9 +38,11 @@ from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
+from app.blueprints.accounts import live as accounts_live  # noqa: F401 - subscribers: status doorbells
 from app.blueprints.accounts import store as accounts
 from app.blueprints.accounts.models import AccountStatus
 from app.blueprints.accounts.vault import SessionVault
+from app.blueprints.messaging import live as inbox_live  # noqa: F401 - subscribers: inbox doorbells
 from app.blueprints.messaging import store
 from app.db_types import utcnow
 from app.extensions import redis_store
