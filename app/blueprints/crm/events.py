@@ -1,5 +1,5 @@
 """What the CRM tells others about its records: contacts created and merged; deals created, changed,
-trashed and restored; imports finished. Where a deal is (its moves, won and lost) is the
+trashed and restored; imports' contacts and their end. Where a deal is (its moves, won and lost) is the
 pipeline's: ``pipeline.events``."""
 
 from __future__ import annotations
@@ -44,12 +44,20 @@ class DealRestored(DealEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class ContactCreated(DomainEvent):
-    """A new contact: from a form or the API (``via`` "app"), made by the system when someone wrote
-    to a connected Telegram account ("telegram"), or by an import ("import", with ``import_id``)."""
+    """A new contact from a form or the API (``via`` "app"), or made by the system when someone wrote
+    to a connected Telegram account ("telegram"). An import's contacts come as ContactsImported."""
 
     contact_id: int
     via: str = "app"
-    import_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactsImported(DomainEvent):
+    """A batch of an import created these contacts: one event per batch (up to 5,000), not one per
+    contact, so that a large import costs its subscribers (and itself) little."""
+
+    import_id: int
+    contact_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,7 @@ from app.blueprints.crm.deal_stages import ImportedStages, StageKeeper
 from app.blueprints.crm.deal_stages import register as register_stage_keeper
 from app.blueprints.crm.events import (
     ContactCreated,
+    ContactsImported,
     ContactsMerged,
     DealCreated,
     DealDeleted,
@@ -33,10 +34,10 @@ from app.blueprints.crm.records.service import (
 )
 
 __all__ = [
-    "Company", "Contact", "ContactCreated", "ContactsMerged", "Deal", "DealCreated", "DealDeleted",
-    "DealEvent", "DealRestored", "DealStatus", "DealUpdated", "Entity", "ImportFinished",
-    "ImportedStages", "ListQuery", "RecordPanel", "StageKeeper", "check_edit",
-    "create_contact_unattended", "create_record", "custom_fields", "filtered", "org_tags",
-    "record_json", "register_history", "register_panel", "register_stage_keeper", "resolve_company",
-    "schema", "search_text", "update_record",
+    "Company", "Contact", "ContactCreated", "ContactsImported", "ContactsMerged", "Deal",
+    "DealCreated", "DealDeleted", "DealEvent", "DealRestored", "DealStatus", "DealUpdated",
+    "Entity", "ImportFinished", "ImportedStages", "ListQuery", "RecordPanel", "StageKeeper",
+    "check_edit", "create_contact_unattended", "create_record", "custom_fields", "filtered",
+    "org_tags", "record_json", "register_history", "register_panel", "register_stage_keeper",
+    "resolve_company", "schema", "search_text", "update_record",
 ]

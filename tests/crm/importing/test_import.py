@@ -716,22 +716,25 @@ def test_a_mapping_naming_many_unknown_columns_names_a_few_in_its_message(owner)
     assert len(err.value.message) < 200
 
 
-def test_an_import_announces_each_contact_it_creates_and_its_end(owner):
-    from app.blueprints.crm.events import ContactCreated, ImportFinished
+def test_an_import_announces_the_contacts_of_each_batch_and_its_end(owner, monkeypatch):
+    from app.blueprints.crm.events import ContactsImported, ImportFinished
+    from app.blueprints.crm.importing import runner
     from app.events import bus
 
+    monkeypatch.setattr(runner, "BATCH_ROWS", 2)
     heard: list = []
-    bus.subscribe((ContactCreated, ImportFinished), heard.append)
+    bus.subscribe((ContactsImported, ImportFinished), heard.append)
     try:
-        imp = run(owner, "Email\na@example.com\nb@example.com\nnot-an-email\n")
+        imp = run(owner, "Email\na@example.com\nb@example.com\nnot-an-email\nc@example.com\n")
         created = sorted(db.session.scalars(select(Contact.id).where(Contact.import_id == imp.id)))
-        contacts = [e for e in heard if isinstance(e, ContactCreated)]
-        assert sorted(e.contact_id for e in contacts) == created and len(created) == 2
-        assert {(e.via, e.import_id) for e in contacts} == {("import", imp.id)}
+        batches = [e for e in heard if isinstance(e, ContactsImported)]
+        assert len(created) == 3 and len(batches) == 2  # a batch of two rows, then one of two
+        assert sorted(i for e in batches for i in e.contact_ids) == created
+        assert {e.import_id for e in batches} == {imp.id}
         [end] = [e for e in heard if isinstance(e, ImportFinished)]
-        assert (end.import_id, end.status, end.created, end.rejected, end.dry_run) == (imp.id, "done", 2, 1, False)
+        assert (end.import_id, end.status, end.created, end.rejected, end.dry_run) == (imp.id, "done", 3, 1, False)
         heard.clear()
-        dry = run(owner, "Email\nc@example.com\n", dry_run=True)
+        dry = run(owner, "Email\nd@example.com\n", dry_run=True)
         assert [(e.name, e.import_id, e.dry_run) for e in heard] == [("ImportFinished", dry.id, True)]
     finally:
         bus.unsubscribe(heard.append)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 
-from app.blueprints.crm.events import ContactCreated, DealCreated, ImportFinished
+from app.blueprints.crm.events import ContactsImported, DealCreated, ImportFinished
 from app.blueprints.crm.models import (
     Activity,
     Company,
@@ -297,9 +297,8 @@ class _Run(_References):
                                               for rid, row in zip(ids, creates, strict=True)
                                               for t in row.tags))
         if self.entity == Entity.CONTACT:
-            for rid in ids:
-                emit(ContactCreated(org_id=self.org_id, actor_id=self.actor_id, contact_id=rid, via="import",
-                                    import_id=self.import_ref))
+            emit(ContactsImported(org_id=self.org_id, actor_id=self.actor_id, import_id=self.import_ref,
+                                  contact_ids=tuple(ids)))
         if self.entity == Entity.DEAL:
             placed = [(rid, v) for rid, v in zip(ids, values, strict=True) if v.get("stage_id")]
             for rid, v in placed:
