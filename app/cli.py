@@ -22,7 +22,7 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("rotate-session-keys")
     def rotate_session_keys() -> None:
         """Re-encrypt every Telegram session with the newest TELEGRAM_SESSION_KEYS key."""
-        from app.blueprints.accounts.vault import app_vault, rotate_all
+        from app.blueprints.accounts.public import app_vault, rotate_all
 
         count = rotate_all(app_vault())
         db.session.commit()

@@ -112,8 +112,7 @@ def seed_telegram(owner: Membership) -> None:
     from flask import current_app
     from sqlalchemy import select
 
-    from app.blueprints.accounts.models import AccountStatus, BDAccount, bd_account_agent
-    from app.blueprints.accounts.vault import app_vault
+    from app.blueprints.accounts.public import AccountStatus, BDAccount, app_vault, bd_account_agent
     from app.integrations.telegram.sandbox import new_session_string
     from app.integrations.telegram.sandbox.demo import APP_DEMO_PHONES
 

@@ -18,8 +18,7 @@ from app.blueprints.accounts.config import DEFAULT_CONFIG, LIMITS, effective
 from app.blueprints.accounts.models import AccountStatus, BDAccount
 from app.blueprints.accounts.proxy_hosts import private_proxies_allowed
 from app.blueprints.accounts.vault import app_vault
-from app.blueprints.team.permissions import Permission, can, require
-from app.blueprints.team.service import people
+from app.blueprints.team.public import Permission, can, people, require
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.htmx import render

@@ -25,8 +25,7 @@ from app.blueprints.accounts import proxy_hosts
 from app.blueprints.accounts.events import AccountStatusChanged
 from app.blueprints.accounts.models import AccountStatus, BDAccount, bd_account_agent
 from app.blueprints.accounts.vault import SessionVault
-from app.blueprints.team.models import Membership
-from app.blueprints.team.permissions import Permission, Role, can, require
+from app.blueprints.team.public import Membership, Permission, Role, can, require
 from app.db_types import utcnow
 from app.errors import DomainError, NotFound
 from app.events import emit
@@ -342,7 +341,7 @@ def set_agents(actor: Membership, account: BDAccount, user_ids: Iterable[int]) -
 
 def assignable_agents(org_id: int) -> list[Membership]:
     """Members an account can be given to: agents (managers and above see every account anyway)."""
-    from app.blueprints.auth.models import User
+    from app.blueprints.auth.public import User
 
     return list(db.session.scalars(select(Membership).join(Membership.user).where(
         Membership.org_id == org_id, Membership.role == Role.AGENT.value).order_by(User.name)))

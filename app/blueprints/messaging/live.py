@@ -33,8 +33,7 @@ from app.blueprints.messaging.events import (
     MessageSent,
 )
 from app.blueprints.messaging.models import Chat, Message
-from app.blueprints.team.permissions import Permission, can
-from app.blueprints.team.service import people
+from app.blueprints.team.public import Permission, can, people
 from app.events import subscribe
 from app.extensions import db
 from app.realtime import Connection, publish_now, renderer

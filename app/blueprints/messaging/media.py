@@ -12,7 +12,7 @@ from io import BytesIO
 from flask import Response, send_file
 from werkzeug.datastructures import MultiDict
 
-from app.blueprints.accounts.service import Ask, TelegramRefused
+from app.blueprints.accounts.public import Ask, TelegramRefused
 from app.blueprints.messaging.models import Message, MessageFile
 from app.blueprints.messaging.service import IMAGE_TYPES, MAX_ATTACHMENT_BYTES, Attachment
 from app.errors import NotFound

@@ -4,11 +4,10 @@ not push the notes and changes out)."""
 
 from __future__ import annotations
 
-from app.blueprints.crm.models import Entity
-from app.blueprints.crm.panels import RecordPanel, register
+from app.blueprints.crm.public import Entity, RecordPanel, register_panel
 from app.blueprints.messaging import service
 
-register(Entity.CONTACT, RecordPanel(
+register_panel(Entity.CONTACT, RecordPanel(
     template="inbox/_contact_chats.html",
     load=lambda viewer, contact: {"chats": service.contact_chats(viewer, contact.id)},
     timeline=lambda context: service.contact_messages(context["chats"]),

@@ -14,12 +14,10 @@ from flask import Response, g, make_response, request
 from flask_login import login_required
 from jinja2_fragments.flask import render_block
 
-from app.blueprints.accounts import gateway
-from app.blueprints.accounts.service import visible_accounts
+from app.blueprints.accounts.public import gateway, visible_accounts
 from app.blueprints.messaging import bp, live, media, panels, service  # noqa: F401 - live, panels: registered
 from app.blueprints.messaging.models import Chat
-from app.blueprints.team.permissions import Permission, can
-from app.blueprints.team.service import people
+from app.blueprints.team.public import Permission, can, people
 from app.errors import DomainError, Forbidden, NotFound, toast_header
 from app.extensions import db
 from app.htmx import is_partial_request, render

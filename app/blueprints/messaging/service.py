@@ -25,11 +25,16 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, sel
 from sqlalchemy.orm import joinedload, lazyload
 
 from app.after_commit import after_commit
-from app.blueprints.accounts.models import AccountStatus, BDAccount
-from app.blueprints.accounts.service import Viewer, agent_account_ids, is_agent_of, sees_every_account
-from app.blueprints.auth.models import User
-from app.blueprints.crm.events import ContactsMerged
-from app.blueprints.crm.models import Contact, Deal, DealStatus
+from app.blueprints.accounts.public import (
+    AccountStatus,
+    BDAccount,
+    Viewer,
+    agent_account_ids,
+    is_agent_of,
+    sees_every_account,
+)
+from app.blueprints.auth.public import User
+from app.blueprints.crm.public import Contact, ContactsMerged, Deal, DealStatus
 from app.blueprints.messaging import store
 from app.blueprints.messaging.events import (
     ChatAssigned,
@@ -38,9 +43,8 @@ from app.blueprints.messaging.events import (
     MessagesRead,
 )
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
-from app.blueprints.pipeline.models import Pipeline
-from app.blueprints.team.models import Membership
-from app.blueprints.team.permissions import Permission, require
+from app.blueprints.pipeline.public import Pipeline
+from app.blueprints.team.public import Membership, Permission, require
 from app.db_types import utcnow
 from app.errors import DomainError, NotFound
 from app.events import emit, subscribe

@@ -20,9 +20,9 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app import canonical
-from app.blueprints.accounts.models import BDAccount
+from app.blueprints.accounts.public import BDAccount
 from app.blueprints.crm import public as crm
-from app.blueprints.crm.models import Contact
+from app.blueprints.crm.public import Contact
 from app.blueprints.messaging.events import (
     ChatCreated,
     ChatImported,
@@ -440,7 +440,7 @@ class SendPlan:
 
 def send_plan(message_id: int) -> SendPlan | None:
     """The outbox message as a plan; None when it is gone or not an outbox message."""
-    from app.blueprints.accounts.config import effective
+    from app.blueprints.accounts.public import effective
 
     found = db.session.execute(
         select(Message, Chat, BDAccount.config).join(Chat, Chat.id == Message.chat_id)

@@ -14,7 +14,7 @@ from typing import Any
 from telethon import TelegramClient, errors
 from telethon.sessions import StringSession
 
-from app.blueprints.accounts.models import AccountStatus
+from app.blueprints.accounts.public import AccountStatus
 from app.config import Settings
 from app.integrations.telegram.runtime.proxy_guard import vetted_proxy
 from app.integrations.telegram.sandbox import World, install_sandbox

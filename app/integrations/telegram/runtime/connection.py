@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from telethon import errors, functions, types
 
-from app.blueprints.accounts import store as accounts
-from app.blueprints.accounts.models import AccountStatus
-from app.blueprints.accounts.store import AccountInfo
-from app.blueprints.messaging import store as messages
+from app.blueprints.accounts.public import AccountInfo, AccountStatus
+from app.blueprints.accounts.public import store as accounts
+from app.blueprints.messaging.public import store as messages
 from app.db_types import utcnow
 from app.integrations.telegram.runtime import outbox, sync
 from app.integrations.telegram.runtime.clients import RuntimeClient, SessionEnded, session_ended

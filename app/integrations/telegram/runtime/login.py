@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from telethon import errors, functions
 
-from app.blueprints.accounts import store as accounts
-from app.blueprints.accounts.models import AccountStatus
+from app.blueprints.accounts.public import AccountStatus
+from app.blueprints.accounts.public import store as accounts
 from app.integrations.telegram import leases
 from app.integrations.telegram.runtime.clients import RuntimeClient
 from app.integrations.telegram.runtime.proxy_guard import ProxyRefused

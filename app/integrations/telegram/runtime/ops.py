@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from telethon import errors, functions, types
 
-from app.blueprints.accounts import store as accounts
-from app.blueprints.accounts.models import AccountStatus
-from app.blueprints.messaging import store
+from app.blueprints.accounts.public import AccountStatus
+from app.blueprints.accounts.public import store as accounts
+from app.blueprints.messaging.public import store
 from app.integrations.telegram import leases
 from app.integrations.telegram.runtime import login, sync
 from app.integrations.telegram.runtime.login import Refusal

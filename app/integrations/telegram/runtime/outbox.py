@@ -25,10 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from telethon import errors, functions, types
 
-from app.blueprints.accounts.models import AccountStatus
-from app.blueprints.messaging import store
-from app.blueprints.messaging.models import MessageStatus
-from app.blueprints.messaging.store import ReadTarget, SendPlan
+from app.blueprints.accounts.public import AccountStatus
+from app.blueprints.messaging.public import MessageStatus, ReadTarget, SendPlan, store
 from app.db_types import utcnow
 from app.integrations.telegram.runtime import budgets
 from app.integrations.telegram.runtime.clients import session_ended

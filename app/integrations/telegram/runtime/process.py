@@ -38,12 +38,11 @@ from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from app.blueprints.accounts import live as accounts_live  # noqa: F401 - subscribers: status doorbells
-from app.blueprints.accounts import store as accounts
-from app.blueprints.accounts.models import AccountStatus
-from app.blueprints.accounts.vault import SessionVault
-from app.blueprints.messaging import live as inbox_live  # noqa: F401 - subscribers: inbox doorbells
-from app.blueprints.messaging import store
+from app.blueprints.accounts.public import AccountStatus, SessionVault
+from app.blueprints.accounts.public import live as accounts_live  # noqa: F401 - subscribers: status doorbells
+from app.blueprints.accounts.public import store as accounts
+from app.blueprints.messaging.public import live as inbox_live  # noqa: F401 - subscribers: inbox doorbells
+from app.blueprints.messaging.public import store
 from app.db_types import utcnow
 from app.extensions import redis_store
 from app.integrations.telegram import control, leases

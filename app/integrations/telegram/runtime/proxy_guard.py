@@ -14,7 +14,7 @@ import ipaddress
 import socket
 from typing import Any
 
-from app.blueprints.accounts import proxy_hosts
+from app.blueprints.accounts.public import proxy_hosts
 
 
 class ProxyRefused(ConnectionError):

@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 from telethon import events, types, utils
 from telethon.tl.custom.message import Message as TgMessage
 
-from app.blueprints.messaging import store
-from app.blueprints.messaging.store import Item, Marks, Peer
+from app.blueprints.messaging.public import Item, Marks, Peer, store
 
 if TYPE_CHECKING:
     from app.integrations.telegram.runtime.connection import Connection

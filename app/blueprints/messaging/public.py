@@ -1,0 +1,40 @@
+"""What other domains and the telegram process may use of the inbox; the rest is private.
+
+Chats and messages, the outbox's entry (``queue_message``: every outbound message goes through it),
+the inbox's events, and for the telegram process ``store`` (its write path: what Telegram says
+happened) with the values it passes. Importing this module registers the inbox's realtime
+subscribers.
+"""
+
+from app.blueprints.messaging import live, store
+from app.blueprints.messaging.events import (
+    ChatAssigned,
+    ChatCreated,
+    ChatEvent,
+    ChatImported,
+    ChatUpdated,
+    MessageDeferred,
+    MessageDeleted,
+    MessageEdited,
+    MessageEvent,
+    MessageFailed,
+    MessageFileStored,
+    MessageQueued,
+    MessageReceived,
+    MessageSending,
+    MessageSent,
+    MessagesRead,
+    MessagesReadByPeer,
+)
+from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
+from app.blueprints.messaging.service import Attachment, contact_chats, queue_message
+from app.blueprints.messaging.store import Item, Marks, Peer, ReadTarget, SendPlan
+
+__all__ = [
+    "Attachment", "Chat", "ChatAssigned", "ChatCreated", "ChatEvent", "ChatImported", "ChatUpdated",
+    "Item", "Marks", "Message", "MessageDeferred", "MessageDeleted", "MessageEdited",
+    "MessageEvent", "MessageFailed", "MessageFile", "MessageFileStored", "MessageQueued",
+    "MessageReceived", "MessageSending", "MessageSent", "MessageStatus", "MessagesRead",
+    "MessagesReadByPeer", "Peer", "ReadTarget", "SendPlan", "contact_chats", "live",
+    "queue_message", "store",
+]
