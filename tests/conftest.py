@@ -159,6 +159,27 @@ def sign_in_as(client, membership) -> None:
 
 
 @pytest.fixture
+def doorbells(owner):
+    """What rings the owner's organization's realtime channel: ``doorbells()`` gives the (kind, data)
+    of each event since the last call."""
+    from app.realtime import read_event
+
+    pubsub = redis_store.client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(f"rt:org:{owner.org_id}")
+    pubsub.get_message(timeout=1)
+
+    def rung() -> list[tuple[str, dict]]:
+        found = []
+        while (message := pubsub.get_message(timeout=0.2)) is not None:
+            event = read_event(message["data"])[1]
+            found.append((event["kind"], event["data"]))
+        return found
+
+    yield rung
+    pubsub.close()
+
+
+@pytest.fixture
 def owner():
     from tests.factories import make_member
 

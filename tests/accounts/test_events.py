@@ -12,8 +12,7 @@ from app.blueprints.accounts import service, store
 from app.blueprints.accounts.events import AccountEvent, AccountStatusChanged, AccountSynced
 from app.db_types import utcnow
 from app.events import bus, event_from_json, event_to_json
-from app.extensions import db, redis_store
-from app.realtime import read_event
+from app.extensions import db
 from app.unit_of_work import unit_of_work
 from tests.factories import make_account
 
@@ -26,23 +25,6 @@ def heard():
     bus.subscribe(AccountEvent, got.append)
     yield got
     bus.unsubscribe(got.append)
-
-
-@pytest.fixture
-def doorbells(owner):
-    pubsub = redis_store.client.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(f"rt:org:{owner.org_id}")
-    pubsub.get_message(timeout=1)
-
-    def rung() -> list[tuple[str, dict]]:
-        found = []
-        while (message := pubsub.get_message(timeout=0.2)) is not None:
-            event = read_event(message["data"])[1]
-            found.append((event["kind"], event["data"]))
-        return found
-
-    yield rung
-    pubsub.close()
 
 
 def shapes(events: list[AccountEvent]) -> list[tuple]:

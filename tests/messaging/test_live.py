@@ -8,8 +8,8 @@ from app.blueprints.messaging.live import chat_changed, message_changed
 from app.blueprints.messaging.models import Chat, Message
 from app.blueprints.team.permissions import Role
 from app.db_types import utcnow
-from app.extensions import db, redis_store
-from app.realtime import Connection, read_event
+from app.extensions import db
+from app.realtime import Connection
 from app.unit_of_work import unit_of_work
 from tests.factories import add_member, give_account, make_account, make_chat, make_message
 
@@ -23,23 +23,6 @@ def as_the_hub_renders(app):
 
 def viewer(member) -> Connection:
     return Connection(ws=None, user_id=member.user_id, org_id=member.org_id, role=member.role, socket_id="s")
-
-
-@pytest.fixture
-def doorbells(owner):
-    pubsub = redis_store.client.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(f"rt:org:{owner.org_id}")
-    pubsub.get_message(timeout=1)
-
-    def rung() -> list[tuple[str, dict]]:
-        found = []
-        while (message := pubsub.get_message(timeout=0.2)) is not None:
-            event = read_event(message["data"])[1]
-            found.append((event["kind"], event["data"]))
-        return found
-
-    yield rung
-    pubsub.close()
 
 
 def test_a_new_message_is_appended_to_the_thread_and_bumps_the_row(owner):
