@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,23 @@ def register_error_handlers(app: Flask) -> None:
         message = FRIENDLY.get(status, err.description or "Error")
         if status == 429:
             message = "Too many requests. Wait a minute and try again."
-        return respond_with_error(status, CODES.get(status, "error"), message)
+        response = respond_with_error(status, CODES.get(status, "error"), message)
+        allowed = set(getattr(err, "valid_methods", None) or ())
+        if wants_json():
+            allowed.discard("OPTIONS")  # the API refuses it (below)
+        if status == 405 and allowed:  # what the resource does answer to (RFC 9110)
+            response = make_response(response)
+            response.headers["Allow"] = ", ".join(sorted(allowed))
+        return response
+
+    @app.before_request
+    def no_automatic_options_in_the_api():
+        """The API answers the methods its document declares; OPTIONS (which Flask would answer
+        for every route by itself) is not one of them, so it gets the 405 any other would, with
+        every method the path does answer to."""
+        if request.method == "OPTIONS" and wants_json() and request.url_rule is not None:
+            adapter = app.url_map.bind_to_environ(request.environ)
+            raise MethodNotAllowed(sorted(adapter.allowed_methods(request.path)))
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):

@@ -14,6 +14,8 @@ Installed once by ``init_request_input``, so no route has to think about it:
   request, however often it is read (the rate-limit keys read it too).
 - ``load_json_field``: the same parsing and checks for JSON sent in a form field (the import API's
   ``mapping``), refused on that field.
+- ``DatabaseInt``: the ``int`` converter of every route, bounded to what a database holds, and
+  the same bound on every integer of a JSON body (422 on its field).
 - a ``before_request`` guard: query-string arguments, form fields and uploads' field and file names
   holding a NUL are refused (SQLite's full-text search fails on one; PostgreSQL refuses them in any
   text).
@@ -28,10 +30,13 @@ from typing import Any
 
 from flask import Flask, Request, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 from app.errors import BadRequest, DomainError
 
 SEND_JSON_OBJECT = "Send a JSON object with Content-Type: application/json."
+DATABASE_INT_MAX = 2**63 - 1  # the largest integer SQLite and PostgreSQL's bigint hold
 
 # The largest JSON body read. The API's biggest legitimate one, a bulk action on MAX_BULK (10,000)
 # ids, is about 200 KB even with 19-digit ids; a record's longest text (notes, 20,000 characters)
@@ -81,31 +86,50 @@ def _items(container: dict | list) -> Iterator[tuple[str | int, Any]]:
 
 def find_unsafe_text(value: Any, field: str | None = None) -> tuple[str, str] | None:
     """(field path, problem) of the first string (in the body's order) of a parsed JSON ``value``
-    that cannot be stored, or None. Paths are as ``_path`` makes them, under ``field`` if given.
+    that cannot be stored, or None. Paths are as ``_path`` makes them, under ``field`` if given."""
+    return _first_refused(value, field, text=True, ints=False)
+
+
+def int_problem(value: int) -> str | None:
+    """Why an integer cannot be an id or a count the database holds (outside signed 64 bits)."""
+    if -DATABASE_INT_MAX - 1 <= value <= DATABASE_INT_MAX:
+        return None
+    return f"A whole number from {-DATABASE_INT_MAX - 1} to {DATABASE_INT_MAX}."
+
+
+def _scalar_problem(child: Any, text: bool, ints: bool) -> str | None:
+    if text and isinstance(child, str):
+        return text_problem(child)
+    if ints and isinstance(child, int) and not isinstance(child, bool):
+        return int_problem(child)
+    return None
+
+
+def _first_refused(value: Any, field: str | None, *, text: bool, ints: bool) -> tuple[str, str] | None:
+    """(field path, problem) of the first string that cannot be stored (``text``) or integer out of
+    the database's range (``ints``), in the body's order.
 
     Walked with a stack rather than recursion (a body may be as deep as the parser allows), holding
     one iterator per open container and the keys leading to it: memory follows the depth, not the
-    width, and a path is built only for the string refused.
+    width, and a path is built only for the value refused.
     """
-    if not isinstance(value, (str, dict, list)):
-        return None
-    if isinstance(value, str):
-        problem = text_problem(value)
+    if not isinstance(value, (dict, list)):
+        problem = _scalar_problem(value, text, ints)
         return (_path(field, []), problem) if problem else None
     keys: list[str | int] = []  # the keys leading to the container of frames[-1] (frames[0]: none)
     frames = [_items(value)]
     while frames:
         for key, child in frames[-1]:
-            if isinstance(key, str) and (problem := text_problem(key)):
+            if text and isinstance(key, str) and (problem := text_problem(key)):
                 name = _path(field, [*keys, _printable(key)])
                 return name, f"This field's name: {problem[0].lower()}{problem[1:]}"
-            if isinstance(child, str):
-                if problem := text_problem(child):
-                    return _path(field, [*keys, key]), problem
-            elif isinstance(child, (dict, list)) and child:
-                keys.append(key)
-                frames.append(_items(child))
-                break  # the child first; this container's iterator resumes after it
+            if isinstance(child, (dict, list)):
+                if child:
+                    keys.append(key)
+                    frames.append(_items(child))
+                    break  # the child first; this container's iterator resumes after it
+            elif problem := _scalar_problem(child, text, ints):
+                return _path(field, [*keys, key]), problem
         else:
             frames.pop()
             if keys:
@@ -114,8 +138,8 @@ def find_unsafe_text(value: Any, field: str | None = None) -> tuple[str, str] | 
 
 
 class UnsafeText(ValueError):
-    """A parsed body holds text that cannot be stored (handed to ``on_json_loading_failed`` as
-    a parse failure is)."""
+    """A parsed body holds text that cannot be stored, or an integer no column holds (handed to
+    ``on_json_loading_failed`` as a parse failure is)."""
 
     def __init__(self, path: str, problem: str) -> None:
         super().__init__(f"{path}: {problem}")
@@ -158,15 +182,25 @@ def _may_hold_unsafe_text(text: str) -> bool:
 
 
 def parse_json(raw: str | bytes | bytearray, field: str | None = None) -> Any:
-    """``raw`` parsed by ``safe_loads`` and checked for text that cannot be stored.
+    """``raw`` parsed by ``safe_loads`` and checked for text that cannot be stored and integers
+    outside signed 64 bits (an id or a count beyond what any column holds fails in the driver).
 
     Raises ValueError (as ``safe_loads``), or UnsafeText with the path (under ``field``) of the
-    first such string. The parsed value is walked only when the text may hold one.
+    first such value. The parsed value is walked only when the text may hold one.
     """
     text = _decoded(raw)
-    value = safe_loads(text)
-    if isinstance(value, (str, dict, list)) and _may_hold_unsafe_text(text):
-        found = find_unsafe_text(value, field)
+    huge = False
+
+    def parse_int(digits: str) -> int:
+        nonlocal huge
+        number = int(digits)
+        huge = huge or (len(digits) > 18 and int_problem(number) is not None)
+        return number
+
+    value = safe_loads(text, parse_int=parse_int)
+    unsafe_text = isinstance(value, (str, dict, list)) and _may_hold_unsafe_text(text)
+    if unsafe_text or huge:
+        found = _first_refused(value, field, text=unsafe_text, ints=huge)
         if found is not None:
             raise UnsafeText(*found)
     return value
@@ -180,7 +214,7 @@ def load_json_field(name: str, raw: str) -> Any:
     try:
         return parse_json(raw, name)
     except UnsafeText as e:
-        raise DomainError(f"Some text cannot be stored: {e.path}.", {e.path: e.problem}) from None
+        raise DomainError(f"Some values cannot be stored: {e.path}.", {e.path: e.problem}) from None
     except NestedTooDeeply:
         raise DomainError(f"{name}: the JSON is nested too deeply.",
                           {name: "The JSON is nested too deeply."}) from None
@@ -226,7 +260,7 @@ class SafeRequest(Request):
         """Raises BadRequest (not JSON, malformed, nested too deeply; with the reason), TooLarge
         (413) or DomainError (422) on the field whose text cannot be stored."""
         if isinstance(e, UnsafeText):
-            raise DomainError(f"Some text cannot be stored: {e.path}.", {e.path: e.problem})
+            raise DomainError(f"Some values cannot be stored: {e.path}.", {e.path: e.problem})
         if isinstance(e, BodyTooLarge):
             raise TooLarge(f"The JSON body is larger than {MAX_JSON_BYTES // (1 << 20)} MB.")
         if e is None:
@@ -259,8 +293,26 @@ def refuse_nul_in_text() -> None:
             _refuse_nul(key, "a file name")
 
 
+class DatabaseInt(IntegerConverter):
+    """``<int:...>`` as every route uses it: a number larger than any id a database holds names
+    nothing, so it is a 404 for every method, rather than a query the driver cannot send (a 500).
+
+    Raised here rather than by refusing the match: Werkzeug counts a route whose method differs
+    before it converts, so a refused match on ``PATCH /x/<huge>`` would answer 405 (``GET /x/<id>``
+    exists) instead of 404.
+    """
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > DATABASE_INT_MAX:
+            raise NotFound()
+        return number
+
+
 def init_request_input(app: Flask) -> None:
-    """The JSON provider and request class above, and the NUL guard on every request."""
+    """The JSON provider and request class above, the bounded ``int`` converter for every route
+    (registered before any blueprint adds one), and the NUL guard on every request."""
+    app.url_map.converters["int"] = DatabaseInt
     app.json = SafeJSONProvider(app)
     app.request_class = SafeRequest
     app.before_request(refuse_nul_in_text)

@@ -151,7 +151,7 @@ def test_the_path_to_a_nul_deep_in_a_wide_body_is_built_when_it_is_found(client)
 def parses_and_walks(monkeypatch):
     """How often bodies were parsed and walked for unsafe text."""
     seen = {"parsed": 0, "walked": 0}
-    loads, walk = request_input.safe_loads, request_input.find_unsafe_text
+    loads, walk = request_input.safe_loads, request_input._first_refused
 
     def counting_loads(*args, **kwargs):
         seen["parsed"] += 1
@@ -162,7 +162,7 @@ def parses_and_walks(monkeypatch):
         return walk(*args, **kwargs)
 
     monkeypatch.setattr(request_input, "safe_loads", counting_loads)
-    monkeypatch.setattr(request_input, "find_unsafe_text", counting_walk)
+    monkeypatch.setattr(request_input, "_first_refused", counting_walk)
     return seen
 
 
