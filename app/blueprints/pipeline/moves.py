@@ -9,6 +9,7 @@ columns in bulk themselves and then record the entries here: the same history ro
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -81,22 +82,43 @@ def enter_stages_in_bulk(org_id: int, actor_id: int | None, stages: Mapping[int,
                          created: bool, reason: str) -> None:
     """Record that deals entered stages, their stage columns already written in bulk: (deal id,
     stage it came from or None, stage it entered, when it had entered the old one). ``stages``
-    holds every stage named. The history rows go in at once; the events are ``enter_stage``'s
-    (a new deal raises no DealMoved; any entry into a won / lost stage raises DealWon / DealLost)."""
+    holds every stage named. The history rows go in at once (the same rows as ``enter_stage``'s).
+
+    The events differ from ``enter_stage``'s as the importer's always have: a new deal raises no
+    DealMoved, an entry into a won / lost stage always raises DealWon / DealLost (without a lost
+    reason: an import sets none), and the caller raises its DealCreated events before these.
+    """
     if not moves:
         return
     now = utcnow()
-    insert_rows(StageMove.__table__, (
-        _history(org_id, actor_id, deal_id, stages.get(source) if source else None, stages[target],
-                 now, entered, reason) for deal_id, source, target, entered in moves))
+    # Plain values first: on PostgreSQL the rows are sent while a COPY holds the connection, so
+    # making them must not touch the database (a stage expired by an earlier batch's commit would
+    # load itself, and that query would wait forever behind the COPY).
+    used = {stage_id for _, source, target, _ in moves for stage_id in (source, target)}
+    named = {stage_id: _StageValues(stage.id, stage.name, stage.pipeline_id, stage.kind)
+             for stage_id, stage in stages.items() if stage_id in used}
+    insert_rows(StageMove.__table__, [
+        _history(org_id, actor_id, deal_id, named.get(source) if source else None, named[target],
+                 now, entered, reason) for deal_id, source, target, entered in moves])
     for deal_id, source, target, _ in moves:
-        source_stage = None if created or source is None else stages.get(source)
-        _announce(org_id, actor_id, deal_id, source_stage, stages[target], status_changed=True,
+        source_stage = None if created or source is None else named.get(source)
+        _announce(org_id, actor_id, deal_id, source_stage, named[target], status_changed=True,
                   lost_reason=None, from_pipeline_id=source_stage.pipeline_id if source_stage else None,
                   moved=not created)
 
 
-def _history(org_id: int, actor_id: int | None, deal_id: int, source: Stage | None, target: Stage,
+@dataclass(frozen=True)
+class _StageValues:
+    """What history rows and events read of a stage, read once (see ``enter_stages_in_bulk``)."""
+
+    id: int
+    name: str
+    pipeline_id: int
+    kind: str
+
+
+def _history(org_id: int, actor_id: int | None, deal_id: int, source: Stage | _StageValues | None,
+             target: Stage | _StageValues,
              now: datetime, entered: datetime | None, reason: str | None) -> dict[str, Any]:
     """A stage history row's values (with the time spent in ``source``)."""
     return {"org_id": org_id, "deal_id": deal_id, "from_stage_id": source.id if source else None,
@@ -106,7 +128,8 @@ def _history(org_id: int, actor_id: int | None, deal_id: int, source: Stage | No
             if source is not None and entered is not None else None}
 
 
-def _announce(org_id: int, actor_id: int | None, deal_id: int, source: Stage | None, target: Stage, *,
+def _announce(org_id: int, actor_id: int | None, deal_id: int, source: Stage | _StageValues | None,
+              target: Stage | _StageValues, *,
               status_changed: bool, lost_reason: str | None, from_pipeline_id: int | None,
               moved: bool) -> None:
     """DealMoved when the deal came from a stage, then DealWon / DealLost when it entered a won /

@@ -759,3 +759,24 @@ def test_a_failed_import_announces_its_failure(owner, monkeypatch):
         assert end.status == "failed" and "error on our side" in end.error and end.created == 0
     finally:
         bus.unsubscribe(heard.append)
+
+
+def test_deals_moved_by_an_import_over_several_batches_keep_their_history(owner, monkeypatch):
+    """Each batch commits, so the stages a later batch moves deals out of were expired by then; the
+    history rows must not load them while PostgreSQL's COPY holds the connection (it would hang)."""
+    from app.blueprints.crm.importing import runner
+    from app.blueprints.pipeline.models import StageMove
+
+    deals = [make_deal(owner, title=f"Deal {n}", stage=stage)
+             for n, stage in enumerate(("New lead", "Qualified", "Meeting booked", "Proposal"))]
+    db.session.commit()
+    monkeypatch.setattr(runner, "BATCH_ROWS", 2)
+    imp = run(owner, "Title,Stage\nDeal 0,Negotiation\nDeal 1,Negotiation\nDeal 2,Won\nDeal 3,Lost\n",
+              entity="deal", dedupe="update")
+    assert counts(imp)[:2] == (0, 4) and imp.status == "done"
+    moves = {m.deal_id: (m.from_stage_name, m.to_stage_name, m.reason) for m in db.session.scalars(
+        select(StageMove).where(StageMove.reason == "import"))}
+    assert moves == {deals[0].id: ("New lead", "Negotiation", "import"),
+                     deals[1].id: ("Qualified", "Negotiation", "import"),
+                     deals[2].id: ("Meeting booked", "Won", "import"),
+                     deals[3].id: ("Proposal", "Lost", "import")}

@@ -1,6 +1,6 @@
 """CSV import of contacts, companies and deals: upload, preview, mapping, and the run itself.
 
-Flask-free, like every service: explicit actor, flush, never commit. The run is a generator of
+Its services are Flask-free: explicit actor, flush, never commit. The run is a generator of
 batches (``import_batches``) so that its caller, the RQ job, commits after each one.
 
 - **Upload** (``start_import``): the file is stored as it came, in ``ImportChunk`` rows (web and
@@ -35,8 +35,10 @@ batches (``import_batches``) so that its caller, the RQ job, commits after each 
 
 Modules: ``upload`` (storing and reading the file, preview), ``mapping`` (guess, check, queue),
 ``cleaning`` (cells to values, no database), ``references`` (owners, companies, contacts, stages,
-tags; ids for new rows), ``runner`` (batches, dedupe, writes), ``bulk`` (COPY / executemany and
-search indexing in bulk), ``status`` (reading imports and their rejected rows).
+tags; ids for new rows), ``runner`` (batches, dedupe, writes; rows go in through
+``app.bulk_insert``, deals' stages through the pipeline's port ``crm.deal_stages``), ``bulk``
+(search indexing in bulk, chunking), ``status`` (reading imports and their rejected rows); and the
+web side: ``routes`` (the pages), ``api`` (the JSON routes), ``jobs`` (the RQ job).
 """
 
 # Re-exported for the app; the tunables (CHUNK_BYTES, BATCH_ROWS) are read from their own modules.

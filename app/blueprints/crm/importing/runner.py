@@ -248,7 +248,8 @@ class _Run(_References):
         return v
 
     def _settle_deal(self, v: dict[str, Any], new: bool) -> None:
-        """Stage (the pipeline settles its columns), status, currency, as ``service`` settles a deal."""
+        """Stage (the pipeline settles its columns), status and currency, as creating or editing a deal
+        in the app settles them (``records.service``)."""
         self.stages.settle(v, new)
         if new:
             v.setdefault("status", DealStatus.OPEN.value)
