@@ -105,13 +105,17 @@ def integer(raw: str | int, low: int | None = None, high: int | None = None) -> 
     return value
 
 
+ID_MAX = 2**31 - 1  # the largest id a row can have: ids are INTEGER columns (PostgreSQL's int4)
+
+
 def id_or_none(raw: object) -> int | None:
-    """An id given as an int or a string of digits; None for anything else (a name, say), so the
-    caller can look the value up by name instead."""
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
+    """An id given as an int or a string of digits; None for anything else (a name, say, or a
+    number larger than any id, which names no row), so the caller can look the value up by name
+    instead and say it found nothing."""
     if isinstance(raw, str) and raw.strip().isdigit():
-        return int(raw.strip())
+        raw = int(raw.strip())
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= ID_MAX:
+        return raw
     return None
 
 

@@ -33,6 +33,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
+from app.canonical import ID_MAX
 from app.errors import BadRequest, DomainError
 
 SEND_JSON_OBJECT = "Send a JSON object with Content-Type: application/json."
@@ -294,8 +295,9 @@ def refuse_nul_in_text() -> None:
 
 
 class DatabaseInt(IntegerConverter):
-    """``<int:...>`` as every route uses it: a number larger than any id a database holds names
-    nothing, so it is a 404 for every method, rather than a query the driver cannot send (a 500).
+    """``<int:...>`` as every route uses it: a number larger than any id (``canonical.ID_MAX``, what
+    PostgreSQL's INTEGER holds) names nothing, so it is a 404 for every method, rather than a query
+    the database refuses (a 500).
 
     Raised here rather than by refusing the match: Werkzeug counts a route whose method differs
     before it converts, so a refused match on ``PATCH /x/<huge>`` would answer 405 (``GET /x/<id>``
@@ -304,7 +306,7 @@ class DatabaseInt(IntegerConverter):
 
     def to_python(self, value: str) -> int:
         number = super().to_python(value)
-        if number > DATABASE_INT_MAX:
+        if number > ID_MAX:
             raise NotFound()
         return number
 

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from app.request_input import DATABASE_INT_MAX
+from app.canonical import ID_MAX
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -105,8 +105,8 @@ def _operation(rule, meta: dict) -> dict:
 
 def _path_schema(converter) -> dict:
     kind = converter.__class__.__name__
-    if isinstance(converter, IntegerConverter):  # the app's DatabaseInt: what a database holds
-        return integer(minimum=0, maximum=DATABASE_INT_MAX)
+    if isinstance(converter, IntegerConverter):  # the app's DatabaseInt: what an id can be
+        return integer(minimum=0, maximum=ID_MAX)
     if kind == "AnyConverter":  # one rule serving several names: an enum, not one path per name
         return string(enum=sorted(converter.items))
     return string()
