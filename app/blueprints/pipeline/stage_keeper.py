@@ -90,8 +90,11 @@ class ImportStages:
         self.tops: dict[int, float] = {}  # stage id -> the position of the card last put on top
 
     def find(self, value: Any) -> int | None:
-        text = str(value).strip()
-        found = self.by_id.get(int(text)) if text.isdigit() else self.by_name.get(text.lower())
+        stage_id = id_or_none(value)
+        if stage_id is not None:
+            found = self.by_id.get(stage_id)
+        else:
+            found = self.by_name.get(str(value).strip().lower())
         return found.id if found is not None else None
 
     def settle(self, values: dict[str, Any], new: bool) -> None:
