@@ -173,6 +173,44 @@ def test_a_chat_taken_from_an_agent_leaves_their_open_inbox(new_page):
     assert page.csp.violations() == []
 
 
+def test_a_refetch_answered_before_the_chat_was_taken_does_not_bring_it_back(new_page):
+    """The race behind a flaky run: the open chat re-fetches itself (a resync), the server answers
+    with the chat as it was, the manager takes the chat, its frame lands, and only then the old
+    answer arrives. The page must end on the chat being gone, not on the old answer."""
+    owner = make_member(Role.OWNER)
+    agent = add_member(owner.organization, role=Role.AGENT)
+    chat = make_chat(make_account(owner.organization), title="Ann Lee", last_message_at=utcnow(),
+                     assignee_id=agent.user_id)
+    chat_id = chat.id
+    page = new_page()
+    sign_in(page, agent.user.email, PASSWORD)
+    page.goto(f"/inbox/chats/{chat_id}")
+    expect(page.locator("body.is-live")).to_have_count(1)
+    held = []
+
+    def hold_the_first_refetch(route):
+        if held:
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))  # rendered now, delivered later
+
+    page.route(f"**/inbox/chats/{chat_id}", hold_the_first_refetch)
+    page.evaluate("htmx.trigger(document.body, 'live:resync')")
+    while not held:
+        page.wait_for_timeout(20)  # lets the route handler run
+
+    service.assign(owner, db.session.get(Chat, chat_id), None)
+    db.session.commit()
+    expect(page.locator(f"#chat-head-{chat_id}")).to_contain_text("no longer in your inbox")
+    route, answer = held[0]
+    with page.expect_response(lambda r: r.url.endswith(f"/inbox/chats/{chat_id}") and r.status == 404):
+        route.fulfill(response=answer)  # the old answer lands; the page, behind, fetches again
+    expect(page.locator(f"#chat-head-{chat_id}")).to_contain_text("no longer in your inbox")
+    expect(page.locator("#conversation .composer")).to_have_count(0)
+    expect(page.locator(".toast-error")).to_have_count(0)
+    assert page.csp.violations() == []
+
+
 def test_the_sidebar_badge_counts_unread_chats_on_every_page_live(new_page):
     owner = make_member(Role.OWNER)
     account = make_account(owner.organization)

@@ -213,6 +213,23 @@ def test_agents_cannot_open_chats_they_do_not_see(client, owner, account):
     assert client.get(f"/inbox/chats/{hidden.id}").status_code == 200
 
 
+def test_the_open_chats_refetch_says_when_it_is_no_longer_the_viewers(client, owner, account):
+    agent = add_member(owner.organization, role=Role.AGENT)
+    chat = make_chat(account, title="Hidden Person", assignee_id=agent.user_id)
+    sign_in_as(client, agent)
+    refetch = {**HX, "HX-Trigger": "conversation"}
+    assert "Hidden Person" in client.get(f"/inbox/chats/{chat.id}", headers=refetch).get_data(as_text=True)
+
+    chat.assignee_id = None  # a manager took it back
+    db.session.commit()
+    gone = client.get(f"/inbox/chats/{chat.id}", headers=refetch)
+    html = gone.get_data(as_text=True)
+    assert gone.status_code == 404 and 'id="conversation"' in html and f'id="chat-head-{chat.id}"' in html
+    assert "no longer in your inbox" in html and "Hidden Person" not in html
+    opened = client.get(f"/inbox/chats/{chat.id}", headers=HX)  # a person opening it: the usual refusal
+    assert opened.status_code == 404 and opened.get_data(as_text=True) == "" and "HX-Trigger" in opened.headers
+
+
 def test_a_deal_is_created_from_the_side_panel(owner, owner_client, token, account):
     chat = make_chat(account, title="Leo Rossi", username="leo_r")
     response = post(owner_client, f"/inbox/chats/{chat.id}/deals", token, title="Leo pilot", value="5000")

@@ -78,12 +78,25 @@ def index():
 @bp.get("/chats/<int:chat_id>")
 def chat(chat_id: int):
     """A chat opened: the whole page, or (opening it from the list) block ``conversation``."""
-    found = service.get_chat(g.membership, chat_id)
+    try:
+        found = service.get_chat(g.membership, chat_id)
+    except NotFound:
+        if not _refetching_open_chat():
+            raise
+        # The open chat's live re-fetch, and the chat is no longer this viewer's (taken by a
+        # teammate, removed). The frame that said so may have been overtaken by an answer
+        # rendered before the change: this answer settles the region.
+        return render(PAGE, block="conversation", status=404, chat=None, gone_id=chat_id)
     flt = service.InboxFilter.from_args(request.args)
     if is_partial_request():
         return render(PAGE, block="conversation", flt=flt, **_conversation_context(found, _names()))
     context = _list_context(flt, active_id=found.id)
     return render(PAGE, **{**context, **_conversation_context(found, context["names"])})
+
+
+def _refetching_open_chat() -> bool:
+    """The open conversation re-fetching itself (``live:resync``), not a person opening a chat."""
+    return is_partial_request() and request.headers.get("HX-Trigger") == "conversation"
 
 
 @bp.get("/badge")

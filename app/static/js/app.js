@@ -94,6 +94,16 @@
     htmx.trigger(document.body, "live:resync");
   });
 
+  // A live region's re-fetch answered 404 with a body: what it showed is gone (a chat taken by a
+  // teammate). The answer replaces the region, so no older copy of it can stay on the page.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var xhr = evt.detail.xhr, region = evt.detail.elt;
+    if (!xhr || xhr.status !== 404 || !xhr.responseText) return;
+    if (!region || !region.matches || !region.matches('[hx-trigger*="live:resync"]')) return;
+    evt.detail.shouldSwap = true;
+    evt.detail.isError = false;
+  });
+
   document.addEventListener("htmx:wsOpen", function () {
     greeted = false;
     document.body.classList.add("is-live");
