@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export PORT
 
-.PHONY: run test lint install install-dev clean
+.PHONY: run test fuzz lint install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ run: install
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+fuzz: install-dev
+	$(BIN)/python -m tests.fuzz.run
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -68,7 +68,7 @@ def _printable(key: str) -> str:
     return _UNSAFE.sub("\ufffd", key)
 
 
-def _path(field: str | None, keys: list[str | int]) -> str:
+def field_path(field: str | None, keys: list[str | int]) -> str:
     """A value's path from its keys (dict keys and list indexes, outermost first): ``proxy.host``,
     ``tags[2]``; the body itself is ``body``. Under a form ``field``: ``mapping.Email``."""
     path = field or ""
@@ -88,7 +88,7 @@ def _items(container: dict | list) -> Iterator[tuple[str | int, Any]]:
 
 def find_unsafe_text(value: Any, field: str | None = None) -> tuple[str, str] | None:
     """(field path, problem) of the first string (in the body's order) of a parsed JSON ``value``
-    that cannot be stored, or None. Paths are as ``_path`` makes them, under ``field`` if given."""
+    that cannot be stored, or None. Paths are as ``field_path`` makes them, under ``field`` if given."""
     return _first_refused(value, field, text=True, ints=False)
 
 
@@ -117,13 +117,13 @@ def _first_refused(value: Any, field: str | None, *, text: bool, ints: bool) -> 
     """
     if not isinstance(value, (dict, list)):
         problem = _scalar_problem(value, text, ints)
-        return (_path(field, []), problem) if problem else None
+        return (field_path(field, []), problem) if problem else None
     keys: list[str | int] = []  # the keys leading to the container of frames[-1] (frames[0]: none)
     frames = [_items(value)]
     while frames:
         for key, child in frames[-1]:
             if text and isinstance(key, str) and (problem := text_problem(key)):
-                name = _path(field, [*keys, _printable(key)])
+                name = field_path(field, [*keys, _printable(key)])
                 return name, f"This field's name: {problem[0].lower()}{problem[1:]}"
             if isinstance(child, (dict, list)):
                 if child:
@@ -131,7 +131,7 @@ def _first_refused(value: Any, field: str | None, *, text: bool, ints: bool) -> 
                     frames.append(_items(child))
                     break  # the child first; this container's iterator resumes after it
             elif problem := _scalar_problem(child, text, ints):
-                return _path(field, [*keys, key]), problem
+                return field_path(field, [*keys, key]), problem
         else:
             frames.pop()
             if keys:

@@ -118,7 +118,7 @@ def test_a_password_that_is_not_text_is_a_422_on_password(client, auth, owner):
     response = client.post(f"/api/bd-accounts/{account.id}/connect/password", json={"password": [1]},
                            headers=auth)
     assert response.status_code == 422
-    assert response.get_json()["error"]["fields"] == {"password": "Send the password as text."}
+    assert response.get_json()["error"]["fields"] == {"password": "Must be text."}
 
 
 def test_connecting_through_a_loopback_proxy_is_refused_and_adds_nothing(client, auth):

@@ -29,7 +29,7 @@ def test_sign_up_errors_use_the_envelope_with_fields(client):
     response = client.post("/api/auth/signup", json={**SIGN_UP, "email": "nope"})
     assert response.status_code == 422
     error = response.get_json()["error"]
-    assert error["code"] == "invalid" and "email" in error["fields"]
+    assert error["code"] == "invalid_request" and error["fields"] == {"email": "An email address."}
 
 
 def test_duplicate_sign_up_is_409(client):

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 
 from app.api.auth import json_body, only_fields, per_member_limit, protect
-from app.api.docs import documented, integer, obj, string
+from app.api.docs import ID, JSON, MULTIPART, documented, integer, obj, string
 from app.blueprints.messaging import media, service
 from app.blueprints.messaging.models import Chat, Message, MessageStatus
 from app.errors import DomainError
@@ -198,9 +198,12 @@ def message(message_id: int):
 @per_user
 @documented("Send a message in a chat: it is queued at once and sent by the account's connection. "
             "A file goes as multipart/form-data (fields chat_id, text, file; up to 10 MB)", tag="messaging",
-            body=obj(["chat_id"], chat_id=integer(),
-                     text=string(maxLength=service.MAX_TEXT,
-                                 description="up to 4,096 characters (1,024 with a file)")),
+            bodies={JSON: obj(["chat_id"], chat_id=ID,
+                              text=string(maxLength=service.MAX_TEXT, description="up to 4,096 characters")),
+                    MULTIPART: obj(["chat_id"], chat_id=string(pattern=r"^[0-9]{1,10}$"),
+                                   text=string(maxLength=service.MAX_CAPTION,
+                                               description="the caption, up to 1,024 characters"),
+                                   file=string(format="binary", description="up to 10 MB"))},
             responses={202: {"description": "Queued", "schema": MESSAGE}, 404: NOT_FOUND,
                        422: "Empty or too long, a file too large, or the account cannot send"})
 def send():

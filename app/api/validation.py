@@ -1,0 +1,164 @@
+"""The API's requests checked against the schemas its OpenAPI document publishes.
+
+A route's ``@documented(...)`` declaration is the one source of its contract: the document shows
+its query parameters and body schema, and ``check_query`` / ``check_body`` enforce the very same
+schemas (JSON Schema 2020-12, the dialect of OpenAPI 3.1, with the ``jsonschema`` library), so
+the two cannot disagree. A request outside them is a 422 with code ``invalid_request`` naming
+every field at fault; a request inside them that the domain still refuses (a stage that does not
+exist, a phone that is not one) keeps code ``invalid``. The fuzzer in CI holds the server to this:
+a request generated from the document must never come back ``invalid_request``.
+
+Query strings are text; each parameter is converted by its declared type first (a whole number,
+true/false) and given at most once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+from werkzeug.datastructures import MultiDict
+
+from app.errors import DomainError
+from app.request_input import field_path
+
+INVALID_REQUEST = "invalid_request"
+_INTEGER = re.compile(r"-?\d{1,30}")  # longer runs are no id or count; the schema's bounds refuse them
+_BOOLEANS = {"true": True, "false": False}
+_FORMATS = FormatChecker(("date", "email"))
+_KINDS = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+          "object": "an object", "array": "a list", "null": "null"}
+
+
+class InvalidRequest(DomainError):
+    """The request is outside the operation's documented schema."""
+
+    code = INVALID_REQUEST
+
+
+def validator(schema: dict) -> Draft202012Validator:
+    """A validator of ``schema`` (checked once, when a route is declared)."""
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=_FORMATS)
+
+
+def check_body(check: Draft202012Validator, body: Any, field: str | None = None) -> None:
+    """Raises InvalidRequest naming each field of ``body`` outside the schema."""
+    problems: dict[str, str] = {}
+    for error in sorted(check.iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
+        for path, message in _described(error, field):
+            problems.setdefault(path, message)
+    if problems:
+        raise _refusal(problems)
+
+
+def check_query(params: Iterable[tuple[dict, Draft202012Validator]], args: MultiDict) -> dict[str, Any]:
+    """The declared query parameters of ``args``, converted to their types (absent ones left out).
+    Raises InvalidRequest naming each parameter given twice, missing, or outside its schema."""
+    values: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for param, check in params:
+        name, schema = param["name"], param.get("schema", {})
+        given = args.getlist(name)
+        if not given:
+            if param.get("required"):
+                problems[name] = "Required."
+            continue
+        if len(given) > 1:
+            problems[name] = "Give it once."
+            continue
+        value, problem = _converted(given[0], schema)
+        if problem is None:
+            for error in check.iter_errors(value):
+                problem = _described(error, None)[0][1]
+                break
+        if problem is None:
+            values[name] = value
+        else:
+            problems[name] = problem
+    if problems:
+        raise _refusal(problems)
+    return values
+
+
+def _converted(raw: str, schema: dict) -> tuple[Any, str | None]:
+    kinds = _types(schema)
+    if "integer" in kinds:
+        if _INTEGER.fullmatch(raw):
+            return int(raw), None
+        return raw, "A whole number."
+    if "boolean" in kinds:
+        if raw in _BOOLEANS:
+            return _BOOLEANS[raw], None
+        return raw, "true or false."
+    return raw, None
+
+
+def _types(schema: dict) -> set[str]:
+    kind = schema.get("type")
+    return set(kind) if isinstance(kind, list) else {kind} if kind else set()
+
+
+def _refusal(problems: dict[str, str]) -> InvalidRequest:
+    if len(problems) == 1:
+        (path, message), = problems.items()
+        return InvalidRequest(f"{path}: {message[0].lower()}{message[1:]}", problems)
+    return InvalidRequest(f"Some fields are not valid: {', '.join(problems)}.", problems)
+
+
+def _described(error: ValidationError, field: str | None) -> list[tuple[str, str]]:
+    """(field path, what is wrong) for one schema error; ``required`` and ``additionalProperties``
+    name the missing or unknown fields themselves."""
+    keys = list(error.absolute_path)
+    kind, expected, instance = error.validator, error.validator_value, error.instance
+    if kind == "required":
+        missing = [name for name in expected if isinstance(instance, dict) and name not in instance]
+        return [(field_path(field, [*keys, name]), "Required.") for name in missing]
+    if kind in ("additionalProperties", "unevaluatedProperties") and isinstance(instance, dict):
+        known = set(error.schema.get("properties", {}))
+        patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+        unknown = [k for k in instance if k not in known and not any(p.search(k) for p in patterns)]
+        return [(field_path(field, [*keys, name]), "Unknown field.") for name in unknown]
+    if kind in ("oneOf", "anyOf") and error.context:  # the option that got furthest says why
+        deepest = max(error.context, key=lambda e: len(e.absolute_path))
+        if len(deepest.absolute_path) > len(error.absolute_path):
+            return _described(deepest, field)
+    return [(field_path(field, keys), _message(error))]
+
+
+def _message(error: ValidationError) -> str:
+    kind, expected = error.validator, error.validator_value
+    if kind == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
+        return f"Must be {' or '.join(_KINDS.get(k, k) for k in kinds)}."
+    if kind in ("minimum", "exclusiveMinimum"):
+        return f"At least {expected if kind == 'minimum' else expected + 1}."
+    if kind in ("maximum", "exclusiveMaximum"):
+        return f"At most {expected if kind == 'maximum' else expected - 1}."
+    if kind == "minLength":
+        return "Required." if expected == 1 else f"At least {expected} characters."
+    if kind == "maxLength":
+        return f"At most {expected:,} characters."
+    if kind == "minItems":
+        return f"At least {expected} item{'s' if expected != 1 else ''}."
+    if kind == "maxItems":
+        return f"At most {expected:,} items."
+    if kind == "uniqueItems":
+        return "Each item once."
+    if kind == "enum":
+        return f"One of: {', '.join('null' if v is None else str(v) for v in expected)}."
+    if kind == "const":
+        return f"Must be {expected}."
+    if kind == "format":
+        formats = {"date": "A date written YYYY-MM-DD.", "email": "An email address."}
+        return formats.get(expected, "Not valid.")
+    if kind == "pattern":
+        return error.schema.get("x-pattern-message", "Not in the expected form.")
+    if kind in ("oneOf", "anyOf"):
+        kinds = [k for option in expected for k in _types(option)]
+        if kinds:
+            return f"Must be {' or '.join(_KINDS.get(k, k) for k in dict.fromkeys(kinds))}."
+    return "Not valid."
