@@ -127,8 +127,11 @@ def openapi_document(app: Flask) -> dict:
         if meta is None:
             continue
         path = _CONVERTER.sub(r"{\1}", rule.rule)
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(rule, meta)
+        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        for method in methods:
+            op = _operation(rule, meta)
+            op["operationId"] = rule.endpoint if len(methods) == 1 else f"{rule.endpoint}.{method.lower()}"
+            paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",
         "info": {"title": "Telegram BD CRM API", "version": "1"},
@@ -165,6 +168,9 @@ def _operation(rule, meta: dict) -> dict:
             response["content"] = spec["content"]
         elif schema is not None:
             response["content"] = {"application/json": {"schema": schema}}
+        for key in ("headers", "links"):  # e.g. Location; OpenAPI links to the operations that follow
+            if key in spec:
+                response[key] = spec[key]
         op["responses"][str(status)] = response
     return op
 

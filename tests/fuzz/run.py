@@ -7,7 +7,8 @@ document: every operation the document lists, so a new route is fuzzed the day i
 limits are off for the run (a fuzzer is one client sending thousands of requests a minute).
 
 Knobs (environment): FUZZ_SEED (printed either way, so a failure can be replayed), FUZZ_MAX_TIME
-(seconds, default 180), FUZZ_PHASES (default every phase schemathesis offers), FUZZ_WORKERS.
+(seconds, default 180), FUZZ_PHASES (default every phase schemathesis offers), FUZZ_WORKERS,
+FUZZ_INCLUDE (a regular expression: only the paths it matches, e.g. ``^/api/pipeline``).
 Exits with schemathesis' code: non-zero on any failure.
 """
 
@@ -95,6 +96,7 @@ def main() -> int:
             "--phases", os.environ.get("FUZZ_PHASES", "examples,coverage,fuzzing,stateful"),
             "--max-time", os.environ.get("FUZZ_MAX_TIME", "180"),
             "--workers", os.environ.get("FUZZ_WORKERS", "8"),
+            *(["--include-path-regex", os.environ["FUZZ_INCLUDE"]] if os.environ.get("FUZZ_INCLUDE") else []),
             "--request-timeout", "30", "--generation-database", "none", "--no-color",
         ]
         env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz.checks"}

@@ -26,6 +26,7 @@ from app.integrations.telegram import leases
 ANY = "any"
 REPLY_TTL_SECONDS = 60
 NUDGE_CHANNEL = "tg:nudge"
+WAIT_SLICE = 1.0  # seconds of one blocking read for a reply
 
 
 class ControlError(Exception):
@@ -68,13 +69,25 @@ def call(redis: Redis, op: str, *, account_id: int | None = None, timeout: float
     payload = {"id": request_id, "op": op, "account_id": account_id, "args": args,
                "deadline": time.time() + timeout}
     redis.rpush(request_list(worker or ANY), json.dumps(payload, default=str))
-    answer = redis.blpop([_reply_key(request_id)], timeout=timeout)
+    answer = _wait_for_reply(redis, _reply_key(request_id), payload["deadline"])
     if answer is None:
         raise Unavailable()
     reply = json.loads(answer[1])
     if not reply.get("ok"):
         raise ControlError(reply.get("code", "telegram_error"), reply.get("message", "Telegram refused."))
     return reply.get("result") or {}
+
+
+def _wait_for_reply(redis: Redis, key: str, deadline: float) -> tuple | None:
+    """The reply, or None at ``deadline``. Waited for in blocking reads shorter than the client's
+    socket timeout (5 s by default in redis-py): a read that outlives it raises instead of answering."""
+    socket_timeout = redis.connection_pool.connection_kwargs.get("socket_timeout")
+    step = min(WAIT_SLICE, socket_timeout / 2) if socket_timeout else WAIT_SLICE
+    while (left := deadline - time.time()) > 0:
+        answer = redis.blpop([key], timeout=max(0.01, min(step, left)))
+        if answer is not None:
+            return answer
+    return None
 
 
 @dataclass(frozen=True)
