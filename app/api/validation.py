@@ -122,11 +122,31 @@ def _described(error: ValidationError, field: str | None) -> list[tuple[str, str
         patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
         unknown = [k for k in instance if k not in known and not any(p.search(k) for p in patterns)]
         return [(field_path(field, [*keys, name]), "Unknown field.") for name in unknown]
-    if kind in ("oneOf", "anyOf") and error.context:  # the option that got furthest says why
-        deepest = max(error.context, key=lambda e: len(e.absolute_path))
-        if len(deepest.absolute_path) > len(error.absolute_path):
-            return _described(deepest, field)
+    if kind in ("oneOf", "anyOf") and error.context:
+        fitting = _option_of_the_right_type(error)
+        if fitting:  # the one option of the value's type says what is wrong inside it
+            return [found for inner in fitting for found in _described(inner, field)]
     return [(field_path(field, keys), _message(error))]
+
+
+def _option_of_the_right_type(error: ValidationError) -> list[ValidationError]:
+    """The errors of the single option of a oneOf/anyOf whose type is the value's ({"type":
+    "object"} for an object sent where an object or null may go), or none."""
+    options = error.validator_value
+    fitting = [i for i, option in enumerate(options) if _json_type(error.instance) in _types(option)]
+    if len(fitting) != 1:
+        return []
+    return [e for e in error.context if e.relative_schema_path and e.relative_schema_path[0] == fitting[0]]
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    return {str: "string", float: "number", dict: "object", list: "array"}.get(type(value), "")
 
 
 def _message(error: ValidationError) -> str:
