@@ -1,5 +1,6 @@
 """Canonical forms of what people type (or spreadsheets hold): E.164 phone numbers, lower-cased
-e-mail addresses, Telegram usernames and ids, decimals, dates, booleans, time zones, domains.
+e-mail addresses, Telegram usernames and ids, decimals, dates, booleans, time zones, domains, and
+text as search compares it.
 
 Shared by every domain that meets them (CRM fields and imports, Telegram accounts, the inbox's
 matching of people to contacts). Each raises ValueError with a message fit to show next to the
@@ -55,6 +56,13 @@ def phone(raw: str) -> str:
     if not phonenumbers.is_possible_number(number):
         raise ValueError("not a possible phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def search_fold(text: str) -> str:
+    """``text`` as search compares it: lower-cased (Cyrillic too), and ё read as its plain letter,
+    since Russian writes "Ёжик" and "Ежик" for the same name. Stored search text and the
+    searched-for terms both go through it, so the databases compare plain lower-case strings."""
+    return text.lower().replace("\u0451", "\u0435")  # Cyrillic io (ё) -> ie
 
 
 def telegram_username(raw: str) -> str:

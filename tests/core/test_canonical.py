@@ -9,3 +9,10 @@ from app import canonical
 ])
 def test_an_id_is_an_int_or_digits_and_anything_else_is_looked_up_by_name(raw, expected):
     assert canonical.id_or_none(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Ёжик", "ежик"), ("ЁЖИК", "ежик"), ("ежик", "ежик"), ("Пётр O'Neil", "петр o'neil"), ("Й", "й"),
+])
+def test_search_folds_case_and_reads_yo_as_ye(raw, expected):
+    assert canonical.search_fold(raw) == expected

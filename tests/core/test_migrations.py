@@ -58,3 +58,29 @@ def test_chats_of_contacts_merged_before_merges_carried_chats_move_to_the_surviv
     upgrade()
     db.session.expire_all()
     assert [db.session.get(Chat, i).contact_id for i in chats] == [keep.id, keep.id, trashed.id, keep.id]
+
+
+def test_records_saved_before_search_folded_yo_are_found_by_ye_after_the_upgrade(app):
+    """The data migration folds the stored search text (and, on SQLite, its FTS index) in place."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from app.blueprints.crm.records import queries
+    from tests.factories import make_company, make_contact, make_member
+
+    owner = make_member()
+    contact = make_contact(owner, first_name="Ёжик", last_name="Туманов")
+    company = make_company(owner, name="Ёлка")
+    downgrade(revision="a79508d794c1")
+    with db.engine.begin() as conn:  # as the old code stored them: lower case, ё kept
+        conn.execute(text("UPDATE contact SET search_text = 'ёжик туманов' WHERE id = :id"), {"id": contact.id})
+        conn.execute(text("UPDATE company SET search_text = 'ёлка' WHERE id = :id"), {"id": company.id})
+    upgrade()
+    db.session.expire_all()
+
+    def found(entity, q):
+        return [r.id for r in queries.list_records(owner.org_id, entity, queries.ListQuery(q=q)).items]
+
+    assert found("contact", "Ежик") == [contact.id]
+    assert found("contact", "ёжик туманов") == [contact.id]
+    assert found("company", "елка") == [company.id]

@@ -368,3 +368,23 @@ def test_stats_count_chats_unread_and_messages_by_direction(owner, account):
         "chats": 1, "unread_chats": 1, "unread_messages": 1, "in_today": 1, "out_today": 1, "in_7d": 2,
         "out_7d": 1}
     assert figures["accounts"][0]["account_id"] == account.id
+
+
+def test_search_folds_cyrillic_case_and_yo_in_titles_and_message_text(owner, account):
+    by_title = make_chat(account, title="Ёжик в тумане", username="hedgehog")
+    by_text = make_chat(account, title="Медведь", username="bear")
+    make_message(by_text, "Где мой ЁЖИК?")
+    plain = make_chat(account, title="Ежиков Пётр", username="petr")
+    make_chat(account, title="Заяц", username="hare")
+    make_message(make_chat(account, title="Star"), "price: 100*2? [ok]")
+
+    def found(q):
+        return set(ids(service.list_chats(owner, service.InboxFilter(q=q))[0]))
+
+    assert found("Ежик") == {by_title.id, by_text.id, plain.id}
+    assert found("ЁЖИК") == {by_title.id, by_text.id, plain.id}
+    assert found("петр") == {plain.id}
+    assert found("в тумане") == {by_title.id}
+    assert found("мой ёж") == {by_text.id}
+    assert found("ж*к") == set()  # GLOB and regex characters are taken literally
+    assert found("ёж?") == set()

@@ -140,6 +140,35 @@ def _like(text: str) -> str:
     return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
 
 
+def _contains(column: Any, needle: str) -> ColumnElement[bool]:
+    """``column`` holds ``needle`` in any case, with ё and its plain letter alike ("ежик" finds
+    "ЁЖИК").
+
+    ASCII goes through ILIKE. Other text is matched letter by letter against the letter's forms
+    (``[еЕёЁ][жЖ]...``), with GLOB on SQLite and a regular expression on PostgreSQL: SQLite folds
+    only ASCII case, and PostgreSQL's folding depends on the database's locale.
+    """
+    if needle.isascii():
+        return column.ilike(_like(needle), escape="\\")
+    forms = [_letter_forms(c) for c in needle]
+    if db.engine.dialect.name == "sqlite":
+        glob = "".join(f"[{''.join(f)}]" if len(f) > 1 or f[0] in "*?[" else f[0] for f in forms)
+        return column.op("GLOB")(f"*{glob}*")
+    regex = "".join(f"[{''.join(f)}]" if len(f) > 1 else
+                    (f"\\{f[0]}" if f[0].isascii() and not f[0].isalnum() else f[0]) for f in forms)
+    return column.op("~")(regex)
+
+
+_YE_FORMS = "\u0435\u0451\u0415\u0401"  # Cyrillic ie and io, small and capital: one letter to search
+
+
+def _letter_forms(char: str) -> list[str]:
+    """The one-character forms of ``char`` search treats as the same letter."""
+    if char in _YE_FORMS:
+        return list(_YE_FORMS)
+    return list(dict.fromkeys(c for c in (char, char.lower(), char.upper()) if len(c) == 1))
+
+
 def _search(org_id: int, q: str) -> ColumnElement[bool]:
     """Title, username, phone, or the text of a message.
 
@@ -147,12 +176,12 @@ def _search(org_id: int, q: str) -> ColumnElement[bool]:
     bounded to the first SEARCH_MESSAGE_MATCHES matches (newest first): linear in the org's message
     count, like the CRM's LIKE fallback, until messages get a full-text index.
     """
-    pattern = _like(q.lower().lstrip("@"))
+    needle = q.lower().lstrip("@")
     digits = re.sub(r"\D", "", q)
     matches = select(Message.chat_id).where(
-        Message.org_id == org_id, Message.text.ilike(pattern, escape="\\"),
+        Message.org_id == org_id, _contains(Message.text, needle),
     ).order_by(Message.id.desc()).limit(SEARCH_MESSAGE_MATCHES)
-    clauses = [Chat.title.ilike(pattern, escape="\\"), Chat.username.ilike(pattern, escape="\\"),
+    clauses = [_contains(Chat.title, needle), _contains(Chat.username, needle),
                Chat.id.in_(select(matches.subquery().c.chat_id))]
     if len(digits) >= 4:
         clauses.append(Chat.phone.like(_like(digits), escape="\\"))

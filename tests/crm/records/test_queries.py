@@ -21,3 +21,31 @@ def test_pages_past_the_count_limit_still_come_in_sort_order():
     page = queries.list_records(owner.org_id, "contact", ListQuery(q="annie", sort="name", per_page=2, page=2),
                                 count_limit=3)
     assert [c.last_name for c in page.items] == ["C", "D"] and page.capped
+
+
+def test_search_folds_yo_into_ye_and_cyrillic_case():
+    owner = make_member()
+    hedgehog = make_contact(owner, first_name="Ёжик", last_name="Туманный")
+    shouting = make_contact(owner, first_name="ЁЖИК", last_name="Громкий")
+    plain = make_contact(owner, first_name="Ежик", last_name="Простой")
+    make_contact(owner, first_name="Заяц", last_name="Серый")
+
+    def found(q):
+        return {c.id for c in queries.list_records(owner.org_id, "contact", ListQuery(q=q)).items}
+
+    everyone = {hedgehog.id, shouting.id, plain.id}
+    assert found("Ежик") == everyone  # FTS on SQLite, trigram ILIKE on PostgreSQL
+    assert found("ЁЖИК") == everyone
+    assert found("ёж") == everyone  # a short term: the word-start LIKE
+    assert found("туманный") == {hedgehog.id}
+    assert found("громкии") == set()  # й is its own letter, not и
+
+
+def test_a_company_renamed_with_yo_is_found_by_ye():
+    from app.blueprints.crm.records import service
+
+    owner = make_member()
+    company = service.create_record(owner, "company", {"name": "Ёлки-Палки"})
+    assert [c.id for c in queries.list_records(owner.org_id, "company", ListQuery(q="елки")).items] == [
+        company.id]
+    assert company.search_text == "елки-палки"

@@ -2,7 +2,9 @@
 
 Lists are org-scoped and exclude the trash unless asked. Search runs on ``search_text`` through
 SQLite FTS5 (trigram) or PostgreSQL pg_trgm, so it matches any part of a name, email, phone or
-Telegram handle.
+Telegram handle. ``search_text`` and the terms are both folded by ``canonical.search_fold`` (lower
+case, Cyrillic too, and ё as its plain letter: Ёжик as ежик), so neither database has to fold
+case itself.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from app.blueprints.auth.public import User
 from app.blueprints.crm import panels
 from app.blueprints.crm.models import Activity, Company, Contact, Deal, Entity, Import, Tag
 from app.blueprints.crm.records.service import model_for
+from app.canonical import search_fold
 from app.extensions import db
 
 MAX_PER_PAGE = 200
@@ -123,7 +126,7 @@ _TERM = re.compile(r"[^\s\"']+")
 
 
 def _search(stmt: Select, model, q: str) -> Select:
-    terms = [t.lower() for t in _TERM.findall(q)][:8]
+    terms = [search_fold(t) for t in _TERM.findall(q)][:8]
     if not terms:
         return stmt
     if db.engine.dialect.name == "sqlite":

@@ -36,7 +36,7 @@ from app.blueprints.crm.models import (
 )
 from app.blueprints.crm.records.fields import FIELDS, Cleaned, clean
 from app.blueprints.team.public import Membership, Permission, can, require
-from app.canonical import id_or_none
+from app.canonical import id_or_none, search_fold
 from app.db_types import utcnow
 from app.errors import DomainError, Forbidden, NotFound
 from app.events import emit
@@ -77,7 +77,8 @@ def custom_fields(org_id: int, entity: str) -> list[CustomField]:
 # -- search text -------------------------------------------------------------------------------
 
 def search_text(entity: str, record: Record) -> str:
-    """What search matches against, lower-cased: names, email, phone, Telegram handle, company."""
+    """What search matches against, folded by ``canonical.search_fold`` (Ёжик as ежик): names,
+    email, phone, Telegram handle, company."""
     columns = {c.key: getattr(record, c.key) for c in record.__table__.columns}
     company = getattr(record, "company", None)
     contact = getattr(record, "contact", None)
@@ -97,7 +98,7 @@ def search_text_from(entity: str, values: dict[str, Any], company_name: str | No
         parts = [values.get("name"), values.get("domain"), values.get("industry")]
     else:
         parts = [values.get("title"), contact_name, company_name]
-    return " ".join(p for p in parts if p).lower()
+    return search_fold(" ".join(p for p in parts if p))
 
 
 # -- references --------------------------------------------------------------------------------
