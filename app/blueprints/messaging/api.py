@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify, request, url_for
 
-from app.api.auth import json_body, only_fields, per_member_limit, protect
-from app.api.docs import ID, JSON, MULTIPART, documented, integer, obj, string
+from app.api.auth import json_body, per_member_limit, protect
+from app.api.docs import ID, JSON, MULTIPART, NULL_ID, documented, integer, obj, string
 from app.blueprints.messaging import media, service
 from app.blueprints.messaging.models import Chat, Message, MessageStatus
-from app.errors import DomainError
+from app.canonical import id_or_none
+from app.errors import NotFound
 from app.extensions import db
 
 bp = protect(Blueprint("messaging_api", __name__, url_prefix="/api/messaging"))
@@ -30,33 +31,62 @@ per_user = per_member_limit("messaging_api")
 NULL_INT = {"type": ["integer", "null"]}
 NULL_STR = {"type": ["string", "null"]}
 NULL_TIME = {"type": ["string", "null"], "format": "date-time"}
-CHAT = obj(id=integer(), account_id=integer(), peer_id=integer(description="the other side's Telegram id"),
-           title=string(), username=NULL_STR, phone=NULL_STR, contact_id=NULL_INT, assignee_id=NULL_INT,
-           unread_count=integer(), read_inbox_max_id=integer(), read_outbox_max_id=integer(),
-           last_message_at=NULL_TIME, last_message_preview=NULL_STR, last_message_out={"type": "boolean"},
-           has_deal={"type": "boolean", "description": "the contact has an open deal"})
-MESSAGE = obj(id=integer(), chat_id=integer(), account_id=integer(),
-              telegram_id={"type": ["integer", "null"], "description": "null until Telegram confirms a send"},
-              random_id={"type": ["string", "null"],
-                         "description": "outbound: the 64-bit id every attempt reuses"},
-              out={"type": "boolean"}, text=string(), date=string(format="date-time"), edited_at=NULL_TIME,
-              deleted_at=NULL_TIME, status=string(enum=[s.value for s in MessageStatus]),
-              error={"type": ["string", "null"], "description": "why it failed (status failed)"},
-              author_id=NULL_INT, media={"type": ["object", "null"], "description":
-                                         "kind, mime_type, size, file_name, width, height, duration"})
+BOOLEAN = {"type": "boolean"}
+# A NUL in a query value or a form field is refused before any view runs (400, request_input).
+NO_NUL = r"^[^\u0000]*$"
+
+
+def always(**properties: Any) -> dict:
+    """An object schema whose every property is always sent."""
+    return obj(list(properties), **properties)
+
+
+CHAT = always(
+    id=integer(), account_id=integer(), peer_id=integer(description="the other side's Telegram id"),
+    title=string(), username=NULL_STR, phone=NULL_STR, contact_id=NULL_INT, assignee_id=NULL_INT,
+    unread_count=integer(), read_inbox_max_id=integer(), read_outbox_max_id=integer(),
+    last_message_at=NULL_TIME, last_message_preview=NULL_STR, last_message_out=BOOLEAN)
+INBOX_CHAT = always(**CHAT["properties"], has_deal={**BOOLEAN, "description": "the contact has an open deal"})
+MESSAGE = always(
+    id=integer(), chat_id=integer(), account_id=integer(),
+    telegram_id={"type": ["integer", "null"], "description": "null until Telegram confirms a send"},
+    random_id={"type": ["string", "null"], "description": "outbound: the 64-bit id every attempt reuses"},
+    out=BOOLEAN, text=string(), date=string(format="date-time"), edited_at=NULL_TIME,
+    deleted_at=NULL_TIME, status=string(enum=[s.value for s in MessageStatus]),
+    error={"type": ["string", "null"], "description": "why it failed (status failed)"},
+    author_id=NULL_INT,
+    media={"type": ["object", "null"],
+           "description": "kind, mime_type, size, file_name, width, height, duration"})
 NOT_FOUND = "No such chat or message that you may see"
+NUL_IN_QUERY = "A query value holds a NUL character"
+MESSAGE_AT = {"Location": {"description": "the message, to poll until it is sent or failed",
+                           "required": True, "schema": string()}}
+THE_MESSAGE = {"message_id": "$response.body#/id"}
+FIRST_CHAT = {"chat_id": "$response.body#/items/0/id"}
+CHAT_LINKS = {"ChatMessages": {"operationId": "messaging_api.messages", "parameters": FIRST_CHAT},
+              "MarkChatRead": {"operationId": "messaging_api.mark_chat_read", "parameters": FIRST_CHAT},
+              "AssignChat": {"operationId": "messaging_api.assign", "parameters": FIRST_CHAT}}
+FIRST_MESSAGE = {"message_id": "$response.body#/items/0/id"}
+THREAD_LINKS = {"ReadMessage": {"operationId": "messaging_api.read", "parameters": FIRST_MESSAGE},
+                "GetMessage": {"operationId": "messaging_api.message", "parameters": FIRST_MESSAGE}}
+MESSAGE_LINKS = {"GetMessage": {"operationId": "messaging_api.message", "parameters": THE_MESSAGE},
+                 "RetryMessage": {"operationId": "messaging_api.retry", "parameters": THE_MESSAGE}}
 
 
-def _query(name: str, description: str, schema: dict | None = None) -> dict:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": schema or string()}
+def _query(name: str, description: str, schema: dict, *, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
 
 
-FILTERS = [_query("q", "search titles, usernames, phones and message text"),
-           _query("account_id", "only this account's chats", integer()),
-           _query("assignee", "me, none, or a user id"),
-           _query("unread", "1: only chats with unread messages"),
-           _query("has_deal", "1: only chats whose contact has an open deal")]
+def _text(max_length: int) -> dict:
+    return string(maxLength=max_length, pattern=NO_NUL)
+
+
+FILTERS = [_query("q", "search titles, usernames, phones and message text", _text(100)),
+           _query("account_id", "only this account's chats", ID),
+           _query("assignee", "me, none, or a user id", string(pattern=r"^(me|none|[0-9]{1,10})$")),
+           _query("unread", "true: only chats with unread messages", BOOLEAN),
+           _query("has_deal", "true: only chats whose contact has an open deal", BOOLEAN)]
+CURSOR = _text(64)
 
 
 def chat_json(chat: Chat, has_deal: bool | None = None) -> dict[str, Any]:
@@ -82,23 +112,11 @@ def message_json(message: Message) -> dict[str, Any]:
             "media": message.media}
 
 
-def _whole(name: str, default: int | None, least: int, most: int) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not least <= int(raw) <= most:
-        message = f"{name}: a whole number from {least} to {most}."
-        raise DomainError(message, {name: f"From {least} to {most}."})
-    return int(raw)
-
-
 def _filter() -> service.InboxFilter:
-    assignee = request.args.get("assignee", "")
-    if assignee and assignee not in ("me", "none") and not assignee.isdigit():
-        raise DomainError("assignee: me, none or a user id.", {"assignee": "me, none or a user id."})
-    flt = service.InboxFilter.from_args(request.args)
-    flt.account_id = _whole("account_id", None, 1, 2**62)
-    return flt
+    """The filters of ``g.args`` (the pattern lets a closing newline through: strip it)."""
+    return service.InboxFilter(q=g.args.get("q", "").strip(), account_id=g.args.get("account_id"),
+                               assignee=g.args.get("assignee", "").strip(),
+                               unread=g.args.get("unread", False), has_deal=g.args.get("has_deal", False))
 
 
 # -- chats -------------------------------------------------------------------------------------
@@ -107,15 +125,16 @@ def _filter() -> service.InboxFilter:
 @per_user
 @documented("The inbox: chats with a message, newest conversation first, with your unread figures",
             tag="messaging",
-            params=[*FILTERS, _query("cursor", "next_cursor of the previous page"),
-                    _query("limit", "chats per page, 1-100 (default 30)", integer(minimum=1, maximum=100))],
-            responses={200: {"description": "A page of the inbox", "schema": obj(
-                items={"type": "array", "items": CHAT}, next_cursor=NULL_STR, unread_chats=integer(),
-                unread_messages=integer())}, 422: "A bad filter or cursor"})
+            params=[*FILTERS, _query("cursor", "next_cursor of the previous page", CURSOR),
+                    _query("limit", f"chats per page (default {service.CHAT_PAGE})",
+                           integer(minimum=1, maximum=100))],
+            responses={200: {"description": "A page of the inbox", "schema": always(
+                items={"type": "array", "items": INBOX_CHAT}, next_cursor=NULL_STR, unread_chats=integer(),
+                unread_messages=integer()), "links": CHAT_LINKS},
+                400: NUL_IN_QUERY, 422: "Outside the parameters below, or a cursor not from this list"})
 def inbox():
-    flt = _filter()
-    rows, next_cursor = service.list_chats(g.membership, flt, request.args.get("cursor"),
-                                           limit=_whole("limit", service.CHAT_PAGE, 1, 100))
+    rows, next_cursor = service.list_chats(g.membership, _filter(), g.args.get("cursor"),
+                                           limit=g.args.get("limit", service.CHAT_PAGE))
     unread_chats, unread_messages = service.unread_totals(g.membership)
     return jsonify({"items": [chat_json(r.chat, r.has_deal) for r in rows], "next_cursor": next_cursor,
                     "unread_chats": unread_chats, "unread_messages": unread_messages})
@@ -124,15 +143,16 @@ def inbox():
 @bp.get("/chats")
 @per_user
 @documented("Every chat you may see (those without messages too), page by page", tag="messaging",
-            params=[*FILTERS, _query("page", "1-based page", integer(minimum=1)),
-                    _query("per_page", "1-200 (default 50)", integer(minimum=1, maximum=200))],
-            responses={200: {"description": "A page of chats", "schema": obj(
-                items={"type": "array", "items": CHAT}, total=integer(), page=integer(), per_page=integer())},
-                422: "A bad filter"})
+            params=[*FILTERS,
+                    _query("page", "1-based page (default 1)", integer(minimum=1, maximum=1_000_000)),
+                    _query("per_page", "chats per page (default 50)", integer(minimum=1, maximum=200))],
+            responses={200: {"description": "A page of chats", "schema": always(
+                items={"type": "array", "items": CHAT}, total=integer(), page=integer(), per_page=integer()),
+                "links": CHAT_LINKS},
+                400: NUL_IN_QUERY})
 def chats():
-    flt = _filter()
-    page, per_page = _whole("page", 1, 1, 1_000_000), _whole("per_page", 50, 1, 200)
-    found, total = service.chats_page(g.membership, flt, page, per_page)
+    page, per_page = g.args.get("page", 1), g.args.get("per_page", 50)
+    found, total = service.chats_page(g.membership, _filter(), page, per_page)
     return jsonify({"items": [chat_json(c) for c in found], "total": total, "page": page,
                     "per_page": per_page})
 
@@ -151,16 +171,12 @@ def mark_chat_read(chat_id: int):
 @bp.put("/chats/<int:chat_id>/assignee")
 @per_user
 @documented("Assign a chat to a member (null: nobody)", tag="messaging",
-            body=obj(["assignee_id"], assignee_id=NULL_INT),
+            body=obj(["assignee_id"], assignee_id=NULL_ID),
             responses={200: {"description": "The chat", "schema": CHAT}, 403: "Managers and above only",
                        404: NOT_FOUND, 422: "Not a member of the organization"})
 def assign(chat_id: int):
     chat = service.get_chat(g.membership, chat_id)
-    data = only_fields(json_body(), {"assignee_id"})
-    user_id = data.get("assignee_id")
-    if user_id is not None and (not isinstance(user_id, int) or isinstance(user_id, bool)):
-        raise DomainError("assignee_id: a user id or null.", {"assignee_id": "A user id or null."})
-    service.assign(g.membership, chat, user_id)
+    service.assign(g.membership, chat, json_body()["assignee_id"])
     db.session.commit()
     return jsonify(chat_json(chat))
 
@@ -170,19 +186,17 @@ def assign(chat_id: int):
 @bp.get("/messages")
 @per_user
 @documented("A chat's messages, oldest first, newest page first; older_cursor pages back", tag="messaging",
-            params=[{"name": "chat_id", "in": "query", "required": True, "schema": integer()},
-                    _query("before", "older_cursor of the previous answer"),
-                    _query("limit", "1-200 (default 40)", integer(minimum=1, maximum=200))],
-            responses={200: {"description": "Messages", "schema": obj(
-                items={"type": "array", "items": MESSAGE}, older_cursor=NULL_STR)},
-                404: NOT_FOUND, 422: "chat_id missing, or a bad cursor"})
+            params=[_query("chat_id", "the chat", ID, required=True),
+                    _query("before", "older_cursor of the previous answer", CURSOR),
+                    _query("limit", f"messages per page (default {service.THREAD_PAGE})",
+                           integer(minimum=1, maximum=200))],
+            responses={200: {"description": "Messages", "schema": always(
+                items={"type": "array", "items": MESSAGE}, older_cursor=NULL_STR), "links": THREAD_LINKS},
+                400: NUL_IN_QUERY, 404: NOT_FOUND,
+                422: "Outside the parameters below, or a cursor not from this chat"})
 def messages():
-    chat_id = _whole("chat_id", None, 1, 2**62)
-    if chat_id is None:
-        raise DomainError("chat_id: which chat's messages.", {"chat_id": "Required."})
-    chat = service.get_chat(g.membership, chat_id)
-    found, older = service.thread(chat, request.args.get("before"),
-                                  limit=_whole("limit", service.THREAD_PAGE, 1, 200))
+    chat = service.get_chat(g.membership, g.args["chat_id"])
+    found, older = service.thread(chat, g.args.get("before"), limit=g.args.get("limit", service.THREAD_PAGE))
     return jsonify({"items": [message_json(m) for m in found], "older_cursor": older})
 
 
@@ -194,49 +208,55 @@ def message(message_id: int):
     return jsonify(message_json(service.get_message(g.membership, message_id)))
 
 
+def _queued(found: Message):
+    """202 with the message and where to follow it."""
+    response = jsonify(message_json(found))
+    response.status_code = 202
+    response.headers["Location"] = url_for("messaging_api.message", message_id=found.id)
+    return response
+
+
 @bp.post("/send")
 @per_user
 @documented("Send a message in a chat: it is queued at once and sent by the account's connection. "
             "A file goes as multipart/form-data (fields chat_id, text, file; up to 10 MB)", tag="messaging",
-            bodies={JSON: obj(["chat_id"], chat_id=ID,
-                              text=string(maxLength=service.MAX_TEXT, description="up to 4,096 characters")),
+            bodies={JSON: obj(["chat_id", "text"], chat_id=ID,
+                              text=string(minLength=1, maxLength=service.MAX_TEXT,
+                                          description="up to 4,096 characters")),
                     MULTIPART: obj(["chat_id"], chat_id=string(pattern=r"^[0-9]{1,10}$"),
-                                   text=string(maxLength=service.MAX_CAPTION,
+                                   text=string(maxLength=service.MAX_CAPTION, pattern=NO_NUL,
                                                description="the caption, up to 1,024 characters"),
                                    file=string(format="binary", description="up to 10 MB"))},
-            responses={202: {"description": "Queued", "schema": MESSAGE}, 404: NOT_FOUND,
-                       422: "Empty or too long, a file too large, or the account cannot send"})
+            responses={202: {"description": "Queued", "schema": MESSAGE, "headers": MESSAGE_AT,
+                             "links": MESSAGE_LINKS},
+                       400: "Not JSON, or a NUL in a form field", 404: NOT_FOUND,
+                       422: "Blank, a file empty or too large, or the account cannot send"})
 def send():
-    if request.mimetype == "multipart/form-data":
-        data = dict(request.form.items())
-        only_fields(data, {"chat_id", "text"})
-        raw_id = data.get("chat_id", "")
-        chat_id = int(raw_id) if raw_id.isdigit() else None
-        attachment = media.attachment_from(request.files)
+    if request.mimetype == MULTIPART:
+        chat_id = id_or_none(request.form.get("chat_id"))  # up to 10 digits: maybe beyond any id
+        text, attachment = request.form.get("text"), media.attachment_from(request.files)
     else:
-        data = only_fields(json_body(), {"chat_id", "text"})
-        chat_id = data.get("chat_id") if isinstance(data.get("chat_id"), int) else None
-        attachment = None
-        if data.get("text") is not None and not isinstance(data["text"], str):
-            raise DomainError("text: a string.", {"text": "A string."})
-    if chat_id is None or isinstance(chat_id, bool):
-        raise DomainError("chat_id: the chat to send in.", {"chat_id": "A chat id."})
+        data = json_body()
+        chat_id, text, attachment = data["chat_id"], data["text"], None
+    if chat_id is None:
+        raise NotFound("Chat not found.")
     chat = service.get_chat(g.membership, chat_id)
-    queued = service.queue_message(g.membership, chat, data.get("text"), attachment)
+    queued = service.queue_message(g.membership, chat, text, attachment)
     db.session.commit()
-    return jsonify(message_json(queued)), 202
+    return _queued(queued)
 
 
 @bp.post("/messages/<int:message_id>/retry")
 @per_user
 @documented("Send a failed message again (the same message, the same random_id)", tag="messaging",
-            responses={202: {"description": "Queued again", "schema": MESSAGE}, 404: NOT_FOUND,
-                       422: "The message did not fail"})
+            responses={202: {"description": "Queued again", "schema": MESSAGE, "headers": MESSAGE_AT,
+                             "links": {"GetMessage": MESSAGE_LINKS["GetMessage"]}},
+                       404: NOT_FOUND, 422: "The message did not fail"})
 def retry(message_id: int):
     found = service.get_message(g.membership, message_id)
     service.retry_message(g.membership, found)
     db.session.commit()
-    return jsonify(message_json(found)), 202
+    return _queued(found)
 
 
 @bp.patch("/messages/<int:message_id>/read")
@@ -261,8 +281,8 @@ COUNTS = {key: integer() for key in ("chats", "unread_chats", "unread_messages",
 @per_user
 @documented("Chats, unread, and messages in and out today (UTC) and over 7 days, overall and per account",
             tag="messaging",
-            responses={200: {"description": "Figures over the chats you may see", "schema": obj(
-                **COUNTS, accounts={"type": "array", "items": obj(account_id=integer(), phone=NULL_STR,
-                                                                    **COUNTS)})}})
+            responses={200: {"description": "Figures over the chats you may see", "schema": always(
+                **COUNTS, accounts={"type": "array", "items": always(account_id=integer(), phone=NULL_STR,
+                                                                       **COUNTS)})}})
 def stats():
     return jsonify(service.stats(g.membership))

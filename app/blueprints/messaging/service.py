@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, update
 from sqlalchemy.orm import joinedload, lazyload
 
 from app.after_commit import after_commit
@@ -45,6 +45,7 @@ from app.blueprints.messaging.events import (
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
 from app.blueprints.pipeline.public import Pipeline
 from app.blueprints.team.public import Membership, Permission, require
+from app.canonical import ID_MAX, id_or_none
 from app.db_types import utcnow
 from app.errors import DomainError, NotFound
 from app.events import emit, subscribe
@@ -99,6 +100,9 @@ def get_message(viewer: Viewer, message_id: int) -> Message:
 
 # -- the chat list -----------------------------------------------------------------------------
 
+_DIGITS = re.compile(r"[0-9]{1,10}")  # an id as the pages' filters send it (str.isdigit takes "²")
+
+
 @dataclass
 class InboxFilter:
     """What the chat list is narrowed to. ``assignee``: "", "me", "none" or a user id."""
@@ -113,10 +117,10 @@ class InboxFilter:
     def from_args(cls, args: Any) -> InboxFilter:
         account = (args.get("account") or "").strip()
         assignee = (args.get("assignee") or "").strip()
-        if assignee not in ("me", "none") and not assignee.isdigit():
+        if assignee not in ("me", "none") and not _DIGITS.fullmatch(assignee):
             assignee = ""
         return cls(q=(args.get("q") or "").strip()[:100],
-                   account_id=int(account) if account.isdigit() else None, assignee=assignee,
+                   account_id=id_or_none(account) if _DIGITS.fullmatch(account) else None, assignee=assignee,
                    unread=(args.get("unread") or "") in ("1", "true", "on"),
                    has_deal=(args.get("has_deal") or "") in ("1", "true", "on"))
 
@@ -197,8 +201,9 @@ def _filtered(stmt: Select, viewer: Viewer, flt: InboxFilter) -> Select:
         stmt = stmt.where(Chat.assignee_id == viewer.user_id)
     elif flt.assignee == "none":
         stmt = stmt.where(Chat.assignee_id.is_(None))
-    elif flt.assignee:
-        stmt = stmt.where(Chat.assignee_id == int(flt.assignee))
+    elif flt.assignee:  # a user id; one beyond any id names nobody
+        user_id = id_or_none(flt.assignee)
+        stmt = stmt.where(Chat.assignee_id == user_id if user_id is not None else false())
     if flt.unread:
         stmt = stmt.where(Chat.unread_count > 0)
     if flt.has_deal:
@@ -233,14 +238,24 @@ def encode_cursor(moment: datetime, row_id: int) -> str:
 
 
 def decode_cursor(raw: str | None) -> tuple[datetime, int] | None:
-    """(moment, id) from a cursor; None for none. Raises DomainError for a malformed one."""
+    """(moment, id) from a cursor; None for none. Raises DomainError for a malformed one, or one
+    naming a moment no datetime holds or an id no column holds (the database would fail on those)."""
     if not raw:
         return None
-    match = re.fullmatch(r"(-?\d{1,20})_(\d{1,20})", raw)
-    if match is None:
+    match = re.fullmatch(r"(-?[0-9]{1,20})_([0-9]{1,20})", raw)
+    moment = _moment(int(match.group(1))) if match else None
+    row_id = int(match.group(2)) if match else None
+    if moment is None or row_id is None or row_id > ID_MAX:
         raise DomainError("That page cursor is not valid; start from the first page.",
                           {"cursor": "Not a cursor from this list."})
-    return _EPOCH + timedelta(microseconds=int(match.group(1))), int(match.group(2))
+    return moment, row_id
+
+
+def _moment(micros: int) -> datetime | None:
+    try:
+        return _EPOCH + timedelta(microseconds=micros)
+    except OverflowError:
+        return None
 
 
 @dataclass
