@@ -1,4 +1,5 @@
-"""/api/bd-accounts: connect in three calls, status, settings, removal, sight per role."""
+"""/api/bd-accounts: connect in three calls, status, settings, removal, sight per role; bodies outside
+the document refused on their field with nothing changed, and no telegram process a quick 503."""
 
 from dataclasses import replace
 
@@ -29,6 +30,8 @@ def test_connecting_takes_a_phone_a_code_and_a_password(app, client, auth, peer)
     assert body["next"] == "code" and body["account"]["phone"] == "+447700900123"
     assert body["account"]["status"] == "connecting"
     account_id = body["account"]["id"]
+    assert started.headers["Location"] == f"/api/bd-accounts/{account_id}/status"
+    assert client.get(started.headers["Location"], headers=auth).get_json()["status"] == "connecting"
     step = client.post(f"/api/bd-accounts/{account_id}/connect/code", json={"code": "12345"}, headers=auth)
     assert step.get_json()["next"] == "password" and step.get_json()["hint"] == "pet"
     done = client.post(f"/api/bd-accounts/{account_id}/connect/password", json={"password": "pw"}, headers=auth)
@@ -41,9 +44,11 @@ def test_connecting_takes_a_phone_a_code_and_a_password(app, client, auth, peer)
 def test_telegram_refusals_keep_their_codes(client, auth, owner, peer):
     peer.on("login.code", refuse=("code_invalid", "The code is not right."))
     account = make_account(owner.organization, status="connecting")
-    wrong = client.post(f"/api/bd-accounts/{account.id}/connect/code", json={"code": "1"}, headers=auth)
-    assert wrong.status_code == 422
-    assert wrong.get_json()["error"]["code"] == "invalid"  # too short: refused before asking Telegram
+    for code in ("1-2", "12a45"):  # two digits, a letter: refused before asking Telegram
+        wrong = client.post(f"/api/bd-accounts/{account.id}/connect/code", json={"code": code}, headers=auth)
+        assert wrong.status_code == 422
+        assert wrong.get_json()["error"]["code"] == "invalid"
+    assert peer.ops() == []
     wrong = client.post(f"/api/bd-accounts/{account.id}/connect/code", json={"code": "11111"}, headers=auth)
     assert wrong.status_code == 422
     assert wrong.get_json()["error"] == {"code": "code_invalid", "message": "The code is not right.",
@@ -157,3 +162,88 @@ def test_the_setting_is_read_from_the_environment(monkeypatch):
     assert Settings.from_env().telegram_allow_private_proxies is False
     monkeypatch.setenv("TELEGRAM_ALLOW_PRIVATE_PROXIES", "true")
     assert Settings.from_env().telegram_allow_private_proxies is True
+
+
+@pytest.mark.parametrize("code", ["12", 12345, "1" * 33, None])
+def test_a_code_outside_the_document_names_code_and_telegram_is_not_asked(client, auth, owner, peer, code):
+    account = make_account(owner.organization, status="connecting")
+    response = client.post(f"/api/bd-accounts/{account.id}/connect/code", json={"code": code}, headers=auth)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request" and set(error["fields"]) == {"code"}
+    assert peer.ops() == []
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"phone": "call me maybe"}, "phone"),
+    ({"phone": ""}, "phone"),
+    ({"phone": "+447700900123", "proxy": {"host": "p.example.com", "port": 70000}}, "proxy.port"),
+    ({"phone": "+447700900123", "proxy": {"host": "p.example.com", "port": 1080, "scheme": "ftp"}},
+     "proxy.scheme"),
+    ({"phone": "+447700900123", "proxy": {"host": "p example com", "port": 1080}}, "proxy.host"),
+    ({"phone": "+447700900123", "proxy": {"port": 1080}}, "proxy.host"),
+    ({"phone": "+447700900123", "proxy": "socks5://p.example.com"}, "proxy"),
+])
+def test_a_connect_outside_the_document_names_its_field_and_adds_nothing(client, auth, peer, body, field):
+    response = client.post("/api/bd-accounts/connect", json=body, headers=auth)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request" and set(error["fields"]) == {field}
+    assert db.session.scalar(select(func.count()).select_from(BDAccount)) == 0
+    assert peer.ops() == []
+
+
+def test_no_telegram_process_is_a_503_and_the_number_is_not_kept(app, client, auth):
+    app.config["TELEGRAM_CONTROL_TIMEOUT"] = 0.3
+    try:
+        response = client.post("/api/bd-accounts/connect", json={"phone": "+447700900123"}, headers=auth)
+    finally:
+        app.config.pop("TELEGRAM_CONTROL_TIMEOUT")
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "telegram_unavailable"
+    assert db.session.scalar(select(func.count()).select_from(BDAccount)) == 0
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"messages_per_hour": 0}, "messages_per_hour"),
+    ({"sync_dialogs": 2001}, "sync_dialogs"),
+    ({"new_chats_per_day": "12"}, "new_chats_per_day"),
+    ({"agent_ids": ["x"]}, "agent_ids[0]"),
+    ({"agent_ids": [0]}, "agent_ids[0]"),
+    ({"proxy": {"host": "p.example.com", "port": "1080"}}, "proxy.port"),
+    ({"daily_budget": 5}, "daily_budget"),
+])
+def test_settings_outside_the_document_name_their_field_and_change_nothing(client, auth, owner, body, field):
+    account = make_account(owner.organization)
+    response = client.put(f"/api/bd-accounts/{account.id}/config", headers=auth,
+                          json={"new_chats_per_day": 12, **body})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request" and set(error["fields"]) == {field}
+    db.session.expire_all()
+    row = db.session.get(BDAccount, account.id)
+    assert (row.config, row.proxy) == (None, None)
+
+
+def test_a_minimum_gap_above_the_maximum_is_refused_by_the_account(client, auth, owner):
+    account = make_account(owner.organization)
+    response = client.put(f"/api/bd-accounts/{account.id}/config", headers=auth,
+                          json={"new_chat_gap_min_seconds": 100, "new_chat_gap_max_seconds": 50})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "invalid"
+    assert set(response.get_json()["error"]["fields"]) == {"new_chat_gap_min_seconds"}
+    db.session.expire_all()
+    assert db.session.get(BDAccount, account.id).config is None
+
+
+def test_the_document_states_the_budgets_bounds_and_the_created_accounts_location(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    config = paths["/api/bd-accounts/{account_id}/config"]["put"]["requestBody"]["content"]
+    schema = config["application/json"]["schema"]
+    assert schema["properties"]["messages_per_hour"] == {"type": "integer", "minimum": 1, "maximum": 5000}
+    assert schema["properties"]["agent_ids"]["items"]["minimum"] == 1
+    proxy = schema["properties"]["proxy"]["oneOf"][0]
+    assert proxy["required"] == ["host", "port"] and proxy["additionalProperties"] is False
+    connect = paths["/api/bd-accounts/connect"]["post"]["responses"]
+    assert connect["201"]["headers"]["Location"]["required"] is True
+    assert {"403", "422", "429", "503"} <= set(connect)

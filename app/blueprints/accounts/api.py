@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify
+from flask import Blueprint, g, jsonify, url_for
 
-from app.api.auth import json_body, only_fields, per_member_limit, protect
-from app.api.docs import documented, integer, obj, string
+from app.api.auth import json_body, per_member_limit, protect
+from app.api.docs import ID, documented, integer, obj, string
 from app.blueprints.accounts import gateway, service
-from app.blueprints.accounts.config import DEFAULT_CONFIG, LIMITS
+from app.blueprints.accounts.config import LIMITS
 from app.blueprints.accounts.models import AccountStatus
 from app.blueprints.accounts.proxy_hosts import private_proxies_allowed
 from app.blueprints.accounts.vault import app_vault
@@ -29,30 +29,52 @@ bp = protect(Blueprint("accounts_api", __name__, url_prefix="/api/bd-accounts"))
 
 per_user = per_member_limit("accounts_api")
 
-NULLABLE_STRING = {"type": ["string", "null"]}
-PROXY_IN = obj(["host", "port"], scheme=string(enum=list(service.PROXY_SCHEMES)), host=string(),
-               port=integer(minimum=1, maximum=65535), username=NULLABLE_STRING,
-               password={"type": ["string", "null"], "writeOnly": True})
-PROXY_OUT = {"oneOf": [obj(scheme=string(), host=string(), port=integer(), username=NULLABLE_STRING,
-                           has_password={"type": "boolean"}), {"type": "null"}]}
-CONFIG = obj(**{key: integer(minimum=low, maximum=high) for key, (low, high) in LIMITS.items()})
-STATUS = obj(id=integer(), status=string(enum=[s.value for s in AccountStatus]),
-             status_detail=NULLABLE_STRING,
-             limited_until={"type": ["string", "null"], "format": "date-time",
-                            "description": "sending paused until then (status limited)"},
-             connected_at={"type": ["string", "null"], "format": "date-time"},
-             synced_at={"type": ["string", "null"], "format": "date-time"})
-ACCOUNT = {**STATUS, "properties": {
+NULL_STR = {"type": ["string", "null"]}
+NULL_TIME = {"type": ["string", "null"], "format": "date-time"}
+MAX_AGENTS = 1000  # more than any organization gives one account; keeps the lookup one statement
+
+
+def always(**properties: Any) -> dict:
+    """An object schema whose every property is always sent."""
+    return obj(list(properties), **properties)
+
+
+PROXY_IN = obj(["host", "port"],
+               scheme=string(enum=list(service.PROXY_SCHEMES), description="socks5 if absent"),
+               host=string(minLength=1, maxLength=253, pattern=r"^[A-Za-z0-9.:\[\]-]+$",
+                           description="a host name or IP address"),
+               port=integer(minimum=1, maximum=65535),
+               username={"type": ["string", "null"], "maxLength": 128},
+               password={"type": ["string", "null"], "maxLength": 256, "writeOnly": True,
+                         "description": "blank or absent: keep the one set for this host"})
+PROXY_OR_NONE = {"oneOf": [PROXY_IN, {"type": "null"}]}
+PROXY_OUT = {"oneOf": [always(scheme=string(), host=string(), port=integer(), username=NULL_STR,
+                              has_password={"type": "boolean"}), {"type": "null"}]}
+BUDGETS = {key: integer(minimum=low, maximum=high) for key, (low, high) in LIMITS.items()}
+STATUS = always(id=integer(), status=string(enum=[s.value for s in AccountStatus]), status_detail=NULL_STR,
+                limited_until={**NULL_TIME, "description": "sending paused until then (status limited)"},
+                connected_at=NULL_TIME, synced_at=NULL_TIME)
+ACCOUNT = always(
     **STATUS["properties"],
-    "phone": {"type": ["string", "null"], "description": "E.164 (null until a QR login ends)"},
-    "name": string(), "username": NULLABLE_STRING, "telegram_user_id": {"type": ["integer", "null"]},
-    "proxy": PROXY_OUT, "config": CONFIG, "agent_ids": {"type": "array", "items": integer()},
-    "created_at": string(format="date-time")}}
-STEP = obj(["account", "next"], account=ACCOUNT, next=string(enum=["code", "password", "done"]),
-           hint={"type": ["string", "null"], "description": "the password's hint (next: password)"})
+    phone={"type": ["string", "null"], "description": "E.164 (null until a QR login ends)"},
+    name=string(), username=NULL_STR, telegram_user_id={"type": ["integer", "null"]}, proxy=PROXY_OUT,
+    config=always(**BUDGETS), agent_ids={"type": "array", "items": integer()},
+    created_at=string(format="date-time"))
+STEP = always(account=ACCOUNT, next=string(enum=["code", "password", "done"]),
+              hint={"type": ["string", "null"], "description": "the password's hint (next: password)"})
 NOT_FOUND = "No such account that you may see"
-REFUSED = ("Telegram refused (code_invalid, code_expired, password_invalid, phone_invalid) "
-           "or the fields are invalid")
+REFUSED = ("Telegram refused (code_invalid, code_expired, password_invalid, phone_invalid, phone_banned, "
+           "phone_taken, proxy_refused), or a value is refused (invalid)")
+FLOOD = "Telegram asks to wait (flood_wait)"
+UNAVAILABLE = "No telegram process answered (telegram_unavailable): try again in a minute"
+THE_ACCOUNT = {"account_id": "$response.body#/account/id"}
+FIRST_ACCOUNT = {"account_id": "$response.body#/items/0/id"}
+LIST_LINKS = {"GetStatus": {"operationId": "accounts_api.status", "parameters": FIRST_ACCOUNT},
+              "UpdateConfig": {"operationId": "accounts_api.update_config", "parameters": FIRST_ACCOUNT},
+              "SendCode": {"operationId": "accounts_api.connect_code", "parameters": FIRST_ACCOUNT}}
+STEP_LINKS = {"SendCode": {"operationId": "accounts_api.connect_code", "parameters": THE_ACCOUNT},
+              "SendPassword": {"operationId": "accounts_api.connect_password", "parameters": THE_ACCOUNT},
+              "GetStatus": {"operationId": "accounts_api.status", "parameters": THE_ACCOUNT}}
 
 
 def _json(account) -> dict[str, Any]:
@@ -72,8 +94,8 @@ def _step(account, answer: dict[str, Any]) -> dict[str, Any]:
 @bp.get("")
 @per_user
 @documented("The Telegram accounts you may see", tag="bd-accounts",
-            responses={200: {"description": "Accounts, oldest first",
-                             "schema": obj(items={"type": "array", "items": ACCOUNT})}})
+            responses={200: {"description": "Accounts, oldest first", "links": LIST_LINKS,
+                             "schema": always(items={"type": "array", "items": ACCOUNT})}})
 def list_accounts():
     accounts = service.visible_accounts(g.membership)
     agents = service.agents_of(a.id for a in accounts)
@@ -83,17 +105,18 @@ def list_accounts():
 @bp.post("/connect")
 @per_user
 @documented("Add an account by phone number and have Telegram send it a login code",
-            tag="bd-accounts", body=obj(["phone"], phone=string(description="with its country code"),
-                                        proxy={"oneOf": [PROXY_IN, {"type": "null"}]}),
-            responses={201: {"description": "Added; next: code", "schema": STEP},
-                       403: "Owners and admins only", 422: REFUSED, 429: "Telegram asks to wait (flood_wait)",
-                       503: "No telegram process answered (telegram_unavailable)"})
+            tag="bd-accounts",
+            body=obj(["phone"], phone=string(minLength=1, maxLength=32, pattern=r"^[0-9+()./ -]+$",
+                                             description="with its country code, e.g. +44 7700 900123"),
+                     proxy=PROXY_OR_NONE),
+            responses={201: {"description": "Added; next: code", "schema": STEP, "links": STEP_LINKS,
+                             "headers": {"Location": {"description": "the account's status", "required": True,
+                                                      "schema": string()}}},
+                       403: "Owners and admins only",
+                       422: f"{REFUSED}; or the number is already connected", 429: FLOOD, 503: UNAVAILABLE})
 def connect():
-    data = only_fields(json_body(), {"phone", "proxy"})
-    proxy = data.get("proxy")
-    if proxy is not None and not isinstance(proxy, dict):
-        raise DomainError("proxy: an object or null.", {"proxy": "An object or null."})
-    account = service.create_account(g.membership, data.get("phone"), app_vault(), proxy,
+    data = json_body()
+    account = service.create_account(g.membership, data["phone"], app_vault(), data.get("proxy"),
                                      allow_private_proxy=private_proxies_allowed())
     db.session.commit()
     try:
@@ -102,36 +125,36 @@ def connect():
         db.session.delete(account)  # nothing was started: the number can be tried again
         db.session.commit()
         raise
-    return jsonify(_step(account, answer)), 201
+    response = jsonify(_step(account, answer))
+    response.status_code = 201
+    response.headers["Location"] = url_for("accounts_api.status", account_id=account.id)
+    return response
 
 
 @bp.post("/<int:account_id>/connect/code")
 @per_user
 @documented("Send the login code Telegram sent the account", tag="bd-accounts",
-            body=obj(["code"], code=string()),
-            responses={200: {"description": "next: password (two-step verification) or done", "schema": STEP},
-                       403: "Owners and admins only", 404: NOT_FOUND, 422: REFUSED,
-                       503: "No telegram process answered"})
+            body=obj(["code"], code=string(minLength=3, maxLength=32,
+                                           description="its 3 to 10 digits (spaces and dashes are dropped)")),
+            responses={200: {"description": "next: password (two-step verification) or done", "schema": STEP,
+                             "links": STEP_LINKS},
+                       403: "Owners and admins only", 404: NOT_FOUND, 422: REFUSED, 429: FLOOD,
+                       503: UNAVAILABLE})
 def connect_code(account_id: int):
     account = service.get_managed_account(g.membership, account_id)
-    data = only_fields(json_body(), {"code"})
-    code = data.get("code")
-    answer = service.submit_code(g.membership, account, str(code) if code is not None else None,
-                                 gateway.telegram())
+    answer = service.submit_code(g.membership, account, json_body()["code"], gateway.telegram())
     return jsonify(_step(account, answer))
 
 
 @bp.post("/<int:account_id>/connect/password")
 @per_user
 @documented("Send the account's two-step verification password", tag="bd-accounts",
-            body=obj(["password"], password=string()),
+            body=obj(["password"], password=string(minLength=1, maxLength=1024, writeOnly=True)),
             responses={200: {"description": "next: done", "schema": STEP}, 403: "Owners and admins only",
-                       404: NOT_FOUND, 422: REFUSED, 503: "No telegram process answered"})
+                       404: NOT_FOUND, 422: REFUSED, 429: FLOOD, 503: UNAVAILABLE})
 def connect_password(account_id: int):
     account = service.get_managed_account(g.membership, account_id)
-    data = only_fields(json_body(), {"password"})
-    password = data.get("password")
-    answer = service.submit_password(g.membership, account, password, gateway.telegram())
+    answer = service.submit_password(g.membership, account, json_body()["password"], gateway.telegram())
     return jsonify(_step(account, answer))
 
 
@@ -146,29 +169,24 @@ def status(account_id: int):
 
 @bp.put("/<int:account_id>/config")
 @per_user
-@documented("Change an account's sending budgets and sync limits, its proxy (null: none) and its agents",
-            tag="bd-accounts",
-            body={**CONFIG, "properties": {
-                **CONFIG["properties"], "proxy": {"oneOf": [PROXY_IN, {"type": "null"}]},
-                "agent_ids": {"type": "array", "items": integer(),
-                              "description": "exactly the members given the account"}}},
+@documented("Change an account's sending budgets and sync limits, its proxy (null: none) and its agents; "
+            "what is left out stays", tag="bd-accounts",
+            body=obj(**BUDGETS, proxy=PROXY_OR_NONE,
+                     agent_ids={"type": "array", "items": ID, "maxItems": MAX_AGENTS,
+                                "description": "exactly the members given the account"}),
             responses={200: {"description": "The account", "schema": ACCOUNT}, 403: "Owners and admins only",
-                       404: NOT_FOUND, 422: "A setting is unknown or out of range"})
+                       404: NOT_FOUND,
+                       422: "A proxy refused, someone not a member, or the minimum gap above the maximum"})
 def update_config(account_id: int):
     account = service.get_managed_account(g.membership, account_id)
-    data = only_fields(json_body(), set(DEFAULT_CONFIG) | {"proxy", "agent_ids"})
-    if "proxy" in data:
-        proxy = data.pop("proxy")
-        if proxy is not None and not isinstance(proxy, dict):
-            raise DomainError("proxy: an object or null.", {"proxy": "An object or null."})
-        service.set_proxy(g.membership, account, proxy, app_vault(), allow_private=private_proxies_allowed())
-    if "agent_ids" in data:
-        ids = data.pop("agent_ids")
-        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-            raise DomainError("agent_ids: a list of user ids.", {"agent_ids": "A list of user ids."})
-        service.set_agents(g.membership, account, ids)
-    if data:
-        service.update_config(g.membership, account, data)
+    changes = dict(json_body())
+    if "proxy" in changes:
+        service.set_proxy(g.membership, account, changes.pop("proxy"), app_vault(),
+                          allow_private=private_proxies_allowed())
+    if "agent_ids" in changes:
+        service.set_agents(g.membership, account, changes.pop("agent_ids"))
+    if changes:
+        service.update_config(g.membership, account, changes)
     db.session.commit()
     return jsonify(_json(account))
 
@@ -176,7 +194,7 @@ def update_config(account_id: int):
 @bp.delete("/<int:account_id>")
 @per_user
 @documented("Disconnect an account and delete it with its chats and messages", tag="bd-accounts",
-            responses={200: {"description": "Deleted", "schema": obj(deleted={"type": "boolean"})},
+            responses={200: {"description": "Deleted", "schema": always(deleted={"type": "boolean"})},
                        403: "Owners and admins only", 404: NOT_FOUND})
 def delete(account_id: int):
     account = service.get_managed_account(g.membership, account_id)
@@ -184,4 +202,3 @@ def delete(account_id: int):
     db.session.commit()
     gateway.forget_step(account_id)
     return jsonify({"deleted": True})
-
