@@ -41,7 +41,8 @@ def test_an_upload_is_accepted_with_202_and_runs_with_the_guessed_mapping(api, o
     response = post_csv(api)
     assert response.status_code == 202
     body = response.get_json()
-    assert body["status"] == "queued" and body["mapping"] == {"Email": "email", "Phone": "phone"}
+    assert body["status"] == "queued"
+    assert body["mapping"] == {"Name": "full_name", "Email": "email", "Phone": "phone"}  # a name is guessed
     assert body["links"]["self"] == f"/api/crm/imports/{body['id']}" == response.headers["Location"]
     work()
     status = api("GET", body["links"]["self"]).get_json()

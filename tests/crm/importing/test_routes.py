@@ -248,3 +248,87 @@ def test_another_organization_writes_while_a_hostile_upload_is_being_refused(own
     assert f"more than {importing.MAX_COLUMNS} columns" in seen["response"].get_data(as_text=True)
     assert db.session.get(Contact, contact.id).org_id == other.org_id
     assert stored_rows() == (0, 0)
+
+
+# -- names: a full name column split in the preview, the warning when nothing names a contact ----
+
+NAMED = "\n".join(["Name,Email", "Иванов Иван Иванович,ivan@example.ru", "Anna Lee,anna@example.com"]).encode()
+PHONES_ONLY = b"Phone,Source\n+442079460958,fair\n+442079460959,fair\n"
+NAME_WARNING = "No column gives these contacts a name"
+
+
+def test_a_name_column_is_mapped_to_the_full_name_and_its_split_shown_before_importing(owner_client, owner, token):
+    upload(owner_client, token, data=NAMED)
+    imp = db.session.scalar(select(Import))
+    html = owner_client.get(f"/imports/{imp.id}/mapping").get_data(as_text=True)
+    assert re.search(r'name="map-0".*?<option value="full_name" selected>Full name', html, re.S)
+    assert 'data-first="Иван Иванович" data-last="Иванов"' in html  # how each preview row will be split
+    assert 'data-first="Anna" data-last="Lee"' in html
+    assert NAME_WARNING not in html
+
+    response = owner_client.post(f"/imports/{imp.id}/mapping", data={
+        "csrf_token": token, "map-0": "full_name", "map-1": "email", "dedupe": "skip"})
+    assert response.status_code == 302
+    work()
+    contacts = db.session.scalars(select(Contact).order_by(Contact.id))
+    assert [(c.first_name, c.last_name, c.email) for c in contacts] == [
+        ("Иван Иванович", "Иванов", "ivan@example.ru"), ("Anna", "Lee", "anna@example.com")]
+
+
+def test_a_mapping_that_names_no_one_is_warned_of_and_can_still_be_imported(owner_client, owner, token):
+    upload(owner_client, token, data=PHONES_ONLY)
+    imp = db.session.scalar(select(Import))
+    html = owner_client.get(f"/imports/{imp.id}/mapping").get_data(as_text=True)
+    assert NAME_WARNING in html and 'name="without_names"' in html  # warned before starting
+
+    form = {"csrf_token": token, "map-0": "phone", "map-1": "source", "dedupe": "skip"}
+    response = owner_client.post(f"/imports/{imp.id}/mapping", data=form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert NAME_WARNING in html and "Nothing has been imported yet" in html and 'role="alert"' in html
+    assert re.search(r'name="map-1".*?<option value="source" selected>', html, re.S)  # the choices kept
+    assert db.session.get(Import, imp.id).status == "uploaded" and len(queue(Queues.IMPORTS)) == 0
+
+    response = owner_client.post(f"/imports/{imp.id}/mapping", data={**form, "without_names": "1"})
+    assert response.status_code == 302
+    work()
+    contacts = db.session.scalars(select(Contact).order_by(Contact.id))
+    assert [(c.first_name, c.last_name, c.phone) for c in contacts] == [("", "", "+442079460958"),
+                                                                       ("", "", "+442079460959")]
+
+
+def test_the_mapping_form_follows_a_changed_field_without_saving_it(owner_client, owner, token):
+    upload(owner_client, token, data=NAMED)
+    imp = db.session.scalar(select(Import))
+    check = f"/imports/{imp.id}/mapping/check"
+    fragment = owner_client.post(check, headers={"HX-Request": "true"}, data={
+        "csrf_token": token, "map-0": "", "map-1": "email"}).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<form class="stack"')  # the form, not the page
+    assert NAME_WARNING in fragment and "data-first" not in fragment
+
+    fragment = owner_client.post(check, headers={"HX-Request": "true"}, data={
+        "csrf_token": token, "map-0": "full_name", "map-1": "email"}).get_data(as_text=True)
+    assert NAME_WARNING not in fragment and 'data-first="Anna" data-last="Lee"' in fragment
+    db.session.expire_all()
+    assert (db.session.get(Import, imp.id).status, db.session.get(Import, imp.id).mapping) == ("uploaded", {})
+
+
+def test_the_imports_list_and_pages_say_the_status_in_words(owner_client, owner, token):
+    def started(status, dry_run=False, error=None):
+        imp = importing.start_import(owner, "contact", f"{status}.csv", io.BytesIO(CSV))
+        imp.status, imp.dry_run, imp.error = status, dry_run, error
+        db.session.commit()
+        return imp
+
+    started("uploaded")
+    started("queued")
+    started("running")
+    started("done")
+    started("done", dry_run=True)
+    failed = started("failed", error="The member who started this import left.")
+    listing = owner_client.get("/imports/").get_data(as_text=True)
+    assert re.findall(r'data-status="(\w+)"[^>]*>([^<]+)</td>', listing) == [  # newest first
+        ("failed", "Failed"), ("done", "Checked"), ("done", "Finished"), ("running", "Importing…"),
+        ("queued", "Queued"), ("uploaded", "Uploaded")]  # a dry run that finished has "Checked" the file
+    assert 'title="The member who started this import left."' in listing
+    assert "Import failed" in owner_client.get(f"/imports/{failed.id}").get_data(as_text=True)

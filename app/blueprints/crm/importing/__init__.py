@@ -13,7 +13,11 @@ batches (``import_batches``) so that its caller, the RQ job, commits after each 
   The whole file is read and checked before anything is written: no transaction (on SQLite, no
   write lock shared by every organization) is open while it is parsed.
 - **Mapping** (``guess_mapping``): column headers are matched to field names, labels, aliases and
-  custom field labels; a person confirms it on the mapping screen (the API uses it as is).
+  custom field labels; a person confirms it on the mapping screen (the API uses it as is). A
+  contact file's one name column ("Name", "Full name", "ФИО") maps to ``full_name``, which is no
+  field: each cell is split into first and last name (``names``), and the mapping screen shows the
+  split of its preview rows. A contact mapping that gives no name at all (``gives_names``) is
+  allowed, as phone-only lists are, but the mapping screen warns first and asks to go on.
 - **Dedupe**: contacts match on normalized email, Telegram user id, Telegram username or phone
   (the first that matches wins); companies on domain when the row has one, else on the lower-cased
   name; deals on the lower-cased title together with the contact when a contact column is mapped,
@@ -34,6 +38,7 @@ batches (``import_batches``) so that its caller, the RQ job, commits after each 
 - **Dry run**: the same work, counted and rejected rows recorded, but no record is written.
 
 Modules: ``upload`` (storing and reading the file, preview), ``mapping`` (guess, check, queue),
+``names`` (a full name split into first and last),
 ``cleaning`` (cells to values, no database), ``references`` (owners, companies, contacts, stages,
 tags; ids for new rows), ``runner`` (batches, dedupe, writes; rows go in through
 ``app.bulk_insert``, deals' stages through the pipeline's port ``crm.deal_stages``), ``bulk``
@@ -43,9 +48,19 @@ web side: ``routes`` (the pages), ``api`` (the JSON routes), ``jobs`` (the RQ jo
 
 # Re-exported for the app; the tunables (CHUNK_BYTES, BATCH_ROWS) are read from their own modules.
 
-from .mapping import POLICIES, POLICY_LABELS, field_choices, guess_mapping, import_file, queue_import
+from .mapping import (
+    POLICIES,
+    POLICY_LABELS,
+    check_mapping,
+    field_choices,
+    gives_names,
+    guess_mapping,
+    import_file,
+    queue_import,
+)
+from .names import FULL_NAME, split_full_name
 from .runner import BATCH_ROWS, MAX_RAW_CELL, _Run, fail_import, import_batches
-from .status import ENTITY_NAMES, finished, get_import, list_imports, percent, rejected_csv
+from .status import ENTITY_NAMES, finished, get_import, list_imports, percent, rejected_csv, status_word
 from .upload import (
     CHUNK_BYTES,
     ENCODING_LABELS,
@@ -59,8 +74,9 @@ from .upload import (
     start_import,
 )
 
-__all__ = ["BATCH_ROWS", "CHUNK_BYTES", "ENCODING_LABELS", "ENTITY_NAMES", "ENTITY_PATHS", "MAX_COLUMNS",
-           "MAX_HEADER_BYTES", "MAX_RAW_CELL", "POLICIES", "POLICY_LABELS", "PREVIEW_BYTES", "PREVIEW_ROWS",
-           "Preview", "_Run", "fail_import", "field_choices",
-           "finished", "get_import", "guess_mapping", "import_batches", "import_file", "list_imports",
-           "percent", "preview", "queue_import", "rejected_csv", "start_import"]
+__all__ = ["BATCH_ROWS", "CHUNK_BYTES", "ENCODING_LABELS", "ENTITY_NAMES", "ENTITY_PATHS", "FULL_NAME",
+           "MAX_COLUMNS", "MAX_HEADER_BYTES", "MAX_RAW_CELL", "POLICIES", "POLICY_LABELS", "PREVIEW_BYTES",
+           "PREVIEW_ROWS", "Preview", "_Run", "check_mapping", "fail_import", "field_choices",
+           "finished", "get_import", "gives_names", "guess_mapping", "import_batches", "import_file",
+           "list_imports", "percent", "preview", "queue_import", "rejected_csv", "split_full_name",
+           "start_import", "status_word"]

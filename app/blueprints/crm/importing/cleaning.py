@@ -15,6 +15,9 @@ from app.blueprints.crm.export.service import unescape_cell
 from app.blueprints.crm.models import Entity, Import
 from app.blueprints.crm.records.fields import FIELDS, parse_custom
 from app.blueprints.crm.records.service import custom_fields
+from app.blueprints.team.public import phone_region
+
+from .names import FULL_NAME, split_full_name
 
 _PLAIN_EMAIL = re.compile(r"([a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
                           r"@([a-z0-9-]+(?:\.[a-z0-9-]+)+)")
@@ -54,11 +57,16 @@ class _Cleaner:
         self.email_domains: dict[str, bool] = {}
         self.width = len(imp.headers)
         by_field = {f: i for i, f in self.columns}
-        self.plan = [(f, by_field[f.name]) for f in FIELDS[self.entity] if f.name in by_field]
+        region = phone_region(self.org_id)  # phones without a country code are read in it
+        self.plan = [(f.in_region(region), by_field[f.name])
+                     for f in FIELDS[self.entity] if f.name in by_field]
         self.custom_defs = [_FieldDef(c.key, c.label, c.kind, list(c.options or ()))
                             for c in custom_fields(self.org_id, self.entity) if f"custom.{c.key}" in mapped]
         self.custom_plan = [(d, by_field[f"custom.{d.key}"]) for d in self.custom_defs]
         self.contact_mapped = "contact" in mapped
+        # A full name column (contacts) fills first and last name on rows that have neither.
+        self.full_name = by_field.get(FULL_NAME) if self.entity == Entity.CONTACT else None
+        self.name_fields = [f for f in FIELDS[Entity.CONTACT] if f.name in ("first_name", "last_name")]
         self.tag_names: dict[str, str] = {}  # lower(tag) -> the tag as first written
 
     def clean(self, batch: list[tuple[int, list[str]]]) -> list[_Row]:
@@ -90,6 +98,9 @@ class _Cleaner:
                     values[f.name] = f.parse(cell) if f.parse else cell.strip()
                 except ValueError as err:
                     errors.append(f"{f.label}: {err}.")
+        if self.full_name is not None and not values.get("first_name") and not values.get("last_name"):
+            cell = unescape_cell(cells[self.full_name]) if self.full_name < n else ""
+            self._split_name(cell, values, errors)
         custom: dict[str, Any] = {}
         for definition, i in self.custom_plan:
             cell = unescape_cell(cells[i]) if i < n else ""
@@ -111,6 +122,17 @@ class _Cleaner:
         if self.entity != Entity.DEAL and not errors:
             row.keys = self._keys(row)  # from cleaned values alone: made here, on the overlapped side
         return row
+
+    def _split_name(self, cell: str, values: dict[str, Any], errors: list[str]) -> None:
+        """First and last name from the full name cell; a blank cell leaves the row's values alone."""
+        if not cell.strip():
+            return
+        split = split_full_name(cell)
+        for f, part in zip(self.name_fields, split, strict=True):  # first_name, last_name
+            try:
+                values[f.name] = f.parse(part) or None
+            except ValueError as err:
+                errors.append(f"Full name: the {f.label.lower()} is {err}.")
 
     def _plain_email(self, raw: str) -> str | None:
         """``canonical.email(raw)`` for a plain ASCII address, its domain checked once per import

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import BinaryIO
 
 from app.blueprints.crm.export.service import CUSTOM_PREFIX
-from app.blueprints.crm.models import Import, ImportStatus
+from app.blueprints.crm.models import Entity, Import, ImportStatus
 from app.blueprints.crm.records.fields import FIELDS
 from app.blueprints.crm.records.service import custom_fields
 from app.blueprints.team.public import Membership, Permission, require
@@ -16,6 +16,7 @@ from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.jobs import Queues, enqueue_after_commit
 
+from .names import FULL_NAME, FULL_NAME_LABEL
 from .upload import MAX_COLUMNS, _entity, start_import
 
 POLICIES = ("skip", "update", "create")
@@ -24,16 +25,42 @@ POLICY_LABELS = {"skip": "Skip rows that match an existing record",
                  "create": "Always create a new record"}
 
 
+# Headers of a contact file's one name column, mapped to ``full_name`` (split into first and last
+# name, ``names.split_full_name``): exact ones beside the fields' labels, loose ones beside aliases.
+_FULL_NAME_HEADERS = ("full name", "fullname", "name", "display name", "фио", "ф и о",  # noqa: RUF001 - Cyrillic
+                      "полное имя",
+                      "имя и фамилия", "фамилия и имя", "фамилия имя отчество", "фамилия имя",
+                      "имя фамилия")
+_FULL_NAME_ALIASES = ("contact", "contact name", "person", "name of contact", "контакт", "контактное лицо",
+                      "имя контакта")
+# Russian headers of the name columns themselves (the fields' aliases are English).
+_NAME_ALIASES = {"first_name": ("имя",), "last_name": ("фамилия",)}
+# What gives a contact a name: a column mapped to any of these.
+NAME_TARGETS = ("first_name", "last_name", FULL_NAME)
+
+
 def _norm(text: str) -> str:
     return re.sub(r"[\s_\-.:*]+", " ", text.strip().lower()).strip()
 
 
 def field_choices(org_id: int, entity: str) -> list[tuple[str, str]]:
-    """(field key, label) for every field a column may fill; custom fields are ``custom.<key>``."""
+    """(field key, label) for every field a column may fill; custom fields are ``custom.<key>``.
+
+    Contacts also take ``full_name``: one column split into first and last name.
+    """
     entity = _entity(entity)
     choices = [(f.name, f.label) for f in FIELDS[entity]]
+    if entity == Entity.CONTACT:
+        at = next(i for i, (name, _) in enumerate(choices) if name == "last_name") + 1
+        choices.insert(at, (FULL_NAME, FULL_NAME_LABEL))
     choices += [(f"custom.{c.key}", c.label) for c in custom_fields(org_id, entity)]
     return choices
+
+
+def gives_names(entity: str, mapping: dict[str, str]) -> bool:
+    """Whether a mapping gives the records a name: always for companies and deals (their name or
+    title is required); for contacts, a column mapped to first name, last name or full name."""
+    return _entity(entity) != Entity.CONTACT or any(f in NAME_TARGETS for f in mapping.values())
 
 
 def guess_mapping(org_id: int, entity: str, headers: Iterable[str]) -> dict[str, str]:
@@ -51,6 +78,14 @@ def guess_mapping(org_id: int, entity: str, headers: Iterable[str]) -> dict[str,
     for f in FIELDS[entity]:
         for alias in f.aliases:
             loose.setdefault(_norm(alias), f.name)
+    if entity == Entity.CONTACT:
+        for name in _FULL_NAME_HEADERS:
+            exact.setdefault(_norm(name), FULL_NAME)
+        for name in _FULL_NAME_ALIASES:
+            loose.setdefault(_norm(name), FULL_NAME)
+        for key, aliases in _NAME_ALIASES.items():
+            for alias in aliases:
+                loose.setdefault(_norm(alias), key)
     mapping = dict.fromkeys(headers, "")
     taken: set[str] = set()
     for table in (exact, loose):
@@ -59,12 +94,48 @@ def guess_mapping(org_id: int, entity: str, headers: Iterable[str]) -> dict[str,
             if not mapping[header] and key and key not in taken:
                 mapping[header] = key
                 taken.add(key)
+    if entity == Entity.CONTACT:
+        _settle_names(mapping, taken)
     return mapping
+
+
+def _settle_names(mapping: dict[str, str], taken: set[str]) -> None:
+    """One way of naming contacts per guess.
+
+    A file with first or last name columns names its people there: its "Name" column may be
+    anything (a nickname, a company), so it is left for the person to map. A lone "Имя" column
+    ("name" as much as "first name") with no "Фамилия" beside it is split as a full name: one word
+    still goes to the first name, and "Иван Петров" no longer lands there whole.
+    """
+    if FULL_NAME in taken and taken & {"first_name", "last_name"}:
+        for header, key in mapping.items():
+            if key == FULL_NAME:
+                mapping[header] = ""
+    elif FULL_NAME not in taken and "last_name" not in taken:
+        for header, key in mapping.items():
+            if key == "first_name" and _norm(header) in _NAME_ALIASES["first_name"]:
+                mapping[header] = FULL_NAME
 
 
 def queue_import(actor: Membership, imp: Import, mapping: dict[str, str], dedupe: str = "skip",
                  dry_run: bool = False) -> Import:
     """Check the mapping and policy, and queue the run (enqueued once the caller commits).
+
+    Raises what ``check_mapping`` raises. A contact mapping that gives no names is accepted (a
+    phone-only list is a fair import): the mapping page warns of it first (``gives_names``).
+    """
+    chosen = check_mapping(actor, imp, mapping, dedupe)
+    imp.mapping, imp.dedupe, imp.dry_run = chosen, dedupe, bool(dry_run)
+    imp.status = ImportStatus.QUEUED.value
+    db.session.flush()
+    enqueue_after_commit(Queues.IMPORTS, "app.blueprints.crm.importing.jobs.run_import", imp.id,
+                         job_timeout=3 * 3600)
+    return imp
+
+
+def check_mapping(actor: Membership, imp: Import, mapping: dict[str, str],
+                  dedupe: str = "skip") -> dict[str, str]:
+    """The mapping's chosen columns (header -> field), checked with the policy; nothing is written.
 
     Raises Conflict (already started), Forbidden (``update`` without RECORDS_EDIT_ALL) or
     DomainError (fields ``mapping`` / ``dedupe``) for an unknown column or field, a field mapped
@@ -101,12 +172,7 @@ def queue_import(actor: Membership, imp: Import, mapping: dict[str, str], dedupe
     if missing:
         message = f"Map a column to {', '.join(missing)}: it is required."
         raise DomainError(message, {"mapping": message})
-    imp.mapping, imp.dedupe, imp.dry_run = chosen, dedupe, bool(dry_run)
-    imp.status = ImportStatus.QUEUED.value
-    db.session.flush()
-    enqueue_after_commit(Queues.IMPORTS, "app.blueprints.crm.importing.jobs.run_import", imp.id,
-                         job_timeout=3 * 3600)
-    return imp
+    return chosen
 
 
 def _some(names: list[str], shown: int = 5) -> str:

@@ -24,8 +24,9 @@ def signed_in() -> None:
 
 @bp.get("/")
 def index():
+    """The organization's imports, newest first."""
     return render("crm/imports/index.html", imports=importing.list_imports(g.membership.org_id),
-                  names=importing.ENTITY_NAMES)
+                  names=importing.ENTITY_NAMES, status_word=importing.status_word)
 
 
 @bp.get(f"/new/{ENTITY_PATH}")
@@ -59,10 +60,14 @@ def mapping(import_id: int):
 
 @bp.post("/<int:import_id>/mapping")
 def start(import_id: int):
+    """Queue the import; a contact mapping that names no one is sent back with the warning unless
+    the person chose to import without names."""
     imp = importing.get_import(g.membership.org_id, import_id)
-    chosen = {header: request.form.get(f"map-{n}", "") for n, header in enumerate(imp.headers)}
-    dedupe, dry_run = request.form.get("dedupe", "skip"), request.form.get("dry_run") == "1"
+    chosen, dedupe, dry_run = _mapping_form(imp)
     try:
+        importing.check_mapping(g.membership, imp, chosen, dedupe)
+        if not importing.gives_names(imp.entity, chosen) and request.form.get("without_names") != "1":
+            return _mapping_page(imp, chosen, dedupe=dedupe, dry_run=dry_run, stopped=True, status=422)
         importing.queue_import(g.membership, imp, chosen, dedupe=dedupe, dry_run=dry_run)
     except DomainError as err:
         db.session.rollback()
@@ -74,12 +79,34 @@ def start(import_id: int):
     return redirect(url_for("crm_import.show", import_id=imp.id))
 
 
+@bp.post("/<int:import_id>/mapping/check")
+def check(import_id: int):
+    """The mapping form as the choices made so far give it (the split names, the warning): the page
+    asks for it when a column's field changes. Nothing is saved."""
+    imp = importing.get_import(g.membership.org_id, import_id)
+    if imp.status != ImportStatus.UPLOADED:
+        return redirect(url_for("crm_import.show", import_id=imp.id))
+    chosen, dedupe, dry_run = _mapping_form(imp)
+    return _mapping_page(imp, chosen, dedupe=dedupe, dry_run=dry_run, block="mapping_form")
+
+
+def _mapping_form(imp) -> tuple[dict[str, str], str, bool]:
+    chosen = {header: request.form.get(f"map-{n}", "") for n, header in enumerate(imp.headers)}
+    return chosen, request.form.get("dedupe", "skip"), request.form.get("dry_run") == "1"
+
+
 def _mapping_page(imp, chosen: dict[str, str], dedupe: str, dry_run: bool, error: str | None = None,
-                  status: int = 200):
-    return render("crm/imports/mapping.html", imp=imp, preview=importing.preview(imp), chosen=chosen,
-                  choices=importing.field_choices(imp.org_id, imp.entity), dedupe=dedupe, dry_run=dry_run,
-                  policies=importing.POLICY_LABELS, entities=importing.ENTITY_NAMES[imp.entity],
-                  error=error, status=status)
+                  stopped: bool = False, block: str | None = None, status: int = 200):
+    """The mapping page. ``name_column``: the column split into first and last name, if any;
+    ``nameless``: no column names the contacts (``stopped``: and the person tried to start)."""
+    name_column = next((n for n, header in enumerate(imp.headers)
+                        if chosen.get(header) == importing.FULL_NAME), None)
+    return render("crm/imports/mapping.html", block=block, imp=imp, preview=importing.preview(imp),
+                  chosen=chosen, choices=importing.field_choices(imp.org_id, imp.entity), dedupe=dedupe,
+                  dry_run=dry_run, policies=importing.POLICY_LABELS,
+                  entities=importing.ENTITY_NAMES[imp.entity], error=error, name_column=name_column,
+                  split_name=importing.split_full_name,
+                  nameless=not importing.gives_names(imp.entity, chosen), stopped=stopped, status=status)
 
 
 @bp.get("/<int:import_id>")
@@ -88,7 +115,7 @@ def show(import_id: int):
     imp = importing.get_import(g.membership.org_id, import_id)
     return render("crm/imports/show.html", block="import_progress", imp=imp,
                   finished=importing.finished(imp), percent=importing.percent(imp),
-                  entities=importing.ENTITY_NAMES[imp.entity])
+                  entities=importing.ENTITY_NAMES[imp.entity], status_word=importing.status_word(imp))
 
 
 @bp.get("/<int:import_id>/rejected.csv")

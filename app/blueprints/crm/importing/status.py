@@ -13,6 +13,11 @@ from app.extensions import db
 from app.tenancy import get_in_org
 
 ENTITY_NAMES = {Entity.CONTACT: "contacts", Entity.COMPANY: "companies", Entity.DEAL: "deals"}
+# An import's status as the pages say it; a dry run checks rather than imports.
+STATUS_WORDS = {ImportStatus.UPLOADED: "Uploaded", ImportStatus.QUEUED: "Queued",
+                ImportStatus.RUNNING: "Importing…", ImportStatus.DONE: "Finished",
+                ImportStatus.FAILED: "Failed"}
+DRY_RUN_WORDS = {ImportStatus.RUNNING: "Checking…", ImportStatus.DONE: "Checked"}
 
 
 def get_import(org_id: int, import_id: int) -> Import:
@@ -23,6 +28,12 @@ def get_import(org_id: int, import_id: int) -> Import:
 def list_imports(org_id: int, limit: int = 50) -> list[Import]:
     return list(db.session.scalars(select(Import).where(Import.org_id == org_id)
                                    .order_by(Import.id.desc()).limit(limit)))
+
+
+def status_word(imp: Import) -> str:
+    """"Finished", "Failed", ... (a finished dry run: "Checked"); an unknown code as it is."""
+    words = {**STATUS_WORDS, **DRY_RUN_WORDS} if imp.dry_run else STATUS_WORDS
+    return words.get(imp.status, imp.status)
 
 
 def finished(imp: Import) -> bool:
