@@ -1,10 +1,14 @@
-import jwt
-from sqlalchemy import select
+"""/api/auth: sign-up, sign-in, refresh, verify and sign-out; bodies outside the document refused
+on their field with nothing created, and every status a route can answer."""
 
-from app.blueprints.auth.models import RefreshToken
+import jwt
+import pytest
+from sqlalchemy import func, select
+
+from app.blueprints.auth.models import RefreshToken, User
 from app.extensions import db
 from tests.conftest import TEST_SECRET
-from tests.factories import PASSWORD, make_member
+from tests.factories import PASSWORD, add_member, make_member
 
 SIGN_UP = {"email": "api@example.com", "password": "a long enough secret", "name": "Api User",
            "organization": "Api Org"}
@@ -20,7 +24,9 @@ def test_sign_up_returns_tokens_for_the_new_owner(client):
     body = response.get_json()
     claims = jwt.decode(body["access_token"], TEST_SECRET, algorithms=["HS256"])
     assert claims["typ"] == "access" and claims["exp"] - claims["iat"] == 15 * 60
-    verify = client.get("/api/auth/verify", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert response.headers["Location"] == "/api/auth/verify"
+    verify = client.get(response.headers["Location"],
+                        headers={"Authorization": f"Bearer {body['access_token']}"})
     assert verify.get_json()["role"] == "owner"
     assert verify.get_json()["organization"]["name"] == "Api Org"
 
@@ -133,3 +139,83 @@ def test_sign_up_is_rate_limited_per_email(client):
     statuses = [client.post("/api/auth/signup", json={**SIGN_UP, "password": "short"}).status_code
                 for _ in range(6)]
     assert statuses == [422] * 5 + [429]
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({**SIGN_UP, "password": "too short"}, "password"),
+    ({**SIGN_UP, "password": "x" * 1025}, "password"),
+    ({**SIGN_UP, "name": ""}, "name"),
+    ({**SIGN_UP, "name": "x" * 121}, "name"),
+    ({**SIGN_UP, "organization": "x" * 121}, "organization"),
+    ({**SIGN_UP, "email": ["api@example.com"]}, "email"),
+    ({k: v for k, v in SIGN_UP.items() if k != "email"}, "email"),
+    ({**SIGN_UP, "role": "owner"}, "role"),
+])
+def test_a_sign_up_outside_the_document_names_its_field_and_creates_no_one(client, body, field):
+    response = client.post("/api/auth/signup", json=body)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request" and set(error["fields"]) == {field}
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_a_long_name_without_a_team_name_still_signs_up(client):
+    name = "N" * 120  # "<name>'s team" would be longer than an organization's name may be
+    response = client.post("/api/auth/signup", json={**SIGN_UP, "name": name, "organization": "  "})
+    assert response.status_code == 201
+    token = response.get_json()["access_token"]
+    verify = client.get("/api/auth/verify", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert verify["organization"]["name"] == name and verify["user"]["name"] == name
+    short = client.post("/api/auth/signup", json={**SIGN_UP, "email": "ann@example.com", "name": "Ann",
+                                                  "organization": " "}).get_json()["access_token"]
+    verify = client.get("/api/auth/verify", headers={"Authorization": f"Bearer {short}"}).get_json()
+    assert verify["organization"]["name"] == "Ann's team"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"email": "a@example.com"}, "password"),
+    ({"email": "", "password": "whatever"}, "email"),
+    ({"email": "a@example.com", "password": 12345}, "password"),
+    ({"email": "a@example.com", "password": "whatever", "organization_id": "1"}, "organization_id"),
+    ({"email": "a@example.com", "password": "whatever", "organization_id": 0}, "organization_id"),
+])
+def test_a_sign_in_outside_the_document_is_no_failed_attempt(client, body, field):
+    member = make_member()
+    body = {**body, "email": member.user.email} if body["email"] else body
+    for _ in range(6):  # more than the lockout allows, had they counted
+        response = client.post("/api/auth/signin", json=body)
+        assert response.status_code == 422
+        assert set(response.get_json()["error"]["fields"]) == {field}
+    assert sign_in(client, member.user.email).status_code == 200
+
+
+def test_sign_in_takes_the_organization_to_act_in(client):
+    member = make_member()
+    other = make_member(org=None)
+    second = add_member(other.organization, user=member.user)
+    tokens = client.post("/api/auth/signin", json={"email": member.user.email, "password": PASSWORD,
+                                                   "organization_id": second.org_id}).get_json()
+    verify = client.get("/api/auth/verify", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert verify.get_json()["organization"]["id"] == second.org_id
+
+
+@pytest.mark.parametrize("path", ["/api/auth/refresh", "/api/auth/signout"])
+def test_a_refresh_token_that_is_not_text_is_refused_on_its_field(client, path):
+    response = client.post(path, json={"refresh_token": 5})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"refresh_token": "Must be text."}
+    assert client.post(path, json={"refresh_token": "not.a.jwt"}).status_code == 401
+
+
+def test_the_document_states_each_status_of_the_public_routes(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    statuses = {path: set(paths[path]["post"]["responses"]) for path in
+                ("/api/auth/signup", "/api/auth/signin", "/api/auth/refresh", "/api/auth/signout")}
+    assert statuses["/api/auth/signup"] == {"201", "400", "409", "413", "422", "429"}
+    assert statuses["/api/auth/signin"] == {"200", "400", "401", "413", "422", "429"}
+    assert statuses["/api/auth/refresh"] == {"200", "400", "401", "413", "422", "429"}
+    assert statuses["/api/auth/signout"] == {"204", "400", "401", "413", "422", "429"}
+    signup = paths["/api/auth/signup"]["post"]
+    assert signup["responses"]["201"]["headers"]["Location"]["required"] is True
+    password = signup["requestBody"]["content"]["application/json"]["schema"]["properties"]["password"]
+    assert (password["minLength"], password["maxLength"]) == (10, 1024)

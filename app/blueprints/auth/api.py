@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import jwt
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify, request, url_for
 
 from app.api.auth import json_body, protect, token_settings
-from app.api.docs import documented, integer, obj, string
+from app.api.docs import ID, documented, integer, obj, string
 from app.blueprints.auth import service, tokens
+from app.blueprints.auth.passwords import MIN_LENGTH
+from app.blueprints.team.public import Role
 from app.errors import DomainError
 from app.extensions import db, limiter
 
 bp = protect(Blueprint("auth_api", __name__, url_prefix="/api/auth"))
 
+MAX_PASSWORD = 1024
 TOKENS = obj(["access_token", "refresh_token", "token_type", "expires_in"],
              access_token=string(), refresh_token=string(), token_type=string(enum=["Bearer"]),
              expires_in=integer(description="seconds until the access token expires"))
-REFRESH_BODY = obj(["refresh_token"], refresh_token=string())
-
-
-def _text(data: dict, key: str) -> str:
-    value = data.get(key, "")
-    if not isinstance(value, str):
-        raise DomainError(f"{key} must be a string.", {key: "Must be a string."})
-    return value
+REFRESH_BODY = obj(["refresh_token"], refresh_token=string(minLength=1, maxLength=4096))
+REFUSED_REFRESH = "The refresh token is not valid, has expired, or was revoked"
+RATE_LIMITED = "Rate limited (rate_limited): wait and try again (Retry-After)"
+LOCKED_OUT = "Locked out after repeated failures (too_many_attempts), or rate limited (rate_limited)"
 
 
 def _token_family_key() -> str:
@@ -47,38 +46,47 @@ def _email_key() -> str:
 @limiter.limit("10 per hour")
 @limiter.limit("5 per hour", key_func=_email_key)
 @documented("Create an account and its organization", tag="auth", public=True,
-            body=obj(["email", "password", "name"], email=string(format="email"), password=string(),
-                     name=string(), organization=string()),
-            responses={201: {"description": "Signed up; tokens for the new owner", "schema": TOKENS},
-                       409: "Email already registered", 422: "Invalid fields", 429: "Rate limited"})
+            body=obj(["email", "password", "name"], email=string(format="email", maxLength=254),
+                     password=string(minLength=MIN_LENGTH, maxLength=MAX_PASSWORD, writeOnly=True,
+                                     description="not the email, nor part of it"),
+                     name=string(minLength=1, maxLength=120),
+                     organization=string(maxLength=120, description="blank or absent: \"<name>'s team\"")),
+            responses={201: {"description": "Signed up; tokens for the new owner", "schema": TOKENS,
+                             "headers": {"Location": {
+                                 "description": "who the new owner is (GET it with the access token)",
+                                 "required": True, "schema": string()}}},
+                       409: "Email already registered", 422: "An email or password refused, or a blank name",
+                       429: RATE_LIMITED})
 def sign_up():
     data = json_body()
-    result = service.sign_up(email=_text(data, "email"), password=_text(data, "password"),
-                             name=_text(data, "name"), organization_name=_text(data, "organization"),
-                             ip=request.remote_addr)
+    result = service.sign_up(email=data["email"], password=data["password"], name=data["name"],
+                             organization_name=data.get("organization", ""), ip=request.remote_addr)
     pair = tokens.issue_pair(token_settings(), result.membership)
     db.session.commit()
-    return jsonify(pair.as_dict()), 201
+    response = jsonify(pair.as_dict())
+    response.status_code = 201
+    response.headers["Location"] = url_for("auth_api.verify")
+    return response
 
 
 @bp.post("/signin")
 @limiter.limit("30 per minute;200 per hour")
 @limiter.limit("10 per minute", key_func=_email_key)
 @documented("Exchange credentials for tokens", tag="auth", public=True,
-            body=obj(["email", "password"], email=string(), password=string(),
-                     organization_id=integer()),
+            body=obj(["email", "password"], email=string(minLength=1, maxLength=254),
+                     password=string(minLength=1, maxLength=MAX_PASSWORD, writeOnly=True),
+                     organization_id={**ID, "description": "act in this organization (default: your first)"}),
             responses={200: {"description": "Tokens", "schema": TOKENS},
-                       401: "Wrong email or password", 429: "Locked out or rate limited"})
+                       401: "Wrong email or password", 422: "The account belongs to no organization",
+                       429: LOCKED_OUT})
 def sign_in():
     data = json_body()
     try:
-        user = service.authenticate(email=_text(data, "email"), password=_text(data, "password"),
-                                    ip=request.remote_addr)
+        user = service.authenticate(email=data["email"], password=data["password"], ip=request.remote_addr)
     except DomainError:
         db.session.commit()  # keep the failed attempt in the audit log
         raise
-    org_id = data.get("organization_id")
-    membership = service.default_membership(user, org_id if isinstance(org_id, int) else None)
+    membership = service.default_membership(user, data.get("organization_id"))
     if membership is None:
         db.session.commit()
         raise DomainError("This account belongs to no organization.")
@@ -93,11 +101,11 @@ def sign_in():
 @documented("Rotate a refresh token (reusing a spent one revokes its family)", tag="auth",
             public=True, body=REFRESH_BODY,
             responses={200: {"description": "The next token pair", "schema": TOKENS},
-                       401: "Invalid, expired or reused token"})
+                       401: f"{REFUSED_REFRESH}, or was already used", 429: RATE_LIMITED})
 def refresh():
     data = json_body()
     try:
-        pair = tokens.rotate(token_settings(), _text(data, "refresh_token"), ip=request.remote_addr)
+        pair = tokens.rotate(token_settings(), data["refresh_token"], ip=request.remote_addr)
     except DomainError:
         db.session.commit()  # a detected reuse must stay revoked
         raise
@@ -108,8 +116,10 @@ def refresh():
 @bp.get("/verify")
 @documented("Who the access token belongs to", tag="auth",
             responses={200: {"description": "The token's user and organization", "schema": obj(
-                user=obj(id=integer(), email=string(), name=string()),
-                organization=obj(id=integer(), name=string()), role=string())}})
+                ["user", "organization", "role"],
+                user=obj(["id", "email", "name"], id=integer(), email=string(), name=string()),
+                organization=obj(["id", "name"], id=integer(), name=string()),
+                role=string(enum=[r.value for r in Role]))}})
 def verify():
     membership = g.membership
     return jsonify({
@@ -121,9 +131,8 @@ def verify():
 
 @bp.post("/signout")
 @documented("Revoke a refresh token and its whole family", tag="auth", public=True, body=REFRESH_BODY,
-            responses={204: "Signed out", 401: "Invalid token"})
+            responses={204: "Signed out", 401: REFUSED_REFRESH})
 def sign_out():
-    data = json_body()
-    tokens.revoke(token_settings(), _text(data, "refresh_token"))
+    tokens.revoke(token_settings(), json_body()["refresh_token"])
     db.session.commit()
     return "", 204

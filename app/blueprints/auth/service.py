@@ -22,6 +22,7 @@ from app.errors import Conflict, DomainError, TooManyAttempts, Unauthorized
 from app.extensions import db
 
 BAD_CREDENTIALS = "Email or password is incorrect."
+NAME_MAX = 120  # a person's name, and an organization's, as their columns hold them
 
 
 @dataclass
@@ -49,6 +50,13 @@ def check_password_strength(password: str, email: str) -> None:
         raise DomainError("Choose another password.", {"password": "Do not use your email as password."})
 
 
+def first_team_name(name: str) -> str:
+    """"Ann's team" for a sign-up that names no organization; the name alone when that would be
+    longer than an organization's name may be (the sign-up was refused on its name before)."""
+    team = f"{name}'s team"
+    return team if len(team) <= NAME_MAX else name
+
+
 def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
@@ -61,16 +69,17 @@ def sign_up(*, email: str, password: str, name: str, organization_name: str,
     """
     email = normalize_email(email)
     check_password_strength(password, email)
-    name = name.strip()
+    name = name.strip()[:NAME_MAX]
     if not name:
         raise DomainError("Tell us your name.", {"name": "Enter your name."})
     if find_user(email) is not None:
         raise Conflict("An account with this email already exists. Sign in instead.",
                        {"email": "Already registered: sign in instead."})
-    user = User(email=email, name=name[:120], password_hash=hash_password(password))
+    user = User(email=email, name=name, password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
-    membership = create_organization(owner=user, name=organization_name or f"{name}'s team", ip=ip)
+    team = (organization_name or "").strip() or first_team_name(name)
+    membership = create_organization(owner=user, name=team, ip=ip)
     audit.record("auth.sign_up", org_id=membership.org_id, actor_id=user.id, target=user, ip=ip)
     return SignUp(user=user, membership=membership)
 
