@@ -308,6 +308,8 @@ def test_bulk_reassignment_events_carry_the_previous_owner(owner, events):
 
 @pytest.mark.parametrize("data, field", [({"probability": "--5"}, "probability"),
                                          ({"wip_limit": "1e3"}, "wip_limit"),
+                                         ({"wip_limit": str(service.MAX_WIP_LIMIT + 1)}, "wip_limit"),
+                                         ({"wip_limit": 2**40}, "wip_limit"),
                                          ({"required_fields": [[]]}, "required_fields"),
                                          ({"allowed_from": ["x"]}, "allowed_from")])
 def test_malformed_stage_input_is_a_field_error(owner, data, field):

@@ -30,6 +30,7 @@ MADE_DEFAULT = "made_default_pipeline"
 COLOURS = ("slate", "blue", "indigo", "violet", "amber", "green", "red")
 MAX_STAGES = 30
 MAX_PIPELINES = 50
+MAX_WIP_LIMIT = 10_000  # a column limit, and within what the INTEGER column holds on PostgreSQL
 
 DEFAULT_STAGES = (
     ("New lead", StageKind.OPEN, 10, "slate"),
@@ -351,8 +352,9 @@ def _apply_stage(org_id: int, pipeline: Pipeline, stage: Stage, data: dict[str, 
             stage.wip_limit = None
         else:
             value = _whole(data["wip_limit"])
-            if value is None or value < 1:
-                errors["wip_limit"] = "Leave empty for no limit, or a whole number from 1."
+            if value is None or not 1 <= value <= MAX_WIP_LIMIT:
+                errors["wip_limit"] = (f"Leave empty for no limit, or a whole number from 1 to "
+                                       f"{MAX_WIP_LIMIT:,}.")
             else:
                 stage.wip_limit = value
     if "required_fields" in data:
