@@ -38,24 +38,57 @@ def email(raw: str) -> str:
         raise ValueError(f"not a valid email address ({err})") from None
 
 
-def phone(raw: str) -> str:
-    """E.164. Numbers must carry their country code (+ or 00), since contacts span countries."""
+# What a phone number may be written with, beside its digits: a leading +, spaces, brackets, dots,
+# slashes, dashes of any kind, and an extension at the end ("ext. 12", "x12", "#12", "доб. 12").
+_PHONE_PUNCTUATION = re.compile(r"[\s()\[\].\-/\u2010-\u2015\u2212]+")
+_PHONE_EXTENSION = re.compile(r"\s*(?:e?xt?\.?|extension|#|доб\.?|добавочный)\s*\d{1,7}\s*$", re.I)
+_NEEDS_COUNTRY = "add the country code (+…), e.g. +44 20 7946 0958"
+
+
+def phone(raw: str, region: str | None = None) -> str:
+    """E.164. A number written without its country code (+ or 00) is read as a number of
+    ``region`` (ISO 3166 alpha-2, an organization's default country), national trunk prefix and
+    all: "8 916 111-22-33" in RU is +79161112233. Without a region, such a number is refused
+    unless its digits already make a whole international number ("79161112233")."""
     text = _text(raw)
+    body = _PHONE_EXTENSION.sub("", text)
+    digits = _PHONE_PUNCTUATION.sub("", body.removeprefix("+"))
+    if not re.fullmatch(r"\d{3,}", digits):  # letters, symbols, or hardly any digits
+        raise ValueError("not a phone number")
     if text.startswith("00"):
         text = "+" + text[2:]
-    if not text.startswith("+"):
-        digits = re.sub(r"\D", "", text)
-        if len(digits) >= 11:  # a full international number written without the +
-            text = "+" + digits
-        else:
-            raise ValueError("phone numbers need their country code, e.g. +44 20 7946 0958")
-    try:
-        number = phonenumbers.parse(text, None)
-    except phonenumbers.NumberParseException:
-        raise ValueError("not a phone number") from None
-    if not phonenumbers.is_possible_number(number):
-        raise ValueError("not a possible phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if text.startswith("+"):
+        readings = [(text, None)]
+    else:
+        readings = [(text, region)] if region else []
+        if len(digits) >= 11:  # maybe a whole international number written without the +
+            readings.append(("+" + digits, None))
+        if not readings:
+            raise ValueError(_NEEDS_COUNTRY)
+    possible = []
+    for written, country in readings:
+        try:
+            number = phonenumbers.parse(written, country)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(number):
+            # Of two readings, the first that is a real number wins, else the first possible one.
+            if len(readings) == 1 or phonenumbers.is_valid_number(number):
+                return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            possible.append(number)
+    if possible:
+        return phonenumbers.format_number(possible[0], phonenumbers.PhoneNumberFormat.E164)
+    if region is None and not text.startswith("+"):
+        raise ValueError(_NEEDS_COUNTRY)
+    raise ValueError("not a possible phone number")
+
+
+def phone_region(raw: str) -> str:
+    """An ISO 3166 alpha-2 code phone numbers can be read in ("ru" -> "RU")."""
+    text = _text(raw).upper()
+    if text not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("not a country code such as RU or GB")
+    return text
 
 
 def search_fold(text: str) -> str:

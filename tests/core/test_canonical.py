@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from app import canonical
@@ -16,3 +18,45 @@ def test_an_id_is_an_int_or_digits_and_anything_else_is_looked_up_by_name(raw, e
 ])
 def test_search_folds_case_and_reads_yo_as_ye(raw, expected):
     assert canonical.search_fold(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "region", "expected"), [
+    ("8 916 111-22-33", "RU", "+79161112233"),  # the trunk prefix 8 of a Russian number
+    ("89161112233", "RU", "+79161112233"),
+    ("8 (916) 111\u201322\u201333", "RU", "+79161112233"),
+    ("916 111 22 33", "RU", "+79161112233"),
+    ("79161112233", "RU", "+79161112233"),
+    ("79161112233", None, "+79161112233"),  # a whole international number without its +
+    ("+7 916 111-22-33", None, "+79161112233"),
+    ("+7 (916) 111-22-33 доб. 12", "RU", "+79161112233"),
+    ("0049 151 12345678", "RU", "+4915112345678"),
+    ("4915112345678", "US", "+4915112345678"),  # not a US number: read as international
+    ("020 7946 0958", "GB", "+442079460958"),
+    ("+44 20 7946 0958 ext. 5", None, "+442079460958"),
+])
+def test_a_phone_without_its_country_code_is_read_in_the_region(raw, region, expected):
+    assert canonical.phone(raw, region) == expected
+
+
+@pytest.mark.parametrize(("raw", "region", "message"), [
+    ("8 916 111-22-33", None, "add the country code (+…), e.g. +44 20 7946 0958"),
+    ("89161112233", None, "add the country code (+…), e.g. +44 20 7946 0958"),
+    ("020 7946 0958", None, "add the country code (+…), e.g. +44 20 7946 0958"),
+    ("hello", None, "not a phone number"),
+    ("hello", "RU", "not a phone number"),
+    ("abc123", None, "not a phone number"),
+    ("12", "RU", "not a phone number"),
+    ("+", None, "not a phone number"),
+    ("12345", "RU", "not a possible phone number"),
+    ("+999 123456", None, "not a possible phone number"),
+])
+def test_a_phone_that_cannot_be_read_says_why(raw, region, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        canonical.phone(raw, region)
+
+
+def test_a_phone_region_is_a_country_phone_numbers_are_read_in():
+    assert canonical.phone_region(" ru ") == "RU"
+    for bad in ("RUS", "ZZ", "", "7"):
+        with pytest.raises(ValueError):
+            canonical.phone_region(bad)

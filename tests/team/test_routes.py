@@ -83,3 +83,36 @@ def test_agents_see_the_team_without_role_pickers(client):
     sign_in_as(client, agent)
     page = client.get("/settings/members").get_data(as_text=True)
     assert "badge-agent" in page and "<select" not in page
+
+
+def test_the_owner_picks_the_default_country_for_phone_numbers(owner_client, owner):
+    page = owner_client.get("/settings/organization").get_data(as_text=True)
+    assert 'name="default_country"' in page and '<option value="RU">Russia (+7)</option>' in page
+    token = csrf_token(owner_client, "/settings/organization")
+    response = owner_client.post("/settings/organization", data={
+        "csrf_token": token, "name": owner.organization.name, "timezone": "UTC", "default_country": "RU"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Membership, owner.id).organization.default_country == "RU"
+    page = owner_client.get("/settings/organization").get_data(as_text=True)
+    assert '<option selected value="RU">Russia (+7)</option>' in page
+
+
+def test_an_unknown_default_country_re_renders_the_form_with_a_field_error(owner_client, owner):
+    token = csrf_token(owner_client, "/settings/organization")
+    response = owner_client.post("/settings/organization", data={
+        "csrf_token": token, "name": "Renamed", "timezone": "UTC", "default_country": "XX"})
+    assert response.status_code == 422
+    assert "Unknown country." in response.get_data(as_text=True)
+    db.session.expire_all()
+    organization = db.session.get(Membership, owner.id).organization
+    assert organization.name != "Renamed" and organization.default_country is None
+
+
+def test_members_who_cannot_edit_see_the_default_country(client):
+    agent = make_member(Role.AGENT)
+    agent.organization.default_country = "RU"
+    db.session.commit()
+    sign_in_as(client, agent)
+    page = client.get("/settings/organization").get_data(as_text=True)
+    assert "Default country for phone numbers" in page and "Russia (+7)" in page

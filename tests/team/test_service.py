@@ -174,3 +174,51 @@ def test_members_and_people_are_listed_by_name_through_the_membership():
     db.session.commit()
     assert [m.id for m in service.list_members(owner)] == [ann.id, owner.id, zed.id]
     assert [u.name for u in service.people(owner.org_id)] == ["Ann", "Mia", "Zed"]
+
+
+# -- the default country for phone numbers -----------------------------------------------------
+
+def test_the_default_country_is_set_cleared_and_audited():
+    owner = make_member(Role.OWNER)
+    service.update_organization(owner, name=owner.organization.name, timezone="UTC", default_country="ru")
+    db.session.commit()
+    assert db.session.get(Organization, owner.org_id).default_country == "RU"
+    assert service.phone_region(owner.org_id) == "RU"
+    service.update_organization(owner, name=owner.organization.name, timezone="UTC", default_country="")
+    db.session.commit()
+    assert service.phone_region(owner.org_id) is None
+    changes = [e.detail["changes"] for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "org.updated").order_by(AuditEvent.id))]
+    assert changes == [{"default_country": [None, "RU"]}, {"default_country": ["RU", None]}]
+
+
+def test_leaving_the_default_country_out_keeps_it():
+    owner = make_member(Role.OWNER)
+    owner.organization.default_country = "RU"
+    service.update_organization(owner, name="Renamed", timezone="UTC")
+    assert owner.organization.default_country == "RU"
+
+
+def test_an_unknown_default_country_is_a_field_error_and_changes_nothing():
+    owner = make_member(Role.OWNER)
+    for bad in ("Russia", "ZZ", "RUS"):
+        with pytest.raises(DomainError) as err:
+            service.update_organization(owner, name="Renamed", timezone="UTC", default_country=bad)
+        assert err.value.fields == {"default_country": "Unknown country."}
+    assert owner.organization.default_country is None
+
+
+def test_a_new_organization_keeps_a_good_country_guess_and_drops_a_bad_one():
+    assert service.create_organization(owner=make_user(), name="Moscow Co",
+                                       default_country="RU").organization.default_country == "RU"
+    assert service.create_organization(owner=make_user(), name="Nowhere Co",
+                                       default_country="<script>").organization.default_country is None
+    assert service.create_organization(owner=make_user(), name="Plain Co").organization.default_country is None
+
+
+def test_every_country_in_the_list_has_a_name_and_its_calling_code():
+    countries = dict(service.countries())
+    assert countries["RU"] == "Russia (+7)" and countries["GB"] == "United Kingdom (+44)"
+    assert countries["XK"] == "Kosovo (+383)"
+    assert all(not name.startswith(code) for code, name in countries.items())
+    assert list(countries.values()) == sorted(countries.values())

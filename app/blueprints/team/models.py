@@ -18,6 +18,9 @@ class Organization(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # ISO 3166 alpha-2: the country contacts' phone numbers written without a country code are
+    # read in ("8 916 111-22-33" in RU); None: numbers need their country code.
+    default_country: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="organization",

@@ -1,12 +1,20 @@
 """What other domains may use of team: organizations, memberships, roles and the permission
-matrix, the people of an organization, and team's events. The rest of the package is private."""
+matrix, the people of an organization, the country its phone numbers are read in, and team's
+events. The rest of the package is private."""
 
 from app.blueprints.team.events import MemberRoleChanged, OrganizationCreated, OrganizationUpdated
 from app.blueprints.team.models import Membership, Organization
 from app.blueprints.team.permissions import Permission, Role, can, require
-from app.blueprints.team.service import create_organization, membership_for, people
+from app.blueprints.team.service import (
+    clean_country,
+    create_organization,
+    membership_for,
+    people,
+    phone_region,
+)
 
 __all__ = [
     "MemberRoleChanged", "Membership", "Organization", "OrganizationCreated", "OrganizationUpdated",
-    "Permission", "Role", "can", "create_organization", "membership_for", "people", "require",
+    "Permission", "Role", "can", "clean_country", "create_organization", "membership_for", "people",
+    "phone_region", "require",
 ]

@@ -22,9 +22,10 @@ def organization():
     org = g.membership.organization
     form = OrganizationForm(obj=org)
     if form.validate_on_submit():
+        country = {"default_country": form.default_country.data} if "default_country" in request.form else {}
         try:
-            service.update_organization(g.membership, name=form.name.data,
-                                        timezone=form.timezone.data, ip=request.remote_addr)
+            service.update_organization(g.membership, name=form.name.data, timezone=form.timezone.data,
+                                        ip=request.remote_addr, **country)
         except DomainError as err:
             db.session.rollback()
             attach_to_form(form, err)
@@ -34,7 +35,8 @@ def organization():
             return redirect(url_for("team.organization"))
     status = 422 if form.is_submitted() else 200
     return render("team/organization.html", form=form, editable=can(g.membership.role,
-                  Permission.ORG_UPDATE), status=status)
+                  Permission.ORG_UPDATE), country=service.country_name(org.default_country),
+                  status=status)
 
 
 @bp.get("/members")

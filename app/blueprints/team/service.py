@@ -6,12 +6,14 @@ Team never imports auth (auth builds on team): queries reach users through ``Mem
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import available_timezones
 
+import phonenumbers
+from phonenumbers import geocoder
 from sqlalchemy import func, select
 
-from app import audit
+from app import audit, canonical
 from app.blueprints.team.events import MemberRoleChanged, OrganizationCreated, OrganizationUpdated
 from app.blueprints.team.models import Membership, Organization
 from app.blueprints.team.permissions import RANK, Permission, Role, require
@@ -24,11 +26,44 @@ if TYPE_CHECKING:
     from app.blueprints.auth.public import User
 
 ORG_NAME_MAX = 120
+_UNCHANGED: Any = object()
+# Regions phonenumbers reads numbers for but has no English name of.
+_COUNTRY_NAMES = {"AC": "Ascension Island", "TA": "Tristan da Cunha", "XK": "Kosovo"}
 
 
 @cache
 def timezones() -> tuple[str, ...]:
     return tuple(sorted(available_timezones()))
+
+
+@cache
+def countries() -> tuple[tuple[str, str], ...]:
+    """Every country phone numbers can be read in, as (code, "Name (+calling code)"), by name."""
+    named = []
+    for code in phonenumbers.SUPPORTED_REGIONS:
+        name = geocoder._region_display_name(code, "en") or _COUNTRY_NAMES.get(code, code)
+        named.append((code, f"{name} (+{phonenumbers.country_code_for_region(code)})"))
+    return tuple(sorted(named, key=lambda pair: pair[1]))
+
+
+def country_name(code: str | None) -> str | None:
+    """A country's name as ``countries`` gives it; None for none."""
+    return dict(countries()).get(code) if code else None
+
+
+def clean_country(raw: str | None) -> str | None:
+    """An organization's default country from a form or the browser's guess: an ISO 3166 alpha-2
+    code phone numbers can be read in, or None for blank. Raises ValueError for anything else."""
+    if raw is None or not str(raw).strip():
+        return None
+    return canonical.phone_region(str(raw))
+
+
+def phone_region(org_id: int) -> str | None:
+    """The country an organization's contact phones are read in when written without a country
+    code (None: they need one)."""
+    org = db.session.get(Organization, org_id)
+    return org.default_country if org is not None else None
 
 
 def _clean_org_name(name: str) -> str:
@@ -40,28 +75,47 @@ def _clean_org_name(name: str) -> str:
     return name
 
 
-def create_organization(*, owner: User, name: str, ip: str | None = None) -> Membership:
-    """A new organization with ``owner`` as its owner. Raises DomainError on a bad name."""
-    org = Organization(name=_clean_org_name(name))
+def create_organization(*, owner: User, name: str, ip: str | None = None,
+                        default_country: str | None = None) -> Membership:
+    """A new organization with ``owner`` as its owner. Raises DomainError on a bad name.
+
+    ``default_country`` is a guess (the browser's locale or timezone at sign-up): one that is not a
+    country phone numbers can be read in is dropped, not refused, since nobody typed it."""
+    try:
+        country = clean_country(default_country)
+    except ValueError:
+        country = None
+    org = Organization(name=_clean_org_name(name), default_country=country)
     membership = Membership(organization=org, user=owner, role=Role.OWNER.value)
     db.session.add_all([org, membership])
     db.session.flush()
     emit(OrganizationCreated(org_id=org.id, actor_id=owner.id, owner_id=owner.id))
-    audit.record("org.created", org_id=org.id, actor_id=owner.id, target=org, ip=ip, name=org.name)
+    audit.record("org.created", org_id=org.id, actor_id=owner.id, target=org, ip=ip, name=org.name,
+                 default_country=org.default_country)
     return membership
 
 
 def update_organization(actor: Membership, *, name: str, timezone: str,
+                        default_country: str | None = _UNCHANGED,
                         ip: str | None = None) -> Organization:
-    """Rename / re-zone the actor's organization. Raises Forbidden or DomainError."""
+    """Rename / re-zone the actor's organization, and set the country its contacts' phone numbers
+    are read in (blank: none; left out: unchanged). Raises Forbidden or DomainError."""
     require(actor, Permission.ORG_UPDATE)
     org = actor.organization
     clean = _clean_org_name(name)
     if timezone not in timezones():
         raise DomainError("Pick a timezone from the list.", {"timezone": "Unknown timezone."})
+    country = org.default_country
+    if default_country is not _UNCHANGED:
+        try:
+            country = clean_country(default_country)
+        except ValueError:
+            raise DomainError("Pick a country from the list.",
+                              {"default_country": "Unknown country."}) from None
     changes = {k: [old, new] for k, old, new in
-               (("name", org.name, clean), ("timezone", org.timezone, timezone)) if old != new}
-    org.name, org.timezone = clean, timezone
+               (("name", org.name, clean), ("timezone", org.timezone, timezone),
+                ("default_country", org.default_country, country)) if old != new}
+    org.name, org.timezone, org.default_country = clean, timezone, country
     if changes:
         audit.record("org.updated", org_id=org.id, actor_id=actor.user_id, target=org, ip=ip,
                      changes=changes)

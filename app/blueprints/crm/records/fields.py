@@ -1,13 +1,16 @@
 """The fields of each CRM entity, described once: forms, the API, import, export and lists read them.
 
-``clean(entity, raw, custom_fields)`` turns loosely typed input (form strings, JSON, CSV cells) into
-canonical values and field errors; it does not touch the database.
+``clean(entity, raw, custom_fields, region=...)`` turns loosely typed input (form strings, JSON, CSV
+cells) into canonical values and field errors; it does not touch the database. ``region`` is the
+organization's default country (``team.public.phone_region``): phone numbers written without a
+country code are read in it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app import canonical
@@ -25,6 +28,14 @@ class Field:
     reference: str | None = None  # "company", "contact", "stage", "owner", "tags": resolved by the service
     choices: tuple[str, ...] = ()
     exportable: bool = True
+    regional: bool = False  # parse takes region=: the organization's default country (phones)
+
+    def in_region(self, region: str | None) -> Field:
+        """This field with its parse reading values in ``region`` (a regional field; others are
+        returned as they are)."""
+        if not self.regional or self.parse is None:
+            return self
+        return replace(self, parse=functools.partial(self.parse, region=region), regional=False)
 
 
 def _text(max_length: int) -> Callable[[Any], str]:
@@ -63,8 +74,8 @@ CONTACT_FIELDS = (
     Field("first_name", "First name", _text(100), aliases=("first", "firstname", "given name", "forename")),
     Field("last_name", "Last name", _text(100), aliases=("last", "lastname", "surname", "family name")),
     Field("email", "Email", canonical.email, aliases=("e-mail", "email address", "mail", "work email")),
-    Field("phone", "Phone", canonical.phone, aliases=("phone number", "mobile", "tel", "telephone", "cell",
-                                                      "whatsapp")),
+    Field("phone", "Phone", canonical.phone, regional=True,
+          aliases=("phone number", "mobile", "tel", "telephone", "cell", "whatsapp")),
     Field("telegram_username", "Telegram username", canonical.telegram_username,
           aliases=("telegram", "tg", "tg username", "telegram handle", "username", "handle")),
     Field("telegram_user_id", "Telegram user id", canonical.telegram_user_id,
@@ -139,14 +150,15 @@ def _blank(raw: Any) -> bool:
 
 
 def clean(entity: str, raw: dict[str, Any], custom_fields: Iterable[CustomField] = (),
-          partial: bool = False) -> Cleaned:
+          partial: bool = False, region: str | None = None) -> Cleaned:
     """Canonical values for the keys present in ``raw`` (all fields unless ``partial``).
 
     Blank values clear a field (None); required fields may not be blank. Custom fields are keyed
-    ``custom.<key>`` in ``raw`` or given as a ``custom`` mapping.
+    ``custom.<key>`` in ``raw`` or given as a ``custom`` mapping. Phone numbers without a country
+    code are read in ``region`` (None: they are refused, asking for the code).
     """
     out = Cleaned()
-    for f in FIELDS[entity]:
+    for f in (f.in_region(region) for f in FIELDS[entity]):
         if partial and f.name not in raw:
             continue
         value = raw.get(f.name)

@@ -19,7 +19,8 @@ from app.blueprints.crm.records.fields import FIELDS
 KINDS = {"email": "email", "phone": "tel", "notes": "textarea", "do_not_contact": "checkbox",
          "expected_close": "date", "company": "company", "owner": "owner", "stage": "stage",
          "status": "status", "website": "url"}
-HINTS = {"phone": "With the country code, e.g. +44 20 7946 0958.", "tags": "Separate tags with commas.",
+HINTS = {"phone": "With the country code, e.g. +44 20 7946 0958; a number of the organization's default "
+                  "country (its settings) may go without.", "tags": "Separate tags with commas.",
          "contact": "The contact's email address.", "telegram_username": "Without the @.",
          "timezone": "A name such as Europe/London."}
 

@@ -35,7 +35,7 @@ from app.blueprints.crm.models import (
     Tag,
 )
 from app.blueprints.crm.records.fields import FIELDS, Cleaned, clean
-from app.blueprints.team.public import Membership, Permission, can, require
+from app.blueprints.team.public import Membership, Permission, can, phone_region, require
 from app.canonical import id_or_none, search_fold
 from app.db_types import utcnow
 from app.errors import DomainError, Forbidden, NotFound
@@ -289,7 +289,7 @@ def create_record(actor: Membership, entity: str, raw: dict[str, Any]) -> Record
     """A new record from loosely typed input. Raises DomainError with field messages."""
     if "owner" not in raw:
         raw = {**raw, "owner": actor.user_id}  # new records belong to whoever creates them
-    cleaned = clean(entity, raw, custom_fields(actor.org_id, entity))
+    cleaned = clean(entity, raw, custom_fields(actor.org_id, entity), region=phone_region(actor.org_id))
     record = model_for(entity)(org_id=actor.org_id, custom={})
     with db.session.no_autoflush:
         stage = _apply(actor.org_id, entity, record, cleaned)
@@ -313,10 +313,11 @@ def create_contact_unattended(org_id: int, raw: dict[str, Any], *, via: str) -> 
     """A contact the system makes on nobody's behalf (someone wrote to a connected Telegram
     account): no owner; a value that does not clean is left out rather than refused."""
     definitions = custom_fields(org_id, Entity.CONTACT)
-    cleaned = clean(Entity.CONTACT, raw, definitions)
+    region = phone_region(org_id)
+    cleaned = clean(Entity.CONTACT, raw, definitions, region=region)
     if cleaned.errors:
         cleaned = clean(Entity.CONTACT, {k: v for k, v in raw.items() if k not in cleaned.errors},
-                        definitions)
+                        definitions, region=region)
     contact = Contact(org_id=org_id, custom={})
     with db.session.no_autoflush:
         _apply(org_id, Entity.CONTACT, contact, cleaned)
@@ -338,7 +339,8 @@ def update_record(actor: Membership, entity: str, record_id: int, raw: dict[str,
     if "owner" in raw and not can(actor.role, Permission.RECORDS_EDIT_ALL):
         raise Forbidden("Only managers and above can reassign records.")
     before = snapshot(entity, record)
-    cleaned = clean(entity, raw, custom_fields(actor.org_id, entity), partial=partial)
+    cleaned = clean(entity, raw, custom_fields(actor.org_id, entity), partial=partial,
+                    region=phone_region(actor.org_id))
     with db.session.no_autoflush:
         stage = _apply(actor.org_id, entity, record, cleaned)
         if stage is not None:
