@@ -1,24 +1,31 @@
 """``/api/pipeline``: pipelines, stages and their rules, stage history, the board, moving a deal.
 
-The same services as the pages: a move that breaks a stage rule is a 409 ``rule_broken`` naming
-the rule. Bodies are strict: an unknown key is a 422 naming it.
+The same services as the pages. Each route's ``@documented`` declaration is its contract: query
+parameters and bodies outside it are refused (422 ``invalid_request``) before the view runs, so
+the views read ``g.args`` and the body as declared. What a schema cannot know stays with the
+services: an id that names nothing, a taken name, a pipeline's last stage (422 ``invalid``); a
+move that breaks a stage rule is a 409 ``rule_broken`` naming the rule.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify, request, url_for
+from sqlalchemy.orm.exc import StaleDataError
 
-from app.api.auth import json_body, only_fields, per_member_limit, protect
-from app.api.docs import documented, integer, obj, string
+from app.api.auth import per_member_limit, protect
+from app.api.docs import ID, NULL_ID, documented, integer, obj, string
 from app.blueprints.crm.public import record_json, schema
 from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import service
 from app.blueprints.pipeline.models import Pipeline, Stage, StageKind
 from app.blueprints.pipeline.routes import org_pipelines
 from app.blueprints.pipeline.rules import REQUIRABLE
-from app.errors import DomainError
+from app.canonical import ID_MAX
+from app.errors import DomainError, NotFound, discard_failed_work, error_envelope
 from app.extensions import db
 
 bp = protect(Blueprint("pipeline_api", __name__, url_prefix="/api/pipeline"))
@@ -26,40 +33,127 @@ bp = protect(Blueprint("pipeline_api", __name__, url_prefix="/api/pipeline"))
 
 per_user = per_member_limit("pipeline_api")
 
+MAX_PAGE = 1_000_000  # of a stage's history: far beyond any, and an offset the database skips quickly
+MAX_PER_PAGE = 200
+
+
+def whole_numbers_to(limit: int) -> str:
+    """A regular expression of the whole numbers 1 to ``limit`` as plain digits (no sign, no leading
+    zero): any shorter number, or one of ``limit``'s length below it from some digit on."""
+    digits = str(limit)
+    shorter = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    below = [f"{digits[:i]}[{int(i == 0)}-{int(d) - 1}][0-9]{{{len(digits) - i - 1}}}"
+             for i, d in enumerate(digits) if int(d) > int(i == 0)]
+    return "|".join([*shorter, *below, digits])
+
+
+def always(**properties: Any) -> dict:
+    """An object schema whose every property is always sent."""
+    return obj(list(properties), **properties)
+
+
+def array(items: dict, **extra: Any) -> dict:
+    return {"type": "array", "items": items, **extra}
+
+
 # -- shapes ------------------------------------------------------------------------------------
 
-STAGE = obj(id=integer(), pipeline_id=integer(), name=string(), position=integer(),
-            kind=string(enum=[k.value for k in StageKind]), probability=integer(minimum=0, maximum=100),
-            colour=string(enum=list(service.COLOURS)), wip_limit={"type": ["integer", "null"]},
-            required_fields={"type": "array", "items": string(), "description":
-                             f"deal fields required to enter: {', '.join(REQUIRABLE)} or custom.<key>"},
-            allowed_from={"type": "array", "items": integer(),
-                          "description": "stage ids a deal may come from (empty: any)"},
-            allow_exit={"type": "boolean", "description": "whether deals may leave (won/lost stages)"})
-PIPELINE = obj(id=integer(), name=string(), position=integer(), stages={"type": "array", "items": STAGE})
-STAGE_BODY = obj(pipeline_id=integer(), name=string(), kind=string(), colour=string(),
-                 probability=integer(), wip_limit={"type": ["integer", "null"]},
-                 required_fields={"type": "array", "items": string()},
-                 allowed_from={"type": "array", "items": integer()}, allow_exit={"type": "boolean"},
-                 position=integer(description="0-based place among the pipeline's stages"))
-MOVE = obj(id=integer(), deal_id=integer(), from_stage_id={"type": ["integer", "null"]},
-           from_stage={"type": ["string", "null"]}, to_stage_id=integer(), to_stage=string(),
-           actor_id={"type": ["integer", "null"]}, moved_at=string(format="date-time"),
-           seconds_in_previous={"type": ["integer", "null"]}, reason={"type": ["string", "null"]})
-CARD = obj(id=integer(), title=string(), value={"type": ["string", "null"]}, currency=string(),
-           owner_id={"type": ["integer", "null"]}, contact_id={"type": ["integer", "null"]},
-           contact=string(), company_id={"type": ["integer", "null"]},
-           company={"type": ["string", "null"]}, days_in_stage=integer(), position={"type": "number"})
-COLUMN = obj(stage=STAGE, count=integer(), totals={"type": "object", "description": "currency -> sum"},
-             weighted={"type": "object", "description": "currency -> sum of value x probability"},
-             cards={"type": "array", "items": CARD}, has_more={"type": "boolean"})
+KIND = string(enum=[k.value for k in StageKind])
+COLOUR = string(enum=list(service.COLOURS))
+PROBABILITY = integer(minimum=0, maximum=100)
+REQUIRED_FIELD = string(pattern=f"^({'|'.join(REQUIRABLE)}|custom\\.[a-z0-9_]{{1,64}})$",
+                        description="a deal field, or custom.<key> for a deal custom field",
+                        **{"x-pattern-message": f"One of: {', '.join(REQUIRABLE)}, custom.<key>."})
+STAGE_NAME = string(minLength=1, maxLength=80)
+PIPELINE_NAME = string(minLength=1, maxLength=120)
+NULLABLE_INT = {"type": ["integer", "null"]}
+NULLABLE_TEXT = {"type": ["string", "null"]}
+
+STAGE = always(
+    id=ID, pipeline_id=ID, name=STAGE_NAME, position=integer(minimum=0), kind=KIND,
+    probability=PROBABILITY, colour=COLOUR, wip_limit={**NULLABLE_INT, "minimum": 1},
+    required_fields=array(REQUIRED_FIELD, description="deal fields required to enter"),
+    allowed_from=array(ID, description="stage ids a deal may come from (empty: any)"),
+    allow_exit={"type": "boolean", "description": "whether deals may leave (won/lost stages)"})
+PIPELINE = always(id=ID, name=PIPELINE_NAME, position=integer(minimum=0), stages=array(STAGE))
+MOVE = always(id=ID, deal_id=ID, from_stage_id=NULLABLE_INT, from_stage=NULLABLE_TEXT,
+              to_stage_id={**NULLABLE_INT, "description": "null once the stage is deleted"},
+              to_stage=string(), actor_id=NULLABLE_INT, moved_at=string(format="date-time"),
+              seconds_in_previous=NULLABLE_INT, reason=NULLABLE_TEXT)
+SUMS = {"type": "object", "additionalProperties": string(), "description": "currency -> sum, as a decimal"}
+CARD = always(id=ID, title=string(), value=NULLABLE_TEXT, currency=string(), owner_id=NULLABLE_INT,
+              contact_id=NULLABLE_INT, contact=string(), company_id=NULLABLE_INT, company=NULLABLE_TEXT,
+              days_in_stage=integer(minimum=0), position={"type": "number"})
+COLUMN = always(stage=STAGE, count=integer(minimum=0), totals=SUMS,
+                weighted={**SUMS, "description": "currency -> sum of value x probability, as a decimal"},
+                cards=array(CARD), has_more={"type": "boolean"})
+DELETED = always(deals_moved=integer(minimum=0))
+
+# -- bodies ------------------------------------------------------------------------------------
+
+STAGE_FIELDS = {
+    "name": STAGE_NAME, "kind": KIND, "colour": COLOUR, "probability": PROBABILITY,
+    "wip_limit": {**NULLABLE_INT, "minimum": 1, "maximum": service.MAX_WIP_LIMIT,
+                  "description": "most deals the column may hold (null: no limit)"},
+    "required_fields": array(REQUIRED_FIELD, description=f"deal fields required to enter: "
+                             f"{', '.join(REQUIRABLE)} or custom.<key>"),
+    "allowed_from": array(ID, description="other stages of the pipeline a deal may come from (empty: any)"),
+    "allow_exit": {"type": "boolean", "description": "whether deals may leave (won/lost stages only)"},
+    "position": integer(minimum=0, maximum=service.MAX_STAGES - 1,
+                        description="0-based place among the pipeline's stages (past the last: last)"),
+}
+NEW_STAGE = obj(["pipeline_id", "name"], pipeline_id=ID, **STAGE_FIELDS)
+STAGE_CHANGES = obj(**STAGE_FIELDS)
+PIPELINE_CHANGES = obj(
+    name=PIPELINE_NAME,
+    position=integer(minimum=0, maximum=service.MAX_PIPELINES - 1,
+                     description="0-based place among the pipelines (past the last: last)"),
+    stage_order=array(ID, uniqueItems=True, maxItems=service.MAX_STAGES,
+                      description="every stage id of the pipeline, in the new order"))
+DEAL_MOVE = obj(["stage_id"], stage_id=ID,
+                above_id={**NULL_ID, "description": "the card it lands below"},
+                below_id={**NULL_ID, "description": "the card it lands above"})
+
+# -- parameters and answers ----------------------------------------------------------------------
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+NO_NUL = r"^[^\x00]*$"  # the app refuses a NUL in any query string (400) before the contract check
+MOVE_TO = _query("move_to", ID, "the stage that receives the deals (required when there are any)")
+FILTERS = [_query("q", string(maxLength=200, pattern=NO_NUL), "search deals, contacts, companies"),
+           _query("owner", string(pattern=f"^(none|{whole_numbers_to(ID_MAX)})$",
+                                  **{"x-pattern-message": "A user id, or none."}),
+                  "the owner's user id, or none"),
+           _query("tag", string(maxLength=64, pattern=NO_NUL), "a tag's name")]
+LIMIT = _query("limit", integer(minimum=1, maximum=boards.MAX_LIMIT),
+               f"cards per column (default {boards.PAGE})")
+PAGE = _query("page", integer(minimum=1, maximum=MAX_PAGE), "1-based page (default 1)")
+PER_PAGE = _query("per_page", integer(minimum=1, maximum=MAX_PER_PAGE), "moves per page (default 50)")
+STAGES_OF = _query("pipeline_id", ID, "only this pipeline's stages")
+
+NUL = "A query-string argument, declared or not, holds a NUL character"
 NOT_FOUND = "No such pipeline, stage or deal in your organization"
-RULE = "A stage rule refuses the move (code rule_broken; the message names the rule)"
-MOVE_TO = {"name": "move_to", "in": "query", "required": False, "schema": integer(),
-           "description": "the stage that receives the deals (required when there are any)"}
-FILTERS = [{"name": name, "in": "query", "required": False, "schema": string(), "description": text}
-           for name, text in (("q", "search deals, contacts, companies"),
-                              ("owner", "owner's user id, or none"), ("tag", "tag name"))]
+MANAGERS = "Managers and above only"
+MOVED_MEANWHILE = "Someone moved one of its deals, or changed its stages, meanwhile: try again"
+CHANGED_MEANWHILE = "Someone changed or deleted it, or a stage beside it, meanwhile: try again"
+LOCATION = {"Location": {"description": "where it can be read", "schema": string()}}
+
+
+def answers(statuses: dict[int, Any], *, body: bool = False) -> dict[int, Any]:
+    """``statuses`` and the 400 any request can get: a NUL anywhere in its query string, or (with a
+    ``body``) a body that is no JSON object."""
+    refused = f"The body is not a JSON object, or is malformed; or {NUL[0].lower()}{NUL[1:]}"
+    return {400: refused if body else NUL, **statuses}
+
+
+def links(parameter: str, *operations: str) -> dict:
+    """OpenAPI links from a created resource (its ``id``, as ``parameter``) to the operations that
+    take it."""
+    return {op: {"operationId": f"pipeline_api.{op}", "parameters": {parameter: "$response.body#/id"}}
+            for op in operations}
 
 
 def stage_json(stage: Stage) -> dict[str, Any]:
@@ -75,17 +169,30 @@ def pipeline_json(pipeline: Pipeline) -> dict[str, Any]:
             "stages": [stage_json(s) for s in pipeline.stages]}
 
 
-def _move_to() -> Any:
-    return request.args.get("move_to")
+def created(body: dict[str, Any], location: str):
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = location
+    return response
 
 
-def _positive(name: str, default: int, most: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
-        raise DomainError(f"{name}: a whole number from 1 to {most}.", {name: f"From 1 to {most}."})
-    return int(raw)
+@bp.errorhandler(StaleDataError)
+def changed_meanwhile(err: StaleDataError):
+    """A row this request writes was deleted by another request meanwhile (two people arranging
+    the same pipeline): a 409 like a deal moved meanwhile, not a 500."""
+    discard_failed_work()
+    return error_envelope(409, "conflict", "Someone changed this pipeline meanwhile. Reload and try again.")
+
+
+@contextmanager
+def naming(field: str, noun: str) -> Iterator[None]:
+    """A lookup whose NotFound means that ``field`` of the request names nothing: a 422 on that
+    field (the path itself exists, so it is no 404)."""
+    try:
+        yield
+    except NotFound:
+        raise DomainError(f"{field}: no such {noun} in your organization.",
+                          {field: f"No such {noun}."}) from None
 
 
 # -- pipelines ---------------------------------------------------------------------------------
@@ -93,8 +200,8 @@ def _positive(name: str, default: int, most: int) -> int:
 @bp.get("")
 @per_user
 @documented("Every pipeline with its stages", tag="pipeline",
-            responses={200: {"description": "Pipelines in order",
-                             "schema": obj(items={"type": "array", "items": PIPELINE})}})
+            responses=answers({200: {"description": "Pipelines in order",
+                                     "schema": always(items=array(PIPELINE))}}))
 def list_pipelines():
     return jsonify({"items": [pipeline_json(p) for p in org_pipelines(g.membership.org_id)]})
 
@@ -102,27 +209,37 @@ def list_pipelines():
 @bp.post("")
 @per_user
 @documented("Create a pipeline (with New, In progress, Won and Lost stages)", tag="pipeline",
-            body=obj(["name"], name=string()),
-            responses={201: {"description": "The pipeline", "schema": PIPELINE},
-                       403: "Managers and above only", 422: "Invalid fields"})
+            body=obj(["name"], name=PIPELINE_NAME),
+            responses=answers({
+                201: {"description": "The pipeline", "schema": PIPELINE, "headers": LOCATION,
+                      "links": links("pipeline_id", "read_pipeline", "update_pipeline", "board",
+                                     "delete_pipeline")},
+                403: MANAGERS,
+                422: f"A blank or taken name, or already {service.MAX_PIPELINES} pipelines"}, body=True))
 def create_pipeline():
-    data = only_fields(json_body(), {"name"})
-    pipeline = service.create_pipeline(g.membership, data.get("name"))
+    pipeline = service.create_pipeline(g.membership, request.get_json()["name"])
     db.session.commit()
-    return jsonify(pipeline_json(pipeline)), 201
+    return created(pipeline_json(pipeline), url_for(".read_pipeline", pipeline_id=pipeline.id))
+
+
+@bp.get("/<int:pipeline_id>")
+@per_user
+@documented("A pipeline with its stages", tag="pipeline",
+            responses=answers({200: {"description": "The pipeline", "schema": PIPELINE}, 404: NOT_FOUND}))
+def read_pipeline(pipeline_id: int):
+    return jsonify(pipeline_json(service.get_pipeline(g.membership.org_id, pipeline_id)))
 
 
 @bp.put("/<int:pipeline_id>")
 @per_user
 @documented("Rename a pipeline, move it among pipelines, or reorder its stages", tag="pipeline",
-            body=obj(name=string(), position=integer(),
-                     stage_order={"type": "array", "items": integer(),
-                                  "description": "every stage id of the pipeline, in the new order"}),
-            responses={200: {"description": "The pipeline", "schema": PIPELINE}, 404: NOT_FOUND,
-                       403: "Managers and above only", 422: "Invalid fields"})
+            body=PIPELINE_CHANGES,
+            responses=answers({200: {"description": "The pipeline", "schema": PIPELINE}, 404: NOT_FOUND,
+                               403: MANAGERS, 409: CHANGED_MEANWHILE,
+                               422: "A blank or taken name, or a stage_order that is not every stage once"},
+                              body=True))
 def update_pipeline(pipeline_id: int):
-    data = only_fields(json_body(), {"name", "position", "stage_order"})
-    pipeline = service.update_pipeline(g.membership, pipeline_id, data)
+    pipeline = service.update_pipeline(g.membership, pipeline_id, request.get_json())
     db.session.commit()
     return jsonify(pipeline_json(pipeline))
 
@@ -131,11 +248,12 @@ def update_pipeline(pipeline_id: int):
 @per_user
 @documented("Delete a pipeline; its deals move to stage move_to of another pipeline", tag="pipeline",
             params=[MOVE_TO],
-            responses={200: {"description": "Deleted", "schema": obj(deals_moved=integer())},
-                       404: NOT_FOUND, 403: "Managers and above only",
-                       422: "It holds deals and move_to is missing, or it is the last pipeline"})
+            responses=answers({200: {"description": "Deleted", "schema": DELETED}, 404: NOT_FOUND,
+                               403: MANAGERS, 409: MOVED_MEANWHILE,
+                               422: "It holds deals and move_to is missing or names no stage of another "
+                                    "pipeline, or it is the last pipeline"}))
 def delete_pipeline(pipeline_id: int):
-    moved = service.delete_pipeline(g.membership, pipeline_id, _move_to())
+    moved = service.delete_pipeline(g.membership, pipeline_id, g.args.get("move_to"))
     db.session.commit()
     return jsonify({"deals_moved": moved})
 
@@ -143,51 +261,43 @@ def delete_pipeline(pipeline_id: int):
 @bp.get("/<int:pipeline_id>/board")
 @per_user
 @documented("The board: every column with its count, sums and first cards", tag="pipeline",
-            params=[*FILTERS, {"name": "limit", "in": "query", "required": False,
-                               "schema": integer(minimum=1, maximum=boards.MAX_LIMIT),
-                               "description": f"cards per column (default {boards.PAGE})"}],
-            responses={200: {"description": "Columns in stage order",
-                             "schema": obj(pipeline=PIPELINE, columns={"type": "array", "items": COLUMN})},
-                       404: NOT_FOUND})
+            params=[*FILTERS, LIMIT],
+            responses=answers({200: {"description": "Columns in stage order",
+                                     "schema": always(pipeline=PIPELINE, columns=array(COLUMN))},
+                               404: NOT_FOUND}))
 def board(pipeline_id: int):
     org_id = g.membership.org_id
     pipeline = service.get_pipeline(org_id, pipeline_id)
-    limit = _positive("limit", boards.PAGE, boards.MAX_LIMIT)
-    flt = boards.BoardFilter.from_args(request.args)
-    columns = boards.board(org_id, pipeline.stages, flt, per_column=limit)
+    flt = boards.BoardFilter.from_args(g.args)  # q, owner and tag, as declared
+    columns = boards.board(org_id, pipeline.stages, flt, per_column=g.args.get("limit", boards.PAGE))
     return jsonify({"pipeline": pipeline_json(pipeline), "columns": [{
         "stage": stage_json(c.stage), "count": c.count, "has_more": c.has_more,
         "totals": {k: str(v) for k, v in c.totals.items()},
         "weighted": {k: str(v) for k, v in c.weighted.items()},
-        "cards": [{"id": card.id, "title": card.title,
-                   "value": str(card.value) if card.value is not None else None,
-                   "currency": card.currency, "owner_id": card.owner_id, "contact_id": card.contact_id,
-                   "contact": card.contact_name, "company_id": card.company_id,
-                   "company": card.company_name, "days_in_stage": card.days_in_stage,
-                   "position": card.position} for card in c.cards],
+        "cards": [card_json(card) for card in c.cards],
     } for c in columns]})
+
+
+def card_json(card: boards.Card) -> dict[str, Any]:
+    return {"id": card.id, "title": card.title, "value": str(card.value) if card.value is not None else None,
+            "currency": card.currency, "owner_id": card.owner_id, "contact_id": card.contact_id,
+            "contact": card.contact_name, "company_id": card.company_id, "company": card.company_name,
+            "days_in_stage": card.days_in_stage, "position": card.position}
 
 
 # -- stages ------------------------------------------------------------------------------------
 
-STAGE_KEYS = {"name", "kind", "colour", "probability", "wip_limit", "required_fields", "allowed_from",
-              "allow_exit", "position"}
-
-
 @bp.get("/stages")
 @per_user
-@documented("Stages of every pipeline, or of one", tag="pipeline",
-            params=[{"name": "pipeline_id", "in": "query", "required": False, "schema": integer(),
-                     "description": "only this pipeline's stages"}],
-            responses={200: {"description": "Stages in board order",
-                             "schema": obj(items={"type": "array", "items": STAGE})}, 404: NOT_FOUND})
+@documented("Stages of every pipeline, or of one", tag="pipeline", params=[STAGES_OF],
+            responses=answers({200: {"description": "Stages in board order",
+                                     "schema": always(items=array(STAGE))},
+                               422: "pipeline_id names no pipeline (code invalid)"}))
 def list_stages():
     org_id = g.membership.org_id
-    pipeline_id = request.args.get("pipeline_id")
-    if pipeline_id is not None:
-        if not pipeline_id.isdigit():
-            raise DomainError("pipeline_id: a pipeline id.", {"pipeline_id": "A pipeline id."})
-        stages = service.get_pipeline(org_id, int(pipeline_id)).stages
+    if "pipeline_id" in g.args:
+        with naming("pipeline_id", "pipeline"):
+            stages = service.get_pipeline(org_id, g.args["pipeline_id"]).stages
     else:
         stages = service.stages(org_id)
     return jsonify({"items": [stage_json(s) for s in stages]})
@@ -195,28 +305,41 @@ def list_stages():
 
 @bp.post("/stages")
 @per_user
-@documented("Add a stage to a pipeline", tag="pipeline",
-            body={**STAGE_BODY, "required": ["pipeline_id", "name"]},
-            responses={201: {"description": "The stage", "schema": STAGE}, 404: NOT_FOUND,
-                       403: "Managers and above only", 422: "Invalid fields"})
+@documented("Add a stage to a pipeline", tag="pipeline", body=NEW_STAGE,
+            responses=answers({
+                201: {"description": "The stage", "schema": STAGE, "headers": LOCATION,
+                      "links": links("stage_id", "read_stage", "update_stage", "stage_history",
+                                     "delete_stage")},
+                403: MANAGERS, 409: CHANGED_MEANWHILE,
+                422: f"pipeline_id names no pipeline, a rule names what it cannot (a field, a stage), the "
+                     f"name is blank or taken, or the pipeline has {service.MAX_STAGES} stages"}, body=True))
 def create_stage():
-    data = only_fields(json_body(), STAGE_KEYS | {"pipeline_id"})
-    pipeline_id = data.pop("pipeline_id", None)
-    if not isinstance(pipeline_id, int) or isinstance(pipeline_id, bool):
-        raise DomainError("Name the pipeline.", {"pipeline_id": "A pipeline id."})
-    stage = service.create_stage(g.membership, pipeline_id, data)
+    data = dict(request.get_json())
+    pipeline_id = data.pop("pipeline_id")
+    with naming("pipeline_id", "pipeline"):
+        stage = service.create_stage(g.membership, pipeline_id, data)
     db.session.commit()
-    return jsonify(stage_json(stage)), 201
+    return created(stage_json(stage), url_for(".read_stage", stage_id=stage.id))
+
+
+@bp.get("/stages/<int:stage_id>")
+@per_user
+@documented("A stage with its rules", tag="pipeline",
+            responses=answers({200: {"description": "The stage", "schema": STAGE}, 404: NOT_FOUND}))
+def read_stage(stage_id: int):
+    return jsonify(stage_json(service.get_stage(g.membership.org_id, stage_id)))
 
 
 @bp.put("/stages/<int:stage_id>")
 @per_user
 @documented("Change a stage: name, kind, colour, probability, WIP limit, rules, position", tag="pipeline",
-            body=STAGE_BODY, responses={200: {"description": "The stage", "schema": STAGE}, 404: NOT_FOUND,
-                                        403: "Managers and above only", 422: "Invalid fields"})
+            body=STAGE_CHANGES,
+            responses=answers({200: {"description": "The stage", "schema": STAGE}, 404: NOT_FOUND,
+                               403: MANAGERS, 409: CHANGED_MEANWHILE,
+                               422: "A rule names what it cannot (a field, a stage), the name is blank or "
+                                    "taken, or the kind would change under deals it holds"}, body=True))
 def update_stage(stage_id: int):
-    data = only_fields(json_body(), STAGE_KEYS)
-    stage = service.update_stage(g.membership, stage_id, data)
+    stage = service.update_stage(g.membership, stage_id, request.get_json())
     db.session.commit()
     return jsonify(stage_json(stage))
 
@@ -224,28 +347,26 @@ def update_stage(stage_id: int):
 @bp.delete("/stages/<int:stage_id>")
 @per_user
 @documented("Delete a stage; its deals move to stage move_to", tag="pipeline", params=[MOVE_TO],
-            responses={200: {"description": "Deleted", "schema": obj(deals_moved=integer())},
-                       404: NOT_FOUND, 403: "Managers and above only",
-                       422: "It holds deals and move_to is missing, or it is the pipeline's last stage"})
+            responses=answers({200: {"description": "Deleted", "schema": DELETED}, 404: NOT_FOUND,
+                               403: MANAGERS, 409: MOVED_MEANWHILE,
+                               422: "It holds deals and move_to is missing or names no other stage, or it "
+                                    "is the pipeline's last stage"}))
 def delete_stage(stage_id: int):
-    moved = service.delete_stage(g.membership, stage_id, _move_to())
+    moved = service.delete_stage(g.membership, stage_id, g.args.get("move_to"))
     db.session.commit()
     return jsonify({"deals_moved": moved})
 
 
 @bp.get("/stages/<int:stage_id>/history")
 @per_user
-@documented("Moves into and out of a stage, newest first", tag="pipeline",
-            params=[{"name": "page", "in": "query", "required": False, "schema": integer(minimum=1)},
-                    {"name": "per_page", "in": "query", "required": False,
-                     "schema": integer(minimum=1, maximum=200)}],
-            responses={200: {"description": "A page of moves", "schema": obj(
-                items={"type": "array", "items": MOVE}, total=integer(), page=integer(), per_page=integer())},
-                404: NOT_FOUND})
+@documented("Moves into and out of a stage, newest first", tag="pipeline", params=[PAGE, PER_PAGE],
+            responses=answers({200: {"description": "A page of moves", "schema": always(
+                items=array(MOVE), total=integer(minimum=0), page=integer(minimum=1),
+                per_page=integer(minimum=1))}, 404: NOT_FOUND}))
 def stage_history(stage_id: int):
     org_id = g.membership.org_id
     service.get_stage(org_id, stage_id)
-    page, per_page = _positive("page", 1, 1_000_000), _positive("per_page", 50, 200)
+    page, per_page = g.args.get("page", 1), g.args.get("per_page", 50)
     moves, total = boards.stage_history(org_id, stage_id, page=page, per_page=per_page)
     return jsonify({"items": [m.as_dict() for m in moves], "total": total, "page": page,
                     "per_page": per_page})
@@ -256,26 +377,23 @@ def stage_history(stage_id: int):
 @bp.put("/clients/<int:deal_id>/stage")
 @per_user
 @documented("Move a deal to a stage (and a place in its column), obeying the stage rules",
-            tag="pipeline",
-            body=obj(["stage_id"], stage_id=integer(),
-                     above_id={"type": ["integer", "null"], "description": "the card it lands below"},
-                     below_id={"type": ["integer", "null"], "description": "the card it lands above"}),
-            responses={200: {"description": "The deal and the history entry (null: no stage change)",
-                             "schema": obj(deal=schema("deal"),
-                                           move={"oneOf": [MOVE, {"type": "null"}]})},
-                       403: "Not your deal", 404: NOT_FOUND, 409: RULE, 422: "Invalid fields"})
+            tag="pipeline", body=DEAL_MOVE,
+            responses=answers({200: {"description": "The deal and the history entry (null: no stage change)",
+                                     "schema": always(deal=schema("deal"),
+                                                      move={"oneOf": [MOVE, {"type": "null"}]})},
+                               403: "Not your deal", 404: NOT_FOUND,
+                               409: "A stage rule refuses the move (code rule_broken; the message names the "
+                                    "rule), or someone moved the deal or its neighbours meanwhile (code "
+                                    "conflict)",
+                               422: "stage_id names no stage (code invalid)"}, body=True))
 def move_deal(deal_id: int):
-    boards.card(g.membership.org_id, deal_id)  # another org's deal is a 404 before any 422
-    data = only_fields(json_body(), {"stage_id", "above_id", "below_id"})
-    ids = {}
-    for key in ("stage_id", "above_id", "below_id"):
-        value = data.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise DomainError(f"{key}: a deal or stage id.", {key: "An id."})
-        ids[key] = value
-    if ids["stage_id"] is None:
-        raise DomainError("Name the stage to move to.", {"stage_id": "A stage id."})
-    done = boards.move_card(g.membership, deal_id, ids["stage_id"], ids["above_id"], ids["below_id"])
+    org_id = g.membership.org_id
+    data = request.get_json()
+    boards.card(org_id, deal_id)  # another org's deal is a 404 before the stage is looked at
+    with naming("stage_id", "stage"):
+        service.get_stage(org_id, data["stage_id"])
+    done = boards.move_card(g.membership, deal_id, data["stage_id"], data.get("above_id"),
+                            data.get("below_id"))
     body = {"deal": record_json("deal", done.deal),
             "move": done.history.as_dict() if done.history is not None else None}
     db.session.commit()
