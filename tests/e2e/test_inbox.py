@@ -15,7 +15,15 @@ from app.db_types import utcnow
 from app.extensions import db
 from app.realtime import publish_now
 from tests.e2e.conftest import sign_in
-from tests.factories import PASSWORD, add_member, make_account, make_chat, make_member, make_message
+from tests.factories import (
+    PASSWORD,
+    add_member,
+    make_account,
+    make_chat,
+    make_contact,
+    make_member,
+    make_message,
+)
 
 
 def test_a_message_sent_with_enter_shows_sending_then_sent_without_a_reload(new_page):
@@ -231,4 +239,114 @@ def test_the_sidebar_badge_counts_unread_chats_on_every_page_live(new_page):
     page.click("nav a[href='/pipeline/']")  # kept across boosted navigation
     expect(page).to_have_url(re.compile(r"/pipeline/"))
     expect(badge).to_have_text("2")
+    assert page.csp.violations() == []
+
+
+# -- the side panel: contact, deals, "Create deal" at every width ------------------------------
+
+def chat_with_a_contact():
+    owner = make_member(Role.OWNER)
+    contact = make_contact(owner, first_name="Ann", last_name="Lee", email="ann@example.com")
+    chat = make_chat(make_account(owner.organization), title="Ann Lee", contact_id=contact.id,
+                     last_message_at=utcnow())
+    make_message(chat, "Can we talk about the annual plan?")
+    return owner, chat.id
+
+
+def overlaps(a, b) -> bool:
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+def test_on_a_laptop_the_panel_opens_from_the_chat_head_and_a_deal_is_created_from_it(new_page):
+    owner, chat_id = chat_with_a_contact()
+    page = new_page({"width": 1280, "height": 800})
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto(f"/inbox/chats/{chat_id}")
+    toggle = page.locator(f"#chat-head-{chat_id} [data-panel-toggle]")
+    panel = page.locator(f"#chat-panel-{chat_id}")
+    expect(toggle).to_have_attribute("aria-controls", f"chat-panel-{chat_id}")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(panel).to_be_hidden()
+
+    toggle.focus()
+    page.keyboard.press("Enter")  # a button: the keyboard opens it as a click does
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(panel).to_be_visible()
+    send = page.locator(f"#composer-{chat_id} .composer-send")
+    expect(send).to_be_visible()  # beside the thread: the conversation stays in reach
+    assert not overlaps(panel.bounding_box(), send.bounding_box())
+
+    page.evaluate("htmx.trigger(document.body, 'live:resync')")  # the chat re-fetched: still open
+    page.wait_for_load_state("networkidle")
+    expect(panel).to_be_visible()
+
+    panel.locator("summary", has_text="Create deal").click()
+    page.fill(f"#deal-title-{chat_id}", "Ann Lee - annual plan")
+    panel.locator("button[type=submit]", has_text="Create deal").click()
+    toast = page.locator(".toast-success")
+    expect(toast).to_contain_text("Ann Lee - annual plan")
+    expect(panel.locator(".panel-deal")).to_contain_text("Ann Lee - annual plan")
+    expect(panel).to_be_visible()  # the panel re-rendered in place, still open
+    assert not overlaps(toast.bounding_box(), send.bounding_box())  # the toast leaves Send alone
+
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(toggle).to_be_focused()
+    assert page.csp.violations() == []
+
+
+def test_on_a_phone_the_panel_is_a_drawer_that_closes_with_its_button_or_escape(new_page):
+    owner, chat_id = chat_with_a_contact()
+    page = new_page({"width": 390, "height": 844})
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto(f"/inbox/chats/{chat_id}")
+    toggle = page.locator(f"#chat-head-{chat_id} [data-panel-toggle]")
+    panel = page.locator(f"#chat-panel-{chat_id}")
+    close = panel.locator("[data-panel-close]")
+    expect(toggle).to_have_accessible_name("Contact & deals")  # its label is hidden, not gone
+    expect(panel).to_be_hidden()
+
+    toggle.click()
+    expect(panel).to_be_visible()
+    expect(close).to_be_focused()
+    expect(panel).to_contain_text("ann@example.com")
+    expect(panel.locator("summary", has_text="Create deal")).to_be_visible()
+    for _ in range(50):  # it slides in
+        if panel.bounding_box()["x"] == 0:
+            break
+        page.wait_for_timeout(20)
+    assert panel.bounding_box()["x"] == 0 and panel.bounding_box()["width"] == 390  # over the whole thread
+    close.click()
+    expect(panel).to_be_hidden()
+    expect(toggle).to_be_focused()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+
+    toggle.click()
+    expect(panel).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.csp.violations() == []
+
+
+def test_on_a_wide_screen_the_panel_is_docked_and_hiding_it_lasts_in_this_browser(new_page):
+    owner, chat_id = chat_with_a_contact()
+    page = new_page({"width": 1600, "height": 900})
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto(f"/inbox/chats/{chat_id}")
+    toggle = page.locator(f"#chat-head-{chat_id} [data-panel-toggle]")
+    panel = page.locator(f"#chat-panel-{chat_id}")
+    expect(panel).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+
+    toggle.click()
+    expect(panel).to_be_hidden()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    page.reload()
+    expect(page.locator(f"#chat-head-{chat_id} [data-panel-toggle]")).to_have_attribute("aria-expanded", "false")
+    expect(panel).to_be_hidden()
+    page.locator(f"#chat-head-{chat_id} [data-panel-toggle]").click()
+    expect(panel).to_be_visible()
     assert page.csp.violations() == []

@@ -1,6 +1,7 @@
 // The inbox: what htmx does not do by itself. Enter sends; the thread stays at the bottom when a
 // message arrives (if the reader was there) and keeps its place when older messages load; live
-// pushes never duplicate a message or a chat row; read ticks follow the other side's read mark.
+// pushes never duplicate a message or a chat row; read ticks follow the other side's read mark;
+// the chat's side panel opens and closes.
 (function () {
   "use strict";
 
@@ -41,11 +42,89 @@
     label.hidden = !file;
   });
 
+  // -- the side panel (contact, deals, "Create deal") -------------------------------------------
+  // On a wide screen it is docked beside the thread and shows unless hidden (.panel-hidden on
+  // #inbox; the choice is kept in this browser only). Narrower, it is closed unless opened
+  // (.panel-open): beside the thread on a laptop, a drawer over it below (app.css). #inbox
+  // outlives the conversation's swaps (another chat, a live re-fetch), so the state does too; a
+  // new page starts closed.
+  var DOCKED = window.matchMedia("(min-width: 1440px)");
+  var HIDDEN_KEY = "relay.inbox.panelHidden";
+
+  function inboxBox() { return document.getElementById("inbox"); }
+
+  function panelShown() {
+    var box = inboxBox();
+    if (!box || !conversation() || !conversation().querySelector(".chat-panel")) return false;
+    return DOCKED.matches ? !box.classList.contains("panel-hidden") : box.classList.contains("panel-open");
+  }
+
+  function syncToggles() {
+    var shown = panelShown() ? "true" : "false";
+    document.querySelectorAll("[data-panel-toggle]").forEach(function (button) {
+      button.setAttribute("aria-expanded", shown);
+    });
+  }
+
+  function rememberHidden(hidden) {
+    try {
+      if (hidden) window.localStorage.setItem(HIDDEN_KEY, "1");
+      else window.localStorage.removeItem(HIDDEN_KEY);
+    } catch (e) { /* storage refused: the choice lasts for this page */ }
+  }
+
+  function storedHidden() {
+    try { return window.localStorage.getItem(HIDDEN_KEY) === "1"; } catch (e) { return false; }
+  }
+
+  function setPanel(show) {
+    var box = inboxBox();
+    if (!box) return;
+    if (DOCKED.matches) {
+      box.classList.toggle("panel-hidden", !show);
+      rememberHidden(!show);
+    } else {
+      box.classList.toggle("panel-open", show);
+    }
+    syncToggles();
+    var open = conversation();
+    if (!open) return;
+    // Focus follows: into the opened drawer, back to the toggle when the panel goes away.
+    var target = null;
+    if (!show) target = open.querySelector("[data-panel-toggle]");
+    else if (!DOCKED.matches) target = open.querySelector("[data-panel-close]");
+    if (target) target.focus({ preventScroll: true });  // the drawer slides in: nothing may scroll
+  }
+
+  document.addEventListener("click", function (evt) {
+    if (!evt.target.closest) return;
+    if (evt.target.closest("[data-panel-toggle]")) setPanel(!panelShown());
+    else if (evt.target.closest("[data-panel-close]")) setPanel(false);
+  });
+
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape" || evt.defaultPrevented || DOCKED.matches || !panelShown()) return;
+    setPanel(false);
+  });
+
+  DOCKED.addEventListener("change", syncToggles);
+
+  function preparePanel() {
+    var box = inboxBox();
+    if (!box) return;
+    if (!box.dataset.panelReady) {  // a fresh inbox page: the docked choice this browser made
+      box.dataset.panelReady = "1";
+      box.classList.toggle("panel-hidden", storedHidden());
+    }
+    syncToggles();
+  }
+
   // -- scrolling -------------------------------------------------------------------------------
   htmx.onLoad(function (root) {
     var threads = root.matches && root.matches("[data-thread]") ? [root] : root.querySelectorAll ? root.querySelectorAll("[data-thread]") : [];
     threads.forEach(toBottom);
     markActiveRow();
+    preparePanel();
   });
 
   var olderLoad = null;  // the thread and its distance from the bottom, while older messages load
@@ -104,7 +183,7 @@
     if (target && target.id === "chat-list") sortChatList(target);
     markActiveRow();
     var head = target && target.id && target.id.indexOf("chat-head-") === 0 ? document.getElementById(target.id) : null;
-    if (head) applyReadMark(head);
+    if (head) { applyReadMark(head); syncToggles(); }  // a redrawn head brings its toggle
   });
 
   function applyReadMark(head) {
