@@ -1,4 +1,11 @@
-"""Demo data: an organization with a team in every role. Later domains add their records here."""
+"""Demo data: an organization with a team in every role. Later domains add their records here.
+
+The book of business is English- and Russian-speaking, as the teams using the product are: the
+Russian contacts (``RU_PEOPLE``) have +7 numbers, Telegram usernames the sandbox Telegram's Russian
+conversations come from (``sandbox/demo_ru.py``), and deals in roubles.
+"""
+
+# ruff: noqa: RUF001 - Russian names and text: their Cyrillic letters that look Latin are meant
 
 from __future__ import annotations
 
@@ -48,6 +55,29 @@ LAST = ("Kowalski", "Ng", "Haddad", "Silva", "Petrov", "Okoro", "Tanaka", "Rossi
 TITLES = ("CEO", "Head of Partnerships", "BD Lead", "CTO", "Growth Manager", "COO")
 TAGS = ("warm", "conference", "referral", "priority", "web3", "payments")
 
+RU_COMPANIES = (
+    ("Тундра Софт", "tundrasoft.ru", "SaaS"), ("Волга Логистик", "volga-logistic.ru", "Логистика"),
+    ("Кедр Финанс", "kedrfinance.ru", "Финтех"), ("Полярис Геймс", "polarisgames.ru", "Геймдев"),
+    ("Ладога Маркет", "ladogamarket.ru", "E-commerce"),
+)
+# first name, last name, Telegram username, title, company (index), a note
+RU_PEOPLE = (
+    ("Анна", "Смирнова", "anna_smirnova", "Руководитель по партнёрствам", 0,
+     "Познакомились на RIW. Хотят интеграцию своего сервиса с нашей CRM; на звонок подключится их CTO."),
+    ("Дмитрий", "Волков", "dmitry_volkov", "Генеральный директор", 1,
+     "Команда из 12 менеджеров, спрашивал про годовую оплату и закрывающие документы."),
+    ("Екатерина", "Соколова", "ekaterina_sokolova", "Директор по развитию", 2,
+     "КП и условия пилота отправлены. Хотят стартовать с первого числа."),
+    ("Игорь", "Лебедев", "igor_lebedev", "Технический директор", 3,
+     "Был на демо, ждём обратную связь от команды до конца недели."),
+    ("Мария", "Кузнецова", "maria_kuznetsova", "Менеджер по закупкам", 4, ""),
+    ("Алексей", "Морозов", "alexey_morozov", "Коммерческий директор", 0, ""),
+    ("Ольга", "Новикова", "olga_novikova", "Head of BD", 2, ""),
+    ("Сергей", "Павлов", "sergey_pavlov", "Основатель", 3,
+     "Рекомендует нас партнёрам, в том числе агентству Марины Беловой."),
+)
+RU_SOURCES = ("Telegram", "Конференция", "Рекомендация")
+
 
 def seed_records(owner: Membership) -> None:
     """A believable book of business: companies, their people, and deals across the stages."""
@@ -65,16 +95,28 @@ def seed_records(owner: Membership) -> None:
             "title": TITLES[i % len(TITLES)], "source": rng.choice(("Telegram", "Conference", "Referral")),
             "tags": ", ".join(rng.sample(TAGS, 2)),
         }))
+    # Named by id: SQLite's lower() folds ASCII only, so a second lookup of "Тундра Софт" by name
+    # would not find the first and would make another.
+    ru_companies = [service.resolve_company(owner.org_id, name) for name, _, _ in RU_COMPANIES]
+    for i, (first, last, username, title, company, note) in enumerate(RU_PEOPLE):
+        _, domain, _ = RU_COMPANIES[company]
+        contacts.append(service.create_record(owner, "contact", {
+            "first_name": first, "last_name": last, "company": ru_companies[company].id,
+            "email": f"{username.replace('_', '.')}@{domain}", "phone": f"+7916555{i:04d}",
+            "telegram_username": username, "title": title, "source": rng.choice(RU_SOURCES),
+            "tags": ", ".join(rng.sample(TAGS, 2)), "notes": note,
+        }))
     seed_pipeline(owner, contacts, rng)
-    for (name, domain, industry) in COMPANIES:
-        company = service.resolve_company(owner.org_id, name)
+    companies = [service.resolve_company(owner.org_id, name) for name, _, _ in COMPANIES] + ru_companies
+    for company, (_, domain, industry) in zip(companies, COMPANIES + RU_COMPANIES, strict=True):
         service.update_record(owner, "company", company.id, {"domain": domain, "industry": industry,
                                                              "website": f"https://{domain}"})
 
 
 def seed_pipeline(owner: Membership, contacts: list, rng: random.Random) -> None:
     """Deals over the Sales board (owned by the team, some days into their stage), a stage rule,
-    and a second, smaller Partnerships pipeline."""
+    and a second, smaller Partnerships pipeline; the Russian companies' deals are named in Russian
+    and priced in roubles."""
     from datetime import date, timedelta
 
     from sqlalchemy import select
@@ -88,21 +130,30 @@ def seed_pipeline(owner: Membership, contacts: list, rng: random.Random) -> None
     pipelines.update_stage(owner, negotiation.id, {"required_fields": ["value", "expected_close"]})
     team = list(db.session.scalars(select(Membership.user_id).where(Membership.org_id == owner.org_id)))
     kinds = ("pilot", "annual plan", "integration", "expansion", "renewal")
-    for i in range(32):
+    ru_kinds = ("пилот", "годовой тариф", "интеграция", "расширение", "продление")
+    ru_names = {name for name, _, _ in RU_COMPANIES}
+    for i in range(36):
         contact = contacts[i % len(contacts)]
+        russian = contact.company.name in ru_names
+        kind = (ru_kinds if russian else kinds)[i % len(kinds)]
+        value = rng.choice((5000, 12000, 25000, 48000, 90000))
         deal = service.create_record(owner, "deal", {
-            "title": f"{contact.company.name} - {kinds[i % len(kinds)]}",
-            "value": str(rng.choice((5000, 12000, 25000, 48000, 90000))), "currency": "USD",
+            "title": f"{contact.company.name} — {kind}" if russian else f"{contact.company.name} - {kind}",
+            "value": str(value * 90 if russian else value), "currency": "RUB" if russian else "USD",
             "contact": contact.id, "company": contact.company_id, "owner": team[i % len(team)],
             "expected_close": (date.today() + timedelta(days=rng.randint(7, 120))).isoformat(),
             "stage": sales.stages[i % len(sales.stages)].id,
         })
         deal.stage_entered_at = utcnow() - timedelta(days=rng.randint(0, 30), hours=rng.randint(0, 23))
     partners = pipelines.create_pipeline(owner, "Partnerships")
-    for i, contact in enumerate(contacts[-6:]):
+    english = len(FIRST)
+    for i, contact in enumerate(contacts[english - 6:english] + contacts[english:english + 3]):
+        russian = contact.company.name in ru_names
+        title = (f"{contact.company.name} — совместный маркетинг" if russian
+                 else f"{contact.company.name} - co-marketing")
         service.create_record(owner, "deal", {
-            "title": f"{contact.company.name} - co-marketing", "contact": contact.id,
-            "company": contact.company_id, "stage": partners.stages[i % 3].id})
+            "title": title, "contact": contact.id, "company": contact.company_id,
+            "stage": partners.stages[i % 3].id})
 
 
 def seed_telegram(owner: Membership) -> None:

@@ -48,12 +48,12 @@ async def test_an_account_new_to_the_app_world_has_people_who_wrote_and_answer()
     client.add_event_handler(on_message, events.NewMessage(incoming=True))
 
     dialogs = await client.get_dialogs()
-    assert len(dialogs) == 4 and all(d.unread_count for d in dialogs)
-    assert {d.entity.username for d in dialogs} >= {"olivia_kowalski", "liam_ng"}
+    assert len(dialogs) == 6 and all(d.unread_count for d in dialogs)  # 4 English, 2 Russian-speaking
+    assert {d.entity.username for d in dialogs} >= {"olivia_kowalski", "liam_ng", "anna_smirnova"}
     await client.send_message(dialogs[0].entity, "Thanks for writing!")
     await eventually(lambda: len(answers) == 1)
 
 
 def test_the_app_world_has_the_demo_accounts_with_history():
     world = app_world()
-    assert [len(world.account(p).mailbox.dialogs) for p in ("9996621234", "9996631234")] == [5, 3]
+    assert [len(world.account(p).mailbox.dialogs) for p in ("9996621234", "9996631234")] == [9, 5]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.integrations.telegram.sandbox import demo_ru
 from app.integrations.telegram.sandbox.records import Account
 from app.integrations.telegram.sandbox.world import World
 
@@ -53,9 +54,26 @@ def demo_world(accounts: int = 3, people_per_account: int = 6, *, reply_delay: f
     return world
 
 
-def welcome_conversations(world: World, account: Account, count: int = 4) -> None:
-    """Give a new account ``count`` people who already wrote to it, some answered, with history."""
-    start = sum(len(a.mailbox.dialogs) for a in world.accounts.values())  # rotate through the cast
+def welcome_conversations(world: World, account: Account, count: int = 4, russian: int = 2) -> None:
+    """Give a new account ``count`` people who already wrote to it, some answered, with history, and
+    ``russian`` Russian-speaking people it has been talking business with."""
+    english_conversations(world, account, count)
+    russian_conversations(world, account, russian)
+
+
+def _rotation(world: World, usernames: set[str]) -> int:
+    """How many conversations of a cast the world's accounts hold: where the next account's start."""
+    return sum(1 for a in world.accounts.values() for peer in a.mailbox.dialogs
+               if world.profiles[peer].username in usernames)
+
+
+_ENGLISH = {username for _, _, username, _ in _CONVERSATIONS}
+_RUSSIAN = {talk.username for talk in demo_ru.TALKS}
+
+
+def english_conversations(world: World, account: Account, count: int) -> None:
+    """``count`` people of the English cast who wrote first; every other one answered already."""
+    start = _rotation(world, _ENGLISH)  # rotate through the cast
     for i in range(count):
         first, last, username, lines = _CONVERSATIONS[(start + i) % len(_CONVERSATIONS)]
         profile = world.by_username(username)
@@ -71,6 +89,27 @@ def welcome_conversations(world: World, account: Account, count: int = 4) -> Non
             world.person_writes(profile.id, account.phone, line, push=False)
 
 
+def russian_conversations(world: World, account: Account, count: int) -> None:
+    """``count`` talks of the Russian-speaking cast (``demo_ru``), as they went: the account's own
+    messages are history it wrote before the app (and it had read what came before them); people
+    answer new messages in Russian."""
+    start = _rotation(world, _RUSSIAN)
+    for i in range(count):
+        talk = demo_ru.TALKS[(start + i) % len(demo_ru.TALKS)]
+        profile = world.by_username(talk.username)
+        if profile is None:
+            profile = world.add_person(talk.first_name, talk.last_name, username=talk.username,
+                                       replies=demo_ru.REPLIES).profile
+        if profile.id in account.mailbox.dialogs:
+            continue
+        for who, text in talk.turns:
+            if who == demo_ru.US:
+                account.mailbox.read_inbox(profile.id, 0)
+                world.seed_outgoing(account.phone, profile.id, text)
+            else:
+                world.person_writes(profile.id, account.phone, text, push=False)
+
+
 def app_world(*, reply_delay: float = 2.0) -> World:
     """The world the ``telegram`` process runs when no api_id is configured.
 
@@ -78,8 +117,14 @@ def app_world(*, reply_delay: float = 2.0) -> World:
     registered with a few conversations of its own; people answer after ``reply_delay`` seconds.
     """
     world = World(reply_delay=reply_delay, welcome=welcome_conversations, secret=b"relay-sandbox-world")
+    accounts = []
     for n, phone in enumerate(APP_DEMO_PHONES, start=1):
         account = world.add_account(phone, first_name="Northwind", last_name=f"BD {n}",
                                     username=f"northwind_bd_{n}")
-        welcome_conversations(world, account, count=5 if n == 1 else 3)
+        english_conversations(world, account, 5 if n == 1 else 3)
+        accounts.append(account)
+    # The Russian-speaking people come after everyone else: ids follow the order people are added,
+    # and a demo database that synced the English chats before they existed keeps its peers' ids.
+    for account, count in zip(accounts, (4, 2), strict=True):
+        russian_conversations(world, account, count)
     return world
