@@ -332,3 +332,14 @@ def test_the_imports_list_and_pages_say_the_status_in_words(owner_client, owner,
         ("queued", "Queued"), ("uploaded", "Uploaded")]  # a dry run that finished has "Checked" the file
     assert 'title="The member who started this import left."' in listing
     assert "Import failed" in owner_client.get(f"/imports/{failed.id}").get_data(as_text=True)
+
+
+def test_the_preview_splits_a_name_as_the_run_will(owner_client, owner, token):
+    upload(owner_client, token, data=b"Name,Email\n'=Ada Lee,ada@example.com\n")  # our export's formula guard
+    imp = db.session.scalar(select(Import))
+    html = owner_client.get(f"/imports/{imp.id}/mapping").get_data(as_text=True)
+    assert 'data-first="=Ada" data-last="Lee"' in html
+    owner_client.post(f"/imports/{imp.id}/mapping", data={"csrf_token": token, "map-0": "full_name",
+                                                          "map-1": "email", "dedupe": "skip"})
+    work()
+    assert [(c.first_name, c.last_name) for c in db.session.scalars(select(Contact))] == [("=Ada", "Lee")]

@@ -58,7 +58,7 @@ from .mapping import (
     import_file,
     queue_import,
 )
-from .names import FULL_NAME, split_full_name
+from .names import FULL_NAME, SplitName, split_full_name
 from .runner import BATCH_ROWS, MAX_RAW_CELL, _Run, fail_import, import_batches
 from .status import ENTITY_NAMES, finished, get_import, list_imports, percent, rejected_csv, status_word
 from .upload import (
@@ -76,7 +76,7 @@ from .upload import (
 
 __all__ = ["BATCH_ROWS", "CHUNK_BYTES", "ENCODING_LABELS", "ENTITY_NAMES", "ENTITY_PATHS", "FULL_NAME",
            "MAX_COLUMNS", "MAX_HEADER_BYTES", "MAX_RAW_CELL", "POLICIES", "POLICY_LABELS", "PREVIEW_BYTES",
-           "PREVIEW_ROWS", "Preview", "_Run", "check_mapping", "fail_import", "field_choices",
+           "PREVIEW_ROWS", "Preview", "SplitName", "_Run", "check_mapping", "fail_import", "field_choices",
            "finished", "get_import", "gives_names", "guess_mapping", "import_batches", "import_file",
            "list_imports", "percent", "preview", "queue_import", "rejected_csv", "split_full_name",
            "start_import", "status_word"]

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, g, redirect, request, stream_with_context
 from flask_login import login_required
 
 from app.blueprints.crm import importing
+from app.blueprints.crm.export.service import unescape_cell
 from app.blueprints.crm.models import ImportStatus
 from app.errors import DomainError
 from app.extensions import db
@@ -105,8 +106,13 @@ def _mapping_page(imp, chosen: dict[str, str], dedupe: str, dry_run: bool, error
                   chosen=chosen, choices=importing.field_choices(imp.org_id, imp.entity), dedupe=dedupe,
                   dry_run=dry_run, policies=importing.POLICY_LABELS,
                   entities=importing.ENTITY_NAMES[imp.entity], error=error, name_column=name_column,
-                  split_name=importing.split_full_name,
+                  split_name=_split_name,
                   nameless=not importing.gives_names(imp.entity, chosen), stopped=stopped, status=status)
+
+
+def _split_name(cell: str) -> importing.SplitName:
+    """A preview cell's name as the run will split it (reading our export's formula guard as it does)."""
+    return importing.split_full_name(unescape_cell(cell))
 
 
 @bp.get("/<int:import_id>")
