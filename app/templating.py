@@ -29,6 +29,7 @@ NAV_MAIN = (
     NavItem("crm.contacts", "Contacts", "user"),
     NavItem("crm.companies", "Companies", "building"),
     NavItem("crm.deals", "Deals", "dollar"),
+    NavItem("crm_import.index", "Imports", "upload"),
     NavItem("pipeline.board", "Pipeline", "columns"),
     NavItem("campaigns.index", "Campaigns", "send"),
     NavItem("automation.index", "Automation", "bolt"),

@@ -38,6 +38,13 @@ def work() -> None:
     db.session.expire_all()
 
 
+def test_the_navigation_leads_to_the_imports(owner_client):
+    home = owner_client.get("/home").get_data(as_text=True)
+    assert re.search(r'<a href="/imports/" class="nav-item"[^>]*>.*?<span>Imports</span>', home)
+    listing = owner_client.get("/imports/").get_data(as_text=True)
+    assert 'href="/imports/" class="nav-item is-active" aria-current="page"' in listing
+
+
 def test_the_upload_page_offers_a_file_field_with_csrf(owner_client):
     html = owner_client.get("/imports/new/contacts").get_data(as_text=True)
     assert 'type="file"' in html and 'name="csrf_token"' in html and 'enctype="multipart/form-data"' in html
