@@ -95,8 +95,6 @@ def seed_records(owner: Membership) -> None:
             "title": TITLES[i % len(TITLES)], "source": rng.choice(("Telegram", "Conference", "Referral")),
             "tags": ", ".join(rng.sample(TAGS, 2)),
         }))
-    # Named by id: SQLite's lower() folds ASCII only, so a second lookup of "Тундра Софт" by name
-    # would not find the first and would make another.
     ru_companies = [service.resolve_company(owner.org_id, name) for name, _, _ in RU_COMPANIES]
     for i, (first, last, username, title, company, note) in enumerate(RU_PEOPLE):
         _, domain, _ = RU_COMPANIES[company]

@@ -25,12 +25,27 @@ from app.blueprints.team.models import Membership, Organization  # noqa: F401
 from app.event_outbox import EventOutbox, HandledEvent  # noqa: F401
 
 
+def _unicode_case(change):
+    def convert(value):
+        return change(value) if isinstance(value, str) else value
+
+    return convert
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL lets web, worker and telegram processes read while one writes; SQLite needs FKs on."""
+    """WAL lets web, worker and telegram processes read while one writes; SQLite needs FKs on.
+
+    SQLite's own lower() and upper() change ASCII letters only, so a lookup by name ignoring case
+    (lower(name) = 'тундра софт') missed "Тундра Софт" and an import made a second company: they
+    are replaced with Python's, which know every script, as PostgreSQL's do. No index is built on
+    either, so no stored order depends on them.
+    """
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_connection.create_function("lower", 1, _unicode_case(str.lower), deterministic=True)
+        dbapi_connection.create_function("upper", 1, _unicode_case(str.upper), deterministic=True)

@@ -30,6 +30,13 @@ def test_creating_a_contact_normalizes_email_phone_and_telegram_handle(owner):
     assert "engines ltd" in contact.search_text and "@ada_l" in contact.search_text
 
 
+def test_a_company_named_in_cyrillic_is_found_again_whatever_its_case(owner):
+    first = service.create_record(owner, "contact", {"first_name": "Анна", "company": "Тундра Софт"})
+    second = service.create_record(owner, "contact", {"first_name": "Иван", "company": "ТУНДРА СОФТ"})
+    assert second.company_id == first.company_id
+    assert db.session.scalars(select(Company.name).where(Company.org_id == owner.org_id)).all() == ["Тундра Софт"]
+
+
 def test_bad_fields_are_all_reported_at_once(owner):
     with pytest.raises(DomainError) as err:
         service.create_record(owner, "contact", {"email": "nope", "phone": "12", "telegram_username": "a b",
