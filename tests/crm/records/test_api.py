@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from app.blueprints.crm.models import Contact, CustomField, Deal
+from app.blueprints.crm.models import Contact, CustomField, Deal, Tag
 from app.blueprints.team.permissions import Role
 from app.extensions import db
 from tests.conftest import bearer
@@ -90,6 +90,23 @@ def test_put_requires_the_required_fields(api, owner):
     response = api("PUT", f"/companies/{company.id}", json={"industry": "Rail"})
     assert response.status_code == 422
     assert "name" in response.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("value", ["999999999999.995", "-999999999999.999", 1e12])
+def test_a_deal_value_that_rounds_past_what_the_column_holds_is_refused(api, owner, value):
+    deal = make_deal(owner, value="10")
+    response = api("PATCH", f"/deals/{deal.id}", json={"value": value})
+    assert response.status_code == 422 and list(response.get_json()["error"]["fields"]) == ["value"]
+    db.session.expire_all()
+    assert str(db.session.get(Deal, deal.id).value) == "10.00"
+
+
+def test_a_tag_named_in_letters_sqlite_does_not_fold_is_found_not_created_twice(api, owner):
+    contact = make_contact(owner)
+    for _ in range(2):
+        response = api("PATCH", f"/contacts/{contact.id}", json={"tags": ["Ärzte", "ÉQUIPE"]})
+        assert response.status_code == 200 and set(response.get_json()["tags"]) == {"ÉQUIPE", "Ärzte"}
+    assert sorted(db.session.scalars(select(Tag.name))) == ["Ärzte", "ÉQUIPE"]
 
 
 # -- validation --------------------------------------------------------------------------------

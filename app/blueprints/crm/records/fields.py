@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
 from app import canonical
@@ -94,7 +95,7 @@ CONTACT_FIELDS = (
 
 DEAL_FIELDS = (
     Field("title", "Title", _text(200), required=True, aliases=("deal", "deal name", "name", "opportunity")),
-    Field("value", "Value", canonical.decimal, aliases=("amount", "deal value", "size", "price")),
+    Field("value", "Value", lambda raw: _money(raw), aliases=("amount", "deal value", "size", "price")),
     Field("currency", "Currency", lambda raw: _currency(raw), aliases=("ccy",)),
     Field("contact", "Contact", reference="contact", aliases=("contact email", "person", "contact name")),
     Field("company", "Company", reference="company", aliases=("company name", "organization", "account")),
@@ -108,6 +109,16 @@ DEAL_FIELDS = (
     Field("lost_reason", "Lost reason", _text(200), aliases=("reason lost", "loss reason")),
     Field("tags", "Tags", reference="tags", aliases=("labels", "tag")),
 )
+
+
+def _money(raw: Any) -> Decimal:
+    """A deal's value, which NUMERIC(14, 2) must hold: canonical.decimal checks its range before
+    rounding to cents, so 999999999999.995 would come back as 1000000000000.00 (on PostgreSQL, an
+    overflow when written)."""
+    value = canonical.decimal(raw)
+    if abs(value) >= Decimal("1e12"):
+        raise ValueError("number out of range")
+    return value
 
 
 def _currency(raw: Any) -> str:

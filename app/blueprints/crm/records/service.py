@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, delete, false, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.blueprints.auth.public import User
 from app.blueprints.crm.deal_stages import keeper as stage_keeper
@@ -170,14 +171,27 @@ def tags_from(org_id: int, value: Any) -> list[Tag]:
             wanted.setdefault(clean_name.lower(), clean_name)
     if not wanted:
         return []
-    existing = {t.name.lower(): t for t in db.session.scalars(
-        select(Tag).where(Tag.org_id == org_id, func.lower(Tag.name).in_(list(wanted))))}
-    for key, name in wanted.items():
-        if key not in existing:
-            existing[key] = Tag(org_id=org_id, name=name)
-            db.session.add(existing[key])
-    db.session.flush()
+    existing = _tags_named(org_id, wanted)
+    missing = [name for key, name in wanted.items() if key not in existing]
+    if missing:
+        # Names are unique per organization, and another request may be creating one of these.
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        db.session.execute(dialect.insert(Tag.__table__).on_conflict_do_nothing(),
+                           [{"org_id": org_id, "name": name} for name in missing])
+        existing.update(_tags_named(org_id, dict(zip(map(str.lower, missing), missing, strict=True))))
     return [existing[key] for key in wanted]
+
+
+def _tags_named(org_id: int, wanted: dict[str, str]) -> dict[str, Tag]:
+    """The organization's tags by lower-cased name, for ``wanted`` (lower-cased name -> name).
+    Matched on the name as given too: SQLite's lower() folds ASCII letters only, so a name such as
+    "Ärzte" is found by its own spelling there."""
+    found = db.session.scalars(select(Tag).where(
+        Tag.org_id == org_id, func.lower(Tag.name).in_(list(wanted)) | Tag.name.in_(list(wanted.values()))))
+    tags: dict[str, Tag] = {}
+    for tag in found:
+        tags.setdefault(tag.name.lower(), tag)
+    return tags
 
 
 # -- writing -----------------------------------------------------------------------------------
