@@ -94,3 +94,12 @@ def test_every_switcher_posts_to_the_switch_route(owner_client, owner):
 
 def test_signed_out_visitors_are_sent_to_sign_in(client):
     assert "/auth/signin" in client.get("/settings/organizations").location
+
+
+def test_a_new_organization_takes_the_default_country_of_the_one_you_are_in(owner_client, owner):
+    owner.organization.default_country = "RU"
+    db.session.commit()
+    token = csrf_token(owner_client, "/settings/organizations")
+    owner_client.post("/settings/organizations", data={"csrf_token": token, "name": "Moscow Branch"})
+    branch = db.session.scalar(select(Organization).where(Organization.name == "Moscow Branch"))
+    assert branch.default_country == "RU"

@@ -111,3 +111,47 @@ def test_an_old_session_stops_working_after_sign_out_everywhere(client):
     member.user.session_epoch += 1
     db.session.commit()
     assert client.get("/home").status_code == 302
+
+
+# -- the organization's default country for phone numbers, guessed at sign-up ------------------
+
+def signed_up_country(client, csrf, headers=None, **fields):
+    from app.blueprints.team.models import Organization
+
+    response = client.post("/auth/signup", data=sign_up_form(csrf("/auth/signup"), **fields),
+                           headers=headers or {})
+    assert response.status_code == 302
+    return db.session.scalar(select(Organization.default_country))
+
+
+def test_the_sign_up_page_carries_the_country_guess_field_and_its_script(client):
+    page = client.get("/auth/signup").get_data(as_text=True)
+    assert 'data-country-guess=""' in page and 'name="country"' in page and 'type="hidden"' in page
+    assert "/static/js/country-guess" in page and "<script>" not in page  # no inline script (CSP)
+
+
+def test_the_browsers_country_becomes_the_organizations_default(client, csrf):
+    assert signed_up_country(client, csrf, country="RU") == "RU"
+
+
+def test_a_country_guess_that_is_not_a_country_is_dropped_and_the_sign_up_goes_on(client, csrf):
+    assert signed_up_country(client, csrf, country="Mordor") is None
+
+
+def test_without_the_scripts_guess_the_region_of_the_browsers_language_is_used(client, csrf):
+    assert signed_up_country(client, csrf, headers={"Accept-Language": "ru-RU,ru;q=0.9,en-US;q=0.8"}) == "RU"
+
+
+def test_the_scripts_guess_wins_over_the_language(client, csrf):
+    assert signed_up_country(client, csrf, headers={"Accept-Language": "en-US"}, country="RU") == "RU"
+
+
+def test_with_no_guess_at_all_the_organization_has_no_default_country(client, csrf):
+    assert signed_up_country(client, csrf, headers={"Accept-Language": "ru, en;q=0.5"}) is None
+
+
+def test_a_re_rendered_sign_up_keeps_the_guess(client, csrf):
+    response = client.post("/auth/signup", data=sign_up_form(csrf("/auth/signup"), password="short",
+                                                             country="RU"))
+    assert response.status_code == 422
+    assert 'value="RU"' in response.get_data(as_text=True)

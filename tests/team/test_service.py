@@ -222,3 +222,15 @@ def test_every_country_in_the_list_has_a_name_and_its_calling_code():
     assert countries["XK"] == "Kosovo (+383)"
     assert all(not name.startswith(code) for code, name in countries.items())
     assert list(countries.values()) == sorted(countries.values())
+
+
+def test_a_country_guess_fills_only_an_organization_without_one():
+    owner = make_member(Role.OWNER)
+    service.adopt_country_guess(owner.organization, "gb")
+    assert owner.organization.default_country == "GB"
+    service.adopt_country_guess(owner.organization, "RU")  # a guess never overrides a choice
+    service.adopt_country_guess(owner.organization, None)
+    assert owner.organization.default_country == "GB"
+    other = make_member(Role.OWNER)
+    service.adopt_country_guess(other.organization, "1; DROP TABLE")
+    assert other.organization.default_country is None

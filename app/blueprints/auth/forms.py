@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 from app.blueprints.auth.passwords import MIN_LENGTH
@@ -10,6 +10,9 @@ class SignUpForm(FlaskForm):
     email = EmailField("Work email", validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=1024)])
     organization = StringField("Team name", validators=[Length(max=120)])
+    # The browser's country (js/country-guess.js), for the organization's phone numbers; checked
+    # by team, which drops anything that is not a country.
+    country = HiddenField()
 
 
 class SignInForm(FlaskForm):

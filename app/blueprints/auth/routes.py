@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, request, url_for
@@ -31,6 +32,14 @@ def _safe_next(target: str | None) -> str:
     return url_for("core.home")
 
 
+def _language_region() -> str | None:
+    """The region of the browser's first language ("ru-RU" -> "RU"): the country guess of a
+    sign-up whose page ran no script (htmx's boosted navigation runs none, and JS may be off)."""
+    first = next(iter(request.accept_languages.values()), "")
+    match = re.fullmatch(r"[a-z]{2,3}(?:[-_][a-z]{4})?[-_]([a-z]{2})", first, re.IGNORECASE)
+    return match.group(1).upper() if match else None
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 @limiter.limit("5 per hour", methods=["POST"], key_func=_submitted_email)
@@ -47,6 +56,8 @@ def sign_up():
             db.session.rollback()
             attach_to_form(form, err)
         else:
+            team.adopt_country_guess(result.membership.organization,
+                                     form.country.data or _language_region())
             start_session(result.user, result.membership, remember=False)
             db.session.commit()
             return redirect(url_for("core.home"))
@@ -126,8 +137,10 @@ def create_organization():
     form = NewOrganizationForm()
     if form.validate_on_submit():
         try:
-            membership = team.create_organization(owner=current_user, name=form.name.data,
-                                                  ip=request.remote_addr)
+            current = g.get("membership")  # its phone numbers' country is likely the new one's too
+            membership = team.create_organization(
+                owner=current_user, name=form.name.data, ip=request.remote_addr,
+                default_country=current.organization.default_country if current else None)
         except DomainError as err:
             db.session.rollback()
             attach_to_form(form, err)

@@ -6,6 +6,7 @@ from app.blueprints.team.events import MemberRoleChanged, OrganizationCreated, O
 from app.blueprints.team.models import Membership, Organization
 from app.blueprints.team.permissions import Permission, Role, can, require
 from app.blueprints.team.service import (
+    adopt_country_guess,
     clean_country,
     create_organization,
     membership_for,
@@ -15,6 +16,6 @@ from app.blueprints.team.service import (
 
 __all__ = [
     "MemberRoleChanged", "Membership", "Organization", "OrganizationCreated", "OrganizationUpdated",
-    "Permission", "Role", "can", "clean_country", "create_organization", "membership_for", "people",
-    "phone_region", "require",
+    "Permission", "Role", "adopt_country_guess", "can", "clean_country", "create_organization",
+    "membership_for", "people", "phone_region", "require",
 ]

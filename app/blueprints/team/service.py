@@ -59,6 +59,23 @@ def clean_country(raw: str | None) -> str | None:
     return canonical.phone_region(str(raw))
 
 
+def _guessed(raw: str | None) -> str | None:
+    """A guessed country (nobody typed it: the browser's locale or timezone) if it is one, else None."""
+    try:
+        return clean_country(raw)
+    except ValueError:
+        return None
+
+
+def adopt_country_guess(org: Organization, guess: str | None) -> None:
+    """Give an organization without a default country the one guessed for it at sign-up; a guess
+    that is not a country phone numbers can be read in is dropped, not refused."""
+    country = _guessed(guess)
+    if country and org.default_country is None:
+        org.default_country = country
+        db.session.flush()
+
+
 def phone_region(org_id: int) -> str | None:
     """The country an organization's contact phones are read in when written without a country
     code (None: they need one)."""
@@ -79,13 +96,9 @@ def create_organization(*, owner: User, name: str, ip: str | None = None,
                         default_country: str | None = None) -> Membership:
     """A new organization with ``owner`` as its owner. Raises DomainError on a bad name.
 
-    ``default_country`` is a guess (the browser's locale or timezone at sign-up): one that is not a
-    country phone numbers can be read in is dropped, not refused, since nobody typed it."""
-    try:
-        country = clean_country(default_country)
-    except ValueError:
-        country = None
-    org = Organization(name=_clean_org_name(name), default_country=country)
+    ``default_country`` is a guess (the owner's other organization's, the browser's): one that is
+    not a country phone numbers can be read in is dropped, not refused, since nobody typed it."""
+    org = Organization(name=_clean_org_name(name), default_country=_guessed(default_country))
     membership = Membership(organization=org, user=owner, role=Role.OWNER.value)
     db.session.add_all([org, membership])
     db.session.flush()
