@@ -113,7 +113,8 @@ def message_json(message: Message) -> dict[str, Any]:
 
 
 def _filter() -> service.InboxFilter:
-    """The filters of ``g.args`` (the pattern lets a closing newline through: strip it)."""
+    """The filters in ``g.args``, stripped: the check reads a pattern's closing ``$`` as Python does,
+    so one trailing newline gets through it."""
     return service.InboxFilter(q=g.args.get("q", "").strip(), account_id=g.args.get("account_id"),
                                assignee=g.args.get("assignee", "").strip(),
                                unread=g.args.get("unread", False), has_deal=g.args.get("has_deal", False))
