@@ -12,6 +12,7 @@ import logging
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,13 @@ def register_error_handlers(app: Flask) -> None:
     def domain_error(err: DomainError):
         discard_failed_work()
         return respond_with_error(err.status, err.code, err.message, err.fields)
+
+    @app.errorhandler(StaleDataError)
+    def changed_meanwhile(err: StaleDataError):
+        """A row this request writes was deleted or changed by another request meanwhile (two
+        people arranging the same pipeline): a 409, as a deal moved meanwhile is, not a 500."""
+        discard_failed_work()
+        return respond_with_error(409, "conflict", "Someone changed this meanwhile. Reload and try again.")
 
     @app.errorhandler(CSRFError)
     def csrf_error(err: CSRFError):

@@ -29,7 +29,8 @@ from app.canonical import ID_MAX
 ERROR = {"$ref": "#/components/schemas/Error"}
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
-_GIVEN = {400: "The body is not a JSON object, or is malformed", 401: "Missing or invalid token",
+_GIVEN = {400: "A NUL character in the query or a form, or a body that is not a JSON object (or is "
+               "malformed)", 401: "Missing or invalid token",
           404: "Nothing at this path in your organization", 413: "The body is too large",
           422: "Some input is not valid (code invalid_request: outside this document; invalid: "
                "refused by the data, e.g. a reference that names nothing). fields names each",
@@ -177,13 +178,13 @@ def _operation(rule, meta: dict) -> dict:
 
 def _machinery_statuses(meta: dict, params: list[dict]) -> dict[int, str]:
     """What the API answers on its own, before the view runs or whatever it does."""
-    statuses = [429]
+    statuses = [400, 429]  # 400: a NUL anywhere in the query string is refused before any route
     if not meta["public"]:
         statuses.append(401)
     if any(p["in"] == "path" for p in params):
         statuses.append(404)
     if meta["bodies"]:
-        statuses += [413, 422] + ([400] if JSON in meta["bodies"] else [])
+        statuses += [413, 422]
     if any(p["in"] == "query" for p in params):
         statuses.append(422)
     return {status: _GIVEN[status] for status in statuses}

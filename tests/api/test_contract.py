@@ -11,6 +11,7 @@ LIMIT = {"name": "limit", "in": "query", "required": False, "schema": integer(mi
 SORT = {"name": "sort", "in": "query", "required": False, "schema": string(enum=["name", "created"])}
 ONLY = {"name": "only", "in": "query", "required": False, "schema": {"type": "boolean"}}
 TAG = {"name": "tag", "in": "query", "required": True, "schema": string(maxLength=5)}
+OWNER = {"name": "owner", "in": "query", "required": False, "schema": string(pattern="^(none|[0-9]+)$")}
 BODY = obj(["name"], name=string(minLength=1, maxLength=10), owner_id=NULL_ID,
            tags={"type": "array", "items": string(), "maxItems": 2},
            proxy={"oneOf": [obj(["host"], host=string(), port=integer(minimum=1, maximum=65535)),
@@ -24,7 +25,7 @@ def contract_app():
     register_error_handlers(app)
 
     @app.get("/api/things")
-    @documented("List things", tag="t", params=[LIMIT, SORT, ONLY, TAG])
+    @documented("List things", tag="t", params=[LIMIT, SORT, ONLY, TAG, OWNER])
     def things():
         return jsonify(g.args)
 
@@ -44,8 +45,8 @@ def error(response, status=422):
 
 
 def test_query_values_arrive_converted_to_their_declared_types(contract_app):
-    answer = contract_app.test_client().get("/api/things?limit=7&sort=name&only=true&tag=vip&other=x")
-    assert answer.get_json() == {"limit": 7, "sort": "name", "only": True, "tag": "vip"}
+    answer = contract_app.test_client().get("/api/things?limit=7&sort=name&only=true&tag=vip&owner=5&other=x")
+    assert answer.get_json() == {"limit": 7, "sort": "name", "only": True, "tag": "vip", "owner": "5"}
 
 
 @pytest.mark.parametrize(("query", "fields"), [
@@ -57,6 +58,8 @@ def test_query_values_arrive_converted_to_their_declared_types(contract_app):
     ("tag=a&sort=colour", {"sort": "One of: name, created."}),
     ("tag=a&only=yes", {"only": "true or false."}),
     ("tag=toolong", {"tag": "At most 5 characters."}),
+    ("tag=a&owner=5%0A", {"owner": "Not in the expected form."}),  # $ ends the text, as in JSON Schema
+    ("tag=a&owner=nones", {"owner": "Not in the expected form."}),
     ("", {"tag": "Required."}),
     ("limit=0&sort=x", {"limit": "At least 1.", "sort": "One of: name, created.", "tag": "Required."}),
 ])
@@ -98,8 +101,8 @@ def test_the_document_publishes_the_schemas_it_enforces_and_the_statuses_it_answ
     with contract_app.app_context():
         paths = openapi_document(contract_app)["paths"]
     listing, change = paths["/api/things"]["get"], paths["/api/things/{thing_id}"]["post"]
-    assert [p["name"] for p in listing["parameters"]] == ["limit", "sort", "only", "tag"]
-    assert set(listing["responses"]) == {"200", "401", "422", "429"}
+    assert [p["name"] for p in listing["parameters"]] == ["limit", "sort", "only", "tag", "owner"]
+    assert set(listing["responses"]) == {"200", "400", "401", "422", "429"}
     schema = change["requestBody"]["content"]["application/json"]["schema"]
     assert schema["additionalProperties"] is False  # strict, as enforced
     assert schema["properties"]["proxy"]["oneOf"][0]["additionalProperties"] is False

@@ -9,9 +9,25 @@ a request schemathesis generated as valid from the same document. If it does, th
 the validation disagree.
 """
 
+import ast
+import threading
+
 import schemathesis
 
 from app.api.validation import INVALID_REQUEST
+
+# Python 3.11.7's ast.parse is not safe in threads ("AST constructor recursion depth mismatch" when
+# two parse at once: cpython gh-106905, fixed in later releases), and schemathesis' workers
+# parse generated source concurrently in the coverage phase; one parse at a time in this process.
+_parse, _parsing = ast.parse, threading.RLock()
+
+
+def _parse_alone(*args, **kwargs):
+    with _parsing:
+        return _parse(*args, **kwargs)
+
+
+ast.parse = _parse_alone
 
 
 @schemathesis.check

@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.api.auth import per_member_limit, protect
 from app.api.docs import ID, NULL_ID, documented, integer, obj, string
@@ -25,7 +24,7 @@ from app.blueprints.pipeline.models import Pipeline, Stage, StageKind
 from app.blueprints.pipeline.routes import org_pipelines
 from app.blueprints.pipeline.rules import REQUIRABLE
 from app.canonical import ID_MAX
-from app.errors import DomainError, NotFound, discard_failed_work, error_envelope
+from app.errors import DomainError, NotFound
 from app.extensions import db
 
 bp = protect(Blueprint("pipeline_api", __name__, url_prefix="/api/pipeline"))
@@ -174,14 +173,6 @@ def created(body: dict[str, Any], location: str):
     response.status_code = 201
     response.headers["Location"] = location
     return response
-
-
-@bp.errorhandler(StaleDataError)
-def changed_meanwhile(err: StaleDataError):
-    """A row this request writes was deleted by another request meanwhile (two people arranging
-    the same pipeline): a 409 like a deal moved meanwhile, not a 500."""
-    discard_failed_work()
-    return error_envelope(409, "conflict", "Someone changed this pipeline meanwhile. Reload and try again.")
 
 
 @contextmanager
