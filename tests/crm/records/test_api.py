@@ -39,12 +39,14 @@ def test_creating_reading_updating_and_trashing_a_contact(api, owner):
 
     path = f"/contacts/{body['id']}"
     assert api("GET", path).get_json()["last_name"] == "Lovelace"
+    assert api("GET", f"/contacts/trash/{body['id']}").status_code == 404
     patched = api("PATCH", path, json={"title": "Countess"}).get_json()
     assert patched["title"] == "Countess" and patched["email"] == "ada@example.com"
 
     assert api("DELETE", path).status_code == 204
     assert api("GET", path).status_code == 404
-    assert api("GET", f"{path}?trashed=1").get_json()["deleted_at"] is not None
+    assert api("GET", f"/contacts/trash/{body['id']}").get_json()["deleted_at"] is not None
+    assert api("GET", "/contacts?trashed=1").get_json()["total"] == 1
 
 
 @pytest.mark.parametrize(("entities", "body", "field", "value"), [
@@ -92,6 +94,54 @@ def test_put_requires_the_required_fields(api, owner):
     assert "name" in response.get_json()["error"]["fields"]
 
 
+@pytest.mark.parametrize(("entities", "body"), [
+    ("contacts", {"first_name": "Ada"}), ("companies", {"name": "Acme"}), ("deals", {"title": "Pilot"})])
+def test_a_created_record_is_read_back_where_its_location_says(api, entities, body):
+    created = api("POST", f"/{entities}", json=body)
+    assert created.status_code == 201
+    location = created.headers["Location"]
+    assert location == f"/api/crm/{entities}/{created.get_json()['id']}"
+    assert api("GET", location.removeprefix("/api/crm")).get_json() == created.get_json()
+
+
+def test_put_accepts_what_get_returned_for_companies_and_deals(api, owner):
+    contact = make_contact(owner, email="buyer@example.com")
+    deal = make_deal(owner, title="Pilot", contact=contact.id, company="Acme", value="100", tags="hot",
+                     expected_close="2027-01-31", probability=40)
+    company_id = db.session.scalar(select(Deal.company_id).where(Deal.id == deal.id))
+    for path in (f"/deals/{deal.id}", f"/companies/{company_id}"):
+        as_read = api("GET", path).get_json()
+        resent = api("PUT", path, json=as_read)
+        assert resent.status_code == 200, resent.get_json()
+        assert {k: v for k, v in resent.get_json().items() if k != "updated_at"} == {
+            k: v for k, v in as_read.items() if k != "updated_at"}
+
+
+def contact_row(contact_id: int) -> tuple:
+    db.session.expire_all()
+    row = db.session.get(Contact, contact_id)
+    return row.first_name, row.email, row.title, [t.name for t in row.tags]
+
+
+@pytest.mark.parametrize(("body", "code", "field"), [
+    ({"title": "CEO", "email": 42}, "invalid_request", "email"),
+    ({"title": "CEO", "value": 100}, "invalid_request", "value"),  # a deal's field
+    ({"title": "CEO", "tags": ["x" * 65]}, "invalid_request", "tags[0]"),
+    ({"title": "CEO", "company": 0}, "invalid_request", "company"),
+    ({"title": "CEO", "email": "not-an-email"}, "invalid", "email"),
+    ({"title": "CEO", "company": 999_999}, "invalid", "company"),
+])
+def test_a_refused_write_leaves_the_record_as_it_was(api, owner, body, code, field):
+    contact = make_contact(owner, first_name="Ada", email="ada@example.com", tags="vip")
+    before = contact_row(contact.id)
+    for method in ("PATCH", "PUT"):
+        response = api(method, f"/contacts/{contact.id}", json=body)
+        assert response.status_code == 422
+        error = response.get_json()["error"]
+        assert (error["code"], list(error["fields"])) == (code, [field])
+        assert contact_row(contact.id) == before
+
+
 @pytest.mark.parametrize("value", ["999999999999.995", "-999999999999.999", 1e12])
 def test_a_deal_value_that_rounds_past_what_the_column_holds_is_refused(api, owner, value):
     deal = make_deal(owner, value="10")
@@ -107,6 +157,27 @@ def test_a_tag_named_in_letters_sqlite_does_not_fold_is_found_not_created_twice(
         response = api("PATCH", f"/contacts/{contact.id}", json={"tags": ["Ärzte", "ÉQUIPE"]})
         assert response.status_code == 200 and set(response.get_json()["tags"]) == {"ÉQUIPE", "Ärzte"}
     assert sorted(db.session.scalars(select(Tag.name))) == ["Ärzte", "ÉQUIPE"]
+
+
+def test_responses_are_what_the_document_says(api, client, owner):
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    for entity in ("contact", "company", "deal"):
+        db.session.add(CustomField(org_id=owner.org_id, entity=entity, key="score", label="Score", kind="number"))
+    db.session.commit()
+    contact = make_contact(owner, email="full@example.com", phone="+442079460958", telegram_user_id="42",
+                           company="Acme", tags="vip", **{"custom.score": "7"})
+    make_deal(owner, title="Pilot", contact=contact.id, company="Acme", value="1250.5", probability=40,
+              expected_close="2027-01-31", **{"custom.score": "2.5"})
+    for entities in ("contacts", "companies", "deals"):
+        listed = api("GET", f"/{entities}")
+        schema = paths[f"/api/crm/{entities}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        Draft202012Validator(schema, format_checker=FormatChecker()).validate(listed.get_json())
+        one = listed.get_json()["items"][0]
+        read = paths[f"/api/crm/{entities}/{{record_id}}"]["get"]["responses"]["200"]["content"]
+        Draft202012Validator(read["application/json"]["schema"], format_checker=FormatChecker()).validate(
+            api("GET", f"/{entities}/{one['id']}").get_json())
 
 
 # -- validation --------------------------------------------------------------------------------
@@ -171,13 +242,49 @@ def test_links_keep_the_filters(api, owner):
 
 
 @pytest.mark.parametrize(("query", "field"), [
-    ("per_page=201", "per_page"), ("per_page=0", "per_page"), ("page=x", "page"), ("sort=shoe_size", "sort"),
-    ("created_from=01/02/2026", "created_from"), ("status=maybe", "status"), ("owner=bob", "owner"),
+    ("per_page=201", "per_page"), ("per_page=0", "per_page"), ("per_page=2&per_page=3", "per_page"),
+    ("page=x", "page"), ("page=10001", "page"), ("sort=shoe_size", "sort"), ("sort=email", "sort"),
+    ("created_from=01/02/2026", "created_from"), ("created_to=2026-02-30", "created_to"),
+    ("status=maybe", "status"), ("owner=bob", "owner"), ("owner=12345678901", "owner"), ("company=0", "company"),
+    ("stage=2147483648", "stage"), ("trashed=maybe", "trashed"), ("q=" + "x" * 201, "q"),
 ])
-def test_bad_list_arguments_are_422_naming_the_argument(api, query, field):
-    response = api("GET", f"/deals?{query}")
+def test_list_arguments_outside_the_contract_are_422_naming_the_argument(api, owner, query, field):
+    make_deal(owner)
+    for path in ("/deals", "/deals/export"):
+        if path.endswith("export") and field in ("page", "per_page"):
+            continue  # an export is not paginated: those arguments are not its own
+        response = api("GET", f"{path}?{query}")
+        assert response.status_code == 422, (path, response.get_data(as_text=True))
+        error = response.get_json()["error"]
+        assert error["code"] == "invalid_request" and list(error["fields"]) == [field]
+
+
+def test_each_kind_lists_by_its_own_sort_names(api, owner):
+    make_contact(owner, first_name="Bea", email="b@example.com")
+    make_contact(owner, first_name="Al", email="a@example.com")
+    assert [c["first_name"] for c in api("GET", "/contacts?sort=email").get_json()["items"]] == ["Al", "Bea"]
+    assert api("GET", "/companies?sort=email").get_json()["error"]["fields"] == {
+        "sort": "One of: name, created, updated, domain, -name, -created, -updated, -domain."}
+
+
+def test_a_filter_on_a_custom_field_that_does_not_exist_is_422_naming_it(api, owner):
+    make_company(owner, name="Acme")
+    response = api("GET", "/companies?custom.teir=Gold")
     assert response.status_code == 422
-    assert field in response.get_json()["error"]["fields"]
+    assert response.get_json()["error"] == {"code": "invalid", "message": "No custom field has the key teir.",
+                                            "fields": {"custom.teir": "Unknown custom field."}}
+    repeated = api("GET", "/companies?custom.teir=a&custom.teir=b").get_json()["error"]
+    assert (repeated["code"], repeated["fields"]) == ("invalid_request", {"custom.teir": "Give it once."})
+
+
+def test_links_stop_at_the_deepest_page_a_list_serves(api, owner, monkeypatch):
+    from app.blueprints.crm.records import api as crm_api
+
+    monkeypatch.setattr(crm_api, "MAX_PAGE", 2)
+    for n in range(3):
+        make_company(owner, name=f"Company {n}")
+    second = api("GET", "/companies?per_page=1&page=2").get_json()
+    assert (second["pages"], second["links"]["next"]) == (3, None) and second["links"]["prev"]
 
 
 def test_lists_filter_search_and_sort(api, owner):
@@ -273,6 +380,36 @@ def test_bulk_refuses_bad_bodies(api, owner):
         "action": "delete", "all": True, "filter": {"colour": "red"}}).get_json()["error"]["fields"]
     too_many = api("POST", "/contacts/bulk", json={"action": "delete", "ids": list(range(1, 10_002))})
     assert too_many.status_code == 422 and too_many.get_json()["error"]["fields"] == {"ids": "At most 10,000 items."}
+    assert api("GET", "/contacts").get_json()["total"] == 1
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"action": "move_stage", "ids": [1], "value": "Won"}, "action"),  # deals alone have stages
+    ({"action": "delete", "all": True, "filter": {"owner": "bob"}}, "filter.owner"),
+    ({"action": "delete", "all": True, "filter": {"created_from": "yesterday"}}, "filter.created_from"),
+    ({"action": "delete", "ids": [0]}, "ids[0]"),
+    ({"action": "add_tag", "ids": [1], "value": ["hot"]}, "value"),
+])
+def test_a_bulk_body_outside_the_contract_changes_nothing(api, owner, body, field):
+    contact = make_contact(owner)
+    body = {**body, "ids": [contact.id]} if body.get("ids") == [1] else body
+    response = api("POST", "/contacts/bulk", json=body)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert (error["code"], list(error["fields"])) == ("invalid_request", [field])
+    assert api("GET", f"/contacts/{contact.id}").get_json()["deleted_at"] is None
+    assert api("GET", f"/contacts/{contact.id}").get_json()["tags"] == []
+
+
+def test_bulk_over_a_typed_filter(api, owner):
+    make_contact(owner, tags="vip")
+    make_contact(owner)
+    changed = api("POST", "/contacts/bulk", json={"action": "add_tag", "all": True, "value": "hot",
+                                                   "filter": {"tag": "vip", "owner": owner.user_id}})
+    assert changed.get_json() == {"changed": 1}
+    unowned = api("POST", "/contacts/bulk", json={"action": "delete", "all": True, "filter": {"owner": "none"}})
+    assert unowned.get_json() == {"changed": 0}
+    assert api("GET", "/contacts?tag=hot").get_json()["total"] == 1
 
 
 def test_bulk_ignores_ids_of_other_organizations(api, owner):
@@ -322,13 +459,21 @@ def test_the_crm_api_is_rate_limited_per_user(client, owner):
     assert client.get("/api/crm/contacts", headers=other).headers["X-RateLimit-Remaining"] == "599"
 
 
-def test_the_openapi_document_describes_the_crm_api(client):
+def test_the_openapi_document_describes_the_crm_api_per_kind_of_record(client):
     paths = client.get("/api/openapi.json").get_json()["paths"]
-    assert set(paths["/api/crm/{entities}"]) == {"get", "post"}
-    assert set(paths["/api/crm/{entities}/{record_id}"]) == {"get", "patch", "put", "delete"}
+    for entities in ("contacts", "companies", "deals"):
+        assert set(paths[f"/api/crm/{entities}"]) == {"get", "post"}
+        assert set(paths[f"/api/crm/{entities}/{{record_id}}"]) == {"get", "patch", "put", "delete"}
+        assert "post" in paths[f"/api/crm/{entities}/bulk"]
+        export = paths[f"/api/crm/{entities}/export"]["get"]
+        assert "text/csv" in export["responses"]["200"]["content"]
+    assert not [path for path in paths if path.startswith("/api/crm/{entities}/") and "import" not in path]
     assert "patch" in paths["/api/crm/deals/{record_id}/stage"]
-    assert "post" in paths["/api/crm/{entities}/bulk"]
-    export = paths["/api/crm/{entities}/export"]["get"]
-    assert "text/csv" in export["responses"]["200"]["content"]
-    listed = {p["name"] for p in paths["/api/crm/{entities}"]["get"]["parameters"]}
-    assert {"page", "per_page", "q", "sort", "entities"} <= listed
+    deals = {p["name"]: p["schema"] for p in paths["/api/crm/deals"]["get"]["parameters"]}
+    contacts = {p["name"]: p["schema"] for p in paths["/api/crm/contacts"]["get"]["parameters"]}
+    assert {"page", "per_page", "q", "sort", "stage", "status"} <= set(deals)
+    assert "status" not in contacts and "email" in contacts["sort"]["enum"] and "email" not in deals["sort"]["enum"]
+    assert deals["per_page"] == {"type": "integer", "minimum": 1, "maximum": 200}
+    created = paths["/api/crm/deals"]["post"]
+    assert created["requestBody"]["content"]["application/json"]["schema"]["required"] == ["title"]
+    assert "Location" in created["responses"]["201"]["headers"]

@@ -1,135 +1,209 @@
 """``/api/crm``: companies, contacts and deals over the same services and queries as the pages.
 
-Lists validate their arguments: a bad ``page``, ``per_page`` (1-200), ``sort`` or date is a 422
-envelope naming the argument, never a silent clamp. JSON bodies are strict too: an unknown key is
-a 422 naming it. Each user gets ``RATE`` requests over the whole CRM API.
+Every operation's query arguments and body are declared once (``@documented``) and checked before
+its view runs: a value outside them is a 422 ``invalid_request`` naming it, never a silent clamp,
+and the views read typed values. What a request may hold and what it gets back differ by kind of
+record (each kind's fields and sort names, a deal's stage and status), so every operation is
+declared once per kind: ``/api/crm/contacts``, ``/api/crm/companies/<id>``, ... Each user gets
+``RATE`` requests over the whole CRM API.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date
+from functools import wraps
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
 
-from app.api.auth import json_body, only_fields, per_member_limit, protect
-from app.api.docs import documented, integer, obj, string
+from app.api.auth import json_body, per_member_limit, protect
+from app.api.docs import ID, documented, integer, obj, string
+from app.api.validation import InvalidRequest
 from app.blueprints.crm.bulk import service as bulk_service
 from app.blueprints.crm.export.routes import csv_response
-from app.blueprints.crm.models import DealStatus
+from app.blueprints.crm.models import DealStatus, Entity
 from app.blueprints.crm.records import queries, serialize, service
 from app.blueprints.crm.records.queries import ListQuery
+from app.canonical import ID_MAX
 from app.errors import DomainError
 from app.extensions import db
 
 bp = protect(Blueprint("crm_api", __name__, url_prefix="/api/crm"))
 
-ENTITIES = {"contacts": "contact", "companies": "company", "deals": "deal"}
-ANY = "<any(contacts,companies,deals):entities>"
+ENTITIES = {"contacts": Entity.CONTACT, "companies": Entity.COMPANY, "deals": Entity.DEAL}
 RATE = "600 per minute"
 MAX_BULK = 10_000
-FILTER_KEYS = ("q", "owner", "tag", "company", "stage", "status", "created_from", "created_to",
-               "trashed", "sort")
-
+MAX_PAGE = 10_000  # deeper than this, a filter (or the export) serves better than an offset
+TRUE = ("1", "true", True)
 
 per_user = per_member_limit("crm_api", RATE)
 
 # -- OpenAPI pieces ----------------------------------------------------------------------------
 
-RECORD = {"type": "object", "description": "A contact, company or deal: see the per-entity schemas",
-          "oneOf": [serialize.schema("contact"), serialize.schema("company"), serialize.schema("deal")]}
-LIST = obj(["items", "total", "page", "per_page", "pages", "links"], items={"type": "array", "items": RECORD},
-           total=integer(), page=integer(), per_page=integer(), pages=integer(),
-           links=obj(self=string(), next={"type": ["string", "null"]}, prev={"type": ["string", "null"]}))
-WRITE_BODY = {"type": "object", "description": (
-    "Field names as in the record. References (company, contact, stage, owner) take an id, "
-    "{\"id\": n}, a name (an email for contact and owner) or <reference>_id; tags a list of names; "
-    "custom values an object keyed by the custom field's key. Read-only keys of a record "
-    "(id, created_at, ...) are ignored; any other unknown key is a 422.")}
-
-
-def _query(name: str, description: str, **schema: Any) -> dict:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": schema or string()}
-
-
-LIST_PARAMS = [
-    _query("page", "1-based page number", type="integer", minimum=1),
-    _query("per_page", "page size, 1-200 (default 50)", type="integer", minimum=1, maximum=200),
-    _query("q", "search names, emails, phones, Telegram handles"),
-    _query("owner", "owner's user id, or none for unowned records"),
-    _query("tag", "tag name"),
-    _query("company", "company id (contacts and deals)", type="integer"),
-    _query("stage", "stage id (deals)", type="integer"),
-    _query("status", "open, won or lost (deals)"),
-    _query("created_from", "YYYY-MM-DD", type="string", format="date"),
-    _query("created_to", "YYYY-MM-DD", type="string", format="date"),
-    _query("trashed", "1 lists the trash instead"),
-    _query("sort", "a sort name, prefixed with - for descending: contacts name, created, updated, "
-                   "email; companies name, created, updated, domain; deals title, created, updated, "
-                   "value, close"),
-    {"name": "custom.<key>", "in": "query", "required": False, "schema": string(),
-     "description": "equals a custom field's value (one parameter per custom field)"},
-]
-BULK_BODY = obj(["action"], action=string(enum=list(bulk_service.BULK_ACTIONS)),
-                ids={"type": "array", "items": integer(), "maxItems": MAX_BULK},
-                all={"type": "boolean", "description": "act on every record the filter matches"},
-                filter={"type": "object", "description": "list arguments (q, owner, tag, ...)"},
-                value={"description": "owner (assign), tag name (add_tag/remove_tag), stage (move_stage)"})
-INVALID = "Invalid fields (the envelope names them)"
+# A NUL in a query value is refused before any view runs (400, request_input).
+NO_NUL = r"^[^\u0000]*$"
+NUL_IN_QUERY = "A query value holds a NUL character"
 NOT_FOUND = "No such record in your organization"
 RULE = ("A deal's stage rule refuses it (code rule_broken, the message names the rule), or someone "
         "moved the deal meanwhile (code conflict)")
+TRASHED = string(enum=["1", "0", "true", "false"])
+REFUSED = "Refused by the data (code invalid): a reference that names nothing, a value that does not clean"
+
+
+def _text(max_length: int, **extra: Any) -> dict:
+    return string(maxLength=max_length, pattern=NO_NUL, **extra)
+
+
+def _query(name: str, description: str, schema: dict) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def _whole_numbers_up_to(limit: int) -> str:
+    """A regular expression of the whole numbers from 1 to ``limit``, written without leading zeros:
+    the shorter numbers, then each digit of ``limit`` undercut in turn, then ``limit`` itself."""
+    digits = str(limit)
+    options = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for position, digit in enumerate(digits):
+        lowest, rest = (1 if position == 0 else 0), len(digits) - position - 1
+        if int(digit) > lowest:
+            options.append(f"{digits[:position]}[{lowest}-{int(digit) - 1}][0-9]{{{rest}}}")
+    return "|".join([*options, digits])
+
+
+# The owner filter is a user id or "none": a pattern, since a query value is converted by one type.
+OWNER = string(pattern=f"^(none|{_whole_numbers_up_to(ID_MAX)})$")
+
+
+def _sorts(entity: str) -> list[str]:
+    names = list(queries.SORTS[entity])
+    return [*names, *(f"-{name}" for name in names)]
+
+
+def _filters(entity: str) -> list[dict]:
+    """The list arguments of ``entity``, as a query string carries them."""
+    params = [
+        _query("q", "search names, emails, phones, Telegram handles", _text(200)),
+        _query("owner", "the owner's user id, or none for unowned records", OWNER),
+        _query("tag", "a tag name", _text(64)),
+    ]
+    if entity in (Entity.CONTACT, Entity.DEAL):
+        params.append(_query("company", "a company id", ID))
+    if entity == Entity.DEAL:
+        params += [_query("stage", "a stage id", ID),
+                   _query("status", "open, won or lost", string(enum=[s.value for s in DealStatus]))]
+    return [
+        *params,
+        _query("created_from", "created on or after, YYYY-MM-DD", string(format="date")),
+        _query("created_to", "created on or before, YYYY-MM-DD", string(format="date")),
+        _query("trashed", "1 or true: the trash instead", TRASHED),
+        _query("sort", "a sort name; a leading - reverses it", string(enum=_sorts(entity))),
+        {"name": "custom.<key>", "in": "query", "required": False, "schema": _text(2000),
+         "description": "equals a custom field's value (one argument per custom field, by its key)"},
+    ]
+
+
+def _list_params(entity: str) -> list[dict]:
+    return [_query("page", f"1-based page number, at most {MAX_PAGE:,}",
+                   integer(minimum=1, maximum=MAX_PAGE)),
+            _query("per_page", f"page size, 1-{queries.MAX_PER_PAGE} (default 50)",
+                   integer(minimum=1, maximum=queries.MAX_PER_PAGE)),
+            *_filters(entity)]
+
+
+def _filter_body(entity: str) -> dict:
+    """The list arguments as a bulk body's ``filter`` holds them: JSON values."""
+    props = {p["name"]: p["schema"] for p in _filters(entity) if "<" not in p["name"]}
+    props["owner"] = {"anyOf": [ID, string(const="none")], "description": "a user id, or none"}
+    props["trashed"] = {"type": "boolean"}
+    return {"type": "object", "properties": props, "additionalProperties": False,
+            "patternProperties": {r"^custom\.": string(maxLength=2000)},
+            "description": "list arguments (q, owner, tag, ...; custom.<key>)"}
+
+
+def _bulk_body(entity: str) -> dict:
+    actions = [a for a in bulk_service.BULK_ACTIONS if a != "move_stage" or entity == Entity.DEAL]
+    return obj(
+        ["action"], action=string(enum=actions),
+        ids={"type": "array", "items": ID, "maxItems": MAX_BULK, "description": "the records to act on"},
+        all={"type": "boolean", "description": "true: act on every record the filter matches, not on ids"},
+        filter=_filter_body(entity),
+        value={"type": ["integer", "string", "null"], "minimum": 1, "maximum": ID_MAX, "maxLength": 254,
+               "description": "assign: the owner (a user id or email; null unassigns); add_tag, "
+                              "remove_tag: the tag's name; move_stage: the stage (an id or name)"})
+
+
+def _list_schema(entity: str) -> dict:
+    return serialize.always(
+        items={"type": "array", "items": serialize.schema(entity)}, total=integer(minimum=0),
+        page=integer(minimum=1), per_page=integer(minimum=1), pages=integer(minimum=1),
+        links=serialize.always(self=string(), next={"type": ["string", "null"]},
+                               prev={"type": ["string", "null"]}))
+
+
+THE_RECORD = {"record_id": "$response.body#/id"}
+
+
+def _record_links(entities: str) -> dict:
+    """Where a created record leads: reading, changing and trashing it."""
+    verbs = {"GetRecord": "get", "UpdateRecord": "update", "ReplaceRecord": "replace", "TrashRecord": "trash"}
+    links = {name: {"operationId": f"crm_api.{verb}_{entities}", "parameters": THE_RECORD}
+             for name, verb in verbs.items()}
+    if entities == "deals":
+        links["MoveDeal"] = {"operationId": "crm_api.move_deal", "parameters": THE_RECORD}
+    return links
 
 
 # -- reading -----------------------------------------------------------------------------------
 
-def _list_query(entity: str, args) -> ListQuery:
-    """ListQuery from ``args``. Raises DomainError naming each bad argument."""
-    errors: dict[str, str] = {}
-    for key in ("page", "per_page", "company", "stage"):
-        value = args.get(key)
-        if value is not None and not (value.isdigit() and int(value) >= 1):
-            errors[key] = "A positive whole number."
-    per_page = args.get("per_page", "")
-    if per_page.isdigit() and int(per_page) > queries.MAX_PER_PAGE:
-        errors["per_page"] = f"At most {queries.MAX_PER_PAGE}."
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _custom_filters(entity: str, given: Mapping[str, Any]) -> dict[str, str]:
+    """The ``custom.<key>`` arguments of ``given``, by key. Raises DomainError naming any that no
+    custom field of ``entity`` has (a typo would otherwise list nothing)."""
+    wanted = {k.removeprefix("custom."): str(v) for k, v in given.items()
+              if k.startswith("custom.") and str(v).strip()}
+    if not wanted:
+        return {}
+    unknown = sorted(set(wanted) - {d.key for d in service.custom_fields(g.membership.org_id, entity)})
+    if unknown:
+        raise DomainError(f"No custom field has the key {', '.join(unknown)}.",
+                          {f"custom.{key}": "Unknown custom field." for key in unknown})
+    return wanted
+
+
+def _list_query(entity: str, args: Mapping[str, Any], custom: dict[str, str]) -> ListQuery:
+    """ListQuery from list arguments the contract admitted (a query string's, or a bulk filter's)."""
     owner = args.get("owner")
-    if owner is not None and not (owner.isdigit() or owner == "none"):
-        errors["owner"] = "A user id, or none."
-    for key in ("created_from", "created_to"):
-        try:
-            if args.get(key):
-                date.fromisoformat(args[key])
-        except ValueError:
-            errors[key] = "A date written YYYY-MM-DD."
-    if args.get("status") and args["status"] not in {s.value for s in DealStatus}:
-        errors["status"] = "One of: open, won, lost."
-    sort = args.get("sort")
-    if sort and sort.lstrip("-") not in queries.SORTS[entity]:
-        errors["sort"] = f"One of: {', '.join(queries.SORTS[entity])} (prefix - to reverse)."
-    if errors:
-        raise DomainError("Some list arguments are not valid.", errors)
-    return ListQuery.from_args(args)
+    return ListQuery(
+        q=args.get("q", ""), owner_id=None if owner in (None, "none") else int(owner),
+        unowned=owner == "none", tag=args.get("tag") or None, company_id=args.get("company"),
+        stage_id=args.get("stage"), status=args.get("status"), created_from=_day(args.get("created_from")),
+        created_to=_day(args.get("created_to")), trashed=args.get("trashed") in TRUE, sort=args.get("sort"),
+        page=args.get("page", 1), per_page=args.get("per_page", 50), custom=custom)
+
+
+def _query_string_list(entity: str) -> ListQuery:
+    repeated = sorted(k for k in request.args if k.startswith("custom.") and len(request.args.getlist(k)) > 1)
+    if repeated:
+        raise InvalidRequest(f"Give {', '.join(repeated)} once.", dict.fromkeys(repeated, "Give it once."))
+    return _list_query(entity, g.args, _custom_filters(entity, request.args))
 
 
 def _page_link(entities: str, query: ListQuery, page: int, per_page: int) -> str:
-    return url_for("crm_api.list_records", entities=entities, **query.as_args(), page=page,
-                   per_page=per_page, _external=True)
+    return url_for(f"crm_api.list_{entities}", **query.as_args(), page=page, per_page=per_page,
+                   _external=True)
 
 
-@bp.get(f"/{ANY}")
-@per_user
-@documented("List records: filtered, searched, sorted, paginated", tag="crm", params=LIST_PARAMS,
-            responses={200: {"description": "One page and links to its neighbours", "schema": LIST},
-                       422: "A list argument is not valid"})
 def list_records(entities: str):
     entity = ENTITIES[entities]
-    query = _list_query(entity, request.args)
+    query = _query_string_list(entity)
     page = queries.list_records(g.membership.org_id, entity, query)
 
-    def link(number: int) -> str:
-        return _page_link(entities, query, number, page.per_page)
+    def link(number: int) -> str | None:
+        return _page_link(entities, query, number, page.per_page) if 1 <= number <= MAX_PAGE else None
 
     return jsonify({
         "items": [serialize.record_json(entity, record) for record in page.items],
@@ -139,28 +213,19 @@ def list_records(entities: str):
     })
 
 
-@bp.get(f"/{ANY}/<int:record_id>")
-@per_user
-@documented("One record (trashed=1 reads it from the trash)", tag="crm",
-            params=[_query("trashed", "1 to read a trashed record")],
-            responses={200: {"description": "The record", "schema": RECORD}, 404: NOT_FOUND})
 def get_record(entities: str, record_id: int):
     entity = ENTITIES[entities]
-    trashed = request.args.get("trashed") in {"1", "true", "yes"}
-    record = service.get_record(g.membership.org_id, entity, record_id, trashed=trashed)
+    return jsonify(serialize.record_json(entity, service.get_record(g.membership.org_id, entity, record_id)))
+
+
+def get_trashed_record(entities: str, record_id: int):
+    entity = ENTITIES[entities]
+    record = service.get_record(g.membership.org_id, entity, record_id, trashed=True)
     return jsonify(serialize.record_json(entity, record))
 
 
-@bp.get(f"/{ANY}/export")
-@per_user
-@documented("Download every record the list arguments match as CSV (streamed)", tag="crm",
-            params=LIST_PARAMS[2:],
-            responses={200: {"description": "CSV: ID, the field labels, then Custom: <label> columns",
-                             "content": {"text/csv": {"schema": string()}}},
-                       422: "A list argument is not valid"})
 def export(entities: str):
-    query = _list_query(ENTITIES[entities], request.args)
-    return csv_response(g.membership.org_id, entities, query)
+    return csv_response(g.membership.org_id, entities, _query_string_list(ENTITIES[entities]))
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -177,53 +242,35 @@ def _keep_unchanged_owner(raw: dict[str, Any], record) -> dict[str, Any]:
     return {k: v for k, v in raw.items() if k != "owner"} if "owner" in raw and same else raw
 
 
-def _saved(entity: str, record, status: int = 200):
+def _saved(entity: str, record):
     db.session.commit()
-    return jsonify(serialize.record_json(entity, record)), status
+    return jsonify(serialize.record_json(entity, record))
 
 
-@bp.post(f"/{ANY}")
-@per_user
-@documented("Create a record (it belongs to you unless owner is given)", tag="crm", body=WRITE_BODY,
-            responses={201: {"description": "The new record", "schema": RECORD}, 409: RULE, 422: INVALID})
 def create_record(entities: str):
     entity = ENTITIES[entities]
     record = service.create_record(g.membership, entity, _input(entity))
-    return _saved(entity, record, 201)
+    response = _saved(entity, record)
+    response.status_code = 201
+    response.headers["Location"] = url_for(f"crm_api.get_{entities}", record_id=record.id)
+    return response
 
 
-@bp.patch(f"/{ANY}/<int:record_id>")
-@per_user
-@documented("Change the fields sent; the others stay", tag="crm", body=WRITE_BODY,
-            responses={200: {"description": "The record", "schema": RECORD}, 403: "Not your record",
-                       404: NOT_FOUND, 409: RULE, 422: INVALID})
 def update_record(entities: str, record_id: int):
     entity = ENTITIES[entities]
     record = service.get_record(g.membership.org_id, entity, record_id)
     raw = _keep_unchanged_owner(_input(entity), record)
-    record = service.update_record(g.membership, entity, record_id, raw)
-    return _saved(entity, record)
+    return _saved(entity, service.update_record(g.membership, entity, record_id, raw))
 
 
-@bp.put(f"/{ANY}/<int:record_id>")
-@per_user
-@documented("Replace a record: fields absent from the body are cleared (the owner is kept; a "
-            "deal keeps its stage); required fields must be present", tag="crm", body=WRITE_BODY,
-            responses={200: {"description": "The record", "schema": RECORD}, 403: "Not your record",
-                       404: NOT_FOUND, 409: RULE, 422: INVALID})
 def replace_record(entities: str, record_id: int):
     entity = ENTITIES[entities]
     record = service.get_record(g.membership.org_id, entity, record_id)
     definitions = service.custom_fields(g.membership.org_id, entity)
     raw = serialize.full_replacement(entity, _keep_unchanged_owner(_input(entity), record), definitions)
-    record = service.update_record(g.membership, entity, record_id, raw)
-    return _saved(entity, record)
+    return _saved(entity, service.update_record(g.membership, entity, record_id, raw))
 
 
-@bp.delete(f"/{ANY}/<int:record_id>")
-@per_user
-@documented("Move a record to the trash (bulk action restore brings it back)", tag="crm",
-            responses={204: "Moved to the trash", 403: "Your role may not delete", 404: NOT_FOUND})
 def trash_record(entities: str, record_id: int):
     entity = ENTITIES[entities]
     service.get_record(g.membership.org_id, entity, record_id)
@@ -234,27 +281,21 @@ def trash_record(entities: str, record_id: int):
 
 @bp.patch("/deals/<int:record_id>/stage")
 @per_user
-@documented("Move a deal to a stage", tag="crm",
-            body=obj(stage_id=integer(), stage={"description": "a stage id or the name of a stage "
-                                                               "of the default pipeline"}),
-            responses={200: {"description": "The deal", "schema": serialize.schema("deal")},
-                       403: "Not your deal", 404: NOT_FOUND, 409: RULE, 422: INVALID})
+@documented("Move a deal to a stage: stage (an id or a name in the default pipeline) or stage_id", tag="crm",
+            body=obj(stage_id=ID, stage={"type": ["integer", "string"], "minimum": 1, "maximum": ID_MAX,
+                                         "maxLength": 80, "description": "a stage id, or the name of a "
+                                                                         "stage of the default pipeline"}),
+            responses={200: {"description": "The deal", "schema": serialize.schema(Entity.DEAL)},
+                       403: "Not your deal", 404: NOT_FOUND, 409: RULE, 422: REFUSED})
 def move_deal(record_id: int):
-    service.get_record(g.membership.org_id, "deal", record_id)
-    data = only_fields(json_body(), {"stage_id", "stage"})
+    service.get_record(g.membership.org_id, Entity.DEAL, record_id)
+    data = json_body()
     stage = data.get("stage", data.get("stage_id"))
-    if stage in (None, "") or isinstance(stage, bool | dict | list):
+    if stage in (None, ""):
         raise DomainError("Name the stage to move to.", {"stage_id": "A stage id (or stage: a name)."})
-    deal = service.update_record(g.membership, "deal", record_id, {"stage": stage})
-    return _saved("deal", deal)
+    return _saved(Entity.DEAL, service.update_record(g.membership, Entity.DEAL, record_id, {"stage": stage}))
 
 
-@bp.post(f"/{ANY}/bulk")
-@per_user
-@documented(f"Apply one action to many records: by ids, or to all a filter matches (up to {MAX_BULK:,})",
-            tag="crm", body=BULK_BODY,
-            responses={200: {"description": "How many records changed", "schema": obj(changed=integer())},
-                       403: "Your role may not", 422: INVALID})
 def bulk(entities: str):
     entity = ENTITIES[entities]
     data = json_body()
@@ -265,28 +306,88 @@ def bulk(entities: str):
 
 
 def _bulk_ids(entity: str, data: dict[str, Any]) -> list[int]:
-    """The ids a bulk body names. Raises DomainError for a malformed body or too many records."""
-    only_fields(data, {"action", "ids", "all", "filter", "value"})
-    if data.get("action") not in bulk_service.BULK_ACTIONS:
-        actions = ", ".join(bulk_service.BULK_ACTIONS)
-        raise DomainError("Choose a bulk action.", {"action": f"One of: {actions}."})
+    """The ids a bulk body names. Raises DomainError when it names none, or too many records."""
     if data.get("all") is True:
-        filters = data.get("filter") or {}
-        if not isinstance(filters, dict):
-            raise DomainError("The filter is an object of list arguments.", {"filter": "An object."})
-        bad = sorted(k for k in filters if k not in FILTER_KEYS and not k.startswith("custom."))
-        if bad:
-            raise DomainError(f"Unknown filter arguments: {', '.join(bad)}.",
-                              {f"filter.{k}": "Unknown filter argument." for k in bad})
-        args = {k: str(v) for k, v in filters.items() if v is not None}
-        ids = queries.matching_ids(g.membership.org_id, entity, _list_query(entity, args), limit=MAX_BULK + 1)
-    else:
-        ids = data.get("ids")
-        if not isinstance(ids, list) or not ids or not all(
-                isinstance(i, int) and not isinstance(i, bool) for i in ids):
-            raise DomainError("Send ids (a list of record ids) or all: true with a filter.",
-                              {"ids": "A non-empty list of record ids."})
-    if len(ids) > MAX_BULK:
-        raise DomainError(f"That is more than {MAX_BULK:,} records; narrow the filter and repeat.",
-                          {"ids" if "ids" in data else "filter": f"At most {MAX_BULK:,} records at once."})
-    return ids
+        filters = data.get("filter", {})
+        query = _list_query(entity, filters, _custom_filters(entity, filters))
+        ids = queries.matching_ids(g.membership.org_id, entity, query, limit=MAX_BULK + 1)
+        if len(ids) > MAX_BULK:
+            raise DomainError(f"That is more than {MAX_BULK:,} records; narrow the filter and repeat.",
+                              {"filter": f"At most {MAX_BULK:,} records at once."})
+        return ids
+    if not data.get("ids"):
+        raise DomainError("Send ids (a list of record ids) or all: true with a filter.",
+                          {"ids": "A non-empty list of record ids."})
+    return data["ids"]
+
+
+# -- one operation per kind of record ------------------------------------------------------------
+
+def _route(rule: str, endpoint: str, method: str, entities: str, view: Callable, contract: Callable) -> None:
+    """``view`` for one kind of record at ``rule``, under its own endpoint (its own contract and
+    operationId in the document) with the shared rate limit."""
+
+    @wraps(view)
+    def for_kind(**kwargs: Any):
+        return view(entities, **kwargs)
+
+    for_kind.__name__ = for_kind.__qualname__ = endpoint  # the rate limiter tells views by name
+    bp.add_url_rule(rule, endpoint, per_user(contract(for_kind)), methods=[method])
+
+
+def _register(entities: str) -> None:
+    entity = ENTITIES[entities]
+    record = serialize.schema(entity)
+    one = f"/{entities}/<int:record_id>"
+    _route(f"/{entities}", f"list_{entities}", "GET", entities, list_records, documented(
+        f"List {entities}: filtered, searched, sorted, paginated", tag="crm", params=_list_params(entity),
+        responses={200: {"description": "One page and links to its neighbours (next is null past the "
+                                        f"last page or page {MAX_PAGE:,})", "schema": _list_schema(entity)},
+                   400: NUL_IN_QUERY, 422: "A list argument is not valid, or names a custom field that "
+                                           "does not exist (code invalid)"}))
+    _route(f"/{entities}/export", f"export_{entities}", "GET", entities, export, documented(
+        f"Download every one of the {entities} the list arguments match as CSV (streamed)", tag="crm",
+        params=_filters(entity),
+        responses={200: {"description": "CSV: ID, the field labels, then Custom: <label> columns",
+                         "content": {"text/csv": {"schema": string()}}},
+                   400: NUL_IN_QUERY, 422: "A list argument is not valid"}))
+    _route(f"/{entities}", f"create_{entities}", "POST", entities, create_record, documented(
+        f"Create one of the {entities} (it belongs to you unless owner is given)", tag="crm",
+        body=serialize.body_schema(entity, whole=True),
+        responses={201: {"description": "The new record", "schema": record, "links": _record_links(entities),
+                         "headers": {"Location": {"description": "the new record", "required": True,
+                                                  "schema": string()}}},
+                   409: RULE, 422: REFUSED}))
+    _route(one, f"get_{entities}", "GET", entities, get_record, documented(
+        "One record", tag="crm", responses={200: {"description": "The record", "schema": record},
+                                            404: f"{NOT_FOUND} (a trashed one is under /trash)"}))
+    # The trash is a resource of its own: once deleted, a record is gone from its path.
+    trashed = f"/{entities}/trash/<int:record_id>"
+    _route(trashed, f"get_trashed_{entities}", "GET", entities, get_trashed_record, documented(
+        "One record in the trash (bulk action restore brings it back)", tag="crm",
+        responses={200: {"description": "The record, deleted_at set", "schema": record},
+                   404: "No such record in your organization's trash"}))
+    _route(one, f"trash_{entities}", "DELETE", entities, trash_record, documented(
+        "Move a record to the trash (bulk action restore brings it back)", tag="crm",
+        responses={204: "Moved to the trash", 403: "Your role may not delete", 404: NOT_FOUND}))
+    _route(one, f"update_{entities}", "PATCH", entities, update_record, documented(
+        "Change the fields sent; the others stay", tag="crm", body=serialize.body_schema(entity, whole=False),
+        responses={200: {"description": "The record", "schema": record}, 403: "Not your record, or a "
+                   "reassignment your role may not make", 404: NOT_FOUND, 409: RULE, 422: REFUSED}))
+    _route(one, f"replace_{entities}", "PUT", entities, replace_record, documented(
+        "Replace a record: fields absent from the body are cleared (the owner is kept; a deal keeps its "
+        "stage); what a GET returned may be sent back as it is", tag="crm",
+        body=serialize.body_schema(entity, whole=True),
+        responses={200: {"description": "The record", "schema": record}, 403: "Not your record, or a "
+                   "reassignment your role may not make", 404: NOT_FOUND, 409: RULE, 422: REFUSED}))
+    _route(f"/{entities}/bulk", f"bulk_{entities}", "POST", entities, bulk, documented(
+        f"Apply one action to many {entities}: by ids, or to all a filter matches (up to {MAX_BULK:,})",
+        tag="crm", body=_bulk_body(entity),
+        responses={200: {"description": "How many records changed",
+                         "schema": serialize.always(changed=integer(minimum=0))},
+                   403: "Your role may not", 422: "No ids and no filter, too many records, or a value "
+                                                  "that names nothing (code invalid)"}))
+
+
+for _entities in ENTITIES:
+    _register(_entities)

@@ -3,6 +3,8 @@ small nested object, tags as names, custom values, owner, timestamps.
 
 The shape is what a client may send back: ``PUT`` accepts a ``GET`` body as it is (nested
 references are read by their ``id``; read-only keys such as ``created_at`` are ignored).
+``schema`` and ``body_schema`` state both shapes for the API's contract, which checks a body
+before ``from_json`` reads it.
 """
 
 from __future__ import annotations
@@ -11,14 +13,33 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.blueprints.crm.models import Contact, CustomField, Deal, Entity, Record
-from app.blueprints.crm.records.fields import FIELDS
+from sqlalchemy import String
+
+from app.api.docs import ID, NULL_ID, obj, string
+from app.blueprints.crm.models import Contact, CustomField, Deal, DealStatus, Entity, Record
+from app.blueprints.crm.records.fields import FIELDS, Field
+from app.canonical import ID_MAX
 from app.errors import DomainError
 
-# Keys a response carries that a request body may repeat but cannot set.
-READ_ONLY = frozenset({"id", "entity", "created_at", "updated_at", "deleted_at", "pipeline_id",
-                       "stage_entered_at", "position", "display_name"})
+# Keys a response carries that a request body may repeat but cannot set, by kind of record.
+_READ_ONLY = ("id", "entity", "created_at", "updated_at", "deleted_at")
+READ_ONLY = {Entity.CONTACT: (*_READ_ONLY, "display_name"), Entity.COMPANY: _READ_ONLY,
+             Entity.DEAL: (*_READ_ONLY, "pipeline_id", "stage_entered_at", "position")}
 _SINGLE_REFERENCES = ("company", "contact", "stage", "owner")
+
+# The longest text a field's cleaner reads: its column's length, except where what may be typed
+# is longer than what is stored (a website without its scheme, a phone without its spaces).
+_RAW_LENGTH = {"email": 254, "phone": 64, "telegram_username": 64, "timezone": 64, "domain": 253,
+               "website": 500}
+_LONG_TEXT = 20_000  # notes, as fields.py cleans them
+_CUSTOM_TEXT = 2_000  # a text custom value, as fields.parse_custom cleans it
+_CUSTOM_KEY = r"^[a-z0-9_]{1,64}$"  # as custom_fields makes keys
+_LARGEST_VALUE = 999_999_999_999.99  # what a deal's NUMERIC(14, 2) holds
+_MAX_TAGS = 100
+_TAG_LENGTH = 64  # Tag.name
+_NAME_LENGTH = 254  # a reference by name: a company's or stage's name, a contact's or member's email
+_BY_NAME = {"company": "a company's name (created when no company has it)", "contact": "a contact's email",
+            "stage": "a stage's name in the default pipeline", "owner": "a member's email"}
 
 
 def plain(value: Any) -> Any:
@@ -62,92 +83,151 @@ def record_json(entity: str, record: Record) -> dict[str, Any]:
     return data
 
 
-def _column_type(entity: str, name: str) -> dict[str, Any]:
+# -- the record as the API sends it --------------------------------------------------------------
+
+def always(**properties: Any) -> dict[str, Any]:
+    """An object schema whose every property is always sent, and no other."""
+    return {**obj(list(properties), **properties), "additionalProperties": False}
+
+
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+_INTEGER = {"type": "integer"}
+_REF = always(id=_INTEGER, name=string())
+_OWNER = always(id=_INTEGER, name=string(), email=string())
+_TIME = string(format="date-time")
+_CUSTOM = {"type": "object", "additionalProperties": {"type": ["string", "number"]},
+           "description": "custom values by the custom field's key: text, a number, or a date YYYY-MM-DD"}
+
+
+def _column(entity: str, name: str):
     from app.blueprints.crm.records.service import model_for
 
-    column = model_for(entity).__table__.c[name]
+    return model_for(entity).__table__.c[name]
+
+
+def _column_type(entity: str, name: str) -> dict[str, Any]:
+    """A plain field as ``record_json`` sends it."""
+    column = _column(entity, name)
     python_type = column.type.python_type
     kind = {bool: "boolean", int: "integer"}.get(python_type, "string")
     spec: dict[str, Any] = {"type": [kind, "null"] if column.nullable else kind}
     if python_type is date:
         spec["format"] = "date"
     elif python_type is Decimal:
-        spec["format"] = "decimal"
+        spec.update(format="decimal", pattern=r"^-?[0-9]+\.[0-9]{2}$")
     return spec
 
 
 def schema(entity: str) -> dict[str, Any]:
-    """The OpenAPI schema of ``record_json(entity, ...)``."""
-    props: dict[str, Any] = {"id": {"type": "integer"}, "entity": {"type": "string"}}
-    ref = {"type": ["object", "null"], "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+    """The OpenAPI schema of ``record_json(entity, ...)``: every key, always sent."""
+    props: dict[str, Any] = {"id": _INTEGER, "entity": string(const=str(entity))}
     for f in FIELDS[entity]:
         if f.reference == "tags":
-            props["tags"] = {"type": "array", "items": {"type": "string"}}
+            props["tags"] = {"type": "array", "items": string()}
         elif f.reference == "owner":
             props["owner_id"] = {"type": ["integer", "null"]}
-            props["owner"] = {"type": ["object", "null"], "properties": {
-                "id": {"type": "integer"}, "name": {"type": "string"}, "email": {"type": "string"}}}
+            props["owner"] = _or_null(_OWNER)
         elif f.reference:
             props[f"{f.name}_id"] = {"type": ["integer", "null"]}
-            props[f.name] = ref
+            props[f.name] = _or_null(_REF)
         else:
             props[f.name] = {**_column_type(entity, f.name), "description": f.label}
-    props.update({"custom": {"type": "object"},
-                  "created_at": {"type": "string", "format": "date-time"},
-                  "updated_at": {"type": "string", "format": "date-time"},
-                  "deleted_at": {"type": ["string", "null"], "format": "date-time"}})
     if entity == Entity.CONTACT:
-        props["display_name"] = {"type": "string"}
-    return {"type": "object", "properties": props}
+        props["display_name"] = string(description="the name, else the email, handle or phone")
+    if entity == Entity.DEAL:
+        props.update(pipeline_id={"type": ["integer", "null"]}, stage_entered_at=_TIME,
+                     position={"type": "number", "description": "its place in its stage's column"})
+    props.update(custom=_CUSTOM, created_at=_TIME, updated_at=_TIME,
+                 deleted_at={"type": ["string", "null"], "format": "date-time"})
+    return always(**props)
 
 
-# -- request bodies ----------------------------------------------------------------------------
+# -- the record as the API reads it --------------------------------------------------------------
+
+def _text_limit(entity: str, name: str) -> int:
+    if name in _RAW_LENGTH:
+        return _RAW_LENGTH[name]
+    column_type = _column(entity, name).type
+    return column_type.length if isinstance(column_type, String) and column_type.length else _LONG_TEXT
+
+
+def _plain_input(entity: str, f: Field) -> dict[str, Any]:
+    """What a plain field takes: a value of its type (text within its limit), or null, which
+    clears it (or keeps it, for a field that cannot be empty); a required field takes text only."""
+    python_type = _column(entity, f.name).type.python_type
+    if entity == Entity.DEAL and f.name == "status":
+        return {"enum": [*(s.value for s in DealStatus), None],
+                "description": "won or lost moves the deal to its pipeline's won or lost stage"}
+    if python_type is Decimal:
+        return {"type": ["number", "string", "null"], "minimum": -_LARGEST_VALUE, "maximum": _LARGEST_VALUE,
+                "maxLength": 32, "description": f'{f.label}: a number, or text such as "12,500.50"'}
+    if python_type is date:
+        return {"type": ["string", "null"], "format": "date", "description": f"{f.label}, YYYY-MM-DD"}
+    if python_type is int:
+        low, high = (0, 100) if f.name == "probability" else (1, 2**63 - 1)
+        return {"type": ["integer", "null"], "minimum": low, "maximum": high, "description": f.label}
+    if python_type is bool:
+        return {"type": ["boolean", "null"], "description": f.label}
+    return {"type": "string" if f.required else ["string", "null"], "maxLength": _text_limit(entity, f.name),
+            "description": f.label}
+
+
+def _reference_input(f: Field) -> dict[str, Any]:
+    """A reference: an id, the nested object a response carries (read by its id), a name, or null."""
+    nested = {"id": ID, "name": string()} | ({"email": string()} if f.reference == "owner" else {})
+    return {"type": ["integer", "string", "object", "null"], "minimum": 1, "maximum": ID_MAX,
+            "maxLength": _NAME_LENGTH, "properties": nested, "required": ["id"],
+            "description": f'{f.label}: an id, {{"id": n}}, {_BY_NAME[f.reference]}, or null for none'}
+
+
+_TAGS_INPUT = {"type": ["array", "string", "null"], "items": string(maxLength=_TAG_LENGTH),
+               "maxItems": _MAX_TAGS, "maxLength": _MAX_TAGS * (_TAG_LENGTH + 1),
+               "description": "tag names (new ones are created), as a list or separated by commas; "
+                              "the record's tags become these"}
+_CUSTOM_INPUT = {"type": "object", "propertyNames": {"pattern": _CUSTOM_KEY},
+                 "additionalProperties": {"type": ["string", "number", "null"], "maxLength": _CUSTOM_TEXT},
+                 "description": "custom values by the custom field's key (null clears one)"}
+
+
+def body_schema(entity: str, *, whole: bool) -> dict[str, Any]:
+    """The JSON body that writes a record of ``entity``: every field, with the required ones
+    required when the body is the ``whole`` record (create, replace)."""
+    props: dict[str, Any] = {}
+    for f in FIELDS[entity]:
+        if f.reference == "tags":
+            props["tags"] = _TAGS_INPUT
+        elif f.reference:
+            props[f.name] = _reference_input(f)
+            props[f"{f.name}_id"] = {**NULL_ID, "description": f"as {f.name} (which wins if both are sent)"}
+        else:
+            props[f.name] = _plain_input(entity, f)
+    props["custom"] = _CUSTOM_INPUT
+    props.update({key: {"description": "read-only: accepted as a response sends it, ignored"}
+                  for key in READ_ONLY[entity]})
+    return obj([f.name for f in FIELDS[entity] if f.required] if whole else None, **props)
+
 
 def from_json(entity: str, data: dict[str, Any], definitions: list[CustomField]) -> dict[str, Any]:
-    """The service's loosely typed input from a JSON body; read-only keys are dropped.
-
-    References may be an id, a nested ``{"id": ...}`` (as responses carry them), a name/email, or
-    ``<reference>_id``. Raises DomainError naming every unknown key or ill-shaped value.
-    """
-    fields = {f.name: f for f in FIELDS[entity]}
+    """The service's loosely typed input from a body ``body_schema`` admits: read-only keys dropped,
+    ``<reference>_id`` and a nested ``{"id": n}`` read as the reference, custom values keyed
+    ``custom.<key>``. Raises DomainError naming every custom value no custom field has."""
+    fields = {f.name for f in FIELDS[entity]}
     references = {f"{f.name}_id": f.name for f in FIELDS[entity] if f.reference in _SINGLE_REFERENCES}
-    known_custom = {d.key for d in definitions}
     raw: dict[str, Any] = {}
-    errors: dict[str, str] = {}
     for key, value in data.items():
         if key in fields:
-            raw[key] = value
+            raw[key] = value["id"] if isinstance(value, dict) else value
         elif key in references:
             raw.setdefault(references[key], value)  # the reference itself wins when both are sent
-        elif key == "custom" and isinstance(value, dict):
-            for custom_key, custom_value in value.items():
-                if custom_key in known_custom:
-                    raw[f"custom.{custom_key}"] = custom_value
-                else:
-                    errors[f"custom.{custom_key}"] = "Unknown custom field."
-        elif key == "custom":
-            errors["custom"] = "Send custom values as an object: {\"key\": value}."
-        elif key.startswith("custom.") and key[len("custom."):] in known_custom:
-            raw[key] = value
-        elif key not in READ_ONLY:
-            errors[key] = "Unknown field."
-    for key, value in list(raw.items()):
-        f = fields.get(key)
-        if f is not None and f.reference in _SINGLE_REFERENCES and isinstance(value, dict):
-            if isinstance(value.get("id"), int) and not isinstance(value.get("id"), bool):
-                raw[key] = value["id"]
-            else:
-                errors[key] = "Give the id, e.g. {\"id\": 12}, or the name."
-        elif f is not None and f.reference == "tags":
-            if not (value is None or isinstance(value, str)
-                    or (isinstance(value, list) and all(isinstance(t, str) for t in value))):
-                errors[key] = "Tags are a list of names."
-        elif isinstance(value, dict | list):
-            errors[key] = "Must be a single value."
-    if errors:
-        unknown = sorted(k for k, v in errors.items() if v.startswith("Unknown"))
-        message = f"Unknown fields: {', '.join(unknown)}." if unknown else "Some fields need attention."
-        raise DomainError(message, errors)
+    custom = data.get("custom", {})
+    unknown = sorted(set(custom) - {d.key for d in definitions})
+    if unknown:
+        raise DomainError(f"Unknown custom fields: {', '.join(unknown)}.",
+                          {f"custom.{key}": "Unknown custom field." for key in unknown})
+    raw.update({f"custom.{key}": value for key, value in custom.items()})
     return raw
 
 
