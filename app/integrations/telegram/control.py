@@ -27,6 +27,9 @@ ANY = "any"
 REPLY_TTL_SECONDS = 60
 NUDGE_CHANNEL = "tg:nudge"
 WAIT_SLICE = 1.0  # seconds of one blocking read for a reply
+# A running process takes a request within a second (its listening read); one still untaken after
+# this long has no process free to take it, and the caller is told so rather than kept waiting.
+PICKUP_SECONDS = 5.0
 
 
 class ControlError(Exception):
@@ -68,8 +71,14 @@ def call(redis: Redis, op: str, *, account_id: int | None = None, timeout: float
     request_id = uuid.uuid4().hex
     payload = {"id": request_id, "op": op, "account_id": account_id, "args": args,
                "deadline": time.time() + timeout}
-    redis.rpush(request_list(worker or ANY), json.dumps(payload, default=str))
-    answer = _wait_for_reply(redis, _reply_key(request_id), payload["deadline"])
+    queue, raw = request_list(worker or ANY), json.dumps(payload, default=str)
+    redis.rpush(queue, raw)
+    reply_key = _reply_key(request_id)
+    answer = _wait_for_reply(redis, reply_key, min(payload["deadline"], time.time() + PICKUP_SECONDS))
+    if answer is None and redis.lrem(queue, 1, raw):
+        raise Unavailable()  # nobody took it; withdrawn, so no process acts on it later
+    if answer is None:  # taken: the process is at work on it
+        answer = _wait_for_reply(redis, reply_key, payload["deadline"])
     if answer is None:
         raise Unavailable()
     reply = json.loads(answer[1])

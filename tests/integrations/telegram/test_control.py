@@ -34,3 +34,12 @@ def test_a_reply_slower_than_the_socket_timeout_still_arrives(impatient_redis):
 def test_no_process_answering_is_unavailable_not_a_socket_error(impatient_redis):
     with pytest.raises(control.Unavailable):
         control.call(impatient_redis, "ping", timeout=1)
+
+
+def test_a_request_no_process_takes_is_withdrawn_and_answered_unavailable_soon(impatient_redis, monkeypatch):
+    monkeypatch.setattr(control, "PICKUP_SECONDS", 0.5)
+    with pytest.raises(control.Unavailable):
+        control.call(impatient_redis, "ping", timeout=20)
+    # Withdrawn at the pickup time (a wait to the deadline would leave it queued), so no process
+    # that starts later runs a request its caller was told had failed.
+    assert impatient_redis.llen(control.request_list(control.ANY)) == 0
