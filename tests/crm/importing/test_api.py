@@ -44,6 +44,7 @@ def test_an_upload_is_accepted_with_202_and_runs_with_the_guessed_mapping(api, o
     assert body["status"] == "queued"
     assert body["mapping"] == {"Name": "full_name", "Email": "email", "Phone": "phone"}  # a name is guessed
     assert body["links"]["self"] == f"/api/crm/imports/{body['id']}" == response.headers["Location"]
+    assert api("GET", response.headers["Location"]).get_json() == body
     work()
     status = api("GET", body["links"]["self"]).get_json()
     assert status["status"] == "done" and status["total_rows"] == status["processed_rows"] == 2
@@ -72,17 +73,33 @@ def test_companies_and_deals_import_too(api, owner):
     assert db.session.scalar(select(func.count()).select_from(Company)) == 1
 
 
-@pytest.mark.parametrize(("form", "status", "field"), [
-    ({"mapping": "[1, 2]"}, 422, "mapping"),
-    ({"mapping": "{not json"}, 422, "mapping"),
-    ({"mapping": json.dumps({"Nope": "email"})}, 422, "mapping"),
-    ({"mapping": json.dumps({"Email": "shoe_size"})}, 422, "mapping"),
-    ({"dedupe": "merge"}, 422, "dedupe"),
+@pytest.mark.parametrize(("form", "code", "field"), [
+    ({"mapping": "[1, 2]"}, "invalid", "mapping"),
+    ({"mapping": "{not json"}, "invalid", "mapping"),
+    ({"mapping": json.dumps({"Nope": "email"})}, "invalid", "mapping"),
+    ({"mapping": json.dumps({"Email": "shoe_size"})}, "invalid", "mapping"),
+    ({"dedupe": "merge"}, "invalid_request", "dedupe"),
+    ({"dry_run": "yes"}, "invalid_request", "dry_run"),
+    ({"dry_run": ["true", "false"]}, "invalid_request", "dry_run"),
+    ({"colour": "red"}, "invalid_request", "colour"),
 ])
-def test_bad_arguments_are_reported_in_the_error_envelope(api, form, status, field):
+def test_bad_arguments_are_reported_in_the_error_envelope_and_nothing_is_stored(api, form, code, field):
     response = post_csv(api, **form)
-    assert response.status_code == status
-    assert field in response.get_json()["error"]["fields"]
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == code and list(error["fields"]) == [field]
+    assert stored_imports() == 0
+
+
+def test_the_202_answer_is_what_the_document_says(api, client):
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    upload = client.get("/api/openapi.json").get_json()["paths"]["/api/crm/{entities}/import"]["post"]
+    answer = upload["responses"]["202"]
+    assert answer["headers"]["Location"]["required"] is True and "GetImport" in answer["links"]
+    body = post_csv(api, dry_run="true").get_json()
+    Draft202012Validator(answer["content"]["application/json"]["schema"],
+                         format_checker=FormatChecker()).validate(body)
 
 
 @pytest.mark.parametrize(("data", "message"), [
@@ -96,7 +113,11 @@ def test_unusable_files_are_422_with_a_reason(api, data, message):
 def test_a_missing_file_is_422(api):
     response = api("POST", "/api/crm/contacts/import", data={"dedupe": "skip"},
                    content_type="multipart/form-data")
-    assert response.status_code == 422 and "file" in response.get_json()["error"]["fields"]
+    assert response.status_code == 422 and response.get_json()["error"]["fields"] == {"file": "Required."}
+    as_text = api("POST", "/api/crm/contacts/import", data={"file": "Name\nAda\n"},
+                  content_type="multipart/form-data")
+    assert as_text.status_code == 422 and as_text.get_json()["error"]["fields"] == {"file": "Not a file."}
+    assert stored_imports() == 0
 
 
 def test_an_agent_cannot_use_the_update_policy(client, owner):

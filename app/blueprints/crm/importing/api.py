@@ -9,9 +9,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context, url_for
 
 from app.api.auth import protect
-from app.api.docs import documented, integer, obj, string
+from app.api.docs import MULTIPART, documented, integer, obj, string
 from app.blueprints.crm import importing
-from app.blueprints.crm.models import Import
+from app.blueprints.crm.models import Import, ImportStatus
+from app.blueprints.crm.records.serialize import always
 from app.errors import DomainError
 from app.extensions import db
 from app.request_input import load_json_field
@@ -19,25 +20,32 @@ from app.request_input import load_json_field
 bp = protect(Blueprint("crm_import_api", __name__, url_prefix="/api/crm"))
 
 ENTITY_PATH = "<any(contacts,companies,deals):entities>"
-COUNTS = obj(["created", "updated", "skipped", "rejected"], created=integer(), updated=integer(),
-             skipped=integer(), rejected=integer())
-IMPORT = obj(
-    ["id", "entity", "status", "links"], id=integer(), entity=string(enum=["contact", "company", "deal"]),
-    status=string(enum=["uploaded", "queued", "running", "done", "failed"]), filename=string(),
+NO_NUL = r"^[^\u0000]*$"  # a NUL in a form field is refused before any view runs (400, request_input)
+COUNTS = always(created=integer(minimum=0), updated=integer(minimum=0), skipped=integer(minimum=0),
+                rejected=integer(minimum=0))
+NULL_TIME = {"type": ["string", "null"], "format": "date-time"}
+IMPORT = always(
+    id=integer(), entity=string(enum=["contact", "company", "deal"]),
+    status=string(enum=[s.value for s in ImportStatus]), filename=string(),
     dedupe=string(enum=list(importing.POLICIES)), dry_run={"type": "boolean"},
-    mapping={"type": "object", "additionalProperties": {"type": "string"}},
-    total_rows=integer(), processed_rows=integer(), counts=COUNTS,
-    error={"type": ["string", "null"]}, created_at=string(format="date-time"),
-    started_at={"type": ["string", "null"], "format": "date-time"},
-    finished_at={"type": ["string", "null"], "format": "date-time"},
-    links=obj(self=string(), rejected=string(description="the rejected rows as CSV, with a reason column")))
+    mapping={"type": "object", "additionalProperties": {"type": "string"},
+             "description": "column header -> field name, for the columns imported"},
+    total_rows=integer(minimum=0), processed_rows=integer(minimum=0), counts=COUNTS,
+    error={"type": ["string", "null"]}, created_at=string(format="date-time"), started_at=NULL_TIME,
+    finished_at=NULL_TIME,
+    links=always(self=string(description="this import"),
+                 rejected=string(description="the rejected rows as CSV, with a reason column")))
 UPLOAD = obj(
     ["file"], file=string(format="binary", description="the CSV (UTF-8 or UTF-16; , ; or tab separated)"),
-    mapping=string(description='JSON object, column header -> field name ("" skips a column); '
-                   "without it the guessed mapping is used"),
+    mapping=string(pattern=NO_NUL, contentMediaType="application/json",
+                   description='JSON object, column header -> field name ("" skips a column); '
+                               "without it the guessed mapping is used"),
     dedupe=string(enum=list(importing.POLICIES), default="skip",
                   description="what a row matching an existing record does; update needs a manager role"),
     dry_run=string(enum=["true", "false"], default="false", description="count everything, write nothing"))
+THE_IMPORT = {"import_id": "$response.body#/id"}
+IMPORT_LINKS = {"GetImport": {"operationId": "crm_import_api.status", "parameters": THE_IMPORT},
+                "GetRejectedRows": {"operationId": "crm_import_api.rejected", "parameters": THE_IMPORT}}
 
 
 def as_json(imp: Import) -> dict:
@@ -48,7 +56,7 @@ def as_json(imp: Import) -> dict:
         "counts": {"created": imp.created_count, "updated": imp.updated_count,
                    "skipped": imp.skipped_count, "rejected": imp.rejected_count},
         "error": imp.error,
-        "created_at": imp.created_at.isoformat() if imp.created_at else None,
+        "created_at": imp.created_at.isoformat(),
         "started_at": imp.started_at.isoformat() if imp.started_at else None,
         "finished_at": imp.finished_at.isoformat() if imp.finished_at else None,
         "links": {"self": url_for("crm_import_api.status", import_id=imp.id),
@@ -68,22 +76,23 @@ def _mapping_arg() -> dict[str, str] | None:
 
 
 @bp.post(f"/{ENTITY_PATH}/import")
-@documented("Upload a CSV and import it in the background", tag="crm import", body=UPLOAD,
-            body_type="multipart/form-data",
-            responses={202: {"description": "Queued; poll links.self", "schema": IMPORT},
+@documented("Upload a CSV and import it in the background", tag="crm import", bodies={MULTIPART: UPLOAD},
+            responses={202: {"description": "Queued; poll links.self", "schema": IMPORT,
+                             "links": IMPORT_LINKS, "headers": {"Location": {
+                                 "description": "the import (its links.self)", "required": True,
+                                 "schema": string()}}},
                        400: "A NUL in the file's name or a form field",
                        403: "The role may not use dedupe=update", 413: "Larger than 64 MB",
                        422: f"Unreadable file (among them one of over {importing.MAX_COLUMNS} columns or "
-                            f"with a header row over {importing.MAX_HEADER_BYTES // 1024} KB), bad mapping "
-                            "or policy"})
+                            f"with a header row over {importing.MAX_HEADER_BYTES // 1024} KB), or a mapping "
+                            "that is not a JSON object of the file's columns to fields (code invalid)"})
 def start(entities: str):
     upload = request.files.get("file")
-    if upload is None:
-        raise DomainError("Attach the CSV as the multipart field 'file'.", {"file": "Missing."})
-    dry_run = request.form.get("dry_run", "false").strip().lower() in ("1", "true", "yes", "on")
+    if upload is None:  # a plain form field named file passes the contract, which sees names only
+        raise DomainError("Attach the CSV as the multipart field 'file'.", {"file": "Not a file."})
     imp = importing.import_file(g.membership, entities, upload.filename or "upload.csv", upload.stream,
                                 mapping=_mapping_arg(), dedupe=request.form.get("dedupe", "skip"),
-                                dry_run=dry_run)
+                                dry_run=request.form.get("dry_run") == "true")
     db.session.commit()
     response = jsonify(as_json(imp))
     response.status_code = 202
