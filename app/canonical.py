@@ -83,6 +83,23 @@ def phone(raw: str, region: str | None = None) -> str:
     raise ValueError("not a possible phone number")
 
 
+_PHONE_WRITTEN = re.compile(r"\+?[\d\s().\-\u2010-\u2015\u2212]+")
+
+
+def phone_search_digits(text: str, region: str | None = None) -> tuple[str, ...]:
+    """What a search for ``text`` looks for when it is written as a phone number: the number's
+    digits in E.164 without the + ("8 916 111-22-33" in RU -> "79161112233"), and its digits as
+    typed ("89161112233": a part of a number, an id); either may match. None (empty) when it is not
+    written like a phone number: letters, or fewer than 7 digits."""
+    text = text.strip()
+    if not _PHONE_WRITTEN.fullmatch(text) or len(digits := re.sub(r"\D", "", text)) < 7:
+        return ()
+    try:
+        return tuple(dict.fromkeys((phone(text, region).removeprefix("+"), digits)))
+    except ValueError:
+        return (digits,)
+
+
 def phone_region(raw: str) -> str:
     """An ISO 3166 alpha-2 code phone numbers can be read in ("ru" -> "RU")."""
     text = _text(raw).upper()

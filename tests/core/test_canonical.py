@@ -60,3 +60,15 @@ def test_a_phone_region_is_a_country_phone_numbers_are_read_in():
     for bad in ("RUS", "ZZ", "", "7"):
         with pytest.raises(ValueError):
             canonical.phone_region(bad)
+
+
+@pytest.mark.parametrize(("raw", "region", "expected"), [
+    ("8 916 111-22-33", "RU", ("79161112233", "89161112233")),
+    ("+7 916 111-22-33", None, ("79161112233",)),
+    ("8 916 111-22-33", None, ("89161112233",)),
+    ("111-22-33", "RU", ("71112233", "1112233")),  # a possible short Russian number, or a part of one
+    ("2024 12", "RU", ()),  # too few digits for a number
+    ("Ivan 89161112233", "RU", ()),  # not a number alone
+])
+def test_a_search_for_a_phone_number_looks_for_its_e164_digits_and_the_digits_typed(raw, region, expected):
+    assert canonical.phone_search_digits(raw, region) == expected

@@ -388,3 +388,17 @@ def test_search_folds_cyrillic_case_and_yo_in_titles_and_message_text(owner, acc
     assert found("мой ёж") == {by_text.id}
     assert found("ж*к") == set()  # GLOB and regex characters are taken literally
     assert found("ёж?") == set()
+
+
+def test_a_number_written_as_the_team_writes_it_finds_the_chat(owner, account):
+    owner.organization.default_country = "RU"
+    db.session.commit()
+    by_phone = make_chat(account, title="Ivan", username="ivan", phone="79161112233")
+    make_chat(account, title="Olga", username="olga", phone="79031234567")
+
+    def found(q):
+        return set(ids(service.list_chats(owner, service.InboxFilter(q=q))[0]))
+
+    assert found("8 916 111-22-33") == {by_phone.id}
+    assert found("+7 916 111 22 33") == {by_phone.id}
+    assert found("111-22-33") == {by_phone.id}

@@ -44,8 +44,8 @@ from app.blueprints.messaging.events import (
 )
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
 from app.blueprints.pipeline.public import Pipeline
-from app.blueprints.team.public import Membership, Permission, require
-from app.canonical import ID_MAX, id_or_none
+from app.blueprints.team.public import Membership, Permission, phone_region, require
+from app.canonical import ID_MAX, id_or_none, phone_search_digits
 from app.db_types import utcnow
 from app.errors import DomainError, NotFound
 from app.events import emit, subscribe
@@ -181,6 +181,8 @@ def _search(org_id: int, q: str) -> ColumnElement[bool]:
     count, like the CRM's LIKE fallback, until messages get a full-text index.
     """
     needle = q.lower().lstrip("@")
+    # A number as people write it ("8 916 111-22-33") is looked for as Telegram's digits too.
+    numbers = phone_search_digits(q, phone_region(org_id)) if any(c.isdigit() for c in q) else ()
     digits = re.sub(r"\D", "", q)
     matches = select(Message.chat_id).where(
         Message.org_id == org_id, _contains(Message.text, needle),
@@ -189,6 +191,7 @@ def _search(org_id: int, q: str) -> ColumnElement[bool]:
                Chat.id.in_(select(matches.subquery().c.chat_id))]
     if len(digits) >= 4:
         clauses.append(Chat.phone.like(_like(digits), escape="\\"))
+    clauses.extend(Chat.phone.like(f"%{n}%") for n in numbers if n != digits)  # digits only
     return or_(*clauses)
 
 

@@ -49,3 +49,32 @@ def test_a_company_renamed_with_yo_is_found_by_ye():
     assert [c.id for c in queries.list_records(owner.org_id, "company", ListQuery(q="елки")).items] == [
         company.id]
     assert company.search_text == "елки-палки"
+
+
+def test_a_number_written_as_the_team_writes_it_finds_the_contact():
+    owner = make_member()
+    owner.organization.default_country = "RU"
+    ivan = make_contact(owner, first_name="Ivan", phone="+79161112233")
+    make_contact(owner, first_name="Olga", phone="+79031234567")
+
+    def found(q):
+        return {c.id for c in queries.list_records(owner.org_id, "contact", ListQuery(q=q)).items}
+
+    for written in ("8 916 111-22-33", "89161112233", "+7 (916) 111-22-33", "916 111 22 33", "111-22-33"):
+        assert found(written) == {ivan.id}, written
+    assert found("8 916 000-00-00") == set()
+
+
+def test_a_number_search_still_finds_the_digits_as_typed():
+    owner = make_member()
+    owner.organization.default_country = "IS"  # where 1234567 is a whole phone number
+    by_id = make_contact(owner, first_name="Tele", telegram_user_id=1234567)
+    assert [c.id for c in queries.list_records(owner.org_id, "contact", ListQuery(q="1234567")).items] == [
+        by_id.id]
+
+
+def test_without_a_default_country_a_national_number_searches_its_digits():
+    owner = make_member()
+    ivan = make_contact(owner, first_name="Ivan", phone="+79161112233")
+    assert queries.list_records(owner.org_id, "contact", ListQuery(q="7 916 111-22-33")).items == [ivan]
+    assert queries.list_records(owner.org_id, "contact", ListQuery(q="8 916 111-22-33")).items == []

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, column, func, select, text
+from sqlalchemy import Integer, Select, and_, column, func, or_, select, text
 
 from app.blueprints.auth.public import User
 from app.blueprints.crm import panels
 from app.blueprints.crm.models import Activity, Company, Contact, Deal, Entity, Import, Tag
 from app.blueprints.crm.records.service import model_for
-from app.canonical import search_fold
+from app.blueprints.team.public import phone_region
+from app.canonical import phone_search_digits, search_fold
 from app.extensions import db
 
 MAX_PER_PAGE = 200
@@ -125,7 +126,10 @@ class Page:
 _TERM = re.compile(r"[^\s\"']+")
 
 
-def _search(stmt: Select, model, q: str) -> Select:
+def _search(stmt: Select, model, q: str, org_id: int) -> Select:
+    number = phone_search_digits(q, phone_region(org_id)) if any(c.isdigit() for c in q) else ()
+    if number:
+        return _search_number(stmt, model, number)
     terms = [search_fold(t) for t in _TERM.findall(q)][:8]
     if not terms:
         return stmt
@@ -148,6 +152,19 @@ def _search(stmt: Select, model, q: str) -> Select:
     return stmt
 
 
+def _search_number(stmt: Select, model, forms: tuple[str, ...]) -> Select:
+    """A phone number as people write it ("8 916 111-22-33"): records holding one of its ``forms``
+    (``canonical.phone_search_digits``: the E.164 digits search_text holds, read in the
+    organization's default country, or the digits as typed): digits only, and long enough for the
+    trigram indexes."""
+    if db.engine.dialect.name == "sqlite":
+        fts_table = f"{model.__tablename__}_fts"
+        sql = f"SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH :match"  # noqa: S608
+        match = " OR ".join(f'"{f}"' for f in forms)  # digits only: nothing to quote
+        return stmt.where(model.id.in_(text(sql).bindparams(match=match).columns(column("rowid", Integer))))
+    return stmt.where(or_(*(model.search_text.like(f"%{f}%") for f in forms)))
+
+
 def _escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -158,7 +175,7 @@ def filtered(org_id: int, entity: str, query: ListQuery) -> Select:
     stmt = select(model).where(model.org_id == org_id)
     stmt = stmt.where(model.deleted_at.is_not(None) if query.trashed else model.deleted_at.is_(None))
     if query.q.strip():
-        stmt = _search(stmt, model, query.q)
+        stmt = _search(stmt, model, query.q, org_id)
     if query.unowned:
         stmt = stmt.where(model.owner_id.is_(None))
     elif query.owner_id:
