@@ -168,3 +168,28 @@ def test_the_sign_in_and_sign_up_pages_fit(new_page, size):
         width, window = fits(page)
         assert width <= window, (url, width)
         snap(page, size, url)
+
+
+def test_on_a_phone_a_list_keeps_its_title_and_primary_action_and_the_rest_sits_in_more(new_page):
+    owner = make_member(Role.OWNER)
+    for size, visible in (("phone", False), ("laptop", True)):
+        page = new_page(SIZES[size])
+        sign_in(page, owner.user.email, PASSWORD)
+        page.goto("/contacts")
+        bar = page.get_by_role("banner")
+        expect(bar.locator("h1")).to_be_visible()
+        expect(bar.get_by_role("link", name="New contact")).to_be_visible()
+        more = bar.get_by_role("button", name="More actions")
+        if visible:  # a laptop has the room: the actions are in the bar, no menu
+            expect(more).to_be_hidden()
+            expect(bar.get_by_role("link", name="Import CSV")).to_be_visible()
+            continue
+        expect(bar.get_by_role("link", name="Import CSV")).to_be_hidden()
+        more.click()
+        expect(bar.get_by_role("link", name="Trash")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(bar.get_by_role("link", name="Trash")).to_be_hidden()
+        more.click()
+        bar.get_by_role("link", name="Import CSV").click()
+        expect(page).to_have_url(re.compile(r"/imports/new/contacts$"))
+        assert page.csp.violations() == []
