@@ -33,7 +33,7 @@ def test_connect_a_sandbox_account_then_chat_with_a_person_who_answers_live(new_
     expect(page).to_have_url(re.compile(r"/inbox/$"))
     rows = page.locator(".chat-row")
     expect(rows.first).to_be_visible(timeout=20_000)  # the dialog import arrives live
-    expect(rows).to_have_count(4, timeout=20_000)  # a new sandbox account has four conversations
+    expect(rows).to_have_count(6, timeout=20_000)  # a new sandbox account: 4 English, 2 Russian-speaking
 
     rows.first.locator("a").click()
     thread = page.locator("[id^=thread-messages-]")
