@@ -99,8 +99,10 @@ def main() -> int:
             *(["--include-path-regex", os.environ["FUZZ_INCLUDE"]] if os.environ.get("FUZZ_INCLUDE") else []),
             "--request-timeout", "30", "--generation-database", "none", "--no-color",
         ]
-        env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz.checks"}
-        return subprocess.run(command, check=False, env=env, cwd=HERE.parent.parent).returncode
+        # Run from the scratch directory (schemathesis keeps its state in the working directory),
+        # with the checkout on the path for the hooks module.
+        env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz.checks", "PYTHONPATH": str(HERE.parent.parent)}
+        return subprocess.run(command, check=False, env=env, cwd=ROOT).returncode
     finally:
         stop_embedded_redis(redis_dir)
 
