@@ -207,6 +207,9 @@ def _message(error: ValidationError) -> str:
         return formats.get(expected, "Not valid.")
     if kind == "pattern":
         return error.schema.get("x-pattern-message", "Not in the expected form.")
+    if kind in ("oneOf", "anyOf") and all(set(option) == {"required"} for option in expected):
+        names = [name for option in expected for name in option["required"]]
+        return f"Give {' or '.join(dict.fromkeys(names))}."
     if kind in ("oneOf", "anyOf"):
         kinds = [k for option in expected for k in _types(option)]
         if kinds:

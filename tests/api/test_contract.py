@@ -3,6 +3,7 @@
 import pytest
 from flask import Flask, g, jsonify
 
+from app.api import validation
 from app.api.docs import ID, NULL_ID, documented, integer, obj, openapi_document, string
 from app.errors import register_error_handlers
 from app.request_input import init_request_input
@@ -114,3 +115,10 @@ def test_the_document_publishes_the_schemas_it_enforces_and_the_statuses_it_answ
 
 def test_an_id_schema_is_what_a_database_id_column_holds():
     assert (ID["minimum"], ID["maximum"]) == (1, 2**31 - 1)
+
+
+def test_a_body_missing_every_one_of_its_alternatives_says_which_to_give():
+    either = validation.validator({"type": "object", "anyOf": [{"required": ["ids"]}, {"required": ["all"]}]})
+    with pytest.raises(validation.InvalidRequest) as refused:
+        validation.check_body(either, {})
+    assert refused.value.fields == {"body": "Give ids or all."}

@@ -20,11 +20,12 @@ def test_openapi_document_describes_every_api_route(app, client):
 
 def test_path_parameters_are_typed_and_any_converters_become_enums(client):
     spec = client.get("/api/openapi.json").get_json()
-    params = {p["name"]: p for p in spec["paths"]["/api/crm/{entities}/{record_id}"]["get"]["parameters"]}
-    assert params["record_id"]["schema"] == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
-    assert params["entities"]["schema"] == {"type": "string", "enum": ["companies", "contacts", "deals"]}
-    assert [p["name"] for p in spec["paths"]["/api/crm/{entities}/{record_id}"]["get"]["parameters"]][:2] == [
-        "entities", "record_id"]
+    read = spec["paths"]["/api/crm/contacts/{record_id}"]["get"]["parameters"]
+    assert [(p["name"], p["in"], p["schema"]) for p in read] == [
+        ("record_id", "path", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1})]
+    upload = spec["paths"]["/api/crm/{entities}/import"]["post"]["parameters"]
+    assert [(p["name"], p["schema"]) for p in upload] == [
+        ("entities", {"type": "string", "enum": ["companies", "contacts", "deals"]})]
 
 
 def test_protected_operations_declare_bearer_auth_and_401(client):
