@@ -199,5 +199,8 @@ def _path_schema(converter) -> dict:
     return string()
 
 
+# Text without a NUL: the app refuses one in any query string or form field before the contract
+# check (400, request_input), so the document says so of every such text parameter.
+NO_NUL = r"^[^\u0000]*$"
 ID = integer(minimum=1, maximum=ID_MAX, description="an id (1 to 2^31 - 1)")
 NULL_ID = {"type": ["integer", "null"], "minimum": 1, "maximum": ID_MAX}

@@ -46,9 +46,9 @@ class CspWatch:
 def new_page(browser, live_server):
     contexts = []
 
-    def make(viewport=None, timezone="UTC"):
+    def make(viewport=None, timezone="UTC", locale=None):
         context = browser.new_context(base_url=live_server, viewport=viewport or {"width": 1280, "height": 800},
-                                      timezone_id=timezone)
+                                      timezone_id=timezone, locale=locale)
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()

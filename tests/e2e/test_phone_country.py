@@ -6,26 +6,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import CspWatch
-
 
 @pytest.fixture
-def browser_in(browser, live_server):
+def browser_in(new_page):
     """``browser_in(locale, timezone)``: a page of a browser set to that language and time zone."""
-    contexts = []
-
-    def make(locale, timezone):
-        context = browser.new_context(base_url=live_server, locale=locale, timezone_id=timezone,
-                                      viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.csp = CspWatch(page)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
+    return lambda locale, timezone: new_page(locale=locale, timezone=timezone)
 
 
 def sign_up(page, email):

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 
 from app.api.auth import per_member_limit, protect
-from app.api.docs import ID, NULL_ID, documented, integer, obj, string
+from app.api.docs import ID, NO_NUL, NULL_ID, documented, integer, obj, string
 from app.blueprints.crm.public import record_json, schema
 from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import service
@@ -120,7 +120,6 @@ def _query(name: str, schema: dict, description: str) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
-NO_NUL = r"^[^\x00]*$"  # the app refuses a NUL in any query string (400) before the contract check
 MOVE_TO = _query("move_to", ID, "the stage that receives the deals (required when there are any)")
 FILTERS = [_query("q", string(maxLength=200, pattern=NO_NUL), "search deals, contacts, companies"),
            _query("owner", string(pattern=f"^(none|{whole_numbers_to(ID_MAX)})$",

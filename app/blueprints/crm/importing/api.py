@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context, url_for
 
 from app.api.auth import protect
-from app.api.docs import MULTIPART, documented, integer, obj, string
+from app.api.docs import MULTIPART, NO_NUL, documented, integer, obj, string
 from app.blueprints.crm import importing
 from app.blueprints.crm.models import Import, ImportStatus
 from app.blueprints.crm.records.serialize import always
@@ -20,7 +20,6 @@ from app.request_input import load_json_field
 bp = protect(Blueprint("crm_import_api", __name__, url_prefix="/api/crm"))
 
 ENTITY_PATH = "<any(contacts,companies,deals):entities>"
-NO_NUL = r"^[^\u0000]*$"  # a NUL in a form field is refused before any view runs (400, request_input)
 COUNTS = always(created=integer(minimum=0), updated=integer(minimum=0), skipped=integer(minimum=0),
                 rejected=integer(minimum=0))
 NULL_TIME = {"type": ["string", "null"], "format": "date-time"}

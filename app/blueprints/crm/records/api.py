@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 
 from app.api.auth import json_body, per_member_limit, protect
-from app.api.docs import ID, documented, integer, obj, string
+from app.api.docs import ID, NO_NUL, documented, integer, obj, string
 from app.api.validation import InvalidRequest
 from app.blueprints.crm.bulk import service as bulk_service
 from app.blueprints.crm.export.routes import csv_response
@@ -42,7 +42,6 @@ per_user = per_member_limit("crm_api", RATE)
 # -- OpenAPI pieces ----------------------------------------------------------------------------
 
 # A NUL in a query value is refused before any view runs (400, request_input).
-NO_NUL = r"^[^\u0000]*$"
 NUL_IN_QUERY = "A query value holds a NUL character"
 NOT_FOUND = "No such record in your organization"
 RULE = ("A deal's stage rule refuses it (code rule_broken, the message names the rule), or someone "
