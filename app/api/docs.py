@@ -106,6 +106,22 @@ def obj(required: list[str] | None = None, **properties: Any) -> dict:
     return schema
 
 
+def always(**properties: Any) -> dict:
+    """An object schema whose every property is always sent (a response's shape)."""
+    return obj(list(properties), **properties)
+
+
+def whole_numbers_to(limit: int) -> str:
+    """A regular expression of the whole numbers 1 to ``limit`` as plain digits (no sign, no leading
+    zero): any shorter number, or one of ``limit``'s length below it from some digit on. For a text
+    parameter that is an id or a word ("none"), which one declared type cannot say."""
+    digits = str(limit)
+    shorter = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    below = [f"{digits[:i]}[{int(i == 0)}-{int(d) - 1}][0-9]{{{len(digits) - i - 1}}}"
+             for i, d in enumerate(digits) if int(d) > int(i == 0)]
+    return "|".join([*shorter, *below, digits])
+
+
 def string(**extra: Any) -> dict:
     return {"type": "string", **extra}
 

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, url_for
 
 from app.api.auth import json_body, per_member_limit, protect
-from app.api.docs import ID, documented, integer, obj, string
+from app.api.docs import ID, always, documented, integer, obj, string
 from app.blueprints.accounts import gateway, service
 from app.blueprints.accounts.config import LIMITS
 from app.blueprints.accounts.models import AccountStatus
@@ -32,11 +32,6 @@ per_user = per_member_limit("accounts_api")
 NULL_STR = {"type": ["string", "null"]}
 NULL_TIME = {"type": ["string", "null"], "format": "date-time"}
 MAX_AGENTS = 1000  # more than any organization gives one account; keeps the lookup one statement
-
-
-def always(**properties: Any) -> dict:
-    """An object schema whose every property is always sent."""
-    return obj(list(properties), **properties)
 
 
 PROXY_IN = obj(["host", "port"],

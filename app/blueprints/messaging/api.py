@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 
 from app.api.auth import json_body, per_member_limit, protect
-from app.api.docs import ID, JSON, MULTIPART, NO_NUL, NULL_ID, documented, integer, obj, string
+from app.api.docs import ID, JSON, MULTIPART, NO_NUL, NULL_ID, always, documented, integer, obj, string
 from app.blueprints.messaging import media, service
 from app.blueprints.messaging.models import Chat, Message, MessageStatus
 from app.canonical import id_or_none
@@ -33,11 +33,6 @@ NULL_STR = {"type": ["string", "null"]}
 NULL_TIME = {"type": ["string", "null"], "format": "date-time"}
 BOOLEAN = {"type": "boolean"}
 # A NUL in a query value or a form field is refused before any view runs (400, request_input).
-
-
-def always(**properties: Any) -> dict:
-    """An object schema whose every property is always sent."""
-    return obj(list(properties), **properties)
 
 
 CHAT = always(

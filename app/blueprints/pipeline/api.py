@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 
 from app.api.auth import per_member_limit, protect
-from app.api.docs import ID, NO_NUL, NULL_ID, documented, integer, obj, string
+from app.api.docs import ID, NO_NUL, NULL_ID, always, documented, integer, obj, string, whole_numbers_to
 from app.blueprints.crm.public import record_json, schema
 from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import service
@@ -34,21 +34,6 @@ per_user = per_member_limit("pipeline_api")
 
 MAX_PAGE = 1_000_000  # of a stage's history: far beyond any, and an offset the database skips quickly
 MAX_PER_PAGE = 200
-
-
-def whole_numbers_to(limit: int) -> str:
-    """A regular expression of the whole numbers 1 to ``limit`` as plain digits (no sign, no leading
-    zero): any shorter number, or one of ``limit``'s length below it from some digit on."""
-    digits = str(limit)
-    shorter = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
-    below = [f"{digits[:i]}[{int(i == 0)}-{int(d) - 1}][0-9]{{{len(digits) - i - 1}}}"
-             for i, d in enumerate(digits) if int(d) > int(i == 0)]
-    return "|".join([*shorter, *below, digits])
-
-
-def always(**properties: Any) -> dict:
-    """An object schema whose every property is always sent."""
-    return obj(list(properties), **properties)
 
 
 def array(items: dict, **extra: Any) -> dict:

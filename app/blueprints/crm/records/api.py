@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 
 from app.api.auth import json_body, per_member_limit, protect
-from app.api.docs import ID, NO_NUL, documented, integer, obj, string
+from app.api.docs import ID, NO_NUL, documented, integer, obj, string, whole_numbers_to
 from app.api.validation import InvalidRequest
 from app.blueprints.crm.bulk import service as bulk_service
 from app.blueprints.crm.export.routes import csv_response
@@ -58,20 +58,8 @@ def _query(name: str, description: str, schema: dict) -> dict:
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
-def _whole_numbers_up_to(limit: int) -> str:
-    """A regular expression of the whole numbers from 1 to ``limit``, written without leading zeros:
-    the shorter numbers, then each digit of ``limit`` undercut in turn, then ``limit`` itself."""
-    digits = str(limit)
-    options = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
-    for position, digit in enumerate(digits):
-        lowest, rest = (1 if position == 0 else 0), len(digits) - position - 1
-        if int(digit) > lowest:
-            options.append(f"{digits[:position]}[{lowest}-{int(digit) - 1}][0-9]{{{rest}}}")
-    return "|".join([*options, digits])
-
-
 # The owner filter is a user id or "none": a pattern, since a query value is converted by one type.
-OWNER = string(pattern=f"^(none|{_whole_numbers_up_to(ID_MAX)})$")
+OWNER = string(pattern=f"^(none|{whole_numbers_to(ID_MAX)})$")
 
 
 def _sorts(entity: str) -> list[str]:

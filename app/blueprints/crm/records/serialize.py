@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import String
 
+from app.api import docs
 from app.api.docs import ID, NULL_ID, obj, string
 from app.blueprints.crm.models import Contact, CustomField, Deal, DealStatus, Entity, Record
 from app.blueprints.crm.records.fields import FIELDS, Field
@@ -87,7 +88,7 @@ def record_json(entity: str, record: Record) -> dict[str, Any]:
 
 def always(**properties: Any) -> dict[str, Any]:
     """An object schema whose every property is always sent, and no other."""
-    return {**obj(list(properties), **properties), "additionalProperties": False}
+    return {**docs.always(**properties), "additionalProperties": False}
 
 
 def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
