@@ -1,10 +1,12 @@
 """One declaration, two uses: what ``@documented`` publishes is what it enforces."""
 
+import re
+
 import pytest
 from flask import Flask, g, jsonify
 
 from app.api import validation
-from app.api.docs import ID, NULL_ID, documented, integer, obj, openapi_document, string
+from app.api.docs import ID, NULL_ID, documented, integer, obj, openapi_document, string, whole_numbers_to
 from app.errors import register_error_handlers
 from app.request_input import init_request_input
 
@@ -122,3 +124,12 @@ def test_a_body_missing_every_one_of_its_alternatives_says_which_to_give():
     with pytest.raises(validation.InvalidRequest) as refused:
         validation.check_body(either, {})
     assert refused.value.fields == {"body": "Give ids or all."}
+
+
+@pytest.mark.parametrize("limit", [7, 10, 500, 2**31 - 1])
+def test_the_whole_numbers_pattern_takes_exactly_1_to_its_limit(limit):
+    exact = re.compile(f"^({whole_numbers_to(limit)})$")
+    for number in {1, 9, 10, 99, 100, limit - 1, limit} - {0}:
+        assert (exact.match(str(number)) is not None) == (1 <= number <= limit), number
+    for text in ("0", "01", str(limit + 1), "-1", "1.0", ""):
+        assert exact.match(text) is None, text
