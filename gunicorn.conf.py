@@ -15,3 +15,7 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket (for gunicornc) would be written to $XDG_RUNTIME_DIR or ~/.gunicorn,
+# outside the checkout, and shared by every gunicorn of the user (the tests' and make run's).
+# Nothing here uses it.
+control_socket_disable = True

@@ -33,6 +33,6 @@ def register_cli(app: Flask) -> None:
         """Print where the app listens and how to sign in to the demo."""
         port = os.environ.get("PORT", "5000")
         click.echo("")
-        click.echo(f"  Telegram BD CRM is starting on http://localhost:{port}")
+        click.echo(f"  Relay CRM is starting on http://localhost:{port}")
         click.echo(f"  Demo sign-in: {demo.DEMO_EMAIL} / {demo.DEMO_PASSWORD}")
         click.echo("")

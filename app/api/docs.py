@@ -151,7 +151,7 @@ def openapi_document(app: Flask) -> dict:
             paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Telegram BD CRM API", "version": "1"},
+        "info": {"title": "Relay CRM API", "version": "1"},
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
