@@ -26,7 +26,9 @@ run: install
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed-demo
 	$(BIN)/flask --app wsgi banner
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start web worker clock telegram
+# Ctrl-C stops the processes; then the embedded Redis they used, unless something else uses it
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start web worker clock telegram; \
+	  status=$$?; $(BIN)/python -c "from app.embedded_redis import stop_after_run; stop_after_run()"; exit $$status
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -79,3 +79,29 @@ def stop_embedded_redis(directory: Path) -> None:
             redis.Redis.from_url(url).shutdown(nosave=True)
         except redis.ConnectionError:
             pass  # shutdown closes the connection before answering
+
+
+def stop_if_unused(directory: Path) -> bool:
+    """Shut the embedded server in ``directory`` down unless a process other than this one is
+    connected to it (a second ``make run``, a shell); returns whether it was stopped. What
+    ``make run`` calls once its processes have stopped, so Ctrl-C leaves no server behind."""
+    url = f"unix://{directory / 'redis.sock'}"
+    if not _alive(url):
+        return False
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    mine = client.client_id()
+    if any(int(c["id"]) != mine for c in client.client_list()):
+        return False
+    try:
+        client.shutdown(nosave=True)
+    except redis.ConnectionError:
+        pass  # shutdown closes the connection before answering
+    return True
+
+
+def stop_after_run() -> None:
+    """``make run``'s last step: the checkout's embedded Redis, stopped if nothing uses it."""
+    from app.config import INSTANCE
+
+    stopped = stop_if_unused(INSTANCE / "redis")
+    print("Embedded Redis stopped." if stopped else "Embedded Redis left running (in use, or not running).")
