@@ -350,3 +350,28 @@ def test_on_a_wide_screen_the_panel_is_docked_and_hiding_it_lasts_in_this_browse
     page.locator(f"#chat-head-{chat_id} [data-panel-toggle]").click()
     expect(panel).to_be_visible()
     assert page.csp.violations() == []
+
+
+def test_live_frames_for_what_a_page_does_not_show_raise_no_console_error(new_page):
+    owner = make_member(Role.OWNER)
+    chat = make_chat(make_account(owner.organization), title="Ann Lee", unread_count=0)
+    org_id, chat_id = owner.org_id, chat.id
+    page = new_page()
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto("/contacts")  # no chat list, no thread, no chat head: only the sidebar's badge
+    expect(page.locator("body.is-live")).to_have_count(1)
+
+    chat = db.session.get(Chat, chat_id)
+    chat.unread_count = 1
+    message = make_message(chat, "Are you around?")
+    publish_now(org_id, "inbox.message", chat_id=chat_id, message_id=message.id, new=True)
+    publish_now(org_id, "inbox.chat", chat_id=chat_id)
+    expect(page.locator("#nav-inbox-unread")).to_have_text("1")  # what the page shows is placed
+    page.goto("/inbox/")  # and on the inbox list, a frame for the (closed) chat's head and thread
+    expect(page.locator("body.is-live")).to_have_count(1)
+    publish_now(org_id, "inbox.message", chat_id=chat_id, message_id=message.id, new=False)
+    db.session.get(Chat, chat_id).title = "Ann Lee-Smith"
+    db.session.commit()
+    publish_now(org_id, "inbox.chat", chat_id=chat_id)  # the last frame: once its row shows, all landed
+    expect(page.locator(f"#chat-row-{chat_id}")).to_contain_text("Ann Lee-Smith")
+    assert page.csp.errors == []

@@ -46,6 +46,38 @@
     toast("Cannot reach the server. Check your connection and try again.", "error");
   });
 
+  // A live frame carries fragments for whichever page shows their subject (a chat's head, a board's
+  // column, the inbox list); htmx places every top-level element of a frame by its id or its
+  // hx-swap-oob selector, and one whose target is not on this page is an error in the console
+  // (htmx:oobErrorNoTarget). Those are dropped first; the rest are placed as before.
+  function oobTarget(fragment) {
+    var spec = fragment.getAttribute("hx-swap-oob") || "true";
+    var colon = spec.indexOf(":");
+    return colon >= 0 ? spec.slice(colon + 1) : "#" + CSS.escape(fragment.id);
+  }
+
+  function placeable(fragment) {
+    try {
+      return document.querySelector(oobTarget(fragment)) !== null;
+    } catch (err) {
+      return true;  // a selector this check cannot read: htmx decides
+    }
+  }
+
+  htmx.defineExtension("placeable-only", {
+    transformResponse: function (text, xhr) {
+      if (xhr) return text;  // socket frames only; requests' answers are placed as they come
+      var box = document.createElement("template");
+      box.innerHTML = text;
+      var misplaced = Array.prototype.filter.call(box.content.children, function (fragment) {
+        return !placeable(fragment);
+      });
+      if (!misplaced.length) return text;
+      misplaced.forEach(function (fragment) { fragment.remove(); });
+      return box.innerHTML;
+    }
+  });
+
   // Realtime is a doorbell, not a log: each frame starts with its event's number (<!--seq:N-->)
   // and the socket's first frame carries the latest one. The page knows the number it was
   // rendered at (#live-seq); seeing a higher one that did not land on this page (rung before the
