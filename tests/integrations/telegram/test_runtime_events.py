@@ -111,7 +111,8 @@ def test_a_running_runtime_raises_connect_sync_send_and_receive(runtime, world, 
         eventually(lambda: {"AccountStatusChanged", "AccountSynced"} <= {e.name for e in got},
                    what="the connect and sync events")
         assert [(e.old_status, e.new_status) for e in got if e.name == "AccountStatusChanged"][-1][1] == "online"
-        assert doorbell.heard("inbox.synced", account_id=account.id)
+        # Events are heard as they are raised; their doorbells ring after the commit, a moment later.
+        eventually(lambda: doorbell.heard("inbox.synced", account_id=account.id), what="inbox.synced")
 
         message = queue_message(account, world, ann.profile.id, "Hi Ann")
         eventually(lambda: any(isinstance(e, MessageSent) and e.message_id == message.id for e in got),
@@ -120,12 +121,14 @@ def test_a_running_runtime_raises_connect_sync_send_and_receive(runtime, world, 
         [sending] = [e for e in got if isinstance(e, MessageSending) and e.message_id == message.id]
         [sent] = [e for e in got if isinstance(e, MessageSent) and e.message_id == message.id]
         assert (sending.attempt, sent.via_app, sent.telegram_id) == (1, True, row.telegram_id)
-        assert doorbell.heard("inbox.message", message_id=message.id, new=False)
+        eventually(lambda: doorbell.heard("inbox.message", message_id=message.id, new=False),
+                   what="the sent message's doorbell")
 
         world.person_writes(ann.profile.id, PHONE, "Thanks!")
         received = eventually(lambda: [e for e in got if isinstance(e, MessageReceived)],
                               what="MessageReceived")
-        assert doorbell.heard("inbox.message", message_id=received[0].message_id, new=True)
+        eventually(lambda: doorbell.heard("inbox.message", message_id=received[0].message_id, new=True),
+                   what="the received message's doorbell")
         doorbell.close()
     finally:
         bus.unsubscribe(got.append)
