@@ -122,6 +122,16 @@ def whole_numbers_to(limit: int) -> str:
     return "|".join([*shorter, *below, digits])
 
 
+def query(name: str, description: str, schema: dict, *, required: bool = False) -> dict:
+    """A query parameter of ``@documented(params=...)``."""
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+
+def text(max_length: int, **extra: Any) -> dict:
+    """Text of at most ``max_length`` characters, without the NUL the app refuses anyway."""
+    return string(maxLength=max_length, pattern=NO_NUL, **extra)
+
+
 def string(**extra: Any) -> dict:
     return {"type": "string", **extra}
 

@@ -14,7 +14,20 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 
 from app.api.auth import json_body, per_member_limit, protect
-from app.api.docs import ID, JSON, MULTIPART, NO_NUL, NULL_ID, always, documented, integer, obj, string
+from app.api.docs import (
+    ID,
+    JSON,
+    MULTIPART,
+    NO_NUL,
+    NULL_ID,
+    always,
+    documented,
+    integer,
+    obj,
+    query,
+    string,
+    text,
+)
 from app.blueprints.messaging import media, service
 from app.blueprints.messaging.models import Chat, Message, MessageStatus
 from app.canonical import id_or_none
@@ -52,7 +65,6 @@ MESSAGE = always(
     media={"type": ["object", "null"],
            "description": "kind, mime_type, size, file_name, width, height, duration"})
 NOT_FOUND = "No such chat or message that you may see"
-NUL_IN_QUERY = "A query value holds a NUL character"
 MESSAGE_AT = {"Location": {"description": "the message, to poll until it is sent or failed",
                            "required": True, "schema": string()}}
 THE_MESSAGE = {"message_id": "$response.body#/id"}
@@ -67,20 +79,12 @@ MESSAGE_LINKS = {"GetMessage": {"operationId": "messaging_api.message", "paramet
                  "RetryMessage": {"operationId": "messaging_api.retry", "parameters": THE_MESSAGE}}
 
 
-def _query(name: str, description: str, schema: dict, *, required: bool = False) -> dict:
-    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
-
-
-def _text(max_length: int) -> dict:
-    return string(maxLength=max_length, pattern=NO_NUL)
-
-
-FILTERS = [_query("q", "search titles, usernames, phones and message text", _text(100)),
-           _query("account_id", "only this account's chats", ID),
-           _query("assignee", "me, none, or a user id", string(pattern=r"^(me|none|[0-9]{1,10})$")),
-           _query("unread", "true: only chats with unread messages", BOOLEAN),
-           _query("has_deal", "true: only chats whose contact has an open deal", BOOLEAN)]
-CURSOR = _text(64)
+FILTERS = [query("q", "search titles, usernames, phones and message text", text(100)),
+           query("account_id", "only this account's chats", ID),
+           query("assignee", "me, none, or a user id", string(pattern=r"^(me|none|[0-9]{1,10})$")),
+           query("unread", "true: only chats with unread messages", BOOLEAN),
+           query("has_deal", "true: only chats whose contact has an open deal", BOOLEAN)]
+CURSOR = text(64)
 
 
 def chat_json(chat: Chat, has_deal: bool | None = None) -> dict[str, Any]:
@@ -120,13 +124,13 @@ def _filter() -> service.InboxFilter:
 @per_user
 @documented("The inbox: chats with a message, newest conversation first, with your unread figures",
             tag="messaging",
-            params=[*FILTERS, _query("cursor", "next_cursor of the previous page", CURSOR),
-                    _query("limit", f"chats per page (default {service.CHAT_PAGE})",
+            params=[*FILTERS, query("cursor", "next_cursor of the previous page", CURSOR),
+                    query("limit", f"chats per page (default {service.CHAT_PAGE})",
                            integer(minimum=1, maximum=100))],
             responses={200: {"description": "A page of the inbox", "schema": always(
                 items={"type": "array", "items": INBOX_CHAT}, next_cursor=NULL_STR, unread_chats=integer(),
                 unread_messages=integer()), "links": CHAT_LINKS},
-                400: NUL_IN_QUERY, 422: "Outside the parameters below, or a cursor not from this list"})
+                422: "Outside the parameters below, or a cursor not from this list"})
 def inbox():
     rows, next_cursor = service.list_chats(g.membership, _filter(), g.args.get("cursor"),
                                            limit=g.args.get("limit", service.CHAT_PAGE))
@@ -139,12 +143,11 @@ def inbox():
 @per_user
 @documented("Every chat you may see (those without messages too), page by page", tag="messaging",
             params=[*FILTERS,
-                    _query("page", "1-based page (default 1)", integer(minimum=1, maximum=1_000_000)),
-                    _query("per_page", "chats per page (default 50)", integer(minimum=1, maximum=200))],
+                    query("page", "1-based page (default 1)", integer(minimum=1, maximum=1_000_000)),
+                    query("per_page", "chats per page (default 50)", integer(minimum=1, maximum=200))],
             responses={200: {"description": "A page of chats", "schema": always(
                 items={"type": "array", "items": CHAT}, total=integer(), page=integer(), per_page=integer()),
-                "links": CHAT_LINKS},
-                400: NUL_IN_QUERY})
+                "links": CHAT_LINKS}})
 def chats():
     page, per_page = g.args.get("page", 1), g.args.get("per_page", 50)
     found, total = service.chats_page(g.membership, _filter(), page, per_page)
@@ -181,13 +184,13 @@ def assign(chat_id: int):
 @bp.get("/messages")
 @per_user
 @documented("A chat's messages, oldest first, newest page first; older_cursor pages back", tag="messaging",
-            params=[_query("chat_id", "the chat", ID, required=True),
-                    _query("before", "older_cursor of the previous answer", CURSOR),
-                    _query("limit", f"messages per page (default {service.THREAD_PAGE})",
+            params=[query("chat_id", "the chat", ID, required=True),
+                    query("before", "older_cursor of the previous answer", CURSOR),
+                    query("limit", f"messages per page (default {service.THREAD_PAGE})",
                            integer(minimum=1, maximum=200))],
             responses={200: {"description": "Messages", "schema": always(
                 items={"type": "array", "items": MESSAGE}, older_cursor=NULL_STR), "links": THREAD_LINKS},
-                400: NUL_IN_QUERY, 404: NOT_FOUND,
+                404: NOT_FOUND,
                 422: "Outside the parameters below, or a cursor not from this chat"})
 def messages():
     chat = service.get_chat(g.membership, g.args["chat_id"])

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 
 from app.api.auth import per_member_limit, protect
-from app.api.docs import ID, NO_NUL, NULL_ID, always, documented, integer, obj, string, whole_numbers_to
+from app.api.docs import ID, NULL_ID, always, documented, integer, obj, query, string, text, whole_numbers_to
 from app.blueprints.crm.public import record_json, schema
 from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import service
@@ -101,35 +101,23 @@ DEAL_MOVE = obj(["stage_id"], stage_id=ID,
 # -- parameters and answers ----------------------------------------------------------------------
 
 
-def _query(name: str, schema: dict, description: str) -> dict:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+MOVE_TO = query("move_to", "the stage that receives the deals (required when there are any)", ID)
+FILTERS = [query("q", "search deals, contacts, companies", text(200)),
+           query("owner", "the owner's user id, or none",
+                 string(pattern=f"^(none|{whole_numbers_to(ID_MAX)})$",
+                        **{"x-pattern-message": "A user id, or none."})),
+           query("tag", "a tag's name", text(64))]
+LIMIT = query("limit", f"cards per column (default {boards.PAGE})",
+              integer(minimum=1, maximum=boards.MAX_LIMIT))
+PAGE = query("page", "1-based page (default 1)", integer(minimum=1, maximum=MAX_PAGE))
+PER_PAGE = query("per_page", "moves per page (default 50)", integer(minimum=1, maximum=MAX_PER_PAGE))
+STAGES_OF = query("pipeline_id", "only this pipeline's stages", ID)
 
-
-MOVE_TO = _query("move_to", ID, "the stage that receives the deals (required when there are any)")
-FILTERS = [_query("q", string(maxLength=200, pattern=NO_NUL), "search deals, contacts, companies"),
-           _query("owner", string(pattern=f"^(none|{whole_numbers_to(ID_MAX)})$",
-                                  **{"x-pattern-message": "A user id, or none."}),
-                  "the owner's user id, or none"),
-           _query("tag", string(maxLength=64, pattern=NO_NUL), "a tag's name")]
-LIMIT = _query("limit", integer(minimum=1, maximum=boards.MAX_LIMIT),
-               f"cards per column (default {boards.PAGE})")
-PAGE = _query("page", integer(minimum=1, maximum=MAX_PAGE), "1-based page (default 1)")
-PER_PAGE = _query("per_page", integer(minimum=1, maximum=MAX_PER_PAGE), "moves per page (default 50)")
-STAGES_OF = _query("pipeline_id", ID, "only this pipeline's stages")
-
-NUL = "A query-string argument, declared or not, holds a NUL character"
 NOT_FOUND = "No such pipeline, stage or deal in your organization"
 MANAGERS = "Managers and above only"
 MOVED_MEANWHILE = "Someone moved one of its deals, or changed its stages, meanwhile: try again"
 CHANGED_MEANWHILE = "Someone changed or deleted it, or a stage beside it, meanwhile: try again"
 LOCATION = {"Location": {"description": "where it can be read", "schema": string()}}
-
-
-def answers(statuses: dict[int, Any], *, body: bool = False) -> dict[int, Any]:
-    """``statuses`` and the 400 any request can get: a NUL anywhere in its query string, or (with a
-    ``body``) a body that is no JSON object."""
-    refused = f"The body is not a JSON object, or is malformed; or {NUL[0].lower()}{NUL[1:]}"
-    return {400: refused if body else NUL, **statuses}
 
 
 def links(parameter: str, *operations: str) -> dict:
@@ -175,8 +163,8 @@ def naming(field: str, noun: str) -> Iterator[None]:
 @bp.get("")
 @per_user
 @documented("Every pipeline with its stages", tag="pipeline",
-            responses=answers({200: {"description": "Pipelines in order",
-                                     "schema": always(items=array(PIPELINE))}}))
+            responses={200: {"description": "Pipelines in order",
+                                     "schema": always(items=array(PIPELINE))}})
 def list_pipelines():
     return jsonify({"items": [pipeline_json(p) for p in org_pipelines(g.membership.org_id)]})
 
@@ -185,12 +173,12 @@ def list_pipelines():
 @per_user
 @documented("Create a pipeline (with New, In progress, Won and Lost stages)", tag="pipeline",
             body=obj(["name"], name=PIPELINE_NAME),
-            responses=answers({
+            responses={
                 201: {"description": "The pipeline", "schema": PIPELINE, "headers": LOCATION,
                       "links": links("pipeline_id", "read_pipeline", "update_pipeline", "board",
                                      "delete_pipeline")},
                 403: MANAGERS,
-                422: f"A blank or taken name, or already {service.MAX_PIPELINES} pipelines"}, body=True))
+                422: f"A blank or taken name, or already {service.MAX_PIPELINES} pipelines"})
 def create_pipeline():
     pipeline = service.create_pipeline(g.membership, request.get_json()["name"])
     db.session.commit()
@@ -200,7 +188,7 @@ def create_pipeline():
 @bp.get("/<int:pipeline_id>")
 @per_user
 @documented("A pipeline with its stages", tag="pipeline",
-            responses=answers({200: {"description": "The pipeline", "schema": PIPELINE}, 404: NOT_FOUND}))
+            responses={200: {"description": "The pipeline", "schema": PIPELINE}, 404: NOT_FOUND})
 def read_pipeline(pipeline_id: int):
     return jsonify(pipeline_json(service.get_pipeline(g.membership.org_id, pipeline_id)))
 
@@ -209,10 +197,9 @@ def read_pipeline(pipeline_id: int):
 @per_user
 @documented("Rename a pipeline, move it among pipelines, or reorder its stages", tag="pipeline",
             body=PIPELINE_CHANGES,
-            responses=answers({200: {"description": "The pipeline", "schema": PIPELINE}, 404: NOT_FOUND,
+            responses={200: {"description": "The pipeline", "schema": PIPELINE}, 404: NOT_FOUND,
                                403: MANAGERS, 409: CHANGED_MEANWHILE,
-                               422: "A blank or taken name, or a stage_order that is not every stage once"},
-                              body=True))
+                               422: "A blank or taken name, or a stage_order that is not every stage once"})
 def update_pipeline(pipeline_id: int):
     pipeline = service.update_pipeline(g.membership, pipeline_id, request.get_json())
     db.session.commit()
@@ -223,10 +210,10 @@ def update_pipeline(pipeline_id: int):
 @per_user
 @documented("Delete a pipeline; its deals move to stage move_to of another pipeline", tag="pipeline",
             params=[MOVE_TO],
-            responses=answers({200: {"description": "Deleted", "schema": DELETED}, 404: NOT_FOUND,
+            responses={200: {"description": "Deleted", "schema": DELETED}, 404: NOT_FOUND,
                                403: MANAGERS, 409: MOVED_MEANWHILE,
                                422: "It holds deals and move_to is missing or names no stage of another "
-                                    "pipeline, or it is the last pipeline"}))
+                                    "pipeline, or it is the last pipeline"})
 def delete_pipeline(pipeline_id: int):
     moved = service.delete_pipeline(g.membership, pipeline_id, g.args.get("move_to"))
     db.session.commit()
@@ -237,9 +224,9 @@ def delete_pipeline(pipeline_id: int):
 @per_user
 @documented("The board: every column with its count, sums and first cards", tag="pipeline",
             params=[*FILTERS, LIMIT],
-            responses=answers({200: {"description": "Columns in stage order",
+            responses={200: {"description": "Columns in stage order",
                                      "schema": always(pipeline=PIPELINE, columns=array(COLUMN))},
-                               404: NOT_FOUND}))
+                               404: NOT_FOUND})
 def board(pipeline_id: int):
     org_id = g.membership.org_id
     pipeline = service.get_pipeline(org_id, pipeline_id)
@@ -265,9 +252,9 @@ def card_json(card: boards.Card) -> dict[str, Any]:
 @bp.get("/stages")
 @per_user
 @documented("Stages of every pipeline, or of one", tag="pipeline", params=[STAGES_OF],
-            responses=answers({200: {"description": "Stages in board order",
+            responses={200: {"description": "Stages in board order",
                                      "schema": always(items=array(STAGE))},
-                               422: "pipeline_id names no pipeline (code invalid)"}))
+                               422: "pipeline_id names no pipeline (code invalid)"})
 def list_stages():
     org_id = g.membership.org_id
     if "pipeline_id" in g.args:
@@ -281,13 +268,13 @@ def list_stages():
 @bp.post("/stages")
 @per_user
 @documented("Add a stage to a pipeline", tag="pipeline", body=NEW_STAGE,
-            responses=answers({
+            responses={
                 201: {"description": "The stage", "schema": STAGE, "headers": LOCATION,
                       "links": links("stage_id", "read_stage", "update_stage", "stage_history",
                                      "delete_stage")},
                 403: MANAGERS, 409: CHANGED_MEANWHILE,
                 422: f"pipeline_id names no pipeline, a rule names what it cannot (a field, a stage), the "
-                     f"name is blank or taken, or the pipeline has {service.MAX_STAGES} stages"}, body=True))
+                     f"name is blank or taken, or the pipeline has {service.MAX_STAGES} stages"})
 def create_stage():
     data = dict(request.get_json())
     pipeline_id = data.pop("pipeline_id")
@@ -300,7 +287,7 @@ def create_stage():
 @bp.get("/stages/<int:stage_id>")
 @per_user
 @documented("A stage with its rules", tag="pipeline",
-            responses=answers({200: {"description": "The stage", "schema": STAGE}, 404: NOT_FOUND}))
+            responses={200: {"description": "The stage", "schema": STAGE}, 404: NOT_FOUND})
 def read_stage(stage_id: int):
     return jsonify(stage_json(service.get_stage(g.membership.org_id, stage_id)))
 
@@ -309,10 +296,10 @@ def read_stage(stage_id: int):
 @per_user
 @documented("Change a stage: name, kind, colour, probability, WIP limit, rules, position", tag="pipeline",
             body=STAGE_CHANGES,
-            responses=answers({200: {"description": "The stage", "schema": STAGE}, 404: NOT_FOUND,
+            responses={200: {"description": "The stage", "schema": STAGE}, 404: NOT_FOUND,
                                403: MANAGERS, 409: CHANGED_MEANWHILE,
                                422: "A rule names what it cannot (a field, a stage), the name is blank or "
-                                    "taken, or the kind would change under deals it holds"}, body=True))
+                                    "taken, or the kind would change under deals it holds"})
 def update_stage(stage_id: int):
     stage = service.update_stage(g.membership, stage_id, request.get_json())
     db.session.commit()
@@ -322,10 +309,10 @@ def update_stage(stage_id: int):
 @bp.delete("/stages/<int:stage_id>")
 @per_user
 @documented("Delete a stage; its deals move to stage move_to", tag="pipeline", params=[MOVE_TO],
-            responses=answers({200: {"description": "Deleted", "schema": DELETED}, 404: NOT_FOUND,
+            responses={200: {"description": "Deleted", "schema": DELETED}, 404: NOT_FOUND,
                                403: MANAGERS, 409: MOVED_MEANWHILE,
                                422: "It holds deals and move_to is missing or names no other stage, or it "
-                                    "is the pipeline's last stage"}))
+                                    "is the pipeline's last stage"})
 def delete_stage(stage_id: int):
     moved = service.delete_stage(g.membership, stage_id, g.args.get("move_to"))
     db.session.commit()
@@ -335,9 +322,9 @@ def delete_stage(stage_id: int):
 @bp.get("/stages/<int:stage_id>/history")
 @per_user
 @documented("Moves into and out of a stage, newest first", tag="pipeline", params=[PAGE, PER_PAGE],
-            responses=answers({200: {"description": "A page of moves", "schema": always(
+            responses={200: {"description": "A page of moves", "schema": always(
                 items=array(MOVE), total=integer(minimum=0), page=integer(minimum=1),
-                per_page=integer(minimum=1))}, 404: NOT_FOUND}))
+                per_page=integer(minimum=1))}, 404: NOT_FOUND})
 def stage_history(stage_id: int):
     org_id = g.membership.org_id
     service.get_stage(org_id, stage_id)
@@ -353,14 +340,14 @@ def stage_history(stage_id: int):
 @per_user
 @documented("Move a deal to a stage (and a place in its column), obeying the stage rules",
             tag="pipeline", body=DEAL_MOVE,
-            responses=answers({200: {"description": "The deal and the history entry (null: no stage change)",
+            responses={200: {"description": "The deal and the history entry (null: no stage change)",
                                      "schema": always(deal=schema("deal"),
                                                       move={"oneOf": [MOVE, {"type": "null"}]})},
                                403: "Not your deal", 404: NOT_FOUND,
                                409: "A stage rule refuses the move (code rule_broken; the message names the "
                                     "rule), or someone moved the deal or its neighbours meanwhile (code "
                                     "conflict)",
-                               422: "stage_id names no stage (code invalid)"}, body=True))
+                               422: "stage_id names no stage (code invalid)"})
 def move_deal(deal_id: int):
     org_id = g.membership.org_id
     data = request.get_json()

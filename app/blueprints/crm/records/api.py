@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 
 from app.api.auth import json_body, per_member_limit, protect
-from app.api.docs import ID, NO_NUL, documented, integer, obj, string, whole_numbers_to
+from app.api.docs import ID, documented, integer, obj, query, string, text, whole_numbers_to
 from app.api.validation import InvalidRequest
 from app.blueprints.crm.bulk import service as bulk_service
 from app.blueprints.crm.export.routes import csv_response
@@ -41,21 +41,11 @@ per_user = per_member_limit("crm_api", RATE)
 
 # -- OpenAPI pieces ----------------------------------------------------------------------------
 
-# A NUL in a query value is refused before any view runs (400, request_input).
-NUL_IN_QUERY = "A query value holds a NUL character"
 NOT_FOUND = "No such record in your organization"
 RULE = ("A deal's stage rule refuses it (code rule_broken, the message names the rule), or someone "
         "moved the deal meanwhile (code conflict)")
 TRASHED = string(enum=["1", "0", "true", "false"])
 REFUSED = "Refused by the data (code invalid): a reference that names nothing, a value that does not clean"
-
-
-def _text(max_length: int, **extra: Any) -> dict:
-    return string(maxLength=max_length, pattern=NO_NUL, **extra)
-
-
-def _query(name: str, description: str, schema: dict) -> dict:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
 # The owner filter is a user id or "none": a pattern, since a query value is converted by one type.
@@ -70,30 +60,30 @@ def _sorts(entity: str) -> list[str]:
 def _filters(entity: str) -> list[dict]:
     """The list arguments of ``entity``, as a query string carries them."""
     params = [
-        _query("q", "search names, emails, phones, Telegram handles", _text(200)),
-        _query("owner", "the owner's user id, or none for unowned records", OWNER),
-        _query("tag", "a tag name", _text(64)),
+        query("q", "search names, emails, phones, Telegram handles", text(200)),
+        query("owner", "the owner's user id, or none for unowned records", OWNER),
+        query("tag", "a tag name", text(64)),
     ]
     if entity in (Entity.CONTACT, Entity.DEAL):
-        params.append(_query("company", "a company id", ID))
+        params.append(query("company", "a company id", ID))
     if entity == Entity.DEAL:
-        params += [_query("stage", "a stage id", ID),
-                   _query("status", "open, won or lost", string(enum=[s.value for s in DealStatus]))]
+        params += [query("stage", "a stage id", ID),
+                   query("status", "open, won or lost", string(enum=[s.value for s in DealStatus]))]
     return [
         *params,
-        _query("created_from", "created on or after, YYYY-MM-DD", string(format="date")),
-        _query("created_to", "created on or before, YYYY-MM-DD", string(format="date")),
-        _query("trashed", "1 or true: the trash instead", TRASHED),
-        _query("sort", "a sort name; a leading - reverses it", string(enum=_sorts(entity))),
-        {"name": "custom.<key>", "in": "query", "required": False, "schema": _text(2000),
+        query("created_from", "created on or after, YYYY-MM-DD", string(format="date")),
+        query("created_to", "created on or before, YYYY-MM-DD", string(format="date")),
+        query("trashed", "1 or true: the trash instead", TRASHED),
+        query("sort", "a sort name; a leading - reverses it", string(enum=_sorts(entity))),
+        {"name": "custom.<key>", "in": "query", "required": False, "schema": text(2000),
          "description": "equals a custom field's value (one argument per custom field, by its key)"},
     ]
 
 
 def _list_params(entity: str) -> list[dict]:
-    return [_query("page", f"1-based page number, at most {MAX_PAGE:,}",
+    return [query("page", f"1-based page number, at most {MAX_PAGE:,}",
                    integer(minimum=1, maximum=MAX_PAGE)),
-            _query("per_page", f"page size, 1-{queries.MAX_PER_PAGE} (default 50)",
+            query("per_page", f"page size, 1-{queries.MAX_PER_PAGE} (default 50)",
                    integer(minimum=1, maximum=queries.MAX_PER_PAGE)),
             *_filters(entity)]
 
@@ -161,7 +151,7 @@ def _custom_filters(entity: str, given: Mapping[str, Any]) -> dict[str, str]:
     return wanted
 
 
-def _list_query(entity: str, args: Mapping[str, Any], custom: dict[str, str]) -> ListQuery:
+def _listquery(entity: str, args: Mapping[str, Any], custom: dict[str, str]) -> ListQuery:
     """ListQuery from list arguments the contract admitted (a query string's, or a bulk filter's)."""
     owner = args.get("owner")
     return ListQuery(
@@ -176,7 +166,7 @@ def _query_string_list(entity: str) -> ListQuery:
     repeated = sorted(k for k in request.args if k.startswith("custom.") and len(request.args.getlist(k)) > 1)
     if repeated:
         raise InvalidRequest(f"Give {', '.join(repeated)} once.", dict.fromkeys(repeated, "Give it once."))
-    return _list_query(entity, g.args, _custom_filters(entity, request.args))
+    return _listquery(entity, g.args, _custom_filters(entity, request.args))
 
 
 def _page_link(entities: str, query: ListQuery, page: int, per_page: int) -> str:
@@ -296,7 +286,7 @@ def _bulk_ids(entity: str, data: dict[str, Any]) -> list[int]:
     """The ids a bulk body names. Raises DomainError when it names none, or too many records."""
     if data.get("all") is True:
         filters = data.get("filter", {})
-        query = _list_query(entity, filters, _custom_filters(entity, filters))
+        query = _listquery(entity, filters, _custom_filters(entity, filters))
         ids = queries.matching_ids(g.membership.org_id, entity, query, limit=MAX_BULK + 1)
         if len(ids) > MAX_BULK:
             raise DomainError(f"That is more than {MAX_BULK:,} records; narrow the filter and repeat.",
@@ -330,14 +320,14 @@ def _register(entities: str) -> None:
         f"List {entities}: filtered, searched, sorted, paginated", tag="crm", params=_list_params(entity),
         responses={200: {"description": "One page and links to its neighbours (next is null past the "
                                         f"last page or page {MAX_PAGE:,})", "schema": _list_schema(entity)},
-                   400: NUL_IN_QUERY, 422: "A list argument is not valid, or names a custom field that "
+                   422: "A list argument is not valid, or names a custom field that "
                                            "does not exist (code invalid)"}))
     _route(f"/{entities}/export", f"export_{entities}", "GET", entities, export, documented(
         f"Download every one of the {entities} the list arguments match as CSV (streamed)", tag="crm",
         params=_filters(entity),
         responses={200: {"description": "CSV: ID, the field labels, then Custom: <label> columns",
                          "content": {"text/csv": {"schema": string()}}},
-                   400: NUL_IN_QUERY, 422: "A list argument is not valid"}))
+                   422: "A list argument is not valid"}))
     _route(f"/{entities}", f"create_{entities}", "POST", entities, create_record, documented(
         f"Create one of the {entities} (it belongs to you unless owner is given)", tag="crm",
         body=serialize.body_schema(entity, whole=True),
