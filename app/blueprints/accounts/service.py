@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import ColumnElement, and_, delete, insert, not_, select
 
 from app import canonical
 from app.after_commit import after_commit
@@ -30,7 +31,7 @@ from app.db_types import utcnow
 from app.errors import DomainError, NotFound
 from app.events import emit
 from app.extensions import db, redis_store
-from app.integrations.telegram import control
+from app.integrations.telegram import control, leases
 from app.integrations.telegram.control import ControlError
 
 Ask = Callable[..., dict[str, Any]]  # ask(op, account_id=..., **args) -> result; raises ControlError
@@ -82,7 +83,10 @@ def agent_account_ids(viewer: Viewer):
 
 
 def visible_accounts(viewer: Viewer) -> list[BDAccount]:
-    stmt = select(BDAccount).where(BDAccount.org_id == viewer.org_id)
+    """The accounts ``viewer`` may see, oldest first; a QR sign-in left unfinished past
+    ``QR_LOGIN_EXPIRY`` is not listed (the clock's purge deletes it)."""
+    stmt = select(BDAccount).where(BDAccount.org_id == viewer.org_id,
+                                   not_(abandoned_qr_login(utcnow() - QR_LOGIN_EXPIRY)))
     if not sees_every_account(viewer):
         stmt = stmt.where(BDAccount.id.in_(agent_account_ids(viewer)))
     return list(db.session.scalars(stmt.order_by(BDAccount.created_at, BDAccount.id)))
@@ -154,7 +158,42 @@ def normalize_phone(raw: str | None) -> str:
 
 
 def is_pending_qr(account: BDAccount) -> bool:
+    """Whether the account was started by QR: it has no number (one signed in keeps it so)."""
     return account.phone.startswith(QR_PHONE_PREFIX)
+
+
+# A QR sign-in nobody finished is forgotten this long after its last step. Its QR codes last about
+# 30 s and the polling page renews them; the telegram process drops a login nobody continues after
+# 10 minutes (``login_idle_seconds``) and the wizard keeps its step for 15
+# (``gateway.STEP_TTL_SECONDS``): by then nothing is left that could finish it.
+QR_LOGIN_EXPIRY = timedelta(minutes=15)
+
+
+def abandoned_qr_login(before: datetime) -> ColumnElement[bool]:
+    """Accounts started by QR that never signed in, unchanged since ``before``: a row without a
+    session, a Telegram user or a first connection (a QR account that signed in once keeps its
+    ``qr:`` number, and its chats, after a disconnect: it is not one of these)."""
+    return and_(BDAccount.phone.startswith(QR_PHONE_PREFIX), BDAccount.sealed_session.is_(None),
+                BDAccount.telegram_user_id.is_(None), BDAccount.connected_at.is_(None),
+                BDAccount.updated_at < before)
+
+
+def purge_abandoned_qr_logins(ask: Ask, now: datetime | None = None) -> int:
+    """Delete every organization's QR sign-ins left unfinished for ``QR_LOGIN_EXPIRY``
+    (their agent rows go with them: the foreign keys cascade). A telegram process still holding a
+    login client for one is asked to drop it first (``account.disconnect``, as removing does; best
+    effort). Returns how many were deleted."""
+    cutoff = (now or utcnow()) - QR_LOGIN_EXPIRY
+    stale = list(db.session.scalars(select(BDAccount).where(abandoned_qr_login(cutoff))
+                                    .order_by(BDAccount.id)))
+    for account in stale:
+        if leases.holder(redis_store.client, account.id) is not None:  # a login client is alive
+            _disconnect_best_effort(account, ask)
+        db.session.delete(account)
+    db.session.flush()
+    if stale:
+        after_commit(lambda: control.nudge(redis_store.client))
+    return len(stale)
 
 
 # -- proxy -------------------------------------------------------------------------------------
