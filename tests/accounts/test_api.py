@@ -247,3 +247,40 @@ def test_the_document_states_the_budgets_bounds_and_the_created_accounts_locatio
     connect = paths["/api/bd-accounts/connect"]["post"]["responses"]
     assert connect["201"]["headers"]["Location"]["required"] is True
     assert {"403", "422", "429", "503"} <= set(connect)
+
+
+def test_an_account_is_renamed_by_patch_and_the_api_shows_its_label(client, auth, owner):
+    account = make_account(owner.organization, display_name="Ann Telegram")
+    renamed = client.patch(f"/api/bd-accounts/{account.id}", json={"label": " Sales NL "}, headers=auth)
+    assert renamed.status_code == 200
+    body = renamed.get_json()
+    assert (body["label"], body["name"]) == ("Sales NL", "Sales NL")
+    listed = client.get("/api/bd-accounts", headers=auth).get_json()["items"]
+    assert [(a["label"], a["name"]) for a in listed] == [("Sales NL", "Sales NL")]
+    cleared = client.patch(f"/api/bd-accounts/{account.id}", json={"label": None}, headers=auth).get_json()
+    assert (cleared["label"], cleared["name"]) == (None, "Ann Telegram")
+
+
+@pytest.mark.parametrize("label", ["x" * 101, 5, ["Sales"]])
+def test_a_name_outside_the_contract_is_refused_on_its_field_and_nothing_changes(client, auth, owner, label):
+    account = make_account(owner.organization, label="Sales NL")
+    refused = client.patch(f"/api/bd-accounts/{account.id}", json={"label": label}, headers=auth)
+    assert refused.status_code == 422
+    assert "label" in refused.get_json()["error"]["fields"]
+    db.session.expire_all()
+    assert db.session.get(BDAccount, account.id).label == "Sales NL"
+
+
+def test_only_managers_of_accounts_rename_them_and_only_their_organizations(client, owner):
+    from tests.factories import make_member
+
+    account = make_account(owner.organization, label="Sales NL")
+    agent = add_member(owner.organization, role=Role.AGENT)
+    give_account(account, agent)
+    assert client.patch(f"/api/bd-accounts/{account.id}", json={"label": "Mine"},
+                        headers=bearer(agent)).status_code == 403
+    stranger = make_member(Role.OWNER)
+    assert client.patch(f"/api/bd-accounts/{account.id}", json={"label": "Mine"},
+                        headers=bearer(stranger)).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(BDAccount, account.id).label == "Sales NL"

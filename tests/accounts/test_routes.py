@@ -244,3 +244,66 @@ def test_live_statuses_reach_only_those_who_may_see_the_account(owner):
     assert account_status(event, as_agent) is None
     give_account(account, agent)
     assert account_status(event, as_agent) is not None
+
+
+def test_renaming_an_account_changes_its_name_everywhere_and_the_title_follows(owner, owner_client, token):
+    account = make_account(owner.organization, display_name="Ann Telegram")
+    saved = post(owner_client, f"/accounts/{account.id}/label", token, label="  Sales NL  ")
+    assert saved.status_code == 200 and "Name saved." in saved.headers["HX-Trigger"]
+    html = saved.get_data(as_text=True)
+    assert 'id="account-title" hx-swap-oob="true">Sales NL<' in html
+    db.session.refresh(account)
+    assert account.label == "Sales NL" and account.display_name == "Ann Telegram"
+    assert "Sales NL" in owner_client.get("/accounts/").get_data(as_text=True)
+    assert "<title>Sales NL" in owner_client.get(f"/accounts/{account.id}").get_data(as_text=True)
+    post(owner_client, f"/accounts/{account.id}/label", token, label="   ")  # blank: Telegram's name again
+    db.session.refresh(account)
+    assert account.label is None
+    assert "Ann Telegram" in owner_client.get("/accounts/").get_data(as_text=True)
+
+
+def test_a_too_long_name_is_shown_on_the_form_and_nothing_changes(owner, owner_client, token):
+    account = make_account(owner.organization, label="Sales NL")
+    refused = post(owner_client, f"/accounts/{account.id}/label", token, label="x" * 101)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "Use at most 100 characters." in html and 'aria-invalid="true"' in html and "x" * 101 in html
+    whole = owner_client.post(f"/accounts/{account.id}/label", data={"label": "y" * 101},
+                              headers={"X-CSRFToken": token})  # without JavaScript: the whole page
+    assert whole.status_code == 422 and "<html" in whole.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(BDAccount, account.id).label == "Sales NL"
+
+
+def test_renaming_needs_the_csrf_token_and_the_right_to_manage_and_stays_in_the_organization(app, client,
+                                                                                          owner):
+    from tests.factories import make_member
+
+    account = make_account(owner.organization, label="Sales NL")
+    foreign = make_account(make_member(Role.OWNER).organization, label="Theirs")
+    sign_in_as(client, owner)
+    assert client.post(f"/accounts/{account.id}/label", data={"label": "No token"}).status_code == 400
+    token = client.get("/accounts/").get_data(as_text=True).split('name="csrf-token" content="')[1].split('"')[0]
+    assert post(client, f"/accounts/{foreign.id}/label", token, label="Mine now").status_code == 404
+    agent = add_member(owner.organization, role=Role.AGENT)
+    give_account(account, agent)
+    with app.test_client() as as_agent:
+        sign_in_as(as_agent, agent)
+        page = as_agent.get(f"/accounts/{account.id}").get_data(as_text=True)
+        assert 'name="label"' not in page  # an agent sees the name, not the form
+        agent_token = page.split('name="csrf-token" content="')[1].split('"')[0]
+        assert post(as_agent, f"/accounts/{account.id}/label", agent_token, label="Agent's").status_code == 403
+    db.session.expire_all()
+    assert db.session.get(BDAccount, account.id).label == "Sales NL"
+    assert db.session.get(BDAccount, foreign.id).label == "Theirs"
+
+
+def test_the_inbox_names_accounts_by_their_label(owner, owner_client):
+    from tests.factories import make_chat
+
+    account = make_account(owner.organization, display_name="Ann Telegram", label="Sales NL")
+    make_chat(account, title="Bob")
+    make_account(owner.organization, display_name="Other Telegram")
+    html = owner_client.get("/inbox/").get_data(as_text=True)
+    assert f'<option value="{account.id}">Sales NL</option>' in html
+    assert "Ann Telegram" not in html

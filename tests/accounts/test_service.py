@@ -262,3 +262,48 @@ def test_a_proxy_the_telegram_process_refuses_is_shown_on_the_proxy_host_field(o
     with pytest.raises(service.TelegramRefused) as caught:
         service.start_login(owner, account, refuse)
     assert (caught.value.status, caught.value.fields) == (422, {"proxy_host": "The account's proxy is refused."})
+
+
+def test_renaming_trims_clears_refuses_what_is_too_long_and_is_audited(owner):
+    from app.audit import AuditEvent
+
+    account = make_account(owner.organization, display_name="Ann Telegram")
+    service.rename_account(owner, account, "  Sales NL ")
+    assert account.label == "Sales NL" and service.account_name(account) == "Sales NL"
+    with pytest.raises(DomainError) as caught:
+        service.rename_account(owner, account, "x" * (service.LABEL_MAX + 1))
+    assert "label" in caught.value.fields and account.label == "Sales NL"
+    service.rename_account(owner, account, "")
+    assert account.label is None and service.account_name(account) == "Ann Telegram"
+    rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "account.renamed")
+                              .order_by(AuditEvent.id)).all()
+    assert [(r.detail["old"], r.detail["new"], r.target_id) for r in rows] == [
+        (None, "Sales NL", account.id), ("Sales NL", None, account.id)]
+    with pytest.raises(Forbidden):
+        service.rename_account(add_member(owner.organization, role=Role.MANAGER), account, "Nope")
+
+
+def test_an_account_is_named_by_its_label_then_telegram_name_then_username_then_number(owner):
+    account = make_account(owner.organization, phone="+447700900123", display_name=None)
+    assert service.account_name(account) == "+447700900123"
+    account.username = "sales_nl"
+    assert service.account_name(account) == "@sales_nl"
+    account.display_name = "Ann Telegram"
+    assert service.account_name(account) == "Ann Telegram"
+    account.label = "Sales NL"
+    assert service.account_name(account) == "Sales NL"
+    qr = make_account(owner.organization, phone="qr:abc123", display_name=None)
+    assert service.account_name(qr) == "QR sign-in"
+
+
+def test_what_telegram_syncs_never_overwrites_the_teams_name(owner):
+    from app.blueprints.accounts import store
+
+    account = make_account(owner.organization, status="connecting", display_name=None, label="Sales NL")
+    assert store.save_login(account.id, "sealed", telegram_user_id=42, username="ann", display_name="Ann T")
+    assert store.set_status(account.id, "online", display_name="Ann Renamed In Telegram", username="ann2")
+    db.session.commit()
+    db.session.expire_all()
+    synced = db.session.get(BDAccount, account.id)
+    assert (synced.label, synced.display_name) == ("Sales NL", "Ann Renamed In Telegram")
+    assert service.account_name(synced) == "Sales NL"

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 
 from app.api.auth import json_body, per_member_limit, protect
-from app.api.docs import ID, always, documented, integer, obj, string
+from app.api.docs import ID, NO_NUL, always, documented, integer, obj, string
 from app.blueprints.accounts import gateway, service
 from app.blueprints.accounts.config import LIMITS
 from app.blueprints.accounts.models import AccountStatus
@@ -52,7 +52,9 @@ STATUS = always(id=integer(), status=string(enum=[s.value for s in AccountStatus
 ACCOUNT = always(
     **STATUS["properties"],
     phone={"type": ["string", "null"], "description": "E.164 (null until a QR login ends)"},
-    name=string(), username=NULL_STR, telegram_user_id={"type": ["integer", "null"]}, proxy=PROXY_OUT,
+    name=string(description="how people see it named: its label, else Telegram's name, @username or number"),
+    label={"type": ["string", "null"], "description": "the team's own name for it (null: none)"},
+    username=NULL_STR, telegram_user_id={"type": ["integer", "null"]}, proxy=PROXY_OUT,
     config=always(**BUDGETS), agent_ids={"type": "array", "items": integer()},
     created_at=string(format="date-time"))
 STEP = always(account=ACCOUNT, next=string(enum=["code", "password", "done"]),
@@ -160,6 +162,21 @@ def connect_password(account_id: int):
             responses={200: {"description": "The status", "schema": STATUS}, 404: NOT_FOUND})
 def status(account_id: int):
     return jsonify(service.status_json(service.get_account(g.membership, account_id)))
+
+
+@bp.patch("/<int:account_id>")
+@per_user
+@documented("Rename an account: the team's own name for it, shown before Telegram's", tag="bd-accounts",
+            body=obj(["label"], label={"type": ["string", "null"], "maxLength": service.LABEL_MAX,
+                                       "pattern": NO_NUL,
+                                       "description": "trimmed; blank or null clears it"}),
+            responses={200: {"description": "The account", "schema": ACCOUNT}, 403: "Owners and admins only",
+                       404: NOT_FOUND, 422: "The name is not text or too long"})
+def rename(account_id: int):
+    account = service.get_managed_account(g.membership, account_id)
+    service.rename_account(g.membership, account, json_body()["label"], ip=request.remote_addr)
+    db.session.commit()
+    return jsonify(_json(account))
 
 
 @bp.put("/<int:account_id>/config")

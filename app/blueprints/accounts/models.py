@@ -42,7 +42,8 @@ class BDAccount(OrgScoped, db.Model):
     phone: Mapped[str] = mapped_column(String(20))  # E.164
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
     username: Mapped[str | None] = mapped_column(String(64))
-    display_name: Mapped[str | None] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(200))  # Telegram's profile name, synced
+    label: Mapped[str | None] = mapped_column(String(100))  # the team's own name for it (never synced)
     status: Mapped[str] = mapped_column(String(16), default=AccountStatus.CONNECTING.value)
     status_detail: Mapped[str | None] = mapped_column(String(300))
     limited_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -21,7 +21,7 @@ from app.blueprints.accounts.vault import app_vault
 from app.blueprints.team.public import Permission, can, people, require
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
-from app.htmx import render
+from app.htmx import is_partial_request, render
 
 SETTING_LABELS = {
     "new_chats_per_day": ("New chats per day", "First messages to people who never wrote to this account."),
@@ -37,6 +37,10 @@ SETTING_LABELS = {
 def account_status_label(status: str) -> str:
     """An account status in words, wherever an account is shown (pages, chats, live pushes)."""
     return service.STATUS_LABELS.get(status, status)
+
+
+# How an account is named for people, in every template (accounts pages, the inbox, live pushes).
+bp.app_template_filter("account_name")(service.account_name)
 
 
 @bp.before_request
@@ -230,6 +234,21 @@ def _detail_context(account: BDAccount, **extra) -> dict[str, Any]:
 def detail(account_id: int):
     account = service.get_account(g.membership, account_id)
     return render("accounts/detail.html", **_detail_context(account))
+
+
+@bp.post("/<int:account_id>/label")
+def label(account_id: int):
+    """The team's own name for the account; the page title follows (out of band)."""
+    account = service.get_managed_account(g.membership, account_id)
+    try:
+        service.rename_account(g.membership, account, request.form.get("label"), ip=request.remote_addr)
+    except DomainError as err:
+        _refused(err)
+        return render("accounts/detail.html", block="name_card", status=422, values=request.form,
+                      **_detail_context(account, errors=err.fields))
+    db.session.commit()
+    return render("accounts/detail.html", block="name_card", toast="Name saved.",
+                  **_detail_context(account, retitle=is_partial_request()))
 
 
 @bp.post("/<int:account_id>/config")

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, delete, insert, not_, select
 
-from app import canonical
+from app import audit, canonical
 from app.after_commit import after_commit
 from app.blueprints.accounts import config as account_config
 from app.blueprints.accounts import proxy_hosts
@@ -337,6 +337,30 @@ def qr_login(actor: Membership, account: BDAccount, ask: Ask, *, refresh: bool =
 
 # -- settings ----------------------------------------------------------------------------------
 
+LABEL_MAX = 100
+
+
+def rename_account(actor: Membership, account: BDAccount, label: str | None, *,
+                   ip: str | None = None) -> BDAccount:
+    """Give the account the team's own name, shown before Telegram's (``account_name``); blank
+    clears it. Trimmed; audited when it changes. Raises Forbidden, NotFound (another
+    organization's), or DomainError on the ``label`` field (not text, too long)."""
+    require(actor, Permission.ACCOUNTS_MANAGE)
+    if account.org_id != actor.org_id:
+        raise NotFound("Telegram account not found.")
+    if label is not None and not isinstance(label, str):
+        raise DomainError("Send the name as text.", {"label": "Send the name as text."})
+    clean = (label or "").strip() or None
+    if clean and len(clean) > LABEL_MAX:
+        raise DomainError("That name is too long.", {"label": f"Use at most {LABEL_MAX} characters."})
+    if clean != account.label:
+        audit.record("account.renamed", org_id=account.org_id, actor_id=actor.user_id, target=account, ip=ip,
+                     old=account.label, new=clean)
+        account.label = clean
+    db.session.flush()
+    return account
+
+
 def update_config(actor: Membership, account: BDAccount, changes: dict[str, Any]) -> dict[str, int]:
     """Apply budget / sync settings (whole numbers, or their digits as a form sends them); returns
     the effective config. Raises DomainError per field."""
@@ -443,6 +467,10 @@ STATUS_LABELS = {
 
 
 def account_name(account: BDAccount) -> str:
+    """How an account is named for people, everywhere: the team's label, else its Telegram name,
+    else @username, else its number ("QR sign-in" before a QR code is scanned)."""
+    if account.label:
+        return account.label
     if account.display_name:
         return account.display_name
     if account.username:
@@ -459,7 +487,7 @@ def status_json(account: BDAccount) -> dict[str, Any]:
 
 def account_json(account: BDAccount, agent_ids: list[int] | None = None) -> dict[str, Any]:
     return {**status_json(account), "phone": None if is_pending_qr(account) else account.phone,
-            "name": account_name(account), "username": account.username,
+            "name": account_name(account), "label": account.label, "username": account.username,
             "telegram_user_id": account.telegram_user_id, "proxy": proxy_public(account.proxy),
             "config": account_config.effective(account.config), "agent_ids": agent_ids or [],
             "created_at": account.created_at.isoformat()}
