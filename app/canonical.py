@@ -1,6 +1,6 @@
 """Canonical forms of what people type (or spreadsheets hold): E.164 phone numbers, lower-cased
-e-mail addresses, Telegram usernames and ids, decimals, dates, booleans, time zones, domains, and
-text as search compares it.
+e-mail addresses, Telegram usernames and ids, decimals, dates, booleans, time zones, domains,
+currencies, and text as search compares it.
 
 Shared by every domain that meets them (CRM fields and imports, Telegram accounts, the inbox's
 matching of people to contacts). Each raises ValueError with a message fit to show next to the
@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 import phonenumbers
+from babel import Locale
+from babel.numbers import get_currency_name, get_territory_currencies
 from email_validator import EmailNotValidError, validate_email
 
 _TG_USERNAME = re.compile(r"^[a-z][a-z0-9_]{3,31}$")
@@ -106,6 +108,29 @@ def phone_region(raw: str) -> str:
     if text not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError("not a country code such as RU or GB")
     return text
+
+
+# The currencies a BD team here deals in most, first in a currency list; the rest follow A-Z.
+COMMON_CURRENCIES = ("RUB", "USD", "EUR", "GBP", "CNY", "AED", "KZT", "UZS", "BYN", "AMD", "GEL", "TRY")
+
+
+@cache
+def currencies() -> tuple[str, ...]:
+    """ISO 4217 codes that are legal tender somewhere today (CLDR's data, through Babel), A-Z."""
+    codes = {code for territory in Locale("en").territories
+             for code in get_territory_currencies(territory, tender=True)}
+    return tuple(sorted(codes))
+
+
+def currency_name(code: str) -> str:
+    """"RUB" -> "Russian Ruble" (the code itself for one CLDR does not know)."""
+    return get_currency_name(code, locale="en")
+
+
+def country_currency(country: str | None, fallback: str = "USD") -> str:
+    """The currency a country pays in today ("RU" -> "RUB"), else ``fallback``."""
+    found = get_territory_currencies(country, tender=True) if country else []
+    return found[0] if found else fallback
 
 
 def search_fold(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -95,12 +95,21 @@ def money(amount: Decimal | float | int | None, currency: str = "") -> str:
     return f"{currency} {text}".strip()
 
 
-def when(moment: datetime | None, style: str = "datetime") -> Markup:
+def when(moment: datetime | date | str | None, style: str = "datetime") -> Markup:
     """A UTC moment as <time>: UTC text for the server's render, the viewer's own clock once the
-    browser has localized it (app.js reads ``data-local``). ``style``: datetime, date, seconds, or
-    short (the time for today, else the day and time: chat lists and threads)."""
-    if moment is None:
+    browser has localized it (app.js reads ``data-local``). ``style``: datetime, date, seconds,
+    short (the time for today, else the day and time: chat lists and threads), or day: a calendar
+    day (a close date, a date field; a ``date`` or its ISO text), the same day in every time zone."""
+    if moment is None or moment == "":
         return Markup("")
+    if style == "day" or not isinstance(moment, datetime):
+        try:
+            day = (moment.date() if isinstance(moment, datetime) else moment if isinstance(moment, date)
+                   else date.fromisoformat(str(moment)))
+        except ValueError:
+            return Markup("{}").format(moment)  # not a date after all: shown as it is
+        return Markup('<time datetime="{}" data-local="day">{}</time>').format(
+            day.isoformat(), day.strftime("%b %d, %Y"))
     formats = {"datetime": "%b %d, %Y %H:%M UTC", "date": "%b %d, %Y", "seconds": "%Y-%m-%d %H:%M:%S UTC",
                "short": "%b %d %H:%M"}
     return Markup('<time datetime="{}" data-local="{}">{}</time>').format(

@@ -144,6 +144,15 @@ class Contact(Record, db.Model):
         return full or self.email or (f"@{self.telegram_username}" if self.telegram_username else "") \
             or self.phone or f"Contact #{self.id}"
 
+    @property
+    def label(self) -> str:
+        """How a form names the contact: the name and what tells it apart ("Olivia Kowalski ·
+        olivia@helios.io"); ``resolve_contact`` reads it back, so a picked suggestion is exact."""
+        detail = self.email or (f"@{self.telegram_username}" if self.telegram_username else "") \
+            or self.phone or f"#{self.id}"
+        full = f"{self.first_name} {self.last_name}".strip()
+        return f"{full} · {detail}" if full else detail
+
 
 class Deal(Record, db.Model):
     __table_args__ = (

@@ -162,9 +162,11 @@
   });
 
   // Times arrive in UTC; show them on the viewer's own clock (DESIGN: time in the viewer's zone).
+  // A calendar day (data-local="day") is no moment: it is written out in UTC, so it stays that day.
   var FORMATS = {
     datetime: { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" },
     date: { year: "numeric", month: "short", day: "numeric" },
+    day: { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" },  // a calendar day, as it is
     seconds: { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" }
   };
 

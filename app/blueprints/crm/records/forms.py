@@ -15,13 +15,15 @@ from typing import Any
 
 from app.blueprints.crm.models import CustomField, CustomFieldKind, DealStatus, Record
 from app.blueprints.crm.records.fields import FIELDS
+from app.canonical import COMMON_CURRENCIES, currencies, currency_name
 
 KINDS = {"email": "email", "phone": "tel", "notes": "textarea", "do_not_contact": "checkbox",
-         "expected_close": "date", "company": "company", "owner": "owner", "stage": "stage",
-         "status": "status", "website": "url"}
+         "expected_close": "date", "company": "company", "contact": "contact", "owner": "owner",
+         "stage": "stage", "status": "status", "website": "url", "currency": "select"}
 HINTS = {"phone": "With the country code, e.g. +44 20 7946 0958; a number of the organization's default "
                   "country (its settings) may go without.", "tags": "Separate tags with commas.",
-         "contact": "The contact's email address.", "telegram_username": "Without the @.",
+         "contact": "Type a name, email, @handle or phone, and pick the contact.",
+         "company": "Pick one, or type a new name to add the company.", "telegram_username": "Without the @.",
          "timezone": "A name such as Europe/London."}
 
 
@@ -66,10 +68,19 @@ def record_value(record: Record, name: str) -> str:
         return record.company.name if record.company else ""
     if name == "contact":
         contact = record.contact
-        return (contact.email or str(contact.id)) if contact else ""
+        return contact.label if contact else ""
     if name == "stage":
         return display(record.stage_id)
     return display(getattr(record, name))
+
+
+def currency_choices(current: str = "") -> list[tuple[str, str]]:
+    """The currency picker: the common ones first, then every currency in use A-Z (and a deal's
+    own code, should it be one CLDR no longer lists)."""
+    codes = [*COMMON_CURRENCIES, *(c for c in currencies() if c not in COMMON_CURRENCIES)]
+    if current and current not in codes:
+        codes.insert(0, current)
+    return [(code, f"{code} · {currency_name(code)}") for code in codes]
 
 
 def custom_input(definition: CustomField) -> Input:
@@ -100,6 +111,8 @@ def build_inputs(entity: str, custom: list[CustomField], record: Record | None =
             inputs[-1].choices = [("", "Unassigned")] + [(str(u.id), u.name) for u in members]
         elif f.name == "stage":
             inputs[-1].choices = [(str(s.id), s.name) for s in stage_rows]
+        elif f.name == "currency":
+            inputs[-1].choices = currency_choices(record.currency if record is not None else "")
     inputs.extend(custom_input(d) for d in custom)
     for item in inputs:
         if data is not None:

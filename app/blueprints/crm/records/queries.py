@@ -308,6 +308,15 @@ def company_names_like(org_id: int, prefix: str, limit: int = 50) -> list[str]:
         func.lower(Company.name).like(pattern, escape="\\")).order_by(Company.name).limit(limit)))
 
 
+def suggestions(org_id: int, entity: str, q: str, limit: int = 10) -> list[Any]:
+    """Live records matching what is typed so far, as the list's search finds them (any word of
+    the name, email, handle or phone; folded as search folds it), the newest first: a form's pickers."""
+    model = model_for(entity)
+    stmt = select(model).where(model.org_id == org_id, model.deleted_at.is_(None))
+    return list(db.session.scalars(_search(stmt, model, q.strip()[:100], org_id)
+                                   .order_by(model.id.desc()).limit(limit)))
+
+
 def org_tags(org_id: int) -> list[Tag]:
     return list(db.session.scalars(select(Tag).where(Tag.org_id == org_id).order_by(Tag.name)))
 
@@ -325,3 +334,11 @@ def related(record: Any) -> dict[str, list[Any]]:
     if isinstance(record, Company):
         return {"contacts": live(Contact, Contact.company_id), "deals": live(Deal, Deal.company_id)}
     return {}
+
+
+def lost_reasons(org_id: int, limit: int = 12) -> list[str]:
+    """The reasons this organization gives most for lost deals: suggestions for the next one."""
+    return list(db.session.scalars(
+        select(Deal.lost_reason).where(Deal.org_id == org_id, Deal.lost_reason.is_not(None),
+                                       Deal.deleted_at.is_(None))
+        .group_by(Deal.lost_reason).order_by(func.count().desc(), Deal.lost_reason).limit(limit)))

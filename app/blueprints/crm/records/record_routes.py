@@ -11,7 +11,7 @@ from app.blueprints.crm.models import Entity, Record
 from app.blueprints.crm.records import queries, service
 from app.blueprints.crm.records.forms import build_inputs, raw_from, record_value
 from app.blueprints.crm.records.list_routes import ENTITY_PATH
-from app.blueprints.crm.records.page_context import NOUNS, company_names, count_of, entity_of
+from app.blueprints.crm.records.page_context import NOUNS, count_of, entity_of
 from app.blueprints.team.public import Permission, can, people
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
@@ -29,9 +29,7 @@ def _inputs(entity: str, custom: list, **kwargs) -> list:
 
 
 def _form_context(entity: str, entities: str) -> dict:
-    org_id = g.membership.org_id
-    return {"entity": entity, "entities": entities, "noun": NOUNS[Entity(entity)],
-            "company_names": [n for _, n in company_names(org_id)]}
+    return {"entity": entity, "entities": entities, "noun": NOUNS[Entity(entity)]}
 
 
 def _form_page(entities: str, record: Record | None = None):
@@ -59,9 +57,19 @@ def _form_page(entities: str, record: Record | None = None):
     inputs = _inputs(entity, custom, record=record, data=data, errors=errors)
     if record is None and data is None:
         for item in inputs:
-            item.value = {"owner": str(g.membership.user_id), "currency": "USD"}.get(item.name, "")
+            item.value = {"owner": str(g.membership.user_id),
+                          "currency": service.default_currency(g.membership.org_id)}.get(item.name, "")
     return render("crm/form.html", record=record, inputs=inputs, message=message,
                   status=422 if errors is not None else 200, **_form_context(entity, entities))
+
+
+@bp.get("/<any(contacts, companies):entities>/suggest")
+def suggest(entities: str):
+    """A deal form's contact or company picker: <option>s for what is typed so far (the input
+    sends itself: ``contact`` or ``company``); the newest records while nothing is typed."""
+    entity = entity_of(entities)
+    records = queries.suggestions(g.membership.org_id, entity, request.args.get(entity, ""))
+    return render("crm/_suggestions.html", entity=entity, records=records)
 
 
 @bp.route(f"/{ENTITY_PATH}/new", methods=["GET", "POST"])
@@ -86,7 +94,7 @@ def _detail_context(entities: str, record: Record, **extra) -> dict:
             "editable": service.can_edit(g.membership, record), "owners": {u.id: u for u in members},
             "timeline": queries.timeline(g.membership.org_id, entity, record, also=entries), "panels": panels,
             "labels": {i.name: i.label for i in build_inputs(entity, custom)},
-            "company_names": [n for _, n in company_names(g.membership.org_id)],
+            "lost_reasons": queries.lost_reasons(g.membership.org_id) if entity == Entity.DEAL else [],
             **queries.related(record), **extra}
 
 
@@ -94,6 +102,25 @@ def _detail_context(entities: str, record: Record, **extra) -> dict:
 def detail(entities: str, record_id: int):
     record = service.get_record(g.membership.org_id, entity_of(entities), record_id)
     return render("crm/record.html", **_detail_context(entities, record))
+
+
+@bp.post("/deals/<int:record_id>/outcome")
+def deal_outcome(record_id: int):
+    """The deal page's Won and Lost buttons; a refusal (a rule of the won stage, no reason given)
+    re-renders the page saying why, with the reason as typed."""
+    outcome, reason = request.form.get("outcome"), request.form.get("lost_reason", "")
+    try:
+        service.close_deal(g.membership, record_id, outcome, reason)
+    except DomainError as err:
+        db.session.rollback()
+        if isinstance(err, Forbidden | NotFound):
+            raise
+        record = service.get_record(g.membership.org_id, Entity.DEAL, record_id)
+        return render("crm/record.html", status=422, **_detail_context(
+            "deals", record, outcome_error=err.message, outcome_tried=outcome, lost_reason=reason))
+    db.session.commit()
+    flash("Deal marked won." if outcome == "won" else "Deal marked lost.", "success")
+    return redirect(url_for("crm.detail", entities="deals", record_id=record_id))
 
 
 @bp.post(f"{RECORD_PATH}/notes")

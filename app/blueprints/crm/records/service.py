@@ -37,7 +37,8 @@ from app.blueprints.crm.models import (
 )
 from app.blueprints.crm.records.fields import FIELDS, Cleaned, clean
 from app.blueprints.team.public import Membership, Permission, can, phone_region, require
-from app.canonical import id_or_none, search_fold
+from app.canonical import country_currency, id_or_none, search_fold
+from app.canonical import phone as canonical_phone
 from app.db_types import utcnow
 from app.errors import DomainError, Forbidden, NotFound
 from app.events import emit
@@ -145,18 +146,37 @@ def resolve_company(org_id: int, value: Any, create: bool = True) -> Company | N
 
 
 def resolve_contact(org_id: int, value: Any) -> Contact | None:
+    """A live contact from an id, or from what a person typed or picked: a suggestion's label
+    (``Contact.label``: "Name · email"), an email, "#id", "@handle", a phone number, or a full
+    name that only one contact has. ValueError says why none was found."""
     if value in (None, ""):
         return None
-    contact_id = id_or_none(value)
     stmt = select(Contact).where(Contact.org_id == org_id, Contact.deleted_at.is_(None))
+    contact_id = id_or_none(value)
+    text, by_name = str(value).strip(), False
+    detail = text.rsplit(" · ", 1)[-1].strip()  # a label's distinguishing part; else all of it
+    if contact_id is None and detail.startswith("#"):
+        contact_id = id_or_none(detail[1:])
     if contact_id is not None:
         stmt = stmt.where(Contact.id == contact_id)
+    elif "@" in detail[1:]:
+        stmt = stmt.where(Contact.email == detail.lower())
+    elif detail.startswith("@"):
+        stmt = stmt.where(Contact.telegram_username == detail[1:].lower())
+    elif sum(c.isdigit() for c in detail) >= 5:
+        try:
+            stmt = stmt.where(Contact.phone == canonical_phone(detail, phone_region(org_id)))
+        except ValueError:
+            raise ValueError("no such contact") from None
     else:
-        stmt = stmt.where(Contact.email == str(value).strip().lower())
-    contact = db.session.scalar(stmt.order_by(Contact.id).limit(1))
-    if contact is None:
+        full_name = func.trim(Contact.first_name + " " + Contact.last_name)
+        stmt, by_name = stmt.where(func.lower(full_name) == text.lower()), True
+    found = list(db.session.scalars(stmt.order_by(Contact.id).limit(2)))
+    if not found:
         raise ValueError("no such contact")
-    return contact
+    if len(found) > 1 and by_name:  # a handle or number two contacts share: the oldest, as before
+        raise ValueError(f"more than one contact is called {text}; pick one of the suggestions")
+    return found[0]
 
 
 def tags_from(org_id: int, value: Any) -> list[Tag]:
@@ -243,9 +263,15 @@ def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> Any:
     if isinstance(record, Deal):
         if record.status != DealStatus.LOST and stage is None:  # a stage change settles it instead
             record.lost_reason = None
-        record.currency = record.currency or "USD"
+        record.currency = record.currency or default_currency(org_id)
     record.search_text = search_text(entity, record)
     return stage
+
+
+def default_currency(org_id: int) -> str:
+    """A new deal's currency when none is given: that of the organization's country (its
+    settings), else USD."""
+    return country_currency(phone_region(org_id))
 
 
 def _deal_ids(deal: Deal, actor: Membership | None) -> dict[str, Any]:
@@ -374,6 +400,25 @@ def update_record(actor: Membership, entity: str, record_id: int, raw: dict[str,
         if isinstance(record, Deal) and rest:
             emit(DealUpdated(**_deal_ids(record, actor), changes=rest))
     return record
+
+
+OUTCOMES = (DealStatus.WON.value, DealStatus.LOST.value)
+
+
+def close_deal(actor: Membership, deal_id: int, outcome: Any, reason: Any = None) -> Record:
+    """Mark a deal won or lost: into its pipeline's won or lost stage, by the stage rules (a
+    RuleBroken names what "Won" still needs). A lost deal needs its reason, the one thing a team
+    learns from losing it. Raises NotFound, Forbidden or DomainError with field messages."""
+    if outcome not in OUTCOMES:
+        raise DomainError("Choose won or lost.", {"status": "Choose won or lost."})
+    raw: dict[str, Any] = {"status": outcome}
+    if outcome == DealStatus.LOST.value:
+        text = reason.strip() if isinstance(reason, str) else ""
+        if not text:
+            message = "Say why the deal was lost."
+            raise DomainError(message, {"lost_reason": message})
+        raw["lost_reason"] = text
+    return update_record(actor, Entity.DEAL, deal_id, raw)
 
 
 def _refresh_contact_search(company: Company) -> None:
