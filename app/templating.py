@@ -109,7 +109,7 @@ def when(moment: datetime | date | str | None, style: str = "datetime") -> Marku
         except ValueError:
             return Markup("{}").format(moment)  # not a date after all: shown as it is
         return Markup('<time datetime="{}" data-local="day">{}</time>').format(
-            day.isoformat(), day.strftime("%b %d, %Y"))
+            day.isoformat(), f"{day:%b} {day.day}, {day.year}")  # as the browser writes it: Mar 1, 2027
     formats = {"datetime": "%b %d, %Y %H:%M UTC", "date": "%b %d, %Y", "seconds": "%Y-%m-%d %H:%M:%S UTC",
                "short": "%b %d %H:%M"}
     return Markup('<time datetime="{}" data-local="{}">{}</time>').format(

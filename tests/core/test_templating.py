@@ -1,6 +1,6 @@
 """Template filters: money, durations and times the browser localizes."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from app.templating import duration, money, when
@@ -22,3 +22,11 @@ def test_times_render_in_utc_for_the_browser_to_localize():
     assert html == ('<time datetime="2026-03-01T23:30:00+00:00" data-local="datetime">'
                     'Mar 01, 2026 23:30 UTC</time>')
     assert str(when(None)) == ""
+
+
+def test_a_calendar_day_is_written_as_the_browser_writes_it_and_is_no_moment():
+    first = '<time datetime="2027-03-01" data-local="day">Mar 1, 2027</time>'
+    assert when(date(2027, 3, 1), "day") == first
+    assert when("2027-03-01") == first  # a date field's ISO text: a day, whatever the style
+    assert when("next spring", "day") == "next spring"  # not a date after all: as it is
+    assert when("", "day") == "" and when(None, "day") == ""
