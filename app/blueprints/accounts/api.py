@@ -210,7 +210,7 @@ def update_config(account_id: int):
                        403: "Owners and admins only", 404: NOT_FOUND})
 def delete(account_id: int):
     account = service.get_managed_account(g.membership, account_id)
-    service.remove_account(g.membership, account, gateway.telegram(timeout=5))
+    service.remove_account(g.membership, account, gateway.telegram(timeout=5), ip=request.remote_addr)
     db.session.commit()
     gateway.forget_step(account_id)
     return jsonify({"deleted": True})

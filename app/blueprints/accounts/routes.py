@@ -295,7 +295,7 @@ def agents(account_id: int):
 @bp.post("/<int:account_id>/disconnect")
 def disconnect(account_id: int):
     account = service.get_managed_account(g.membership, account_id)
-    service.disconnect(g.membership, account, gateway.telegram(timeout=5))
+    service.disconnect(g.membership, account, gateway.telegram(timeout=5), ip=request.remote_addr)
     db.session.commit()
     flash("Account disconnected. Its chats stay in the inbox; sign in again to reconnect.", "success")
     return redirect(url_for("accounts.detail", account_id=account_id))
@@ -305,7 +305,7 @@ def disconnect(account_id: int):
 def remove(account_id: int):
     account = service.get_managed_account(g.membership, account_id)
     name = service.account_name(account)
-    service.remove_account(g.membership, account, gateway.telegram(timeout=5))
+    service.remove_account(g.membership, account, gateway.telegram(timeout=5), ip=request.remote_addr)
     db.session.commit()
     gateway.forget_step(account_id)
     flash(f"{name} removed with its chats and messages.", "success")

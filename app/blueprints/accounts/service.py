@@ -296,11 +296,12 @@ RELOGIN_STATUSES = {AccountStatus.CONNECTING, AccountStatus.NEEDS_LOGIN, Account
 
 def start_login(actor: Membership, account: BDAccount, ask: Ask) -> dict[str, Any]:
     """Ask the telegram process to send the login code. The row must be committed (the process
-    reads it). Returns the process's answer ({"next": "code", ...}). Raises TelegramRefused."""
+    reads it). Returns the process's answer ({"next": "code", ...}). Raises TelegramRefused.
+    The process is told who asked (``by``): the finished sign-in is audited as theirs."""
     require(actor, Permission.ACCOUNTS_MANAGE)
     if AccountStatus(account.status) not in RELOGIN_STATUSES:
         raise DomainError("This account is signed in. Disconnect it first to sign in again.")
-    return _ask(ask, "login.start", account.id)
+    return _ask(ask, "login.start", account.id, by=actor.user_id)
 
 
 def submit_code(actor: Membership, account: BDAccount, code: str | None, ask: Ask) -> dict[str, Any]:
@@ -331,8 +332,8 @@ def qr_login(actor: Membership, account: BDAccount, ask: Ask, *, refresh: bool =
     renewed when it runs out), or, once scanned, {"next": ...}."""
     require(actor, Permission.ACCOUNTS_MANAGE)
     if refresh:
-        return _ask(ask, "login.qr", account.id, refresh=True)
-    return _ask(ask, "login.qr", account.id)
+        return _ask(ask, "login.qr", account.id, refresh=True, by=actor.user_id)
+    return _ask(ask, "login.qr", account.id, by=actor.user_id)
 
 
 # -- settings ----------------------------------------------------------------------------------
@@ -412,15 +413,17 @@ def assignable_agents(org_id: int) -> list[Membership]:
 
 # -- disconnecting -----------------------------------------------------------------------------
 
-def disconnect(actor: Membership, account: BDAccount, ask: Ask) -> bool:
+def disconnect(actor: Membership, account: BDAccount, ask: Ask, *, ip: str | None = None) -> bool:
     """Sign the account out of Telegram and forget its session; chats and messages stay.
 
     The process is asked first (it drops the client and logs out); when no process answers, the
-    session is forgotten here anyway. Raises ``AccountStatusChanged``. Returns whether the
-    process confirmed.
+    session is forgotten here anyway. Raises ``AccountStatusChanged``; audited. Returns whether
+    the process confirmed.
     """
     require(actor, Permission.ACCOUNTS_MANAGE)
     confirmed = _disconnect_best_effort(account, ask)
+    audit.record("account.disconnected", org_id=account.org_id, actor_id=actor.user_id, target=account, ip=ip,
+                 **_audit_names(account))
     old_status = account.status
     account.sealed_session = None
     account.status = AccountStatus.NEEDS_LOGIN.value
@@ -432,15 +435,22 @@ def disconnect(actor: Membership, account: BDAccount, ask: Ask) -> bool:
     return confirmed
 
 
-def remove_account(actor: Membership, account: BDAccount, ask: Ask) -> bool:
-    """Disconnect (best effort), then delete the account with its chats and messages."""
+def remove_account(actor: Membership, account: BDAccount, ask: Ask, *, ip: str | None = None) -> bool:
+    """Disconnect (best effort), then delete the account with its chats and messages; audited."""
     require(actor, Permission.ACCOUNTS_MANAGE)
     confirmed = _disconnect_best_effort(account, ask)
+    audit.record("account.removed", org_id=account.org_id, actor_id=actor.user_id, target=account, ip=ip,
+                 **_audit_names(account))
     db.session.delete(account)
     db.session.flush()
     # The process holding it lets go at its next round; the nudge makes that now.
     after_commit(lambda: control.nudge(redis_store.client))
     return confirmed
+
+
+def _audit_names(account: BDAccount) -> dict[str, str | None]:
+    """What an audit row keeps of an account, so it reads by name after the account is gone."""
+    return {"name": account_name(account), "phone": None if is_pending_qr(account) else account.phone}
 
 
 def _disconnect_best_effort(account: BDAccount, ask: Ask) -> bool:

@@ -13,9 +13,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app import audit
 from app.blueprints.accounts.config import effective
 from app.blueprints.accounts.events import AccountStatusChanged, AccountSynced
 from app.blueprints.accounts.models import AccountStatus, BDAccount
+from app.blueprints.accounts.service import account_name, is_pending_qr
 from app.blueprints.accounts.vault import SessionVault
 from app.db_types import utcnow
 from app.events import emit
@@ -118,11 +120,19 @@ def set_status(account_id: int, status: str, *, detail: str | None = None,
 
 
 def save_login(account_id: int, sealed_session: str, *, telegram_user_id: int, username: str | None,
-               display_name: str) -> bool:
-    """A finished sign-in: the sealed session and who it is; the account is online."""
-    return set_status(account_id, AccountStatus.ONLINE, sealed_session=sealed_session,
-                      telegram_user_id=telegram_user_id, username=username,
-                      display_name=display_name[:200], connected_at=utcnow())
+               display_name: str, actor_id: int | None = None) -> bool:
+    """A finished sign-in: the sealed session and who it is; the account is online. Audited in the
+    same unit as ``account.connected``, by ``actor_id`` (who started the sign-in; when the process
+    was not told, the member who added the account)."""
+    saved = set_status(account_id, AccountStatus.ONLINE, sealed_session=sealed_session,
+                       telegram_user_id=telegram_user_id, username=username,
+                       display_name=display_name[:200], connected_at=utcnow())
+    if saved:
+        account = db.session.get(BDAccount, account_id)
+        audit.record("account.connected", org_id=account.org_id, actor_id=actor_id or account.created_by_id,
+                     target=account, name=account_name(account), username=username,
+                     phone=None if is_pending_qr(account) else account.phone)
+    return saved
 
 
 def end_session(account_id: int, status: str, detail: str) -> bool:

@@ -3,9 +3,10 @@ from __future__ import annotations
 from flask import flash, g, redirect, request, url_for
 from flask_login import login_required
 
+from app import audit
 from app.blueprints.team import bp, live, service  # live: the realtime renderers and subscribers
 from app.blueprints.team.forms import OrganizationForm
-from app.blueprints.team.permissions import Permission, can
+from app.blueprints.team.permissions import Permission, can, require
 from app.errors import DomainError, attach_to_form
 from app.extensions import db
 from app.htmx import render
@@ -58,4 +59,19 @@ def change_role(member_id: int):
 
 @bp.get("/audit")
 def audit_log():
-    return render("team/audit.html", events=service.audit_log(g.membership))
+    """The audit log by member, event and UTC days, a page at a time; the filter form's HTMX requests
+    get the ``audit_results`` block. Filters that are not valid are a 422 naming them."""
+    require(g.membership, Permission.AUDIT_VIEW)
+    try:
+        query = service.audit_query(g.membership.org_id, request.args)
+    except DomainError as err:
+        return _audit_page(service.AuditQuery(), service.AuditPage(), err)
+    return _audit_page(query, service.audit_log(g.membership, query))
+
+
+def _audit_page(query: service.AuditQuery, page: service.AuditPage, err: DomainError | None = None):
+    team = service.people(g.membership.org_id)
+    return render("team/audit.html", block="audit_results", status=422 if err else 200, query=query,
+                  page=page, values=request.args, errors=err.fields if err else {},
+                  error=err.message if err else None, team=team, names={u.id: u.name for u in team},
+                  actions=audit.ACTIONS, label=audit.label, details=audit.details)

@@ -5,6 +5,9 @@ Team never imports auth (auth builds on team): queries reach users through ``Mem
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import available_timezones
@@ -206,9 +209,93 @@ def membership_for(user: User, org_id: int) -> Membership | None:
     )
 
 
-def audit_log(actor: Membership, limit: int = 100) -> list[audit.AuditEvent]:
+AUDIT_PAGE = 50  # rows per page of the audit log; "Older" goes on from the last
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """What the audit log is narrowed to: who acted, which action, which UTC days (inclusive), and
+    where the page starts (``before``: rows older than that event id)."""
+
+    actor_id: int | None = None
+    action: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    before: int | None = None
+
+    def as_args(self, **override: Any) -> dict[str, str]:
+        """The query-string arguments that reproduce this query (for the "Older" link)."""
+        pairs = {"member": self.actor_id, "event": self.action, "from": self.date_from, "to": self.date_to,
+                 "before": self.before, **override}
+        return {k: str(v) for k, v in pairs.items() if v not in (None, "")}
+
+    @property
+    def narrowed(self) -> bool:
+        return any((self.actor_id, self.action, self.date_from, self.date_to))
+
+
+@dataclass
+class AuditPage:
+    events: list[audit.AuditEvent] = field(default_factory=list)
+    older: int | None = None  # the ``before`` of the next page, None on the last
+
+
+def audit_query(org_id: int, args: Mapping[str, str]) -> AuditQuery:
+    """The audit log's filters from query-string arguments: ``member`` (a user id of the
+    organization), ``event`` (an action code of ``audit.ACTIONS``), ``from`` and ``to`` (YYYY-MM-DD,
+    UTC days, inclusive) and ``before`` (an event id). Blank means any. Raises DomainError naming
+    each field that is not one of those."""
+    errors: dict[str, str] = {}
+
+    def text(key: str) -> str:
+        return str(args.get(key) or "").strip()
+
+    actor_id = None
+    if member := text("member"):
+        members = {u.id for u in people(org_id)}
+        actor_id = int(member) if member.isdigit() and len(member) <= 10 else None
+        if actor_id not in members:
+            errors["member"] = "Pick a member of this organization from the list."
+    action = text("event") or None
+    if action is not None and action not in audit.ACTIONS:
+        errors["event"] = "Pick an event from the list."
+    days: dict[str, date | None] = {}
+    for key in ("from", "to"):
+        try:
+            days[key] = canonical.iso_date(text(key)) if text(key) else None
+        except ValueError:
+            days[key] = None
+            errors[key] = "Write the date as YYYY-MM-DD."
+    if days["from"] and days["to"] and days["from"] > days["to"]:
+        errors["to"] = "The end date is before the start date."
+    before = text("before")
+    if before and not (before.isdigit() and len(before) <= 18):
+        errors["before"] = "Not a page of this log."
+    if errors:
+        raise DomainError("Check the filters: " + " ".join(errors.values()), errors)
+    return AuditQuery(actor_id=actor_id, action=action, date_from=days["from"], date_to=days["to"],
+                      before=int(before) if before else None)
+
+
+def audit_log(actor: Membership, query: AuditQuery | None = None, limit: int = AUDIT_PAGE) -> AuditPage:
+    """The organization's audit events, newest first, narrowed by ``query``: one page of ``limit``
+    and where the next one starts. Raises Forbidden without AUDIT_VIEW."""
     require(actor, Permission.AUDIT_VIEW)
-    return list(db.session.scalars(
-        select(audit.AuditEvent).where(audit.AuditEvent.org_id == actor.org_id)
-        .order_by(audit.AuditEvent.id.desc()).limit(limit)
-    ))
+    query = query or AuditQuery()
+    event = audit.AuditEvent
+    stmt = select(event).where(event.org_id == actor.org_id)
+    if query.actor_id is not None:
+        stmt = stmt.where(event.actor_id == query.actor_id)
+    if query.action is not None:
+        stmt = stmt.where(event.action == query.action)
+    if query.date_from is not None:
+        stmt = stmt.where(event.created_at >= datetime.combine(query.date_from, time.min, UTC))
+    if query.date_to is not None and query.date_to < date.max:
+        end = datetime.combine(query.date_to + timedelta(days=1), time.min, UTC)
+        stmt = stmt.where(event.created_at < end)
+    if query.before is not None:
+        stmt = stmt.where(event.id < query.before)
+    rows = list(db.session.scalars(stmt.order_by(event.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    events = rows[:limit]
+    return AuditPage(events=events, older=events[-1].id if more else None)

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import BinaryIO
 
+from app import audit
 from app.blueprints.crm.export.service import CUSTOM_PREFIX
 from app.blueprints.crm.models import Entity, Import, ImportStatus
 from app.blueprints.crm.records.fields import FIELDS
@@ -127,6 +128,8 @@ def queue_import(actor: Membership, imp: Import, mapping: dict[str, str], dedupe
     chosen = check_mapping(actor, imp, mapping, dedupe)
     imp.mapping, imp.dedupe, imp.dry_run = chosen, dedupe, bool(dry_run)
     imp.status = ImportStatus.QUEUED.value
+    audit.record("import.started", org_id=imp.org_id, actor_id=actor.user_id, target=imp, file=imp.filename,
+                 entity=imp.entity, dedupe=dedupe, dry_run=imp.dry_run)
     db.session.flush()
     enqueue_after_commit(Queues.IMPORTS, "app.blueprints.crm.importing.jobs.run_import", imp.id,
                          job_timeout=3 * 3600)

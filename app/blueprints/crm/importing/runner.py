@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 
+from app import audit
 from app.blueprints.crm.events import ContactsImported, DealCreated, ImportFinished
 from app.blueprints.crm.models import (
     Activity,
@@ -101,6 +102,12 @@ def fail_import(import_id: int, message: str) -> None:
 
 
 def _announce_end(imp: Import) -> None:
+    failed = imp.status == ImportStatus.FAILED
+    audit.record("import.failed" if failed else "import.finished", org_id=imp.org_id,
+                 actor_id=imp.created_by_id, target=imp, file=imp.filename, entity=imp.entity,
+                 dry_run=imp.dry_run, rows=imp.total_rows, created=imp.created_count,
+                 updated=imp.updated_count, skipped=imp.skipped_count, rejected=imp.rejected_count,
+                 **({"error": imp.error} if failed else {}))
     emit(ImportFinished(org_id=imp.org_id, actor_id=imp.created_by_id, import_id=imp.id, entity=imp.entity,
                         status=imp.status, dry_run=imp.dry_run, created=imp.created_count,
                         updated=imp.updated_count, skipped=imp.skipped_count,

@@ -92,6 +92,7 @@ class LoginFlow:
         self.touched = time.monotonic()
         self.qr: Any = None
         self.qr_task: asyncio.Task | None = None
+        self.started_by: int | None = None  # the member who asked (the audit's actor), if told
 
     def touch(self) -> None:
         self.touched = time.monotonic()
@@ -111,6 +112,12 @@ class LoginFlow:
 
 
 # -- the ops ------------------------------------------------------------------------------------
+
+def _started_by(request: Request) -> int | None:
+    """Who asked for this step (``by``: a user id the web adds), or None when not told."""
+    raw = request.args.get("by")
+    return int(raw) if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()) else None
+
 
 def _account_id(request: Request) -> int:
     raw = request.account_id if request.account_id is not None else request.args.get("account_id")
@@ -162,6 +169,7 @@ def _flow(runtime: Runtime, account_id: int) -> LoginFlow:
 async def start(runtime: Runtime, request: Request) -> dict[str, Any]:
     """login.start {account_id} -> {"next": "code"}: Telegram sends the code to the account's apps."""
     flow = await begin(runtime, _account_id(request))
+    flow.started_by = _started_by(request)
     async with flow.lock:
         try:
             await flow.client.send_code_request(flow.phone)
@@ -235,6 +243,7 @@ async def qr(runtime: Runtime, request: Request) -> dict[str, Any]:
             return {"url": flow.qr.url, "expires": int(flow.qr.expires.timestamp())}
     if not refresh or flow.step not in ("qr", "code", "start"):  # refreshing: the flow exists
         flow = await begin(runtime, account_id)
+    flow.started_by = _started_by(request) or flow.started_by
     flow.touch()
     async with flow.lock:
         if flow.qr_task is not None:
@@ -291,7 +300,7 @@ async def finish(runtime: Runtime, flow: LoginFlow, user: Any) -> None:
     sealed = runtime.vault.seal(flow.client.session.save())
     name = " ".join(filter(None, (user.first_name, user.last_name))) or user.phone or ""
     saved = await runtime.db(accounts.save_login, flow.account_id, sealed, telegram_user_id=user.id,
-                             username=user.username, display_name=name)
+                             username=user.username, display_name=name, actor_id=flow.started_by)
     del runtime.logins[flow.account_id]
     if not saved:  # the row was removed meanwhile
         await flow.close()
