@@ -85,6 +85,18 @@ def phone(raw: str, region: str | None = None) -> str:
     raise ValueError("not a possible phone number")
 
 
+def phone_display(e164: str | None) -> str:
+    """A stored number as people read it: "+442079400000" -> "+44 20 7940 0000" (the text as it
+    is when it does not parse)."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 _PHONE_WRITTEN = re.compile(r"\+?[\d\s().\-\u2010-\u2015\u2212]+")
 
 

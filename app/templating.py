@@ -13,6 +13,7 @@ from flask import Flask, current_app, g, has_request_context, request, url_for
 from markupsafe import Markup
 
 from app.blueprints.team.public import Permission, can
+from app.canonical import phone_display
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def _oob(html: str) -> Markup:
 
 def init_templating(app: Flask) -> None:
     app.jinja_env.globals.update(asset=asset, can=can, Permission=Permission)
-    app.jinja_env.filters.update(duration=duration, money=money, oob=_oob, when=when)
+    app.jinja_env.filters.update(duration=duration, money=money, oob=_oob, phone=phone_display, when=when)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

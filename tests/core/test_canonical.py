@@ -72,3 +72,9 @@ def test_a_phone_region_is_a_country_phone_numbers_are_read_in():
 ])
 def test_a_search_for_a_phone_number_looks_for_its_e164_digits_and_the_digits_typed(raw, region, expected):
     assert canonical.phone_search_digits(raw, region) == expected
+
+
+def test_a_stored_phone_number_reads_grouped_as_people_write_it():
+    assert canonical.phone_display("+442079460958") == "+44 20 7946 0958"
+    assert canonical.phone_display("+79161112233") == "+7 916 111-22-33"
+    assert canonical.phone_display("not a number") == "not a number" and canonical.phone_display(None) == ""

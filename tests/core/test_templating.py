@@ -30,3 +30,4 @@ def test_a_calendar_day_is_written_as_the_browser_writes_it_and_is_no_moment():
     assert when("2027-03-01") == first  # a date field's ISO text: a day, whatever the style
     assert when("next spring", "day") == "next spring"  # not a date after all: as it is
     assert when("", "day") == "" and when(None, "day") == ""
+

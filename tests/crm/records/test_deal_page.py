@@ -232,3 +232,9 @@ def test_a_deal_in_a_currency_the_list_lacks_keeps_it_when_edited(owner_client, 
     page = owner_client.get(f"/deals/{deal.id}/edit").get_data(as_text=True)
     assert '<option value="DEM" selected>' in page
     assert deal.expected_close is None or isinstance(deal.expected_close, date)
+
+
+def test_a_contacts_phone_reads_grouped_on_its_page(owner_client, owner):
+    contact = make_contact(owner, first_name="Olivia", phone="+44 20 7946 0958")
+    html = owner_client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert '<span class="nowrap">+44 20 7946 0958</span>' in html
