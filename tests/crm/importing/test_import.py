@@ -162,6 +162,22 @@ def test_the_mapping_is_guessed_from_names_labels_aliases_and_custom_fields(owne
                        "email": "email"}  # the exact name beats the alias, and a field is used once
 
 
+@pytest.mark.parametrize(("entity", "headers", "expected"), [
+    ("contact", ["Имя", "Фамилия", "Рабочий телефон", "Эл. почта", "Телеграм", "Компания", "Должность",
+                 "Ответственный", "Теги", "Источник", "Комментарий", "Отчество"],
+     ["first_name", "last_name", "phone", "email", "telegram_username", "company", "title", "owner", "tags",
+      "source", "notes", ""]),
+    ("company", ["Название", "Сайт", "Отрасль", "Численность", "Ответственный"],
+     ["name", "website", "industry", "size", "owner"]),
+    ("deal", ["Название сделки", "Бюджет", "Валюта", "Контакт", "Компания", "Этап сделки", "Вероятность",
+              "Дата закрытия", "Статус", "Причина отказа"],
+     ["title", "value", "currency", "contact", "company", "stage", "probability", "expected_close",
+      "status", "lost_reason"]),
+])
+def test_russian_headers_are_guessed_for_every_field(owner, entity, headers, expected):
+    assert list(importing.guess_mapping(owner.org_id, entity, headers).values()) == expected
+
+
 def test_the_exact_name_wins_over_an_alias_for_the_same_field(owner):
     mapping = importing.guess_mapping(owner.org_id, "deal", ["Name", "Title"])
     assert mapping == {"Name": "", "Title": "title"}

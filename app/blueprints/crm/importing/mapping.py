@@ -34,8 +34,52 @@ _FULL_NAME_HEADERS = ("full name", "fullname", "name", "display name", "фио",
                       "имя фамилия")
 _FULL_NAME_ALIASES = ("contact", "contact name", "person", "name of contact", "контакт", "контактное лицо",
                       "имя контакта")
-# Russian headers of the name columns themselves (the fields' aliases are English).
-_NAME_ALIASES = {"first_name": ("имя",), "last_name": ("фамилия",)}
+# Russian headers (the fields' aliases are English), as Russian teams and their old CRMs (amoCRM,
+# Bitrix24 exports) write them. Matched after the fields' own names and labels, like aliases.
+_FIRST_NAME_HEADERS = ("имя",)
+_RUSSIAN_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    Entity.CONTACT: {
+        "first_name": _FIRST_NAME_HEADERS, "last_name": ("фамилия",),
+        "email": ("почта", "эл почта", "электронная почта", "рабочий email", "личный email", "емейл",
+                  "имейл"),
+        "phone": ("телефон", "мобильный", "мобильный телефон", "рабочий телефон", "номер телефона",
+                  "номер", "тел", "сотовый"),
+        "telegram_username": ("телеграм", "телеграмм", "ник в телеграм", "ник в телеграме", "тг", "ник"),
+        "telegram_user_id": ("id в телеграм", "телеграм id", "tg id пользователя"),
+        "company": ("компания", "организация", "название компании", "место работы"),
+        "title": ("должность", "позиция"),
+        "timezone": ("часовой пояс",),
+        "owner": ("ответственный", "менеджер", "ответственный менеджер"),
+        "tags": ("теги", "тег", "метки"),
+        "source": ("источник", "канал", "источник лида"),
+        "do_not_contact": ("не беспокоить", "не писать", "отписан"),
+        "notes": ("заметки", "заметка", "комментарий", "комментарии", "примечание", "описание"),
+    },
+    Entity.COMPANY: {
+        "name": ("название", "наименование", "компания", "организация", "название компании"),
+        "domain": ("домен",),
+        "website": ("сайт", "веб сайт", "вебсайт"),
+        "industry": ("отрасль", "сфера", "сфера деятельности"),
+        "size": ("размер", "сотрудники", "численность", "число сотрудников"),
+        "owner": ("ответственный", "менеджер"),
+        "tags": ("теги", "тег", "метки"),
+        "notes": ("заметки", "комментарий", "примечание", "описание"),
+    },
+    Entity.DEAL: {
+        "title": ("сделка", "название", "название сделки", "наименование"),
+        "value": ("сумма", "бюджет", "стоимость", "сумма сделки"),
+        "currency": ("валюта",),
+        "contact": ("контакт", "контактное лицо", "основной контакт"),
+        "company": ("компания", "организация"),
+        "stage": ("этап", "этап сделки", "стадия", "воронка этап"),
+        "owner": ("ответственный", "менеджер"),
+        "probability": ("вероятность",),
+        "expected_close": ("дата закрытия", "ожидаемая дата закрытия", "планируемая дата закрытия"),
+        "status": ("статус",),
+        "lost_reason": ("причина отказа", "причина проигрыша", "причина"),
+        "tags": ("теги", "тег", "метки"),
+    },
+}
 # What gives a contact a name: a column mapped to any of these.
 NAME_TARGETS = ("first_name", "last_name", FULL_NAME)
 
@@ -77,16 +121,13 @@ def guess_mapping(org_id: int, entity: str, headers: Iterable[str]) -> dict[str,
         exact.setdefault(_norm(c.key), f"custom.{c.key}")
         exact.setdefault(_norm(f"{CUSTOM_PREFIX}{c.label}"), f"custom.{c.key}")  # as our export writes it
     for f in FIELDS[entity]:
-        for alias in f.aliases:
+        for alias in (*f.aliases, *_RUSSIAN_ALIASES[entity].get(f.name, ())):
             loose.setdefault(_norm(alias), f.name)
     if entity == Entity.CONTACT:
         for name in _FULL_NAME_HEADERS:
             exact.setdefault(_norm(name), FULL_NAME)
         for name in _FULL_NAME_ALIASES:
             loose.setdefault(_norm(name), FULL_NAME)
-        for key, aliases in _NAME_ALIASES.items():
-            for alias in aliases:
-                loose.setdefault(_norm(alias), key)
     mapping = dict.fromkeys(headers, "")
     taken: set[str] = set()
     for table in (exact, loose):
@@ -114,7 +155,7 @@ def _settle_names(mapping: dict[str, str], taken: set[str]) -> None:
                 mapping[header] = ""
     elif FULL_NAME not in taken and "last_name" not in taken:
         for header, key in mapping.items():
-            if key == "first_name" and _norm(header) in _NAME_ALIASES["first_name"]:
+            if key == "first_name" and _norm(header) in _FIRST_NAME_HEADERS:
                 mapping[header] = FULL_NAME
 
 
