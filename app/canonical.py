@@ -139,6 +139,15 @@ def currency_name(code: str) -> str:
     return get_currency_name(code, locale="en")
 
 
+def currency_choices(current: str = "") -> list[tuple[str, str]]:
+    """A currency picker's (code, "RUB · Russian Ruble"): the common ones first, then every
+    currency in use A-Z, and ``current`` first should it be one CLDR no longer lists."""
+    codes = [*COMMON_CURRENCIES, *(c for c in currencies() if c not in COMMON_CURRENCIES)]
+    if current and current not in codes:
+        codes.insert(0, current)
+    return [(code, f"{code} · {currency_name(code)}") for code in codes]
+
+
 def country_currency(country: str | None, fallback: str = "USD") -> str:
     """The currency a country pays in today ("RU" -> "RUB"), else ``fallback``."""
     found = get_territory_currencies(country, tender=True) if country else []

@@ -116,3 +116,44 @@ def test_members_who_cannot_edit_see_the_default_country(client):
     sign_in_as(client, agent)
     page = client.get("/settings/organization").get_data(as_text=True)
     assert "Default country for phone numbers" in page and "Russia (+7)" in page
+
+
+def _save_organization(client, org, **fields):
+    token = csrf_token(client, "/settings/organization")
+    return client.post("/settings/organization", data={"csrf_token": token, "name": org.name,
+                                                        "timezone": "UTC", **fields})
+
+
+def test_new_deals_start_in_the_currency_the_owner_picks_else_the_countrys(owner_client, owner):
+    from tests.factories import make_deal
+
+    org_id = owner.org_id
+    assert _save_organization(owner_client, owner.organization, default_country="RU",
+                              default_currency="").status_code == 302
+    assert make_deal(owner, title="Moscow").currency == "RUB"  # none picked: the country's
+    assert _save_organization(owner_client, owner.organization, default_currency="usd").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Membership, owner.id).organization.default_currency == "USD"
+    assert make_deal(owner, title="Dollars").currency == "USD"
+    page = owner_client.get("/deals/new").get_data(as_text=True)
+    assert '<option value="USD" selected>' in page
+    changed = db.session.scalars(select(AuditEvent).where(AuditEvent.org_id == org_id,
+                                                          AuditEvent.action == "org.updated")).all()
+    assert any(e.detail["changes"].get("default_currency") == [None, "USD"] for e in changed)
+
+
+def test_an_unknown_default_currency_is_a_field_error_and_changes_nothing(owner_client, owner):
+    response = _save_organization(owner_client, owner.organization, default_currency="XYZ")
+    assert response.status_code == 422
+    assert "Unknown currency." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Membership, owner.id).organization.default_currency is None
+
+
+def test_members_who_cannot_edit_see_the_default_currency(client):
+    agent = make_member(Role.AGENT)
+    agent.organization.default_country = "KZ"
+    db.session.commit()
+    sign_in_as(client, agent)
+    page = client.get("/settings/organization").get_data(as_text=True)
+    assert "<dt>Default currency for deals</dt><dd>KZT</dd>" in page

@@ -4,6 +4,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from app.blueprints.team.service import countries, timezones
+from app.canonical import currency_choices
 
 
 def _code_or_blank(value: object) -> str:
@@ -16,9 +17,12 @@ class OrganizationForm(FlaskForm):
     # Checked by the service (an unknown code is a field error there); a post without it keeps it.
     default_country = SelectField("Default country for phone numbers", coerce=_code_or_blank,
                                   validate_choice=False)
+    default_currency = SelectField("Default currency for deals", coerce=_code_or_blank, validate_choice=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = [SelectChoice(tz, tz.replace("_", " ")) for tz in timezones()]
         self.default_country.choices = [SelectChoice("", "None: every number needs its country code")] + [
             SelectChoice(code, name) for code, name in countries()]
+        self.default_currency.choices = [SelectChoice("", "The default country's currency, else USD")] + [
+            SelectChoice(code, label) for code, label in currency_choices()]

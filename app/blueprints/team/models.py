@@ -21,6 +21,8 @@ class Organization(db.Model):
     # ISO 3166 alpha-2: the country contacts' phone numbers written without a country code are
     # read in ("8 916 111-22-33" in RU); None: numbers need their country code.
     default_country: Mapped[str | None] = mapped_column(String(2))
+    # A new deal's currency; None: the default country's (RUB for RU), else USD.
+    default_currency: Mapped[str | None] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="organization",

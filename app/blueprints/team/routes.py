@@ -23,10 +23,11 @@ def organization():
     org = g.membership.organization
     form = OrganizationForm(obj=org)
     if form.validate_on_submit():
-        country = {"default_country": form.default_country.data} if "default_country" in request.form else {}
+        given = {key: getattr(form, key).data for key in ("default_country", "default_currency")
+                 if key in request.form}  # a post without one leaves it as it is
         try:
             service.update_organization(g.membership, name=form.name.data, timezone=form.timezone.data,
-                                        ip=request.remote_addr, **country)
+                                        ip=request.remote_addr, **given)
         except DomainError as err:
             db.session.rollback()
             attach_to_form(form, err)
@@ -37,6 +38,7 @@ def organization():
     status = 422 if form.is_submitted() else 200
     return render("team/organization.html", form=form, editable=can(g.membership.role,
                   Permission.ORG_UPDATE), country=service.country_name(org.default_country),
+                  currency=service.default_currency(org.id),
                   status=status)
 
 

@@ -86,6 +86,14 @@ def phone_region(org_id: int) -> str | None:
     return org.default_country if org is not None else None
 
 
+def default_currency(org_id: int) -> str:
+    """A new deal's currency: the one the organization chose, else its country's, else USD."""
+    org = db.session.get(Organization, org_id)
+    if org is None:
+        return canonical.country_currency(None)
+    return org.default_currency or canonical.country_currency(org.default_country)
+
+
 def _clean_org_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
@@ -112,10 +120,11 @@ def create_organization(*, owner: User, name: str, ip: str | None = None,
 
 
 def update_organization(actor: Membership, *, name: str, timezone: str,
-                        default_country: str | None = _UNCHANGED,
+                        default_country: str | None = _UNCHANGED, default_currency: str | None = _UNCHANGED,
                         ip: str | None = None) -> Organization:
-    """Rename / re-zone the actor's organization, and set the country its contacts' phone numbers
-    are read in (blank: none; left out: unchanged). Raises Forbidden or DomainError."""
+    """Rename / re-zone the actor's organization, set the country its contacts' phone numbers
+    are read in (blank: none) and its deals' default currency (blank: the country's); a setting
+    left out stays as it is. Raises Forbidden or DomainError."""
     require(actor, Permission.ORG_UPDATE)
     org = actor.organization
     clean = _clean_org_name(name)
@@ -128,10 +137,17 @@ def update_organization(actor: Membership, *, name: str, timezone: str,
         except ValueError:
             raise DomainError("Pick a country from the list.",
                               {"default_country": "Unknown country."}) from None
+    currency = org.default_currency
+    if default_currency is not _UNCHANGED:
+        currency = (default_currency or "").strip().upper() or None
+        if currency is not None and currency not in canonical.currencies():
+            raise DomainError("Pick a currency from the list.",
+                              {"default_currency": "Unknown currency."})
     changes = {k: [old, new] for k, old, new in
                (("name", org.name, clean), ("timezone", org.timezone, timezone),
-                ("default_country", org.default_country, country)) if old != new}
-    org.name, org.timezone, org.default_country = clean, timezone, country
+                ("default_country", org.default_country, country),
+                ("default_currency", org.default_currency, currency)) if old != new}
+    org.name, org.timezone, org.default_country, org.default_currency = clean, timezone, country, currency
     if changes:
         audit.record("org.updated", org_id=org.id, actor_id=actor.user_id, target=org, ip=ip,
                      changes=changes)

@@ -21,7 +21,7 @@ from app.blueprints.crm.models import (
     ImportStatus,
 )
 from app.blueprints.crm.records.service import search_text_from
-from app.blueprints.team.public import Membership, Permission, require
+from app.blueprints.team.public import Membership, Permission, default_currency, require
 from app.bulk_insert import insert_rows
 from app.db_types import utcnow
 from app.errors import DomainError
@@ -141,6 +141,7 @@ class _Run(_References):
         self.policy = imp.dedupe
         self.seen: dict[tuple, int] = {}  # dedupe key -> record id (negative: not written, dry run)
         self.dry_values: dict[int, dict[str, Any]] = {}  # dry run: what a not-written record holds
+        self.currency = default_currency(imp.org_id)  # a new deal's, when its row gives none
 
     def batch(self, rows: list[_Row], meanwhile: Callable[[], None] = lambda: None) -> None:
         """Resolve, dedupe and write one batch of cleaned rows, and add them to the import's counts.
@@ -260,7 +261,7 @@ class _Run(_References):
         self.stages.settle(v, new)
         if new:
             v.setdefault("status", DealStatus.OPEN.value)
-            v.setdefault("currency", "USD")
+            v.setdefault("currency", self.currency)
             v.setdefault("position", 0.0)
             v.setdefault("stage_entered_at", utcnow())
         if "status" in v and v["status"] != DealStatus.LOST:

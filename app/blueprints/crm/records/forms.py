@@ -15,7 +15,7 @@ from typing import Any
 
 from app.blueprints.crm.models import CustomField, CustomFieldKind, DealStatus, Record
 from app.blueprints.crm.records.fields import FIELDS
-from app.canonical import COMMON_CURRENCIES, currencies, currency_name
+from app.canonical import currency_choices
 
 KINDS = {"email": "email", "phone": "tel", "notes": "textarea", "do_not_contact": "checkbox",
          "expected_close": "date", "company": "company", "contact": "contact", "owner": "owner",
@@ -72,15 +72,6 @@ def record_value(record: Record, name: str) -> str:
     if name == "stage":
         return display(record.stage_id)
     return display(getattr(record, name))
-
-
-def currency_choices(current: str = "") -> list[tuple[str, str]]:
-    """The currency picker: the common ones first, then every currency in use A-Z (and a deal's
-    own code, should it be one CLDR no longer lists)."""
-    codes = [*COMMON_CURRENCIES, *(c for c in currencies() if c not in COMMON_CURRENCIES)]
-    if current and current not in codes:
-        codes.insert(0, current)
-    return [(code, f"{code} · {currency_name(code)}") for code in codes]
 
 
 def custom_input(definition: CustomField) -> Input:

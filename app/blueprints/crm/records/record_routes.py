@@ -12,7 +12,7 @@ from app.blueprints.crm.records import queries, service
 from app.blueprints.crm.records.forms import build_inputs, raw_from, record_value
 from app.blueprints.crm.records.list_routes import ENTITY_PATH
 from app.blueprints.crm.records.page_context import NOUNS, count_of, entity_of
-from app.blueprints.team.public import Permission, can, people
+from app.blueprints.team.public import Permission, can, default_currency, people
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.htmx import render
@@ -58,7 +58,7 @@ def _form_page(entities: str, record: Record | None = None):
     if record is None and data is None:
         for item in inputs:
             item.value = {"owner": str(g.membership.user_id),
-                          "currency": service.default_currency(g.membership.org_id)}.get(item.name, "")
+                          "currency": default_currency(g.membership.org_id)}.get(item.name, "")
     return render("crm/form.html", record=record, inputs=inputs, message=message,
                   status=422 if errors is not None else 200, **_form_context(entity, entities))
 

@@ -36,8 +36,8 @@ from app.blueprints.crm.models import (
     Tag,
 )
 from app.blueprints.crm.records.fields import FIELDS, Cleaned, clean
-from app.blueprints.team.public import Membership, Permission, can, phone_region, require
-from app.canonical import country_currency, id_or_none, search_fold
+from app.blueprints.team.public import Membership, Permission, can, default_currency, phone_region, require
+from app.canonical import id_or_none, search_fold
 from app.canonical import phone as canonical_phone
 from app.db_types import utcnow
 from app.errors import DomainError, Forbidden, NotFound
@@ -266,12 +266,6 @@ def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> Any:
         record.currency = record.currency or default_currency(org_id)
     record.search_text = search_text(entity, record)
     return stage
-
-
-def default_currency(org_id: int) -> str:
-    """A new deal's currency when none is given: that of the organization's country (its
-    settings), else USD."""
-    return country_currency(phone_region(org_id))
 
 
 def _deal_ids(deal: Deal, actor: Membership | None) -> dict[str, Any]:
