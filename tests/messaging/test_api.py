@@ -270,3 +270,73 @@ def test_the_document_states_the_parameters_and_the_location_of_a_queued_message
     sent = paths["/api/messaging/send"]["post"]["responses"]["202"]
     assert sent["headers"]["Location"]["required"] is True
     assert sent["links"]["GetMessage"]["operationId"] == "messaging_api.message"
+
+
+# -- starting a conversation -------------------------------------------------------------------
+
+def test_a_conversation_is_started_with_a_contact_through_the_telegram_process(app, client, auth, owner,
+                                                                               account, peer):
+    from tests.factories import make_contact, make_member
+
+    contact = make_contact(owner, first_name="Ann", telegram_username="ann_lee", phone="+447700900123")
+
+    def open_chat(request):
+        with app.app_context():
+            chat = Chat(org_id=owner.org_id, account_id=request.account_id, peer_id=4242, title="Ann Lee",
+                        username="ann_lee", contact_id=request.args["contact_id"])
+            db.session.add(chat)
+            db.session.commit()
+            chat_id = chat.id
+            db.session.remove()
+        return {"chat_id": chat_id}
+
+    peer.on("chat.open", open_chat)
+    response = client.post("/api/messaging/chats", json={"account_id": account.id, "contact_id": contact.id},
+                           headers=auth)
+    body = response.get_json()
+    chat = db.session.scalar(select(Chat))
+    assert response.status_code == 201 and body["id"] == chat.id
+    assert response.headers["Location"] == f"/api/messaging/messages?chat_id={chat.id}"
+    assert (body["contact_id"], body["account_id"], chat.contact_id) == (contact.id, account.id, contact.id)
+    assert peer.requests[0].args == {"username": "ann_lee", "contact_id": contact.id}
+    again = client.post("/api/messaging/chats", json={"account_id": account.id, "contact_id": contact.id},
+                        headers=auth)
+    assert again.get_json()["id"] == chat.id and len(peer.requests) == 1  # the chat it has: no look-up
+
+    stranger = make_member()
+    for ids in ({"account_id": account.id, "contact_id": make_contact(stranger, telegram_username="ann_lee").id},
+                {"account_id": make_account(stranger.organization).id, "contact_id": contact.id}):
+        assert client.post("/api/messaging/chats", json=ids, headers=auth).status_code == 404
+    bare = make_contact(owner, first_name="Maya")
+    response = client.post("/api/messaging/chats", json={"account_id": account.id, "contact_id": bare.id},
+                           headers=auth)
+    assert response.status_code == 422 and response.get_json()["error"]["fields"] == {
+        "contact_id": "Add the contact's Telegram username or phone number first."}
+    assert db.session.scalar(select(func.count()).select_from(Chat)) == 1 and len(peer.requests) == 1
+
+
+@pytest.mark.parametrize(("code", "status"), [("not_found", 422), ("flood_wait", 429),
+                                              ("telegram_unavailable", 503)])
+def test_a_refusal_from_telegram_is_its_envelope_and_no_chat(client, auth, owner, account, peer, code, status):
+    from tests.factories import make_contact
+
+    contact = make_contact(owner, telegram_username="ann_lee")
+    peer.on("chat.open", refuse=(code, "Telegram said no."))
+    response = client.post("/api/messaging/chats", json={"account_id": account.id, "contact_id": contact.id},
+                           headers=auth)
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == code
+    assert db.session.scalar(select(func.count()).select_from(Chat)) == 0
+
+
+def test_an_agent_starts_conversations_only_from_their_accounts(client, owner, account, peer):
+    from tests.factories import make_contact
+
+    agent = add_member(owner.organization, role=Role.AGENT)
+    contact = make_contact(owner, telegram_username="ann_lee")
+    response = client.post("/api/messaging/chats", json={"account_id": account.id, "contact_id": contact.id},
+                           headers=bearer(agent))
+    assert response.status_code == 404 and peer.requests == []
+    response = client.post("/api/messaging/chats", json={"account_id": account.id, "contact_id": contact.id,
+                                                         "extra": 1}, headers=bearer(owner))
+    assert response.status_code == 422 and "extra" in response.get_json()["error"]["fields"]

@@ -28,6 +28,7 @@ from app.api.docs import (
     string,
     text,
 )
+from app.blueprints.accounts.public import gateway
 from app.blueprints.messaging import media, service
 from app.blueprints.messaging.models import Chat, Message, MessageStatus
 from app.canonical import id_or_none
@@ -153,6 +154,36 @@ def chats():
     found, total = service.chats_page(g.membership, _filter(), page, per_page)
     return jsonify({"items": [chat_json(c) for c in found], "total": total, "page": page,
                     "per_page": per_page})
+
+
+@bp.post("/chats")
+@per_user
+@documented("Start a conversation with a contact from an account you may send from (an agent: their "
+            "own): the account's chat with them, opened on Telegram when there is none (found by "
+            "their username, else their phone number). Nothing is sent; a first message sent into "
+            "it counts against the account's daily budget of new chats and waits when that is spent. "
+            "A refusal from Telegram is an error envelope whose code is Telegram's (not_found, "
+            "not_a_person, account_offline; flood_wait: 429; telegram_unavailable: 503)",
+            tag="messaging",
+            body=obj(["account_id", "contact_id"], account_id=ID, contact_id=ID),
+            responses={201: {"description": "The chat, linked to the contact", "schema": CHAT,
+                             "headers": {"Location": {"description": "the chat's messages", "required": True,
+                                                      "schema": string()}},
+                             "links": {"ChatMessages": {"operationId": "messaging_api.messages",
+                                                        "parameters": {"chat_id": "$response.body#/id"}}}},
+                       404: "No such contact in your organization, or no such account that you may send from",
+                       422: "The contact has no Telegram username or phone number, the account cannot "
+                            "send (banned, not connected), or Telegram refused (nobody found)",
+                       429: "Telegram asks the account to wait before looking people up again",
+                       503: "The Telegram connection service is not answering"})
+def start_chat():
+    data = json_body()
+    chat = service.start_chat(g.membership, data["contact_id"], data["account_id"], gateway.telegram())
+    db.session.commit()  # a chat that had no contact is linked to this one
+    response = jsonify(chat_json(chat))
+    response.status_code = 201
+    response.headers["Location"] = url_for("messaging_api.messages", chat_id=chat.id)
+    return response
 
 
 @bp.post("/chats/<int:chat_id>/mark-all-read")

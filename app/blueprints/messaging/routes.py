@@ -8,9 +8,10 @@ follow through the live renderers (``live.py``).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from flask import Response, g, make_response, request
+from flask import Response, flash, g, make_response, redirect, request, url_for
 from flask_login import login_required
 from jinja2_fragments.flask import render_block
 
@@ -18,6 +19,7 @@ from app.blueprints.accounts.public import gateway, visible_accounts
 from app.blueprints.messaging import bp, live, media, panels, service  # noqa: F401 - live, panels: registered
 from app.blueprints.messaging.models import Chat
 from app.blueprints.team.public import Permission, can, people
+from app.canonical import id_or_none
 from app.errors import DomainError, Forbidden, NotFound, toast_header
 from app.extensions import db
 from app.htmx import is_partial_request, render
@@ -225,6 +227,33 @@ def create_deal(chat_id: int):
                       deal_error=err.message, deal_errors=err.fields, values=request.form)
     db.session.commit()
     return fragment("panel", chat=found, **_panel_context(found), toast=f"Deal “{deal.title}” created.")
+
+
+def _form_id(name: str) -> int | None:
+    """A form field's id: ASCII digits naming a row, else None."""
+    raw = request.form.get(name, "").strip()
+    return id_or_none(raw) if re.fullmatch(r"[0-9]{1,19}", raw) else None
+
+
+@bp.post("/contacts/<int:record_id>/chat")
+def start_chat(record_id: int):
+    """"Message on Telegram" on a contact's (or a deal's) page: the chat with the contact from the
+    chosen account, opened by the telegram process when there is none, then the inbox on it. A
+    refusal goes back to the record page, saying why; nothing changes. (``record_id``: a contact's id,
+    named as the CRM's record routes name it.)"""
+    try:
+        found = service.start_chat(g.membership, record_id, _form_id("account_id"), gateway.telegram())
+    except DomainError as err:
+        db.session.rollback()
+        if isinstance(err, Forbidden | NotFound):
+            raise
+        flash(err.message, "error")
+        deal_id = _form_id("deal_id")
+        back = (url_for("crm.detail", entities="deals", record_id=deal_id) if deal_id is not None
+                else url_for("crm.detail", entities="contacts", record_id=record_id))
+        return redirect(back)
+    db.session.commit()  # a chat that had no contact is linked to this one
+    return redirect(url_for(".chat", chat_id=found.id))
 
 
 @bp.get("/messages/<int:message_id>/file")

@@ -27,11 +27,15 @@ from sqlalchemy.orm import joinedload, lazyload
 from app.after_commit import after_commit
 from app.blueprints.accounts.public import (
     AccountStatus,
+    Ask,
     BDAccount,
+    TelegramRefused,
     Viewer,
     agent_account_ids,
+    effective,
     is_agent_of,
     sees_every_account,
+    visible_accounts,
 )
 from app.blueprints.auth.public import User
 from app.blueprints.crm.public import Contact, ContactsMerged, Deal, DealStatus
@@ -51,6 +55,7 @@ from app.errors import DomainError, NotFound
 from app.events import emit, subscribe
 from app.extensions import db
 from app.integrations.telegram import dispatch
+from app.integrations.telegram.control import ControlError
 
 MAX_TEXT = 4096  # Telegram's limit for a message
 MAX_CAPTION = 1024  # ... and for the caption of a file
@@ -589,6 +594,97 @@ def contact_chats(viewer: Viewer, contact_id: int, limit: int = 20) -> list[Chat
     return list(db.session.scalars(select(Chat).where(chat_sight(viewer), Chat.contact_id == contact_id)
                                    .order_by(Chat.last_message_at.desc().nulls_last(), Chat.id.desc())
                                    .limit(limit)))
+
+
+# -- starting a conversation from a record ---------------------------------------------------
+
+CONNECTED = {AccountStatus.ONLINE, AccountStatus.LIMITED}  # held by a telegram process right now
+
+
+def reachable(contact: Contact) -> bool:
+    """Whether Telegram can be asked for this contact: they have a username or a phone number."""
+    return bool(contact.telegram_username or contact.phone)
+
+
+def startable_accounts(viewer: Viewer) -> list[BDAccount]:
+    """The accounts ``viewer`` may start a conversation from: theirs to see (an agent's own) and
+    connected now, oldest first."""
+    return [a for a in visible_accounts(viewer) if AccountStatus(a.status) in CONNECTED]
+
+
+def new_chats_per_day(account: BDAccount) -> int:
+    """The account's daily budget of first messages (the telegram process's outbox holds the rest)."""
+    return effective(account.config)["new_chats_per_day"]
+
+
+def _contact_in_org(viewer: Viewer, contact_id: int | None) -> Contact:
+    contact = None if contact_id is None else db.session.scalar(select(Contact).where(
+        Contact.org_id == viewer.org_id, Contact.id == contact_id, Contact.deleted_at.is_(None),
+    ).options(lazyload(Contact.tags)))
+    if contact is None:
+        raise NotFound("Contact not found.")
+    return contact
+
+
+def _account_to_start_from(viewer: Viewer, account_id: int | None) -> BDAccount:
+    """The account, if ``viewer`` may send from it (an agent: only their accounts) and it can send
+    now. Raises NotFound (foreign and hidden alike), then DomainError / TelegramRefused."""
+    account = None if account_id is None else db.session.scalar(select(BDAccount).where(
+        BDAccount.org_id == viewer.org_id, BDAccount.id == account_id))
+    if account is None or not (sees_every_account(viewer) or is_agent_of(viewer, account.id)):
+        raise NotFound("Telegram account not found.")
+    status = AccountStatus(account.status)
+    if status in UNSENDABLE:
+        label = "banned" if status == AccountStatus.BANNED else "deactivated"
+        raise DomainError(f"This Telegram account is {label}; messages cannot be sent from it.",
+                          {"account_id": f"The account is {label}."})
+    if status not in CONNECTED:
+        raise TelegramRefused("account_offline", "This account is not connected right now. Try again "
+                                                 "when it is online, or choose another account.")
+    return account
+
+
+def start_chat(actor: Viewer, contact_id: int | None, account_id: int | None, ask: Ask) -> Chat:
+    """The conversation of ``account_id`` with the contact, for the composer: the chat that
+    account already has with them, or one the telegram process opens (``chat.open``: it finds
+    them on Telegram by username, else by phone number, and stores the chat linked to the
+    contact). Nothing is sent: the first message the member writes goes through the outbox, which
+    counts it against the account's budget of new chats and holds it when that is spent.
+
+    Raises NotFound (another organization's or a deleted contact, an account the actor may not
+    send from), DomainError (no username or phone; a banned account), TelegramRefused (the
+    process's refusal: not on Telegram, account offline, flood wait, no process answering)."""
+    contact = _contact_in_org(actor, contact_id)
+    account = _account_to_start_from(actor, account_id)
+    if not reachable(contact):
+        message = "Add the contact's Telegram username or phone number first."
+        raise DomainError(message, {"contact_id": message})
+    existing = db.session.scalar(select(Chat).where(
+        Chat.org_id == actor.org_id, Chat.account_id == account.id, Chat.contact_id == contact.id,
+    ).order_by(Chat.last_message_at.desc().nulls_last(), Chat.id.desc()).limit(1))
+    if existing is not None:
+        return existing  # no look-up: Telegram limits them
+    org_id, user_id, contact_key, account_key = actor.org_id, actor.user_id, contact.id, account.id
+    lookups = ([{"username": contact.telegram_username}] if contact.telegram_username else []) + (
+        [{"phone": contact.phone}] if contact.phone else [])
+    for n, lookup in enumerate(lookups):
+        try:
+            answer = ask("chat.open", account_id=account_key, contact_id=contact_key, **lookup)
+            break
+        except ControlError as err:
+            if err.code == "not_found" and n + 1 < len(lookups):
+                continue  # the username is gone; the number may still find them
+            raise TelegramRefused(err.code, err.message) from None
+    db.session.rollback()  # end this request's snapshot: the process has just stored the chat
+    chat = db.session.scalar(select(Chat).where(Chat.org_id == org_id, Chat.id == answer["chat_id"]))
+    if chat is None:
+        raise TelegramRefused("telegram_error", "Telegram did not open the conversation. Try again.")
+    if chat.contact_id is None:  # a chat that was there before, with nobody's contact
+        chat.contact_id = contact_key
+        db.session.flush()
+        emit(ChatUpdated(org_id=org_id, actor_id=user_id, chat_id=chat.id, account_id=account_key,
+                         change="contact"))
+    return chat
 
 
 @dataclass(frozen=True)
