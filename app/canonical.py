@@ -216,7 +216,7 @@ def id_or_none(raw: object) -> int | None:
     """An id given as an int or a string of digits; None for anything else (a name, say, or a
     number larger than any id, which names no row), so the caller can look the value up by name
     instead and say it found nothing."""
-    if isinstance(raw, str) and raw.strip().isdigit():
+    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():  # not "²"
         raw = int(raw.strip())
     if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= ID_MAX:
         return raw

@@ -35,6 +35,14 @@ def test_a_bad_number_is_a_phone_field_error(raw):
     assert "phone" in caught.value.fields
 
 
+def test_an_accounts_number_without_its_country_code_is_read_in_the_organizations_country(owner):
+    with pytest.raises(DomainError):
+        service.create_account(owner, "8 916 111-22-33", VAULT)  # no default country: ambiguous
+    db.session.rollback()
+    owner.organization.default_country = "RU"
+    assert service.create_account(owner, "8 916 111-22-33", VAULT).phone == "+79161112233"
+
+
 def test_a_number_already_connected_in_the_organization_is_refused(owner):
     service.create_account(owner, "+447700900123", VAULT)
     with pytest.raises(DomainError) as caught:

@@ -8,6 +8,7 @@ from app import canonical
 @pytest.mark.parametrize(("raw", "expected"), [
     (7, 7), ("42", 42), (" 42 ", 42), ("Won", None), ("", None), (None, None), (True, None),
     ("-3", None), ("4.5", None), (4.5, None), (2**31 - 1, 2**31 - 1), (2**31, None), (str(2**31), None), (-3, None),
+    ("²", None), ("٣", None),  # digits to str.isdigit, not ids
 ])
 def test_an_id_is_an_int_or_digits_and_anything_else_is_looked_up_by_name(raw, expected):
     assert canonical.id_or_none(raw) == expected

@@ -26,7 +26,7 @@ from app.blueprints.accounts import proxy_hosts
 from app.blueprints.accounts.events import AccountStatusChanged
 from app.blueprints.accounts.models import AccountStatus, BDAccount, bd_account_agent
 from app.blueprints.accounts.vault import SessionVault
-from app.blueprints.team.public import Membership, Permission, Role, can, require
+from app.blueprints.team.public import Membership, Permission, Role, can, phone_region, require
 from app.db_types import utcnow
 from app.errors import DomainError, NotFound
 from app.events import emit
@@ -139,8 +139,9 @@ QR_PHONE_PREFIX = "qr:"  # an account started by QR has no number until Telegram
 _TEST_NUMBER = re.compile(r"^99966\d{5}$")  # Telegram's test numbers (the sandbox uses them too)
 
 
-def normalize_phone(raw: str | None) -> str:
-    """E.164. Raises DomainError on the ``phone`` field (blank, not text, not a number)."""
+def normalize_phone(raw: str | None, region: str | None = None) -> str:
+    """E.164; a number without its country code is read in ``region`` (the organization's default
+    country). Raises DomainError on the ``phone`` field (blank, not text, not a number)."""
     if raw is not None and not isinstance(raw, str):
         raise DomainError("Phone: send the number as text, e.g. \"+44 7700 900123\".",
                           {"phone": "Send the number as text."})
@@ -151,7 +152,7 @@ def normalize_phone(raw: str | None) -> str:
     if _TEST_NUMBER.match(digits):
         return "+" + digits
     try:
-        return canonical.phone(text)
+        return canonical.phone(text, region)
     except ValueError as err:
         message = f"Phone: {err}."
         raise DomainError(message, {"phone": message}) from None
@@ -264,7 +265,7 @@ def create_account(actor: Membership, phone: str | None, vault: SessionVault,
     Raises Forbidden, or DomainError (a bad or already connected number, a bad proxy).
     """
     require(actor, Permission.ACCOUNTS_MANAGE)
-    number = normalize_phone(phone)
+    number = normalize_phone(phone, phone_region(actor.org_id))
     stored_proxy = clean_proxy(proxy, vault, allow_private=allow_private_proxy)
     taken = db.session.scalar(select(BDAccount.id).where(BDAccount.org_id == actor.org_id,
                                                          BDAccount.phone == number))
