@@ -112,6 +112,16 @@ def test_lost_without_a_reason_re_renders_the_page_asking_for_one(owner_client, 
     assert stage_of(deal) == ("open", "New lead")
 
 
+def test_a_lost_reason_too_long_says_so_and_keeps_what_was_typed(owner_client, owner, deal):
+    token = csrf_token(owner_client, f"/deals/{deal.id}")
+    response = owner_client.post(f"/deals/{deal.id}/outcome",
+                                 data={"csrf_token": token, "outcome": "lost", "lost_reason": "x" * 201})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="lost-reason-error">Lost reason: ' in html and 'value="' + "x" * 201 + '"' in html
+    assert stage_of(deal) == ("open", "New lead")
+
+
 def test_lost_with_a_reason_shows_it_on_the_page(owner_client, owner, deal):
     token = csrf_token(owner_client, f"/deals/{deal.id}")
     owner_client.post(f"/deals/{deal.id}/outcome",

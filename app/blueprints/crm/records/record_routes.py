@@ -117,7 +117,8 @@ def deal_outcome(record_id: int):
             raise
         record = service.get_record(g.membership.org_id, Entity.DEAL, record_id)
         return render("crm/record.html", status=422, **_detail_context(
-            "deals", record, outcome_error=err.message, outcome_tried=outcome, lost_reason=reason))
+            "deals", record, outcome_error=err.fields.get("lost_reason") or err.message,
+            outcome_tried=outcome, lost_reason=reason))
     db.session.commit()
     flash("Deal marked won." if outcome == "won" else "Deal marked lost.", "success")
     return redirect(url_for("crm.detail", entities="deals", record_id=record_id))
