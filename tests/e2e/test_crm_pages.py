@@ -92,3 +92,25 @@ def test_a_contact_page_shows_its_telegram_conversation_and_opens_the_chat(new_p
     page.locator("#contact-chats").get_by_role("link", name="Ivy Meyer").click()
     expect(page).to_have_url(re.compile(rf"/inbox/chats/{chat.id}$"))
     assert page.csp.violations() == []
+
+
+def test_on_a_phone_a_lists_filters_fold_behind_a_button_that_counts_those_in_use(new_page):
+    owner = make_member(Role.OWNER)
+    make_contact(owner, first_name="Tagged", tags="vip")
+    page = new_page({"width": 390, "height": 844})
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto("/contacts?tag=vip")
+    toggle = page.locator("[data-toggle-filters]")
+    expect(toggle).to_have_text(re.compile(r"Filters\s+1"))
+    expect(page.locator("#q")).to_be_visible()
+    expect(page.locator("#filter-owner")).to_be_hidden()
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    page.select_option("#filter-owner", "none")  # a choice still filters the list at once
+    expect(page).to_have_url(re.compile(r"owner=none"))
+    expect(page.locator("#results")).not_to_contain_text("Tagged")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    expect(toggle).to_be_hidden()
+    toggle.evaluate("el => el.closest('form').classList.remove('is-open')")
+    expect(page.locator("#filter-owner")).to_be_visible()  # a laptop shows them all, always
+    assert page.csp.violations() == []

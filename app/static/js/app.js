@@ -200,6 +200,22 @@
   document.addEventListener("htmx:oobAfterSwap", function () { localizeTimes(document); });
 })();
 
+// CRM lists on a phone: the filters fold behind their "Filters" button; without scripts all show.
+(function () {
+  "use strict";
+  function collapsible() {
+    document.querySelectorAll("form[data-collapsible]").forEach(function (form) { form.classList.add("js-collapsible"); });
+  }
+  document.addEventListener("DOMContentLoaded", collapsible);
+  document.addEventListener("htmx:afterSettle", collapsible);
+  document.addEventListener("click", function (evt) {
+    var toggle = evt.target.closest && evt.target.closest("[data-toggle-filters]");
+    if (!toggle) return;
+    var open = document.getElementById(toggle.getAttribute("aria-controls")).classList.toggle("is-open");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+})();
+
 // CRM lists: a header checkbox [data-select-all] ticks every row checkbox of its table.
 (function () {
   "use strict";
