@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export PORT
 
-.PHONY: run test fuzz lint install install-dev clean
+.PHONY: run test fuzz lint install install-dev clean i18n-extract i18n-update i18n-compile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,17 @@ test: install-dev
 
 fuzz: install-dev
 	$(BIN)/python -m tests.fuzz.run
+
+# The interface's catalogs (app/translations): extract the marked strings, merge them into each
+# language's .po (then translate what is new), compile the .mo files the app reads (committed).
+CATALOGS := app/translations
+i18n-extract: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	  --project "Relay CRM" -o $(CATALOGS)/messages.pot .
+i18n-update: i18n-extract
+	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching --ignore-obsolete
+i18n-compile: install
+	$(BIN)/pybabel compile -d $(CATALOGS) --statistics
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -123,8 +123,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     register_error_handlers(app)
 
+    from app.i18n import init_i18n
     from app.templating import init_templating
 
+    init_i18n(app)
     init_templating(app)
 
     from app.cli import register_cli

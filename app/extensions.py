@@ -1,5 +1,6 @@
 """Extension instances only; ``create_app`` wires them."""
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -32,6 +33,7 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 talisman = Talisman()
 sock = Sock()
+babel = Babel()
 
 
 class RedisConnection:

@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from flask import Flask, current_app, g, has_request_context, request, url_for
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from app.blueprints.team.public import Permission, can
@@ -19,33 +20,33 @@ from app.canonical import phone_display
 @dataclass(frozen=True)
 class NavItem:
     endpoint: str
-    label: str
+    label: str  # lazy: read in the viewer's language
     icon: str
     permission: Permission | None = None
 
 
 NAV_MAIN = (
-    NavItem("core.home", "Home", "home"),
-    NavItem("inbox.index", "Inbox", "inbox"),
-    NavItem("crm.contacts", "Contacts", "user"),
-    NavItem("crm.companies", "Companies", "building"),
-    NavItem("crm.deals", "Deals", "dollar"),
-    NavItem("crm_import.index", "Imports", "upload"),
-    NavItem("pipeline.board", "Pipeline", "columns"),
-    NavItem("campaigns.index", "Campaigns", "send"),
-    NavItem("automation.index", "Automation", "bolt"),
-    NavItem("ai.drafts", "AI drafts", "spark"),
-    NavItem("analytics.index", "Analytics", "chart"),
-    NavItem("accounts.index", "Telegram accounts", "phone", Permission.ACCOUNTS_MANAGE),
+    NavItem("core.home", _l("Home"), "home"),
+    NavItem("inbox.index", _l("Inbox"), "inbox"),
+    NavItem("crm.contacts", _l("Contacts"), "user"),
+    NavItem("crm.companies", _l("Companies"), "building"),
+    NavItem("crm.deals", _l("Deals"), "dollar"),
+    NavItem("crm_import.index", _l("Imports"), "upload"),
+    NavItem("pipeline.board", _l("Pipeline"), "columns"),
+    NavItem("campaigns.index", _l("Campaigns"), "send"),
+    NavItem("automation.index", _l("Automation"), "bolt"),
+    NavItem("ai.drafts", _l("AI drafts"), "spark"),
+    NavItem("analytics.index", _l("Analytics"), "chart"),
+    NavItem("accounts.index", _l("Telegram accounts"), "phone", Permission.ACCOUNTS_MANAGE),
 )
 NAV_SETTINGS = (
-    NavItem("team.organization", "Organization", "settings"),
-    NavItem("team.members", "Team", "users"),
-    NavItem("auth.organizations", "Your organizations", "layers"),
-    NavItem("auth.sessions", "Your sessions", "shield"),
-    NavItem("pipeline.settings", "Pipelines", "columns"),
-    NavItem("crm.custom_fields", "Custom fields", "columns"),
-    NavItem("team.audit_log", "Audit log", "shield", Permission.AUDIT_VIEW),
+    NavItem("team.organization", _l("Organization"), "settings"),
+    NavItem("team.members", _l("Team"), "users"),
+    NavItem("auth.organizations", _l("Your organizations"), "layers"),
+    NavItem("auth.sessions", _l("Your sessions"), "shield"),
+    NavItem("pipeline.settings", _l("Pipelines"), "columns"),
+    NavItem("crm.custom_fields", _l("Custom fields"), "columns"),
+    NavItem("team.audit_log", _l("Audit log"), "shield", Permission.AUDIT_VIEW),
 )
 
 

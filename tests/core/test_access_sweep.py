@@ -24,7 +24,8 @@ from tests.factories import (
     make_org,
 )
 
-PUBLIC = {"static", "core.index", "core.healthz", "core.readyz", "auth.sign_in", "auth.sign_up"}
+PUBLIC = {"static", "core.index", "core.healthz", "core.readyz", "auth.sign_in", "auth.sign_up",
+          "core.language"}  # the language switcher: on the sign-in page too
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from flask import g, jsonify, redirect, url_for
+from urllib.parse import urlsplit
+
+from flask import g, jsonify, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from app.blueprints.core import bp
 from app.extensions import db, limiter, redis_store
 from app.htmx import render
+from app.i18n import COOKIE, COOKIE_MAX_AGE, LANGUAGES
 
 
 @bp.get("/")
@@ -18,6 +21,21 @@ def index():
 @login_required
 def home():
     return render("core/home.html", membership=g.membership)
+
+
+@bp.post("/language")
+def language():
+    """The language switcher (every page, signed in or not): remembered in a cookie for a year,
+    then back to the page it was used on (same-site paths only)."""
+    chosen = request.form.get("lang")
+    back = request.form.get("next") or ""
+    if not back.startswith("/") or back.startswith("//") or urlsplit(back).netloc:
+        back = url_for("core.index")
+    response = redirect(back)
+    if chosen in LANGUAGES:
+        response.set_cookie(COOKIE, chosen, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True,
+                            secure=request.is_secure)
+    return response
 
 
 @bp.get("/healthz")

@@ -801,5 +801,5 @@ def test_deals_moved_by_an_import_over_several_batches_keep_their_history(owner,
 def test_imported_deals_without_a_currency_take_the_organizations(owner):
     owner.organization.default_country = "RU"
     db.session.commit()
-    run(owner, "Title,Value,Currency\nПилот,100000,\nExport,5000,EUR\n", entity="deal")  # noqa: RUF001 - Cyrillic
+    run(owner, "Title,Value,Currency\nПилот,100000,\nExport,5000,EUR\n", entity="deal")
     assert dict(db.session.execute(select(Deal.title, Deal.currency)).all()) == {"Пилот": "RUB", "Export": "EUR"}

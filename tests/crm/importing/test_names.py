@@ -62,7 +62,7 @@ def test_a_full_name_is_split_into_first_and_last_name(full, first, last):
 
 
 @pytest.mark.parametrize("header", ["Name", "Full name", "full_name", "Contact", "ФИО",
-                                    "Ф.И.О.",  # noqa: RUF001 - Cyrillic letters between the dots
+                                    "Ф.И.О.",
                                     "Имя и фамилия", "Полное имя", "Контактное лицо"])
 def test_a_contact_file_s_one_name_column_is_guessed_as_the_full_name(owner, header):
     mapping = importing.guess_mapping(owner.org_id, "contact", [header, "Email"])

@@ -1,0 +1,49 @@
+"""The interface's languages: Russian and English, the one each request is answered in, and where
+the catalogs live (``app/translations``; the Makefile's ``i18n-*`` targets keep them).
+
+A request is answered in the language its person chose with the switcher (a cookie), else the best
+of their browser's ``Accept-Language``, else English. Strings are marked with ``gettext`` (``_`` in
+templates), ``lazy_gettext`` where they are defined at import time (navigation, form labels), and
+``ngettext`` for counts (Russian has three forms: 1 сделка, 2 сделки, 5 сделок).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, has_request_context, request
+from flask_babel import get_locale
+from werkzeug.datastructures import LanguageAccept
+
+from app.extensions import babel
+
+LANGUAGES = {"ru": "Русский", "en": "English"}  # each named in itself, as a switcher shows it
+DEFAULT_LANGUAGE = "en"
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+
+def negotiate(chosen: str | None, accepted: LanguageAccept | None) -> str:
+    """The language to answer in: ``chosen`` if it is one of ours, else the browser's best match."""
+    if chosen in LANGUAGES:
+        return chosen
+    for tag, _quality in accepted or ():  # best first; "ru-RU" is Russian as much as "ru" is
+        language = tag.replace("_", "-").split("-", 1)[0].lower()
+        if language in LANGUAGES:
+            return language
+    return DEFAULT_LANGUAGE
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector. Outside a request (jobs, realtime renders) English, for now."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    return negotiate(request.cookies.get(COOKIE), request.accept_languages)
+
+
+def init_i18n(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(languages=LANGUAGES, current_language=lambda: str(get_locale()))
