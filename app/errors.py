@@ -11,6 +11,8 @@ import json
 import logging
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -54,30 +56,34 @@ class TooManyAttempts(DomainError):
     status, code = 429, "too_many_attempts"
 
 
+# In the viewer's language (lazy: read when an error is answered).
 TITLES = {
-    400: "Bad request",
-    401: "Sign-in required",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Too large",
-    422: "Could not process",
-    429: "Slow down",
-    500: "Something went wrong",
+    400: _l("Bad request"),
+    401: _l("Sign-in required"),
+    403: _l("Not allowed"),
+    404: _l("Not found"),
+    405: _l("Method not allowed"),
+    409: _l("Conflict"),
+    413: _l("Too large"),
+    422: _l("Could not process"),
+    429: _l("Slow down"),
+    500: _l("Something went wrong"),
 }
 
 FRIENDLY = {
-    400: "The request could not be understood. Reload the page and try again.",
-    401: "Please sign in to continue.",
-    403: "Your role does not allow this. Ask an owner or admin if you need it.",
-    404: "We could not find that page. It may have been moved or deleted.",
-    405: "That action is not available here.",
-    413: "That upload is too large.",
-    422: "Some of what was sent could not be processed.",
-    429: "Too many requests. Wait a moment and try again.",
-    500: "An unexpected error happened on our side. It has been logged; please try again.",
+    400: _l("The request could not be understood. Reload the page and try again."),
+    401: _l("Please sign in to continue."),
+    403: _l("Your role does not allow this. Ask an owner or admin if you need it."),
+    404: _l("We could not find that page. It may have been moved or deleted."),
+    405: _l("That action is not available here."),
+    413: _l("That upload is too large."),
+    422: _l("Some of what was sent could not be processed."),
+    429: _l("Too many requests. Wait a minute and try again."),
+    500: _l("An unexpected error happened on our side. It has been logged; please try again."),
 }
+
+# When even the error page fails, nothing more is asked of the app (no catalog either).
+BARE_500 = "An unexpected error happened on our side. It has been logged; please try again."
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
@@ -93,13 +99,13 @@ def is_htmx() -> bool:
 
 
 def error_envelope(status: int, code: str, message: str, fields: dict | None = None) -> Response:
-    response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+    response = jsonify({"error": {"code": code, "message": str(message), "fields": fields or {}}})
     response.status_code = status
     return response
 
 
 def toast_header(message: str, level: str = "error") -> str:
-    return json.dumps({"toast": {"level": level, "message": message}})
+    return json.dumps({"toast": {"level": level, "message": str(message)}})
 
 
 def respond_with_error(status: int, code: str, message: str, fields: dict | None = None):
@@ -108,7 +114,7 @@ def respond_with_error(status: int, code: str, message: str, fields: dict | None
     if is_htmx():
         # htmx does not swap 4xx/5xx (except 422 forms), so the page stays intact; the toast says why.
         return Response("", status=status, headers={"HX-Trigger": toast_header(message)})
-    title = TITLES.get(status, "Error")
+    title = TITLES.get(status) or gettext("Error")
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
@@ -131,9 +137,9 @@ def bare_server_error() -> Response:
     """The 500 answer when even the error page fails: plain text (or the envelope), no template,
     no database, no traceback."""
     if wants_json():
-        body = json.dumps({"error": {"code": "server_error", "message": FRIENDLY[500], "fields": {}}})
+        body = json.dumps({"error": {"code": "server_error", "message": BARE_500, "fields": {}}})
         return Response(body, status=500, mimetype="application/json")
-    return Response(FRIENDLY[500], status=500, mimetype="text/plain")
+    return Response(BARE_500, status=500, mimetype="text/plain")
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -147,19 +153,19 @@ def register_error_handlers(app: Flask) -> None:
         """A row this request writes was deleted or changed by another request meanwhile (two
         people arranging the same pipeline): a 409, as a deal moved meanwhile is, not a 500."""
         discard_failed_work()
-        return respond_with_error(409, "conflict", "Someone changed this meanwhile. Reload and try again.")
+        message = gettext("Someone changed this meanwhile. Reload and try again.")
+        return respond_with_error(409, "conflict", message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(err: CSRFError):
-        return respond_with_error(400, "csrf", "Your session form expired. Reload the page and try again.")
+        message = gettext("Your session form expired. Reload the page and try again.")
+        return respond_with_error(400, "csrf", message)
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         discard_failed_work()
         status = err.code or 500
-        message = FRIENDLY.get(status, err.description or "Error")
-        if status == 429:
-            message = "Too many requests. Wait a minute and try again."
+        message = FRIENDLY.get(status) or err.description or gettext("Error")
         response = respond_with_error(status, CODES.get(status, "error"), message)
         allowed = set(getattr(err, "valid_methods", None) or ())
         if wants_json():

@@ -13,7 +13,7 @@ from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from app.blueprints.team.public import Permission, can
+from app.blueprints.team.public import Permission, Role, can
 from app.canonical import phone_display
 
 
@@ -127,7 +127,8 @@ def _oob(html: str) -> Markup:
 
 def init_templating(app: Flask) -> None:
     app.jinja_env.globals.update(asset=asset, can=can, Permission=Permission)
-    app.jinja_env.filters.update(duration=duration, money=money, oob=_oob, phone=phone_display, when=when)
+    app.jinja_env.filters.update(duration=duration, money=money, oob=_oob, phone=phone_display, when=when,
+                                 role_name=lambda role: Role(role).label)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

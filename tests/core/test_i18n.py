@@ -106,3 +106,23 @@ def test_the_switcher_ignores_a_language_we_do_not_have_and_needs_the_csrf_token
     assert not any(c.startswith(f"{COOKIE}=") for c in response.headers.getlist("Set-Cookie"))
     assert client.post("/language", data={"lang": "ru"}).status_code == 400
     assert set(LANGUAGES) == {"ru", "en"}
+
+
+def test_an_api_error_is_in_russian_for_a_russian_caller_and_english_by_default(app, owner):
+    from tests.conftest import bearer
+
+    headers = bearer(owner)
+    russian = app.test_client().get("/api/no-such-thing", headers={**headers, "Accept-Language": "ru"})
+    english = app.test_client().get("/api/no-such-thing", headers=headers)
+    assert russian.status_code == english.status_code == 404
+    assert russian.json["error"]["code"] == english.json["error"]["code"] == "not_found"
+    assert russian.json["error"]["message"] == "Такой страницы нет. Возможно, её перенесли или удалили."
+    assert english.json["error"]["message"] == "We could not find that page. It may have been moved or deleted."
+
+
+def test_an_error_page_and_the_home_page_speak_russian(owner_client, owner):
+    missing = owner_client.get("/no/such/page", headers=[RU]).get_data(as_text=True)
+    assert "Не найдено" in missing and "Вернуться в приложение" in missing
+    home = owner_client.get("/home", headers=[RU]).get_data(as_text=True)
+    first = owner.user.name.split()[0]
+    assert f"Рады вас видеть, {first}" in home and "Владелец" in home and "Входящие" in home

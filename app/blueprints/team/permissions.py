@@ -9,6 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
+
 from app.errors import Forbidden
 
 if TYPE_CHECKING:
@@ -23,7 +25,12 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        """The role's name in the viewer's language (lazy: read where it is shown)."""
+        return _ROLE_NAMES[self]
+
+
+_ROLE_NAMES = {Role.OWNER: _l("Owner"), Role.ADMIN: _l("Admin"), Role.MANAGER: _l("Manager"),
+               Role.AGENT: _l("Agent")}
 
 
 RANK = {Role.OWNER: 4, Role.ADMIN: 3, Role.MANAGER: 2, Role.AGENT: 1}

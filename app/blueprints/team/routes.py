@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import login_required
 
 from app import audit
@@ -54,8 +55,8 @@ def change_role(member_id: int):
     member = service.change_role(g.membership, member_id, request.form.get("role", ""),
                                  ip=request.remote_addr)
     db.session.commit()
-    return render("team/members.html", block="member_role",
-                  toast=f"{member.user.name} is now {member.role_enum.label}.",
+    toast = gettext("%(name)s is now %(role)s.", name=member.user.name, role=member.role_enum.label)
+    return render("team/members.html", block="member_role", toast=toast,
                   **live.member_role_context(member, g.membership.user_id, g.membership.role))
 
 
