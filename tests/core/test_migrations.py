@@ -54,6 +54,7 @@ def test_chats_of_contacts_merged_before_merges_carried_chats_move_to_the_surviv
     db.session.commit()
     account = make_account(owner.organization)
     chats = [make_chat(account, contact_id=c.id).id for c in (first, middle, trashed, keep)]
+    db.session.commit()  # reading those ids began a transaction; on PostgreSQL it would block the downgrade
     downgrade(revision="026ecec9aaf4")
     upgrade()
     db.session.expire_all()
