@@ -8,7 +8,6 @@ follow through the live renderers (``live.py``).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Response, flash, g, make_response, redirect, request, url_for
@@ -230,9 +229,8 @@ def create_deal(chat_id: int):
 
 
 def _form_id(name: str) -> int | None:
-    """A form field's id: ASCII digits naming a row, else None."""
-    raw = request.form.get(name, "").strip()
-    return id_or_none(raw) if re.fullmatch(r"[0-9]{1,19}", raw) else None
+    """A form field's id: digits naming a row (canonical's rule), else None."""
+    return id_or_none(request.form.get(name, ""))
 
 
 @bp.post("/contacts/<int:record_id>/chat")
