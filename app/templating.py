@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
+from babel.dates import format_skeleton
+from babel.numbers import format_compact_currency, format_compact_decimal, format_currency, format_decimal
+from babel.units import format_unit
 from flask import Flask, current_app, g, has_request_context, request, url_for
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from app.blueprints.team.public import Permission, Role, can
 from app.canonical import phone_display
+from app.i18n import DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -70,40 +77,79 @@ def asset(filename: str) -> str:
     return url_for("static", filename=filename, v=_fingerprint(current_app.static_folder, filename))
 
 
-def duration(seconds: float | None) -> str:
-    """A span of time the way people say it: "45 min", "5 h", "3 days"."""
+def _locale() -> Locale:
+    return get_locale() or Locale.parse(DEFAULT_LANGUAGE)
+
+
+# A span of time in its largest sensible unit: minutes under an hour, hours under two days.
+_UNITS = (("duration-minute", 60, "short"), ("duration-hour", 3600, "short"), ("duration-day", 86400, "long"))
+
+
+def duration(seconds: float | None, compact: bool = False) -> str:
+    """A span of time the way people say it, in the viewer's language: "45 min", "5 hr", "3 days"
+    ("45 мин", "5 ч", "3 дня"); ``compact`` for tight places: "3d" ("3 д.")."""
     if seconds is None:
         return ""
     minutes = int(seconds // 60)
-    if minutes < 60:
-        return f"{max(minutes, 1)} min"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours} h"
-    return f"{hours // 24} days"
+    unit, size, length = _UNITS[0] if minutes < 60 else _UNITS[1] if minutes < 48 * 60 else _UNITS[2]
+    count = max(int(seconds // size), 1)
+    return format_unit(count, unit, length="narrow" if compact else length, locale=_locale())
 
 
-def money(amount: Decimal | float | int | None, currency: str = "") -> str:
-    """Compact money for tight places: 950, 12.5k, 3.2M (with the currency code when given)."""
+def number(value: Decimal | float | int | None) -> str:
+    """A number as the viewer's language writes it: 1,234,567.5 or 1 234 567,5."""
+    return "" if value is None else format_decimal(value, locale=_locale())
+
+
+def money(amount: Decimal | float | int | None, currency: str = "", full: bool = False) -> str:
+    """An amount in its own currency, written the viewer's way. Compact by default, for tight places
+    (a board's cards and sums): $12.5K, 1,2 млн ₽; ``full`` to the cent: $1,234,567.50,
+    1 234 567,50 ₽. With no currency, just the number."""
     if amount is None:
         return ""
-    value = float(amount)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= limit:
-            text = f"{value / limit:.1f}".removesuffix(".0") + suffix
-            break
-    else:
-        text = f"{value:,.0f}"
-    return f"{currency} {text}".strip()
+    locale = _locale()
+    if full:
+        return _spaced(format_currency(amount, currency, locale=locale)) if currency else \
+            format_decimal(amount, format="#,##0.00", locale=locale)
+    if currency:
+        return _spaced(format_compact_currency(amount, currency, locale=locale, fraction_digits=1))
+    return format_compact_decimal(amount, locale=locale, fraction_digits=1)
+
+
+# CLDR's currency spacing, which Babel leaves out: a code written as the symbol ("RUB", "AED") is
+# kept apart from the digits it touches: RUB 90K, not RUB90K.
+_CODE_TOUCHING_DIGIT = re.compile(r"(?<=[A-Z]{2})(?=[\d-])|(?<=\d)(?=[A-Z]{3})")
+
+
+def _spaced(text: str) -> str:
+    return _CODE_TOUCHING_DIGIT.sub("\u00a0", text)
+
+
+# Server-rendered text of a <time>, in the viewer's language and in UTC (the browser then rewrites
+# it on the viewer's own clock): CLDR skeletons, so each language orders and abbreviates its own way.
+_DATE_SKELETONS = {"datetime": "yMMMd", "date": "yMMMd", "short": "MMMd", "day": "yMMMd"}
+
+
+def _moment_text(moment: datetime, style: str, locale: Locale) -> str:
+    if style == "seconds":
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    day = format_skeleton(_DATE_SKELETONS.get(style, "yMMMd"), moment, tzinfo=UTC, locale=locale)
+    if style == "date":
+        return day
+    clock = format_skeleton("Hm", moment, tzinfo=UTC, locale=locale)
+    text = locale.datetime_formats["medium"].replace("{1}", day).replace("{0}", clock)
+    return f"{text} UTC" if style == "datetime" else text
 
 
 def when(moment: datetime | date | str | None, style: str = "datetime") -> Markup:
     """A UTC moment as <time>: UTC text for the server's render, the viewer's own clock once the
-    browser has localized it (app.js reads ``data-local``). ``style``: datetime, date, seconds,
-    short (the time for today, else the day and time: chat lists and threads), or day: a calendar
-    day (a close date, a date field; a ``date`` or its ISO text), the same day in every time zone."""
+    browser has localized it (app.js reads ``data-local``, in the page's language). ``style``:
+    datetime, date, seconds, short (the time for today, else the day and time: chat lists and
+    threads), or day: a calendar day (a close date, a date field; a ``date`` or its ISO text), the
+    same day in every time zone."""
     if moment is None or moment == "":
         return Markup("")
+    locale = _locale()
     if style == "day" or not isinstance(moment, datetime):
         try:
             day = (moment.date() if isinstance(moment, datetime) else moment if isinstance(moment, date)
@@ -111,11 +157,11 @@ def when(moment: datetime | date | str | None, style: str = "datetime") -> Marku
         except ValueError:
             return Markup("{}").format(moment)  # not a date after all: shown as it is
         return Markup('<time datetime="{}" data-local="day">{}</time>').format(
-            day.isoformat(), f"{day:%b} {day.day}, {day.year}")  # as the browser writes it: Mar 1, 2027
-    formats = {"datetime": "%b %d, %Y %H:%M UTC", "date": "%b %d, %Y", "seconds": "%Y-%m-%d %H:%M:%S UTC",
-               "short": "%b %d %H:%M"}
+            day.isoformat(), format_skeleton("yMMMd", day, locale=locale))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # stored times are UTC
     return Markup('<time datetime="{}" data-local="{}">{}</time>').format(
-        moment.isoformat(), style, moment.strftime(formats[style]))
+        moment.isoformat(), style, _moment_text(moment, style, locale))
 
 
 def _oob(html: str) -> Markup:
@@ -127,8 +173,8 @@ def _oob(html: str) -> Markup:
 
 def init_templating(app: Flask) -> None:
     app.jinja_env.globals.update(asset=asset, can=can, Permission=Permission)
-    app.jinja_env.filters.update(duration=duration, money=money, oob=_oob, phone=phone_display, when=when,
-                                 role_name=lambda role: Role(role).label)
+    app.jinja_env.filters.update(duration=duration, money=money, number=number, oob=_oob, phone=phone_display,
+                                 when=when, role_name=lambda role: Role(role).label)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -71,7 +71,7 @@ def test_timeline_times_show_on_the_viewers_own_clock(new_page):
     stamp = page.locator(f"#activity-{activity.id} time")
     expect(stamp).to_contain_text("Mar 2, 2026")
     expect(stamp).to_contain_text("08:30")
-    expect(stamp).to_have_attribute("title", "Mar 01, 2026 23:30 UTC")
+    expect(stamp).to_have_attribute("title", "Mar 1, 2026, 23:30 UTC")
 
 
 def test_a_contact_page_shows_its_telegram_conversation_and_opens_the_chat(new_page):
