@@ -22,9 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask
+from flask_babel import force_locale
 
 from app.after_commit import after_commit
 from app.extensions import redis_store
+from app.i18n import DEFAULT_LANGUAGE
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +51,9 @@ _renderers: dict[str, Renderer] = {}
 def renderer(kind: str) -> Callable[[Renderer], Renderer]:
     """Register the function turning events of ``kind`` into out-of-band HTML for one viewer.
 
-    It is called as ``render(event_data, viewer)``, once per distinct (user, role) among the
-    organization's sockets, so what a viewer may see or do can shape the fragment. None: send nothing.
+    It is called as ``render(event_data, viewer)``, once per distinct (user, role, language) among
+    the organization's sockets, so what a viewer may see or do can shape the fragment, and in the
+    viewer's language (``force_locale``). None: send nothing.
     """
 
     def register(func: Renderer) -> Renderer:
@@ -132,6 +135,7 @@ class Connection:
     role: str
     socket_id: str
     session_id: int | None = None
+    language: str = DEFAULT_LANGUAGE  # the viewer's, as their page was answered in: fragments follow it
     lock: threading.Lock = field(default_factory=threading.Lock)
     frames: list[float] = field(default_factory=list)
 
@@ -260,16 +264,17 @@ class Hub:
         if render is None or not targets:
             return 0
         data = {**event["data"], "org_id": org_id}
-        fragments: dict[tuple[int, str], str | None] = {}
+        fragments: dict[tuple[int, str, str], str | None] = {}
         sent = 0
         # Fragments link to routes: a request context lets them build URLs (paths; the page that
         # receives them has the host).
         with app.test_request_context("/"):
             for conn in targets:
-                key = (conn.user_id, conn.role)
+                key = (conn.user_id, conn.role, conn.language)
                 if key not in fragments:
                     try:
-                        fragments[key] = render(data, conn)
+                        with force_locale(conn.language):
+                            fragments[key] = render(data, conn)
                     except Exception:
                         log.exception("realtime renderer for %s failed", event["kind"])
                         fragments[key] = None

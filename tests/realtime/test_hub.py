@@ -193,3 +193,17 @@ def test_a_role_change_reaches_the_members_page_as_a_fragment_with_working_links
     # whoever made the change has the answer on their page: a push would replace its form mid-request
     assert hub.dispatch(app, f"rt:org:{owner.org_id}", event("member.updated", membership_id=agent.id,
                                                              actor_id=owner.user_id)) == 0
+
+
+def test_each_viewer_gets_the_fragment_in_their_own_language(app):
+    from flask_babel import gettext
+
+    realtime.renderer("test.greeting")(lambda data, viewer: f'<p id="nav">{gettext("Inbox")}</p>')
+    hub = Hub()
+    a = make_member()
+    russian = Connection(ws=RecordingSocket(), user_id=a.user_id, org_id=a.org_id, role=a.role,
+                         socket_id="ru-tab", language="ru")
+    english = conn(a)  # the same person's other tab, answered in English
+    assert hub.admit(russian) and hub.admit(english)
+    assert hub.dispatch(app, f"rt:org:{a.org_id}", event("test.greeting")) == 2
+    assert "Входящие" in russian.ws.sent[0] and "Inbox" in english.ws.sent[0]

@@ -8,6 +8,7 @@ import time
 from urllib.parse import urlsplit
 
 from flask import current_app, g, request
+from flask_babel import get_locale
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
@@ -60,7 +61,7 @@ def socket(ws):
     membership = g.membership
     conn = Connection(ws=ws, user_id=membership.user_id, org_id=membership.org_id,
                       role=membership.role, socket_id=secrets.token_hex(8),
-                      session_id=g.get("user_session_id"))
+                      session_id=g.get("user_session_id"), language=str(get_locale()))
     db.session.remove()  # the socket lives for hours: it must not hold a database connection
     if not hub.admit(conn):
         ws.close(reason=1008, message="Too many open tabs; close some to get live updates here.")

@@ -7,6 +7,12 @@
     return meta ? meta.content : "";
   }
 
+  // What the script itself says, in the page's language: the server writes it on the toast box.
+  function said(name) {
+    var box = document.getElementById("toasts");
+    return (box && box.dataset[name]) || "";
+  }
+
   function toast(message, level) {
     var box = document.getElementById("toasts");
     if (!box || !message) return;
@@ -39,11 +45,11 @@
   document.addEventListener("htmx:responseError", function (evt) {
     var xhr = evt.detail.xhr;
     if (xhr && xhr.getResponseHeader("HX-Trigger")) return; // the server already said why
-    toast("Something went wrong (" + (xhr ? xhr.status : "?") + "). Please try again.", "error");
+    toast(said("serverError").replace("{status}", xhr ? xhr.status : "?"), "error");
   });
 
   document.addEventListener("htmx:sendError", function () {
-    toast("Cannot reach the server. Check your connection and try again.", "error");
+    toast(said("offline"), "error");
   });
 
   // A live frame carries fragments for whichever page shows their subject (a chat's head, a board's
@@ -161,8 +167,10 @@
     if (evt.key === "Escape") document.body.classList.remove("nav-open");
   });
 
-  // Times arrive in UTC; show them on the viewer's own clock (DESIGN: time in the viewer's zone).
+  // Times arrive in UTC; show them on the viewer's own clock (DESIGN: time in the viewer's zone), in
+  // the page's language (a Russian page writes "1 мар. 2026 г." whatever the browser's own locale).
   // A calendar day (data-local="day") is no moment: it is written out in UTC, so it stays that day.
+  var LOCALE = document.documentElement.lang || undefined;
   var FORMATS = {
     datetime: { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" },
     date: { year: "numeric", month: "short", day: "numeric" },
@@ -177,11 +185,11 @@
       el.title = el.textContent;  // the UTC text stays at hand
       if (el.dataset.local === "short") {  // chat lists and threads: today's time, else the day
         var today = new Date().toDateString() === moment.toDateString();
-        el.textContent = today ? moment.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })
-          : moment.toLocaleDateString(undefined, { month: "short", day: "numeric" }) + " " +
-            moment.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+        el.textContent = today ? moment.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" })
+          : moment.toLocaleDateString(LOCALE, { month: "short", day: "numeric" }) + " " +
+            moment.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" });
       } else {
-        el.textContent = moment.toLocaleString(undefined, FORMATS[el.dataset.local] || FORMATS.datetime);
+        el.textContent = moment.toLocaleString(LOCALE, FORMATS[el.dataset.local] || FORMATS.datetime);
       }
       el.removeAttribute("data-local");
     });
