@@ -49,7 +49,7 @@ def test_a_drag_moves_the_card_and_a_teammate_sees_it_without_reloading(new_page
     drag(mover, f"#deal-{alpha.id}", f"#cards-{proposal.id} .deal-card")
     expect(mover.locator(f"#cards-{proposal.id} #deal-{alpha.id}")).to_have_count(1)
     expect(mover.locator(f"#column-head-{proposal.id} .column-count")).to_have_text("2")
-    expect(mover.locator(f"#column-head-{proposal.id} .column-total")).to_have_text("USD 1.5k")
+    expect(mover.locator(f"#column-head-{proposal.id} .column-total")).to_have_text("$1.5K")
 
     expect(watcher.locator(f"#cards-{proposal.id} #deal-{alpha.id}")).to_have_count(1)
     expect(watcher.locator(f"#column-head-{proposal.id} .column-count")).to_have_text("2")
