@@ -3,13 +3,16 @@ of what each action code means to people (``ACTIONS``, ``label``, ``details``)."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import canonical
 from app.db_types import UTCDateTime, utcnow
 from app.extensions import db
 
@@ -50,32 +53,57 @@ def record(action: str, *, org_id: int | None = None, actor_id: int | None = Non
 
 
 # Every action code recorded, in words, in the order the audit page's event filter lists them. A
-# code missing here still shows (as itself); a new ``record(...)`` call adds its code here.
+# code missing here still shows (as itself); a new ``record(...)`` call adds its code here. Rows
+# keep the code and their details as data; the words are the viewer's, chosen when a page shows
+# them (lazy: read in the viewer's language), so a row written for an English session reads in
+# Russian for a Russian viewer.
 ACTIONS: dict[str, str] = {
-    "auth.sign_in": "Signed in",
-    "auth.sign_in_failed": "Sign-in failed",
-    "auth.locked_out": "Locked out after failed sign-ins",
-    "auth.session_ended": "Signed out another browser",
-    "auth.signed_out_everywhere": "Signed out everywhere",
-    "auth.refresh_reused": "API sign-in replayed: all its sessions signed out",
-    "auth.sign_up": "Signed up",
-    "org.created": "Organization created",
-    "org.updated": "Organization settings changed",
-    "member.role_changed": "Role changed",
-    "account.connected": "Account connected",
-    "account.renamed": "Account renamed",
-    "account.disconnected": "Account disconnected",
-    "account.removed": "Account removed",
-    "import.started": "Import started",
-    "import.finished": "Import finished",
-    "import.failed": "Import failed",
+    "auth.sign_in": _l("Signed in"),
+    "auth.sign_in_failed": _l("Sign-in failed"),
+    "auth.locked_out": _l("Locked out after failed sign-ins"),
+    "auth.session_ended": _l("Signed out another browser"),
+    "auth.signed_out_everywhere": _l("Signed out everywhere"),
+    "auth.refresh_reused": _l("API sign-in replayed: all its sessions signed out"),
+    "auth.sign_up": _l("Signed up"),
+    "org.created": _l("Organization created"),
+    "org.updated": _l("Organization settings changed"),
+    "member.role_changed": _l("Role changed"),
+    "account.connected": _l("Account connected"),
+    "account.renamed": _l("Account renamed"),
+    "account.disconnected": _l("Account disconnected"),
+    "account.removed": _l("Account removed"),
+    "import.started": _l("Import started"),
+    "import.finished": _l("Import finished"),
+    "import.failed": _l("Import failed"),
 }
 
-# Detail keys in words; others are humanised from their code (``default_country``: "Default country").
-_DETAIL_KEYS = {"old": "Before", "new": "After", "user_id": "Member", "file": "File", "dry_run": "Dry run",
-                "session_id": "Session", "family": "Token family", "email": "E-mail", "dedupe": "Duplicates",
-                "entity": "Records", "phone": "Number", "changes": "Changes"}
+# Detail keys in words; others are humanised from their code (``default_country``: "Default country",
+# in English only: a key missing here reads in English in every language, so a new one is added here).
+_DETAIL_KEYS = {"old": _l("Before"), "new": _l("After"), "user_id": _l("Member"), "file": _l("File"),
+                "dry_run": _l("Dry run"), "session_id": _l("Session"), "family": _l("Token family"),
+                "email": _l("E-mail"), "dedupe": _l("Duplicates"), "entity": _l("Records"),
+                "phone": _l("Number"), "changes": _l("Changes"), "name": _l("Name"),
+                "timezone": _l("Timezone"), "default_country": _l("Default country"),
+                "default_currency": _l("Default currency"), "username": _l("Username"),
+                "rows": _l("Rows"), "created": _l("Created"), "updated": _l("Updated"),
+                "skipped": _l("Skipped"), "rejected": _l("Rejected")}
 _PEOPLE_KEYS = {"user_id"}  # detail values that are user ids: shown by name
+
+# Detail values that are codes, in words: by key, and by (action, key) where a domain registers
+# them (``describe_values``: team's role codes under "old" and "new" of a role change).
+_VALUE_WORDS: dict[str, dict[str, str]] = {
+    "entity": {"contact": _l("Contacts"), "company": _l("Companies"), "deal": _l("Deals")},
+    "dedupe": {"skip": _l("skip matches"), "update": _l("update matches"), "create": _l("always create")},
+}
+_ACTION_VALUES: dict[tuple[str, str], Callable[[Any], str]] = {}
+_VALUE_SHOWN: dict[str, Callable[[Any], str]] = {"timezone": lambda zone: canonical.timezone_label(str(zone))}
+
+
+def describe_values(action: str, key: str, words: Callable[[Any], str]) -> None:
+    """Show the values of detail ``key`` of ``action`` rows through ``words`` (a code to the
+    viewer's words), for the domain that owns the codes; a value ``words`` cannot read (raises
+    ValueError or KeyError) shows as it is."""
+    _ACTION_VALUES[(action, key)] = words
 
 
 def label(action: str) -> str:
@@ -84,35 +112,49 @@ def label(action: str) -> str:
 
 
 def _key(key: str) -> str:
-    return _DETAIL_KEYS.get(key) or key.replace("_", " ").capitalize()
+    return str(_DETAIL_KEYS.get(key) or key.replace("_", " ").capitalize())
 
 
-def _value(value: Any) -> str:
+def _value(value: Any, shown: Callable[[Any], str] | None = None) -> str:
     if value is None or value == "":
-        return "none"
+        return gettext("none")
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return gettext("yes") if value else gettext("no")
     if isinstance(value, list | tuple):
-        return ", ".join(_value(v) for v in value)
+        return ", ".join(_value(v, shown) for v in value)
+    if shown is not None:
+        try:
+            return str(shown(value))
+        except (KeyError, ValueError):
+            pass
     return str(value)
+
+
+def _words_for(action: str, key: str) -> Callable[[Any], str] | None:
+    if (action, key) in _ACTION_VALUES:
+        return _ACTION_VALUES[(action, key)]
+    if key in _VALUE_WORDS:
+        return _VALUE_WORDS[key].__getitem__
+    return _VALUE_SHOWN.get(key)
 
 
 def details(event: AuditEvent, people: Mapping[int, str] | None = None) -> list[tuple[str, str]]:
     """An event's details as (label, text) pairs people can read: keys in words, members by name
-    (``people``: user id -> name), a change as "before → after"."""
+    (``people``: user id -> name), codes in words, a change as "before → after"."""
     people = people or {}
     shown: list[tuple[str, str]] = []
     for key, value in (event.detail or {}).items():
         if key == "changes" and isinstance(value, dict):
-            shown += [(_key(field), _change(pair)) for field, pair in value.items()]
+            shown += [(_key(field), _change(pair, _words_for(event.action, field)))
+                      for field, pair in value.items()]
         elif key in _PEOPLE_KEYS and isinstance(value, int):
             shown.append((_key(key), people.get(value, f"#{value}")))
         else:
-            shown.append((_key(key), _value(value)))
+            shown.append((_key(key), _value(value, _words_for(event.action, key))))
     return shown
 
 
-def _change(pair: Any) -> str:
+def _change(pair: Any, shown: Callable[[Any], str] | None = None) -> str:
     if isinstance(pair, list | tuple) and len(pair) == 2:
-        return f"{_value(pair[0])} → {_value(pair[1])}"
-    return _value(pair)
+        return f"{_value(pair[0], shown)} → {_value(pair[1], shown)}"
+    return _value(pair, shown)

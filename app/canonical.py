@@ -4,7 +4,8 @@ currencies, and text as search compares it.
 
 Shared by every domain that meets them (CRM fields and imports, Telegram accounts, the inbox's
 matching of people to contacts). Each raises ValueError with a message fit to show next to the
-field or in an import's rejected-rows report."""
+field or in an import's rejected-rows report, in the language of the request (English outside one).
+Names shown in pickers (currencies, time zones) are CLDR's, in the viewer's language."""
 
 from __future__ import annotations
 
@@ -13,23 +14,35 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from urllib.parse import urlsplit
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
 from babel import Locale
+from babel.core import get_global
+from babel.dates import get_timezone_location
 from babel.numbers import get_currency_name, get_territory_currencies
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 _TG_USERNAME = re.compile(r"^[a-z][a-z0-9_]{3,31}$")
 _TG_PREFIXES = ("https://t.me/", "http://t.me/", "t.me/", "https://telegram.me/", "telegram.me/", "@")
-_TRUE = {"1", "true", "yes", "y", "on", "x"}
-_FALSE = {"0", "false", "no", "n", "off", ""}
+_TRUE = {"1", "true", "yes", "y", "on", "x", "да", "д"}  # spreadsheets written in Russian say да / нет
+_FALSE = {"0", "false", "no", "n", "off", "", "нет", "н"}
+
+
+def reads_english() -> bool:
+    """Whether the request is answered in English (or there is none). Libraries that explain in
+    English only (email_validator, the JSON parser) give their reasons to English readers; other
+    readers get a plain sentence of ours instead."""
+    locale = get_locale()
+    return locale is None or locale.language == "en"
 
 
 def _text(raw: str) -> str:
     """``raw`` stripped. Raises ValueError when it is not text (a JSON body may send anything)."""
     if not isinstance(raw, str):
-        raise ValueError("must be text")
+        raise ValueError(_("must be text"))
     return raw.strip()
 
 
@@ -37,14 +50,17 @@ def email(raw: str) -> str:
     try:
         return validate_email(_text(raw), check_deliverability=False).normalized.lower()
     except EmailNotValidError as err:
-        raise ValueError(f"not a valid email address ({err})") from None
+        if reads_english():  # email_validator explains in English only
+            raise ValueError(_("not a valid email address (%(reason)s)", reason=str(err))) from None
+        raise ValueError(_("not a valid email address")) from None
 
 
 # What a phone number may be written with, beside its digits: a leading +, spaces, brackets, dots,
 # slashes, dashes of any kind, and an extension at the end ("ext. 12", "x12", "#12", "доб. 12").
 _PHONE_PUNCTUATION = re.compile(r"[\s()\[\].\-/\u2010-\u2015\u2212]+")
 _PHONE_EXTENSION = re.compile(r"\s*(?:e?xt?\.?|extension|#|доб\.?|добавочный)\s*\d{1,7}\s*$", re.I)
-_NEEDS_COUNTRY = "add the country code (+…), e.g. +44 20 7946 0958"
+def _needs_country() -> str:
+    return _("add the country code (+…), e.g. +44 20 7946 0958")
 
 
 def phone(raw: str, region: str | None = None) -> str:
@@ -56,7 +72,7 @@ def phone(raw: str, region: str | None = None) -> str:
     body = _PHONE_EXTENSION.sub("", text)
     digits = _PHONE_PUNCTUATION.sub("", body.removeprefix("+"))
     if not re.fullmatch(r"\d{3,}", digits):  # letters, symbols, or hardly any digits
-        raise ValueError("not a phone number")
+        raise ValueError(_("not a phone number"))
     if text.startswith("00"):
         text = "+" + text[2:]
     if text.startswith("+"):
@@ -66,7 +82,7 @@ def phone(raw: str, region: str | None = None) -> str:
         if len(digits) >= 11:  # maybe a whole international number written without the +
             readings.append(("+" + digits, None))
         if not readings:
-            raise ValueError(_NEEDS_COUNTRY)
+            raise ValueError(_needs_country())
     possible = []
     for written, country in readings:
         try:
@@ -81,8 +97,8 @@ def phone(raw: str, region: str | None = None) -> str:
     if possible:
         return phonenumbers.format_number(possible[0], phonenumbers.PhoneNumberFormat.E164)
     if region is None and not text.startswith("+"):
-        raise ValueError(_NEEDS_COUNTRY)
-    raise ValueError("not a possible phone number")
+        raise ValueError(_needs_country())
+    raise ValueError(_("not a possible phone number"))
 
 
 def phone_display(e164: str | None) -> str:
@@ -118,7 +134,7 @@ def phone_region(raw: str) -> str:
     """An ISO 3166 alpha-2 code phone numbers can be read in ("ru" -> "RU")."""
     text = _text(raw).upper()
     if text not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValueError("not a country code such as RU or GB")
+        raise ValueError(_("not a country code such as RU or GB"))
     return text
 
 
@@ -134,9 +150,23 @@ def currencies() -> tuple[str, ...]:
     return tuple(sorted(codes))
 
 
-def currency_name(code: str) -> str:
-    """"RUB" -> "Russian Ruble" (the code itself for one CLDR does not know)."""
-    return get_currency_name(code, locale="en")
+def _language() -> str:
+    """The language names are shown in: the request's, else English."""
+    locale = get_locale()
+    return locale.language if locale is not None else "en"
+
+
+# Where CLDR's name keeps a Latin acronym in a Cyrillic name ("франк КФА BEAC"), the name Russian
+# speakers use; its neighbour is "западноафриканский" for symmetry.
+_CURRENCY_NAMES = {("ru", "XAF"): "центральноафриканский франк КФА",
+                   ("ru", "XOF"): "западноафриканский франк КФА"}
+
+
+def currency_name(code: str, language: str | None = None) -> str:
+    """"RUB" -> "Russian Ruble" ("российский рубль" in Russian: the viewer's language unless
+    ``language`` says; the code itself for one CLDR does not know)."""
+    language = language or _language()
+    return _CURRENCY_NAMES.get((language, code)) or get_currency_name(code, locale=language)
 
 
 def currency_choices(current: str = "") -> list[tuple[str, str]]:
@@ -168,7 +198,7 @@ def telegram_username(raw: str) -> str:
             text = text[len(prefix):]
     text = text.strip("/").lower()
     if not _TG_USERNAME.match(text):
-        raise ValueError("Telegram usernames are 4-32 letters, digits or _ and start with a letter")
+        raise ValueError(_("Telegram usernames are 4-32 letters, digits or _ and start with a letter"))
     return text
 
 
@@ -176,9 +206,9 @@ def telegram_user_id(raw: str | int) -> int:
     try:
         value = int(str(raw).strip())
     except ValueError:
-        raise ValueError("a Telegram user id is a whole number") from None
+        raise ValueError(_("a Telegram user id is a whole number")) from None
     if not 0 < value < 2**63:
-        raise ValueError("a Telegram user id is a positive number")
+        raise ValueError(_("a Telegram user id is a positive number"))
     return value
 
 
@@ -193,9 +223,9 @@ def decimal(raw: str | int | float | Decimal) -> Decimal:
         try:
             value = Decimal(text)
         except InvalidOperation:
-            raise ValueError("not a number") from None
+            raise ValueError(_("not a number")) from None
     if not value.is_finite() or abs(value) >= Decimal("1e12"):
-        raise ValueError("number out of range")
+        raise ValueError(_("number out of range"))
     return value.quantize(Decimal("0.01"))
 
 
@@ -203,9 +233,9 @@ def integer(raw: str | int, low: int | None = None, high: int | None = None) -> 
     try:
         value = int(str(raw).strip())
     except ValueError:
-        raise ValueError("not a whole number") from None
+        raise ValueError(_("not a whole number")) from None
     if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"must be between {low} and {high}")
+        raise ValueError(_("must be between %(low)s and %(high)s", low=low, high=high))
     return value
 
 
@@ -232,7 +262,7 @@ def iso_date(raw: str | date) -> date:
             return datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise ValueError("dates are written YYYY-MM-DD")
+    raise ValueError(_("dates are written YYYY-MM-DD"))
 
 
 def boolean(raw: str | bool) -> bool:
@@ -243,7 +273,7 @@ def boolean(raw: str | bool) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ValueError("use yes or no")
+    raise ValueError(_("use yes or no"))
 
 
 @cache
@@ -251,10 +281,47 @@ def _timezones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+def timezone_label(name: str, language: str | None = None) -> str:
+    """A time zone as a picker shows it: its IANA name in English ("Europe/London", as people
+    there know zones), CLDR's country and city in another language ("Россия (Москва)"); zones of
+    no place (UTC, Etc/GMT+3, EST5EDT) by their offset from UTC ("UTC\u221203:00")."""
+    language = language or _language()
+    if language == "en":
+        return name.replace("_", " ")
+    return _timezone_label(name, language)
+
+
+@cache
+def _timezone_label(name: str, language: str) -> str:
+    territory = get_global("zone_territories").get(name)
+    if territory and territory != "001":
+        try:
+            city = get_timezone_location(name, locale=language, return_city=True)
+        except LookupError:
+            city = None
+        country = Locale(language).territories.get(territory)
+        if city and country and not re.search("[A-Za-z]", city):
+            return city if city == country else f"{country} ({city})"
+    return _utc_offset(name)
+
+
+def _utc_offset(name: str) -> str:
+    """"UTC", "UTC+03:00", "UTC\u221205:30": a zone's standard offset (January's, north of the equator)."""
+    try:
+        offset = datetime(2025, 1, 15, tzinfo=ZoneInfo(name)).utcoffset()
+    except (LookupError, ValueError):
+        return "UTC"
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    if not minutes:
+        return "UTC"
+    sign = "+" if minutes > 0 else "\u2212"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 def timezone(raw: str) -> str:
     text = _text(raw)
     if text not in _timezones():
-        raise ValueError("use a timezone name such as Europe/London")
+        raise ValueError(_("use a timezone name such as Europe/London"))
     return text
 
 
@@ -264,7 +331,7 @@ def domain(raw: str) -> str:
         text = "http://" + text
     host = (urlsplit(text).hostname or "").removeprefix("www.")
     if not host or "." not in host or not re.fullmatch(r"[a-z0-9.-]+", host):
-        raise ValueError("not a domain name")
+        raise ValueError(_("not a domain name"))
     return host
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import Flask, has_request_context, request
 from flask_babel import get_locale
+from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 
 from app.extensions import babel
@@ -36,9 +37,19 @@ def negotiate(chosen: str | None, accepted: LanguageAccept | None) -> str:
 
 
 def select_locale() -> str:
-    """Flask-Babel's locale selector. Outside a request (jobs, realtime renders) English, for now."""
+    """Flask-Babel's locale selector. Outside a request (jobs, realtime renders) English, for now.
+
+    A signed-in person's own language (``User.language``: the profile, the switcher, or the one
+    they signed up in) wins over the cookie and the browser, on every device. Read through
+    Flask-Login's ``current_user`` by attribute: this layer knows no user model. The API is
+    answered by ``Accept-Language`` (then the cookie, then English) whoever the token belongs to:
+    a program's answers do not change with its person's interface language."""
     if not has_request_context():
         return DEFAULT_LANGUAGE
+    if not request.path.startswith("/api/"):
+        saved = getattr(current_user, "language", None)
+        if saved in LANGUAGES:
+            return saved
     return negotiate(request.cookies.get(COOKIE), request.accept_languages)
 
 

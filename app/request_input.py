@@ -30,13 +30,16 @@ from typing import Any
 
 from flask import Flask, Request, request
 from flask.json.provider import DefaultJSONProvider
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
-from app.canonical import ID_MAX
+from app.canonical import ID_MAX, reads_english
 from app.errors import BadRequest, DomainError
 
-SEND_JSON_OBJECT = "Send a JSON object with Content-Type: application/json."
+# Lazy: read in the caller's language when it is answered.
+SEND_JSON_OBJECT = _l("Send a JSON object with Content-Type: application/json.")
 DATABASE_INT_MAX = 2**63 - 1  # the largest integer SQLite and PostgreSQL's bigint hold
 
 # The largest JSON body read. The API's biggest legitimate one, a bulk action on MAX_BULK (10,000)
@@ -60,8 +63,8 @@ def text_problem(text: str) -> str | None:
     if found is None:
         return None
     if found.group() == "\x00":
-        return "Contains a NUL character (\\u0000), which text cannot hold."
-    return "Contains an unpaired surrogate (\\ud800-\\udfff), which is not valid Unicode."
+        return _("Contains a NUL character (\\u0000), which text cannot hold.")
+    return _("Contains an unpaired surrogate (\\ud800-\\udfff), which is not valid Unicode.")
 
 
 def _printable(key: str) -> str:
@@ -96,7 +99,7 @@ def int_problem(value: int) -> str | None:
     """Why an integer cannot be an id or a count the database holds (outside signed 64 bits)."""
     if -DATABASE_INT_MAX - 1 <= value <= DATABASE_INT_MAX:
         return None
-    return f"A whole number from {-DATABASE_INT_MAX - 1} to {DATABASE_INT_MAX}."
+    return _("A whole number from %(low)s to %(high)s.", low=-DATABASE_INT_MAX - 1, high=DATABASE_INT_MAX)
 
 
 def _scalar_problem(child: Any, text: bool, ints: bool) -> str | None:
@@ -124,7 +127,8 @@ def _first_refused(value: Any, field: str | None, *, text: bool, ints: bool) -> 
         for key, child in frames[-1]:
             if text and isinstance(key, str) and (problem := text_problem(key)):
                 name = field_path(field, [*keys, _printable(key)])
-                return name, f"This field's name: {problem[0].lower()}{problem[1:]}"
+                lowered = problem[0].lower() + problem[1:]
+                return name, _("This field's name: %(problem)s", problem=lowered)
             if isinstance(child, (dict, list)):
                 if child:
                     keys.append(key)
@@ -211,12 +215,14 @@ def load_json_field(name: str, raw: str) -> Any:
     try:
         return parse_json(raw, name)
     except UnsafeText as e:
-        raise DomainError(f"Some values cannot be stored: {e.path}.", {e.path: e.problem}) from None
+        raise DomainError(_("Some values cannot be stored: %(field)s.", field=e.path),
+                          {e.path: e.problem}) from None
     except NestedTooDeeply:
-        raise DomainError(f"{name}: the JSON is nested too deeply.",
-                          {name: "The JSON is nested too deeply."}) from None
+        raise DomainError(_("%(field)s: the JSON is nested too deeply.", field=name),
+                          {name: _("The JSON is nested too deeply.")}) from None
     except ValueError as e:
-        raise DomainError(f"{name} is not valid JSON: {e}.", {name: f"Not valid JSON: {e}."}) from None
+        raise DomainError(_("%(field)s is not valid JSON: %(reason)s.", field=name, reason=_reason(e)),
+                          {name: _("Not valid JSON: %(reason)s.", reason=_reason(e))}) from None
 
 
 class SafeJSONProvider(DefaultJSONProvider):
@@ -257,22 +263,36 @@ class SafeRequest(Request):
         """Raises BadRequest (not JSON, malformed, nested too deeply; with the reason), TooLarge
         (413) or DomainError (422) on the field whose text cannot be stored."""
         if isinstance(e, UnsafeText):
-            raise DomainError(f"Some values cannot be stored: {e.path}.", {e.path: e.problem})
+            raise DomainError(_("Some values cannot be stored: %(field)s.", field=e.path),
+                              {e.path: e.problem})
         if isinstance(e, BodyTooLarge):
-            raise TooLarge(f"The JSON body is larger than {MAX_JSON_BYTES // (1 << 20)} MB.")
+            raise TooLarge(_("The JSON body is larger than %(size)s MB.", size=MAX_JSON_BYTES // (1 << 20)))
         if e is None:
-            raise BadRequest(SEND_JSON_OBJECT)
+            raise BadRequest(str(SEND_JSON_OBJECT))
         if isinstance(e, NestedTooDeeply):
-            raise BadRequest("The JSON body is nested too deeply.")
+            raise BadRequest(_("The JSON body is nested too deeply."))
         if isinstance(e, UnicodeDecodeError):
-            raise BadRequest("The JSON body is not UTF-8 text.")
-        raise BadRequest(f"The body is not valid JSON: {e}.")
+            raise BadRequest(_("The JSON body is not UTF-8 text."))
+        raise BadRequest(_("The body is not valid JSON: %(reason)s.", reason=_reason(e)))
 
 
-def _refuse_nul(name: str, what: str = "text") -> None:
+def _reason(error: ValueError) -> str:
+    """Why JSON did not parse: the parser's own words for an English reader (it writes English
+    only), where it stopped for any other."""
+    if reads_english():
+        return str(error)
+    if isinstance(error, json.JSONDecodeError):
+        return _("line %(line)s, column %(column)s", line=error.lineno, column=error.colno)
+    if isinstance(error, UnicodeDecodeError):
+        return _("the bytes are not UTF-8 text")
+    return _("it cannot be read")
+
+
+def _refuse_nul(name: str, file_name: bool = False) -> None:
     printable = name.replace("\x00", "\ufffd")
-    raise BadRequest(f"{printable}: {what} may not contain a NUL character.",
-                     {printable: text_problem("\x00")})
+    message = (_("%(field)s: a file name may not contain a NUL character.", field=printable) if file_name
+               else _("%(field)s: text may not contain a NUL character.", field=printable))
+    raise BadRequest(message, {printable: text_problem("\x00")})
 
 
 def refuse_nul_in_text() -> None:
@@ -287,7 +307,7 @@ def refuse_nul_in_text() -> None:
         if "\x00" in key:
             _refuse_nul(key)
         if "\x00" in (upload.filename or ""):
-            _refuse_nul(key, "a file name")
+            _refuse_nul(key, file_name=True)
 
 
 class DatabaseInt(IntegerConverter):

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeVar
 
 from flask import g
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Select, select
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -39,7 +41,7 @@ def current_membership() -> Membership | None:
 def current_org() -> Organization:
     membership = current_membership()
     if membership is None:
-        raise NotFound("No organization selected.")
+        raise NotFound(_("No organization selected."))
     return membership.organization
 
 
@@ -47,9 +49,23 @@ def scoped(model: type[T], org_id: int) -> Select:
     return select(model).where(model.org_id == org_id)
 
 
+# "X not found." as whole sentences (Russian agrees the verb with the noun's gender: «Сделка не
+# найдена», «Этап не найден»), by the ``what`` callers pass; another ``what`` says it generically.
+NOT_FOUND = {
+    "Member": _l("Member not found."),
+    "Pipeline": _l("Pipeline not found."),
+    "Stage": _l("Stage not found."),
+    "Import": _l("Import not found."),
+    "Custom field": _l("Custom field not found."),
+}
+
+
 def get_in_org(model: type[T], row_id: int, org_id: int, what: str | None = None) -> T:
-    """Load ``model`` ``row_id`` inside ``org_id``. Raises NotFound for a missing or foreign id."""
+    """Load ``model`` ``row_id`` inside ``org_id``. Raises NotFound for a missing or foreign id,
+    saying "<what> not found." (``NOT_FOUND`` holds each ``what`` as a whole sentence to translate)."""
     row = db.session.scalar(scoped(model, org_id).where(model.id == row_id))
     if row is None:
-        raise NotFound(f"{what or model.__name__} not found.")
+        name = what or model.__name__
+        message = NOT_FOUND.get(name)
+        raise NotFound(str(message) if message is not None else _("%(what)s not found.", what=name))
     return row

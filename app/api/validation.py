@@ -10,6 +10,9 @@ a request generated from the document must never come back ``invalid_request``.
 
 Query strings are text; each parameter is converted by its declared type first (a whole number,
 true/false) and given at most once.
+
+The messages are in the caller's language (``Accept-Language``); codes, field paths and the
+schema's own values (enum members, ``true``/``false``, ``null``) stay as the document writes them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import format_number, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from jsonschema.validators import extend
@@ -31,8 +37,8 @@ INVALID_REQUEST = "invalid_request"
 _INTEGER = re.compile(r"-?\d{1,30}")  # longer runs are no id or count; the schema's bounds refuse them
 _BOOLEANS = {"true": True, "false": False}
 _FORMATS = FormatChecker(("date", "email"))
-_KINDS = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
-          "object": "an object", "array": "a list", "null": "null"}
+_KINDS = {"string": _l("text"), "integer": _l("a whole number"), "number": _l("a number"),
+          "boolean": _l("true or false"), "object": _l("an object"), "array": _l("a list"), "null": "null"}
 
 
 class InvalidRequest(DomainError):
@@ -95,10 +101,10 @@ def check_query(params: Iterable[tuple[dict, Draft202012Validator]], args: Multi
         given = args.getlist(name)
         if not given:
             if param.get("required"):
-                problems[name] = "Required."
+                problems[name] = _("Required.")
             continue
         if len(given) > 1:
-            problems[name] = "Give it once."
+            problems[name] = _("Give it once.")
             continue
         value, problem = _converted(given[0], schema)
         if problem is None:
@@ -119,11 +125,11 @@ def _converted(raw: str, schema: dict) -> tuple[Any, str | None]:
     if "integer" in kinds:
         if _INTEGER.fullmatch(raw):
             return int(raw), None
-        return raw, "A whole number."
+        return raw, _("A whole number.")
     if "boolean" in kinds:
         if raw in _BOOLEANS:
             return _BOOLEANS[raw], None
-        return raw, "true or false."
+        return raw, _("true or false.")
     return raw, None
 
 
@@ -135,8 +141,9 @@ def _types(schema: dict) -> set[str]:
 def _refusal(problems: dict[str, str]) -> InvalidRequest:
     if len(problems) == 1:
         (path, message), = problems.items()
-        return InvalidRequest(f"{path}: {message[0].lower()}{message[1:]}", problems)
-    return InvalidRequest(f"Some fields are not valid: {', '.join(problems)}.", problems)
+        problem = f"{message[0].lower()}{message[1:]}"
+        return InvalidRequest(_("%(field)s: %(problem)s", field=path, problem=problem), problems)
+    return InvalidRequest(_("Some fields are not valid: %(fields)s.", fields=", ".join(problems)), problems)
 
 
 def _described(error: ValidationError, field: str | None) -> list[tuple[str, str]]:
@@ -146,12 +153,12 @@ def _described(error: ValidationError, field: str | None) -> list[tuple[str, str
     kind, expected, instance = error.validator, error.validator_value, error.instance
     if kind == "required":
         missing = [name for name in expected if isinstance(instance, dict) and name not in instance]
-        return [(field_path(field, [*keys, name]), "Required.") for name in missing]
+        return [(field_path(field, [*keys, name]), _("Required.")) for name in missing]
     if kind in ("additionalProperties", "unevaluatedProperties") and isinstance(instance, dict):
         known = set(error.schema.get("properties", {}))
         patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
         unknown = [k for k in instance if k not in known and not any(p.search(k) for p in patterns)]
-        return [(field_path(field, [*keys, name]), "Unknown field.") for name in unknown]
+        return [(field_path(field, [*keys, name]), _("Unknown field.")) for name in unknown]
     if kind in ("oneOf", "anyOf") and error.context:
         fitting = _option_of_the_right_type(error)
         if fitting:  # the one option of the value's type says what is wrong inside it
@@ -179,39 +186,54 @@ def _json_type(value: Any) -> str:
     return {str: "string", float: "number", dict: "object", list: "array"}.get(type(value), "")
 
 
+def _either(kinds: list[str]) -> str:
+    """"a whole number or null": the kinds in words, joined by the viewer's "or"."""
+    return _or([str(_KINDS.get(k, k)) for k in kinds])
+
+
 def _message(error: ValidationError) -> str:
     kind, expected = error.validator, error.validator_value
     if kind == "type":
-        kinds = expected if isinstance(expected, list) else [expected]
-        return f"Must be {' or '.join(_KINDS.get(k, k) for k in kinds)}."
+        return _("Must be %(kinds)s.", kinds=_either(expected if isinstance(expected, list) else [expected]))
     if kind in ("minimum", "exclusiveMinimum"):
-        return f"At least {expected if kind == 'minimum' else expected + 1}."
+        return _("At least %(low)s.", low=expected if kind == "minimum" else expected + 1)
     if kind in ("maximum", "exclusiveMaximum"):
-        return f"At most {expected if kind == 'maximum' else expected - 1}."
+        return _("At most %(high)s.", high=expected if kind == "maximum" else expected - 1)
     if kind == "minLength":
-        return "Required." if expected == 1 else f"At least {expected} characters."
+        return _("Required.") if expected == 1 else ngettext(
+            "At least %(num)d character.", "At least %(num)d characters.", expected)
     if kind == "maxLength":
-        return f"At most {expected:,} characters."
+        return ngettext("At most %(count)s character.", "At most %(count)s characters.", expected,
+                        count=format_number(expected))
     if kind == "minItems":
-        return f"At least {expected} item{'s' if expected != 1 else ''}."
+        return ngettext("At least %(num)d item.", "At least %(num)d items.", expected)
     if kind == "maxItems":
-        return f"At most {expected:,} items."
+        return ngettext("At most %(count)s item.", "At most %(count)s items.", expected,
+                        count=format_number(expected))
     if kind == "uniqueItems":
-        return "Each item once."
+        return _("Each item once.")
     if kind == "enum":
-        return f"One of: {', '.join('null' if v is None else str(v) for v in expected)}."
+        return _("One of: %(values)s.", values=", ".join("null" if v is None else str(v) for v in expected))
     if kind == "const":
-        return f"Must be {expected}."
+        return _("Must be %(value)s.", value=expected)
     if kind == "format":
-        formats = {"date": "A date written YYYY-MM-DD.", "email": "An email address."}
-        return formats.get(expected, "Not valid.")
+        formats = {"date": _("A date written YYYY-MM-DD."), "email": _("An email address.")}
+        return formats.get(expected, _("Not valid."))
     if kind == "pattern":
-        return error.schema.get("x-pattern-message", "Not in the expected form.")
+        return error.schema.get("x-pattern-message", _("Not in the expected form."))
     if kind in ("oneOf", "anyOf") and all(set(option) == {"required"} for option in expected):
         names = [name for option in expected for name in option["required"]]
-        return f"Give {' or '.join(dict.fromkeys(names))}."
+        return _("Give %(fields)s.", fields=_or(list(dict.fromkeys(names))))
     if kind in ("oneOf", "anyOf"):
         kinds = [k for option in expected for k in _types(option)]
         if kinds:
-            return f"Must be {' or '.join(_KINDS.get(k, k) for k in dict.fromkeys(kinds))}."
-    return "Not valid."
+            return _("Must be %(kinds)s.", kinds=_either(list(dict.fromkeys(kinds))))
+    return _("Not valid.")
+
+
+def _or(words: list[str]) -> str:
+    """"a or b or c" in the viewer's language (field names and kinds alike)."""
+    joined = words[0]
+    for word in words[1:]:
+        joined = _("%(some)s or %(last)s", some=joined, last=word)
+    return joined

@@ -8,6 +8,7 @@ from flask import Flask, g, jsonify
 from app.api import validation
 from app.api.docs import ID, NULL_ID, documented, integer, obj, openapi_document, string, whole_numbers_to
 from app.errors import register_error_handlers
+from app.i18n import init_i18n
 from app.request_input import init_request_input
 
 LIMIT = {"name": "limit", "in": "query", "required": False, "schema": integer(minimum=1, maximum=100)}
@@ -24,6 +25,7 @@ BODY = obj(["name"], name=string(minLength=1, maxLength=10), owner_id=NULL_ID,
 @pytest.fixture
 def contract_app():
     app = Flask(__name__)
+    init_i18n(app)  # the messages are in the caller's language, as in the app
     init_request_input(app)
     register_error_handlers(app)
 
@@ -133,3 +135,51 @@ def test_the_whole_numbers_pattern_takes_exactly_1_to_its_limit(limit):
         assert (exact.match(str(number)) is not None) == (1 <= number <= limit), number
     for text in ("0", "01", str(limit + 1), "-1", "1.0", ""):
         assert exact.match(text) is None, text
+
+
+RU = {"Accept-Language": "ru"}
+
+
+@pytest.mark.parametrize(("query", "fields"), [
+    ("tag=a&limit=0", {"limit": "Не меньше 1."}),
+    ("tag=a&limit=ten", {"limit": "Целое число."}),
+    ("tag=a&limit=1&limit=2", {"limit": "Укажите один раз."}),
+    ("tag=a&sort=colour", {"sort": "Одно из: name, created."}),  # the values as the document writes them
+    ("tag=toolong", {"tag": "Не больше 5 символов."}),
+    ("", {"tag": "Обязательно."}),
+])
+def test_a_refused_query_is_explained_in_the_callers_language(contract_app, query, fields):
+    answer = contract_app.test_client().get(f"/api/things?{query}", headers=RU)
+    assert error(answer) == ("invalid_request", fields)
+
+
+@pytest.mark.parametrize(("body", "fields"), [
+    ({"name": 5}, {"name": "Должно быть текстом."}),
+    ({"name": "a", "colour": "red"}, {"colour": "Неизвестное поле."}),
+    ({"name": "a", "owner_id": True}, {"owner_id": "Должно быть целым числом или null."}),
+    ({"name": "a", "tags": ["x", "y", "z"]}, {"tags": "Не больше 2 элементов."}),
+    ({"name": "a", "proxy": "socks5://h"}, {"proxy": "Должно быть объектом или null."}),
+])
+def test_a_refused_body_is_explained_in_the_callers_language(contract_app, body, fields):
+    answer = contract_app.test_client().post("/api/things/1", json=body, headers=RU)
+    assert error(answer) == ("invalid_request", fields)
+
+
+def test_the_summary_message_is_in_the_callers_language_too(contract_app):
+    client = contract_app.test_client()
+    one = client.post("/api/things/1", json={"name": 5}, headers=RU).get_json()["error"]["message"]
+    many = client.post("/api/things/1", json={"name": 5, "x": 1}, headers=RU).get_json()["error"]["message"]
+    assert one == "name: должно быть текстом."
+    assert many == "Некоторые поля заполнены неверно: x, name."  # in the order the checks find them
+    assert client.post("/api/things/1", json={"name": 5}).get_json()["error"]["message"] == "name: must be text."
+
+
+@pytest.mark.parametrize(("size", "words"), [(1, "1 элемента"), (2, "2 элементов"), (5, "5 элементов"),
+                                             (11, "11 элементов"), (21, "21 элемента"), (22, "22 элементов")])
+def test_counts_in_field_messages_take_the_russian_form_of_their_number(contract_app, size, words):
+    from flask_babel import force_locale
+
+    at_most = validation.validator({"type": "array", "maxItems": size})
+    with contract_app.app_context(), force_locale("ru"), pytest.raises(validation.InvalidRequest) as refused:
+        validation.check_body(at_most, list(range(size + 1)))
+    assert refused.value.fields == {"body": f"Не больше {words}."}

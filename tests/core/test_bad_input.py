@@ -338,3 +338,18 @@ def test_log_lines_never_load_an_expired_or_detached_membership(app, owner):
         db.session.expunge(g.membership)  # expired and detached: loading would raise
         ContextFilter().filter(record)
         assert (record.user_id, record.org_id) == (None, None)
+
+
+def test_bad_input_is_explained_in_the_callers_language(client, owner, owner_client):
+    russian = {**bearer(owner), "Accept-Language": "ru"}
+    deep = client.post("/api/crm/contacts", data=NESTED, content_type="application/json", headers=russian)
+    assert error_of(deep, 400)["message"] == "Слишком глубокая вложенность в теле запроса JSON."
+    empty = client.post("/api/crm/contacts", data="", content_type="application/json", headers=russian)
+    assert error_of(empty, 400)["message"] == "Отправьте JSON-объект с заголовком Content-Type: application/json."
+    nul = client.post("/api/crm/contacts", json={"first_name": "A\x00"}, headers=russian)
+    assert error_of(nul, 422)["fields"] == {
+        "first_name": "Содержит символ NUL (\\u0000), который не может быть в тексте."}
+    html = owner_client.get("/contacts?q=a%00", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert "q: текст не может содержать символ NUL." in html
+    english = client.post("/api/crm/contacts", data=NESTED, content_type="application/json", headers=bearer(owner))
+    assert error_of(english, 400)["message"] == "The JSON body is nested too deeply."

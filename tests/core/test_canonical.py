@@ -79,3 +79,55 @@ def test_a_stored_phone_number_reads_grouped_as_people_write_it():
     assert canonical.phone_display("+442079460958") == "+44 20 7946 0958"
     assert canonical.phone_display("+79161112233") == "+7 916 111-22-33"
     assert canonical.phone_display("not a number") == "not a number" and canonical.phone_display(None) == ""
+
+
+# -- in the viewer's language -----------------------------------------------------------------------
+
+def test_a_refusal_is_in_the_viewers_language_and_english_by_default():
+    from flask_babel import force_locale
+
+    with pytest.raises(ValueError, match=r"^not a phone number$"):
+        canonical.phone("hello")
+    with force_locale("ru"):
+        for raw, message in (("hello", "не номер телефона"), ("8 916 111-22-33", "добавьте код страны")):
+            with pytest.raises(ValueError, match=message):
+                canonical.phone(raw)
+        with pytest.raises(ValueError, match=r"^некорректный адрес электронной почты$"):  # no English reason
+            canonical.email("not-an-address")
+        with pytest.raises(ValueError, match=r"^должно быть от 1 до 5$"):
+            canonical.integer("9", 1, 5)
+    with pytest.raises(ValueError, match=r"^not a valid email address \(.+\)$"):
+        canonical.email("not-an-address")
+
+
+def test_russian_spreadsheets_may_say_da_and_net():
+    assert canonical.boolean("Да") is True and canonical.boolean("нет") is False
+
+
+@pytest.mark.parametrize(("zone", "russian", "english"), [
+    ("Europe/Moscow", "Россия (Москва)", "Europe/Moscow"),
+    ("America/New_York", "Соединенные Штаты (Нью-Йорк)", "America/New York"),
+    ("UTC", "UTC", "UTC"),
+    ("Etc/GMT+5", "UTC\u221205:00", "Etc/GMT+5"),  # Etc's signs are the other way round
+    ("Asia/Kolkata", "Индия (Калькутта)", "Asia/Kolkata"),
+])
+def test_a_time_zone_reads_as_its_place_in_russian_and_its_name_in_english(zone, russian, english):
+    assert (canonical.timezone_label(zone, "ru"), canonical.timezone_label(zone, "en")) == (russian, english)
+
+
+def test_every_time_zone_has_a_russian_label_without_latin_words_but_utc():
+    from zoneinfo import available_timezones
+
+    for zone in available_timezones():
+        assert not re.search("[A-Za-z]", canonical.timezone_label(zone, "ru").replace("UTC", "")), zone
+
+
+def test_currencies_are_named_in_the_viewers_language_with_their_codes():
+    from flask_babel import force_locale
+
+    assert canonical.currency_name("RUB", "en") == "Russian Ruble"
+    assert canonical.currency_name("RUB", "ru") == "российский рубль"
+    with force_locale("ru"):
+        choices = dict(canonical.currency_choices())
+    assert choices["USD"] == "USD · доллар США"
+    assert all(not re.search("[A-Za-z]", name.split(" · ", 1)[1]) for name in choices.values())

@@ -4,16 +4,20 @@ from configparser import ConfigParser
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from werkzeug.datastructures import LanguageAccept
 
+from app.blueprints.auth.models import User
+from app.blueprints.auth.service import find_user
+from app.extensions import db
 from app.i18n import COOKIE, LANGUAGES, TRANSLATIONS, negotiate
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, sign_in_as
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+# As `make i18n-extract` reads them: pybabel's own keywords (N_ among them) and the lazy ones.
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
 RU = "Accept-Language", "ru-RU,ru;q=0.9,en;q=0.5"
 
 
@@ -52,7 +56,11 @@ def test_the_compiled_catalog_is_the_current_one():
     ru = catalog("ru")
     with open(TRANSLATIONS / "ru" / "LC_MESSAGES" / "messages.mo", "rb") as f:
         compiled = read_mo(f)
-    assert {m.id: m.string for m in compiled if m.id} == {m.id: m.string for m in ru if m.id}, \
+    def frozen(text):  # a plural's forms: a list in the .mo as read, a tuple in the .po
+        return tuple(text) if isinstance(text, list | tuple) else text
+
+    assert {frozen(m.id): frozen(m.string) for m in compiled if m.id} == {
+        frozen(m.id): frozen(m.string) for m in ru if m.id}, \
         "the .mo lags its .po: run make i18n-compile"
 
 
@@ -126,3 +134,93 @@ def test_an_error_page_and_the_home_page_speak_russian(owner_client, owner):
     home = owner_client.get("/home", headers=[RU]).get_data(as_text=True)
     first = owner.user.name.split()[0]
     assert f"Рады вас видеть, {first}" in home and "Владелец" in home and "Входящие" in home
+
+
+# -- a person's own language (User.language): it wins over the cookie and the browser ---------------
+
+def _home_language(client, headers=()) -> str:
+    html = client.get("/home", headers=list(headers)).get_data(as_text=True)
+    return html.split('<html lang="', 1)[1][:2]
+
+
+def test_a_saved_language_wins_over_the_cookie_and_the_browser_on_every_device(app, owner):
+    owner.user.language = "ru"
+    db.session.commit()
+    laptop, phone = app.test_client(), app.test_client()
+    laptop.set_cookie(COOKIE, "en")  # this browser's switcher said English once
+    for device in (laptop, phone):
+        sign_in_as(device, owner)
+        assert _home_language(device, [("Accept-Language", "en-GB,en;q=0.9")]) == "ru"
+
+
+def test_without_a_saved_language_a_signed_in_person_follows_the_cookie_then_the_browser(owner_client, owner):
+    assert owner.user.language is None
+    assert _home_language(owner_client, [RU]) == "ru"
+    assert _home_language(owner_client) == "en"
+    owner_client.set_cookie(COOKIE, "en")
+    assert _home_language(owner_client, [RU]) == "en"
+
+
+def test_anonymous_visitors_keep_the_cookie_and_the_browsers_language(client, owner):
+    owner.user.language = "ru"  # somebody's setting is nobody else's
+    db.session.commit()
+    assert '<html lang="en">' in client.get("/auth/signin").get_data(as_text=True)
+    assert '<html lang="ru">' in client.get("/auth/signin", headers=[RU]).get_data(as_text=True)
+    client.set_cookie(COOKIE, "en")
+    assert '<html lang="en">' in client.get("/auth/signin", headers=[RU]).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("cookie", "accept", "saved"), [
+    (None, "ru-RU,ru;q=0.9", "ru"),
+    (None, "en-US,en;q=0.9", "en"),
+    ("en", "ru-RU,ru;q=0.9", "en"),  # the switcher's choice before signing up
+    (None, None, "en"),
+])
+def test_a_new_sign_up_keeps_the_language_it_signed_up_in(client, cookie, accept, saved):
+    if cookie:
+        client.set_cookie(COOKIE, cookie)
+    headers = {"Accept-Language": accept} if accept else {}
+    token = csrf_token(client, "/auth/signup")
+    response = client.post("/auth/signup", headers=headers, data={
+        "csrf_token": token, "name": "Анна Ли", "email": "anna@example.com",
+        "password": "a long enough password", "organization": "Ромашка"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert find_user("anna@example.com").language == saved
+
+
+def test_the_switcher_saves_a_signed_in_persons_choice_for_every_device(app, owner_client, owner):
+    token = csrf_token(owner_client, "/home")
+    response = owner_client.post("/language", data={"csrf_token": token, "lang": "ru", "next": "/home"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, owner.user_id).language == "ru"
+    other_device = app.test_client()
+    sign_in_as(other_device, owner)
+    assert _home_language(other_device) == "ru"
+    token = csrf_token(owner_client, "/home")
+    owner_client.post("/language", data={"csrf_token": token, "lang": "de", "next": "/home"})
+    db.session.expire_all()
+    assert db.session.get(User, owner.user_id).language == "ru"  # not a language of ours: unchanged
+
+
+def test_an_api_caller_is_answered_in_its_accept_language_whatever_its_persons_setting(app, owner):
+    from tests.conftest import bearer
+
+    owner.user.language = "ru"
+    db.session.commit()
+    api = app.test_client()
+    english = api.get("/api/no-such-thing", headers=bearer(owner)).json["error"]["message"]
+    asked_english = api.get("/api/no-such-thing", headers={**bearer(owner), "Accept-Language": "en"})
+    asked_russian = api.get("/api/no-such-thing", headers={**bearer(owner), "Accept-Language": "ru"})
+    assert english == asked_english.json["error"]["message"] == (
+        "We could not find that page. It may have been moved or deleted.")
+    assert asked_russian.json["error"]["message"] == "Такой страницы нет. Возможно, её перенесли или удалили."
+
+
+def test_an_api_sign_up_keeps_the_language_it_asked_for(app):
+    api = app.test_client()
+    body = {"email": "ivan@example.com", "password": "a long enough password", "name": "Иван"}
+    assert api.post("/api/auth/signup", json=body, headers={"Accept-Language": "ru"}).status_code == 201
+    assert api.post("/api/auth/signup", json={**body, "email": "ann@example.com", "name": "Ann"}).status_code == 201
+    assert find_user("ivan@example.com").language == "ru"
+    assert find_user("ann@example.com").language is None  # it asked for none: each browser decides

@@ -67,8 +67,8 @@ def test_an_action_reads_as_words_and_an_unknown_code_as_itself():
 
 def test_details_read_as_words_with_members_by_name(owner):
     event = audit.record("member.role_changed", org_id=owner.org_id, user_id=7, old="agent", new="manager")
-    assert audit.details(event, {7: "Sam Okafor"}) == [("Member", "Sam Okafor"), ("Before", "agent"),
-                                                        ("After", "manager")]
+    assert audit.details(event, {7: "Sam Okafor"}) == [("Member", "Sam Okafor"), ("Before", "Agent"),
+                                                        ("After", "Manager")]  # roles by name
     changed = audit.record("org.updated", org_id=owner.org_id,
                            changes={"default_country": [None, "GB"], "name": ["Old", "New"]})
     assert audit.details(changed) == [("Default country", "none → GB"), ("Name", "Old → New")]
@@ -83,8 +83,8 @@ def test_the_page_shows_readable_names_and_details(owner_client, owner):
     db.session.commit()
     status, html = shown(owner_client)
     assert status == 200
-    assert '<span class="audit-action" title="member.role_changed">Role changed</span>' in html
-    assert "Member: Sam Okafor; Before: agent; After: manager" in html
+    assert '<span class="audit-action" data-action="member.role_changed">Role changed</span>' in html
+    assert "Member: Sam Okafor; Before: Agent; After: Manager" in html
 
 
 # -- filters and pages --------------------------------------------------------------------------

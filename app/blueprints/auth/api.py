@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jwt
 from flask import Blueprint, g, jsonify, request, url_for
+from flask_babel import gettext
 
 from app.api.auth import json_body, protect, token_settings
 from app.api.docs import ID, documented, integer, obj, string
@@ -12,6 +13,7 @@ from app.blueprints.auth.passwords import MIN_LENGTH
 from app.blueprints.team.public import Role
 from app.errors import DomainError
 from app.extensions import db, limiter
+from app.i18n import negotiate
 
 bp = protect(Blueprint("auth_api", __name__, url_prefix="/api/auth"))
 
@@ -59,8 +61,11 @@ def _email_key() -> str:
                        429: RATE_LIMITED})
 def sign_up():
     data = json_body()
+    # The language the caller asked to be answered in is the one the account signed up in.
+    language = negotiate(None, request.accept_languages) if request.headers.get("Accept-Language") else None
     result = service.sign_up(email=data["email"], password=data["password"], name=data["name"],
-                             organization_name=data.get("organization", ""), ip=request.remote_addr)
+                             organization_name=data.get("organization", ""), ip=request.remote_addr,
+                             language=language)
     pair = tokens.issue_pair(token_settings(), result.membership)
     db.session.commit()
     response = jsonify(pair.as_dict())
@@ -89,7 +94,7 @@ def sign_in():
     membership = service.default_membership(user, data.get("organization_id"))
     if membership is None:
         db.session.commit()
-        raise DomainError("This account belongs to no organization.")
+        raise DomainError(gettext("This account belongs to no organization."))
     pair = tokens.issue_pair(token_settings(), membership)
     db.session.commit()
     return jsonify(pair.as_dict())

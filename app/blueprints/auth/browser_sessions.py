@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import joinedload
 
@@ -112,7 +113,7 @@ def end_session_of(user: User, session_id: int) -> None:
     found = db.session.scalar(select(UserSession.id).where(
         UserSession.id == session_id, UserSession.user_id == user.id, _open()))
     if found is None:
-        raise NotFound("That session has already ended.")
+        raise NotFound(_("That session has already ended."))
     end_session(found)
 
 

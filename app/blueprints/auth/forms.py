@@ -1,9 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
 from app.blueprints.auth.passwords import MIN_LENGTH
+from app.i18n import LANGUAGES
 
 
 class SignUpForm(FlaskForm):
@@ -24,3 +26,11 @@ class SignInForm(FlaskForm):
 
 class NewOrganizationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
+    # Each language named in itself, as the switcher names it; blank: as the browser asks.
+    language = SelectField(_l("Language"), validate_choice=False, choices=[
+        SelectChoice("", _l("As my browser asks")),
+        *(SelectChoice(code, name) for code, name in LANGUAGES.items())])

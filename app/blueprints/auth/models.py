@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import gettext as _
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -23,6 +24,10 @@ class User(UserMixin, db.Model):
     session_epoch: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The interface language the person chose ("ru", "en": ``app.i18n.LANGUAGES``), or the one they
+    # signed up in; it wins over the switcher's cookie and the browser's on every device. None:
+    # never chosen (the cookie, else Accept-Language, decides).
+    language: Mapped[str | None] = mapped_column(String(8))
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user",
                                                          cascade="all, delete-orphan")
@@ -73,9 +78,11 @@ class UserSession(db.Model):
     def device(self) -> str:
         """"Firefox on Windows": enough to recognise a browser in the list of sessions."""
         agent = self.user_agent or ""
-        browser = next((name for token, name in _BROWSERS if token in agent), "A browser")
+        browser = next((name for token, name in _BROWSERS if token in agent), None)
         system = next((name for token, name in _SYSTEMS if token in agent), None)
-        return f"{browser} on {system}" if system else browser
+        if browser is None:
+            return _("A browser on %(system)s", system=system) if system else _("A browser")
+        return _("%(browser)s on %(system)s", browser=browser, system=system) if system else browser
 
 
 # Order matters: Edge and Opera say "Chrome", Chrome says "Safari", Android says "Linux".

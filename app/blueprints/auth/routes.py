@@ -4,10 +4,12 @@ import re
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, request, url_for
+from flask_babel import get_locale, refresh
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.blueprints.auth import bp, browser_sessions, service, settings_route
-from app.blueprints.auth.forms import NewOrganizationForm, SignInForm, SignUpForm
+from app.blueprints.auth.forms import NewOrganizationForm, ProfileForm, SignInForm, SignUpForm
 from app.blueprints.auth.session import (
     end_every_session,
     end_other_session,
@@ -51,7 +53,7 @@ def sign_up():
         try:
             result = service.sign_up(email=form.email.data, password=form.password.data,
                                      name=form.name.data, organization_name=form.organization.data,
-                                     ip=request.remote_addr)
+                                     ip=request.remote_addr, language=str(get_locale()))
         except DomainError as err:
             db.session.rollback()
             attach_to_form(form, err)
@@ -118,7 +120,7 @@ def end_one_session(session_id: int):
         return sign_out()
     end_other_session(current_user._get_current_object(), session_id)
     db.session.commit()
-    flash("That session is signed out.", "success")
+    flash(_("That session is signed out."), "success")
     return redirect(url_for("auth.sessions"))
 
 
@@ -147,7 +149,7 @@ def create_organization():
         else:
             db.session.commit()
             switch_org(membership)
-            flash(f"Created {membership.organization.name}. You are its owner.", "success")
+            flash(_("Created %(name)s. You are its owner.", name=membership.organization.name), "success")
             return redirect(url_for("core.home"))
     return render("auth/organizations.html", memberships=current_user.memberships, form=form,
                   status=422)
@@ -158,6 +160,28 @@ def create_organization():
 def switch_organization(org_id: int):
     membership = team.membership_for(current_user, org_id)
     if membership is None:
-        raise NotFound("Organization not found.")
+        raise NotFound(_("Organization not found."))
     switch_org(membership)
     return redirect(url_for("core.home"))
+
+
+# -- your profile: your name and the language you read the app in (at /settings/profile) --
+
+@settings_route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    user = current_user._get_current_object()
+    form = ProfileForm(name=user.name, language=user.language or "")
+    if form.validate_on_submit():
+        try:
+            service.update_profile(user, name=form.name.data, language=form.language.data or None)
+        except DomainError as err:
+            db.session.rollback()
+            attach_to_form(form, err)
+        else:
+            db.session.commit()
+            refresh()  # the answer is in the language just chosen
+            flash(_("Profile saved."), "success")
+            return redirect(url_for("auth.profile"))
+    status = 422 if form.is_submitted() else 200
+    return render("auth/profile.html", form=form, status=status)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from app import audit
@@ -17,11 +20,13 @@ from app.blueprints.auth.passwords import (
     verify_password,
 )
 from app.blueprints.team.public import Membership, create_organization
+from app.canonical import reads_english
 from app.db_types import utcnow
 from app.errors import Conflict, DomainError, TooManyAttempts, Unauthorized
 from app.extensions import db
+from app.i18n import LANGUAGES
 
-BAD_CREDENTIALS = "Email or password is incorrect."
+BAD_CREDENTIALS = _l("Email or password is incorrect.")
 NAME_MAX = 120  # a person's name, and an organization's, as their columns hold them
 
 
@@ -36,24 +41,34 @@ def normalize_email(raw: str) -> str:
     try:
         return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as err:
-        raise DomainError("Enter a valid email address.", {"email": str(err)}) from err
+        raise DomainError(_("Enter a valid email address."), {"email": _explained(err)}) from err
+
+
+def _explained(err: EmailNotValidError) -> str:
+    """What is wrong with an address: email_validator's own words for an English reader (it
+    writes no other language), a plain sentence of ours in any other."""
+    return str(err) if reads_english() else _("This is not a valid email address.")
 
 
 def check_password_strength(password: str, email: str) -> None:
     """Raises DomainError on the ``password`` field for a password too weak to keep."""
     if len(password) < MIN_LENGTH:
-        raise DomainError("Choose a longer password.",
-                          {"password": f"Use at least {MIN_LENGTH} characters."})
+        raise DomainError(_("Choose a longer password."),
+                          {"password": _("Use at least %(count)s characters.", count=MIN_LENGTH)})
     if len(password) > 1024:
-        raise DomainError("Choose a shorter password.", {"password": "Use at most 1024 characters."})
+        raise DomainError(_("Choose a shorter password."),
+                          {"password": _("Use at most %(count)s characters.", count=1024)})
     if password.lower() == email.lower() or password.lower() in email.lower():
-        raise DomainError("Choose another password.", {"password": "Do not use your email as password."})
+        raise DomainError(_("Choose another password."),
+                          {"password": _("Do not use your email as password.")})
 
 
 def first_team_name(name: str) -> str:
-    """"Ann's team" for a sign-up that names no organization; the name alone when that would be
-    longer than an organization's name may be (the sign-up was refused on its name before)."""
-    team = f"{name}'s team"
+    """"Ann's team" ("Команда Ann" in Russian: the organization is named in the language its owner
+    signed up in, and then it is theirs, not translated again) for a sign-up that names no
+    organization; the name alone when that would be longer than an organization's name may be
+    (the sign-up was refused on its name before)."""
+    team = _("%(name)s's team", name=name)
     return team if len(team) <= NAME_MAX else name
 
 
@@ -61,9 +76,41 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
+def clean_language(language: str | None) -> str | None:
+    """One of the interface's languages (``app.i18n.LANGUAGES``), or None for none. Raises
+    DomainError on the ``language`` field for anything else."""
+    if language is None or language == "":
+        return None
+    if language not in LANGUAGES:
+        raise DomainError(_("Pick a language from the list."), {"language": _("Unknown language.")})
+    return language
+
+
+def set_language(user: User, language: str | None) -> None:
+    """Save the interface language ``user`` reads in on every device (None: let each browser's
+    switcher cookie or Accept-Language decide). Raises DomainError for a language we do not have."""
+    user.language = clean_language(language)
+    db.session.flush()
+
+
+def update_profile(user: User, *, name: str, language: str | None) -> User:
+    """Rename ``user`` and set their language. Raises DomainError naming the field at fault."""
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_("Tell us your name."), {"name": _("Enter your name.")})
+    if len(name) > NAME_MAX:
+        raise DomainError(_("That name is too long."),
+                          {"name": _("Use at most %(count)s characters.", count=NAME_MAX)})
+    language = clean_language(language)
+    user.name, user.language = name, language
+    db.session.flush()
+    return user
+
+
 def sign_up(*, email: str, password: str, name: str, organization_name: str,
-            ip: str | None = None) -> SignUp:
-    """Create a user, their first organization and make them its owner.
+            ip: str | None = None, language: str | None = None) -> SignUp:
+    """Create a user, their first organization and make them its owner; ``language`` is the one
+    they signed up in (kept as theirs; one we do not have is dropped, since nobody typed it).
 
     Raises DomainError for invalid fields and Conflict when the email already has an account.
     """
@@ -71,11 +118,12 @@ def sign_up(*, email: str, password: str, name: str, organization_name: str,
     check_password_strength(password, email)
     name = name.strip()[:NAME_MAX]
     if not name:
-        raise DomainError("Tell us your name.", {"name": "Enter your name."})
+        raise DomainError(_("Tell us your name."), {"name": _("Enter your name.")})
     if find_user(email) is not None:
-        raise Conflict("An account with this email already exists. Sign in instead.",
-                       {"email": "Already registered: sign in instead."})
-    user = User(email=email, name=name, password_hash=hash_password(password))
+        raise Conflict(_("An account with this email already exists. Sign in instead."),
+                       {"email": _("Already registered: sign in instead.")})
+    user = User(email=email, name=name, password_hash=hash_password(password),
+                language=language if language in LANGUAGES else None)
     db.session.add(user)
     db.session.flush()
     team = (organization_name or "").strip() or first_team_name(name)
@@ -105,7 +153,7 @@ def authenticate(*, email: str, password: str, ip: str | None = None) -> User:
         if lockout.register_failure(email):
             audit.record("auth.locked_out", **context)
             raise TooManyAttempts(_locked_message(lockout.LOCK_SECONDS))
-        raise Unauthorized(BAD_CREDENTIALS)
+        raise Unauthorized(str(BAD_CREDENTIALS))
     lockout.clear(email)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -126,5 +174,7 @@ def default_membership(user: User, preferred_org_id: int | None = None) -> Membe
 
 
 def _locked_message(seconds: int) -> str:
-    return (f"Too many failed sign-ins. This account is locked for {lockout.minutes(seconds)} "
-            "more minute(s); try again later or reset your password.")
+    return ngettext("Too many failed sign-ins. This account is locked for %(num)d more minute; "
+                    "try again later or reset your password.",
+                    "Too many failed sign-ins. This account is locked for %(num)d more minutes; "
+                    "try again later or reset your password.", lockout.minutes(seconds))

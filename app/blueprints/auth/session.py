@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, g, redirect, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
 from app import audit, realtime
@@ -27,7 +28,7 @@ def load_user(token: str) -> User | None:
 @login.unauthorized_handler
 def unauthorized():
     if wants_json():
-        return respond_with_error(401, "unauthorized", "Sign in to use this endpoint.")
+        return respond_with_error(401, "unauthorized", gettext("Sign in to use this endpoint."))
     target = url_for("auth.sign_in", next=request.full_path if request.method == "GET" else None)
     if is_htmx():
         return "", 401, {"HX-Redirect": target}

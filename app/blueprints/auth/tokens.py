@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from app import audit
@@ -70,11 +71,11 @@ def _decode(settings: TokenSettings, token: str, expected_type: str) -> dict:
         claims = jwt.decode(token or "", settings.secret, algorithms=[ALGORITHM],
                             options={"require": ["sub", "exp", "typ", "jti"]})
     except jwt.ExpiredSignatureError as err:
-        raise Unauthorized("The token has expired.") from err
+        raise Unauthorized(_("The token has expired.")) from err
     except jwt.InvalidTokenError as err:
-        raise Unauthorized("The token is not valid.") from err
+        raise Unauthorized(_("The token is not valid.")) from err
     if claims.get("typ") != expected_type:
-        raise Unauthorized("The token is not valid.")
+        raise Unauthorized(_("The token is not valid."))
     return claims
 
 
@@ -86,12 +87,12 @@ def authenticate_access(settings: TokenSettings, token: str) -> Membership:
         .where(Membership.user_id == int(claims["sub"]), Membership.org_id == claims.get("org"))
     ).first()
     if row is None:
-        raise Unauthorized("The token's user no longer belongs to this organization.")
+        raise Unauthorized(_("The token's user no longer belongs to this organization."))
     membership, epoch = row
     if "ep" not in claims:  # issued before tokens carried the epoch
-        raise Unauthorized("The token has expired.")
+        raise Unauthorized(_("The token has expired."))
     if claims["ep"] != epoch:
-        raise Unauthorized("You signed out everywhere since this token was issued. Sign in again.")
+        raise Unauthorized(_("You signed out everywhere since this token was issued. Sign in again."))
     return membership
 
 
@@ -104,9 +105,9 @@ def rotate(settings: TokenSettings, token: str, ip: str | None = None) -> TokenP
     claims = _decode(settings, token, "refresh")
     row = db.session.scalar(select(RefreshToken).where(RefreshToken.jti == claims["jti"]))
     if row is None:
-        raise Unauthorized("The token is not valid.")
+        raise Unauthorized(_("The token is not valid."))
     if row.revoked_at is not None and row.spent_at is None:  # signed out, not leaked
-        raise Unauthorized("This sign-in has ended. Sign in again.")
+        raise Unauthorized(_("This sign-in has ended. Sign in again."))
     # Spend atomically: of two concurrent refreshes with one token, exactly one wins.
     spent = db.session.execute(
         update(RefreshToken)
@@ -119,14 +120,14 @@ def rotate(settings: TokenSettings, token: str, ip: str | None = None) -> TokenP
         revoke_family(row.family)
         audit.record("auth.refresh_reused", org_id=row.org_id, actor_id=row.user_id, ip=ip,
                      family=row.family)
-        raise Unauthorized("This refresh token was already used; every session of its sign-in "
-                           "was signed out. Sign in again.")
+        raise Unauthorized(_("This refresh token was already used; every session of its sign-in "
+                             "was signed out. Sign in again."))
     membership = db.session.scalar(
         select(Membership).where(Membership.user_id == row.user_id, Membership.org_id == row.org_id)
     )
     if membership is None:
         revoke_family(row.family)
-        raise Unauthorized("The token's user no longer belongs to this organization.")
+        raise Unauthorized(_("The token's user no longer belongs to this organization."))
     return issue_pair(settings, membership, family=row.family)
 
 
@@ -142,6 +143,6 @@ def revoke(settings: TokenSettings, token: str) -> User | None:
     claims = _decode(settings, token, "refresh")
     row = db.session.scalar(select(RefreshToken).where(RefreshToken.jti == claims["jti"]))
     if row is None:
-        raise Unauthorized("The token is not valid.")
+        raise Unauthorized(_("The token is not valid."))
     revoke_family(row.family)
     return db.session.get(User, row.user_id)

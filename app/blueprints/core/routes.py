@@ -6,6 +6,7 @@ from flask import g, jsonify, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
+from app.blueprints.auth import public as auth
 from app.blueprints.core import bp
 from app.extensions import db, limiter, redis_store
 from app.htmx import render
@@ -26,12 +27,16 @@ def home():
 @bp.post("/language")
 def language():
     """The language switcher (every page, signed in or not): remembered in a cookie for a year,
-    then back to the page it was used on (same-site paths only)."""
+    and a signed-in person's choice saved as theirs (it follows them to every device), then back
+    to the page it was used on (same-site paths only)."""
     chosen = request.form.get("lang")
     back = request.form.get("next") or ""
     if not back.startswith("/") or back.startswith("//") or urlsplit(back).netloc:
         back = url_for("core.index")
     response = redirect(back)
+    if chosen in LANGUAGES and current_user.is_authenticated:
+        auth.set_language(current_user._get_current_object(), chosen)
+        db.session.commit()
     if chosen in LANGUAGES:
         response.set_cookie(COOKIE, chosen, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True,
                             secure=request.is_secure)

@@ -76,22 +76,24 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.CHATS_ASSIGN: _MANAGERS,
 }
 
-DESCRIPTIONS: dict[Permission, str] = {
-    Permission.ORG_UPDATE: "change organization settings",
-    Permission.ORG_DELETE: "delete the organization",
-    Permission.BILLING_MANAGE: "manage billing",
-    Permission.MEMBERS_VIEW: "see the team",
-    Permission.MEMBERS_MANAGE: "manage members and roles",
-    Permission.AUDIT_VIEW: "read the audit log",
-    Permission.ACCOUNTS_MANAGE: "connect and remove Telegram accounts",
-    Permission.RECORDS_EDIT_ALL: "edit records owned by others",
-    Permission.RECORDS_DELETE: "delete records",
-    Permission.PIPELINES_MANAGE: "manage pipelines and stages",
-    Permission.CAMPAIGNS_MANAGE: "manage campaigns",
-    Permission.AUTOMATION_MANAGE: "manage automation rules",
-    Permission.ANALYTICS_VIEW_TEAM: "see team analytics",
-    Permission.CHATS_VIEW_ALL: "see every chat of every account",
-    Permission.CHATS_ASSIGN: "assign chats",
+# What each permission lets a role do, as the refusal says it (whole sentences: word order differs
+# by language). Lazy: read in the viewer's language when a refusal is answered.
+REFUSALS: dict[Permission, str] = {
+    Permission.ORG_UPDATE: _l("Your role does not allow you to change organization settings."),
+    Permission.ORG_DELETE: _l("Your role does not allow you to delete the organization."),
+    Permission.BILLING_MANAGE: _l("Your role does not allow you to manage billing."),
+    Permission.MEMBERS_VIEW: _l("Your role does not allow you to see the team."),
+    Permission.MEMBERS_MANAGE: _l("Your role does not allow you to manage members and roles."),
+    Permission.AUDIT_VIEW: _l("Your role does not allow you to read the audit log."),
+    Permission.ACCOUNTS_MANAGE: _l("Your role does not allow you to connect and remove Telegram accounts."),
+    Permission.RECORDS_EDIT_ALL: _l("Your role does not allow you to edit records owned by others."),
+    Permission.RECORDS_DELETE: _l("Your role does not allow you to delete records."),
+    Permission.PIPELINES_MANAGE: _l("Your role does not allow you to manage pipelines and stages."),
+    Permission.CAMPAIGNS_MANAGE: _l("Your role does not allow you to manage campaigns."),
+    Permission.AUTOMATION_MANAGE: _l("Your role does not allow you to manage automation rules."),
+    Permission.ANALYTICS_VIEW_TEAM: _l("Your role does not allow you to see team analytics."),
+    Permission.CHATS_VIEW_ALL: _l("Your role does not allow you to see every chat of every account."),
+    Permission.CHATS_ASSIGN: _l("Your role does not allow you to assign chats."),
 }
 
 
@@ -102,4 +104,4 @@ def can(role: Role | str, permission: Permission) -> bool:
 def require(membership: Membership | None, permission: Permission) -> None:
     """Raises Forbidden unless ``membership``'s role holds ``permission``."""
     if membership is None or not can(membership.role, permission):
-        raise Forbidden(f"Your role does not allow you to {DESCRIPTIONS[permission]}.")
+        raise Forbidden(str(REFUSALS[permission]))

@@ -8,6 +8,7 @@ from app import audit
 from app.blueprints.team import bp, live, service  # live: the realtime renderers and subscribers
 from app.blueprints.team.forms import OrganizationForm
 from app.blueprints.team.permissions import Permission, can, require
+from app.canonical import timezone_label
 from app.errors import DomainError, attach_to_form
 from app.extensions import db
 from app.htmx import render
@@ -34,12 +35,12 @@ def organization():
             attach_to_form(form, err)
         else:
             db.session.commit()
-            flash("Organization saved.", "success")
+            flash(gettext("Organization saved."), "success")
             return redirect(url_for("team.organization"))
     status = 422 if form.is_submitted() else 200
     return render("team/organization.html", form=form, editable=can(g.membership.role,
                   Permission.ORG_UPDATE), country=service.country_name(org.default_country),
-                  currency=service.default_currency(org.id),
+                  currency=service.default_currency(org.id), timezone=timezone_label(org.timezone),
                   status=status)
 
 

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import available_timezones
 
 import phonenumbers
+from babel import Locale
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from phonenumbers import geocoder
 from sqlalchemy import func, select
 
@@ -39,12 +42,24 @@ def timezones() -> tuple[str, ...]:
     return tuple(sorted(available_timezones()))
 
 
+def countries(language: str | None = None) -> tuple[tuple[str, str], ...]:
+    """Every country phone numbers can be read in, as (code, "Name (+calling code)"), by name, in
+    the viewer's language unless ``language`` says (English outside a request)."""
+    if language is None:
+        locale = get_locale()
+        language = locale.language if locale is not None else "en"
+    return _countries(language)
+
+
 @cache
-def countries() -> tuple[tuple[str, str], ...]:
-    """Every country phone numbers can be read in, as (code, "Name (+calling code)"), by name."""
+def _countries(language: str) -> tuple[tuple[str, str], ...]:
+    territories = Locale("en" if language == "en" else language).territories
     named = []
     for code in phonenumbers.SUPPORTED_REGIONS:
-        name = geocoder._region_display_name(code, "en") or _COUNTRY_NAMES.get(code, code)
+        if language == "en":
+            name = geocoder._region_display_name(code, "en") or _COUNTRY_NAMES.get(code, code)
+        else:  # CLDR's names (phonenumbers has English ones only, for some regions none)
+            name = territories.get(code) or geocoder._region_display_name(code, "en") or code
         named.append((code, f"{name} (+{phonenumbers.country_code_for_region(code)})"))
     return tuple(sorted(named, key=lambda pair: pair[1]))
 
@@ -94,12 +109,22 @@ def default_currency(org_id: int) -> str:
     return org.default_currency or canonical.country_currency(org.default_country)
 
 
+def _role_words(code: str) -> str:
+    return str(Role(code).label)
+
+
+# The audit log shows a role change's roles by name, in the viewer's language.
+audit.describe_values("member.role_changed", "old", _role_words)
+audit.describe_values("member.role_changed", "new", _role_words)
+
+
 def _clean_org_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise DomainError("Give the organization a name.", {"name": "Enter a name."})
+        raise DomainError(_("Give the organization a name."), {"name": _("Enter a name.")})
     if len(name) > ORG_NAME_MAX:
-        raise DomainError("That name is too long.", {"name": f"Use at most {ORG_NAME_MAX} characters."})
+        raise DomainError(_("That name is too long."),
+                          {"name": _("Use at most %(count)s characters.", count=ORG_NAME_MAX)})
     return name
 
 
@@ -129,20 +154,20 @@ def update_organization(actor: Membership, *, name: str, timezone: str,
     org = actor.organization
     clean = _clean_org_name(name)
     if timezone not in timezones():
-        raise DomainError("Pick a timezone from the list.", {"timezone": "Unknown timezone."})
+        raise DomainError(_("Pick a timezone from the list."), {"timezone": _("Unknown timezone.")})
     country = org.default_country
     if default_country is not _UNCHANGED:
         try:
             country = clean_country(default_country)
         except ValueError:
-            raise DomainError("Pick a country from the list.",
-                              {"default_country": "Unknown country."}) from None
+            raise DomainError(_("Pick a country from the list."),
+                              {"default_country": _("Unknown country.")}) from None
     currency = org.default_currency
     if default_currency is not _UNCHANGED:
         currency = (default_currency or "").strip().upper() or None
         if currency is not None and currency not in canonical.currencies():
-            raise DomainError("Pick a currency from the list.",
-                              {"default_currency": "Unknown currency."})
+            raise DomainError(_("Pick a currency from the list."),
+                              {"default_currency": _("Unknown currency.")})
     changes = {k: [old, new] for k, old, new in
                (("name", org.name, clean), ("timezone", org.timezone, timezone),
                 ("default_country", org.default_country, country),
@@ -176,7 +201,7 @@ def change_role(actor: Membership, member_id: int, role: str, ip: str | None = N
     try:
         new_role = Role(role)
     except ValueError as err:
-        raise DomainError("Pick one of the listed roles.", {"role": "Unknown role."}) from err
+        raise DomainError(_("Pick one of the listed roles."), {"role": _("Unknown role.")}) from err
     member = get_in_org(Membership, member_id, actor.org_id, "Member")
     old_role = member.role_enum
     if old_role == new_role:
@@ -185,11 +210,11 @@ def change_role(actor: Membership, member_id: int, role: str, ip: str | None = N
     if RANK[new_role] > actor_rank or RANK[old_role] > actor_rank or (
         Role.OWNER in (new_role, old_role) and actor.role_enum != Role.OWNER
     ):
-        raise Forbidden("Only an owner can grant or remove the owner role, and nobody can act "
-                        "above their own role.")
+        raise Forbidden(_("Only an owner can grant or remove the owner role, and nobody can act "
+                          "above their own role."))
     if old_role == Role.OWNER and _owner_count(actor.org_id) <= 1:
-        raise DomainError("An organization needs at least one owner. Make someone else owner first.",
-                          {"role": "This is the last owner."})
+        raise DomainError(_("An organization needs at least one owner. Make someone else owner first."),
+                          {"role": _("This is the last owner.")})
     member.role = new_role.value
     audit.record("member.role_changed", org_id=actor.org_id, actor_id=actor.user_id, target=member,
                  ip=ip, user_id=member.user_id, old=old_role.value, new=new_role.value)
@@ -271,24 +296,24 @@ def audit_query(org_id: int, args: Mapping[str, str]) -> AuditQuery:
         members = {u.id for u in people(org_id)}
         actor_id = int(member) if member.isdigit() and len(member) <= 10 else None
         if actor_id not in members:
-            errors["member"] = "Pick a member of this organization from the list."
+            errors["member"] = _("Pick a member of this organization from the list.")
     action = text("event") or None
     if action is not None and action not in audit.ACTIONS:
-        errors["event"] = "Pick an event from the list."
+        errors["event"] = _("Pick an event from the list.")
     days: dict[str, date | None] = {}
     for key in ("from", "to"):
         try:
             days[key] = canonical.iso_date(text(key)) if text(key) else None
         except ValueError:
             days[key] = None
-            errors[key] = "Write the date as YYYY-MM-DD."
+            errors[key] = _("Write the date as YYYY-MM-DD.")
     if days["from"] and days["to"] and days["from"] > days["to"]:
-        errors["to"] = "The end date is before the start date."
+        errors["to"] = _("The end date is before the start date.")
     before = text("before")
     if before and not (before.isdigit() and len(before) <= 18):
-        errors["before"] = "Not a page of this log."
+        errors["before"] = _("Not a page of this log.")
     if errors:
-        raise DomainError("Check the filters: " + " ".join(errors.values()), errors)
+        raise DomainError(_("Check the filters: %(problems)s", problems=" ".join(errors.values())), errors)
     return AuditQuery(actor_id=actor_id, action=action, date_from=days["from"], date_to=days["to"],
                       before=int(before) if before else None)
 
