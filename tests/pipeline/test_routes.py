@@ -39,7 +39,7 @@ def test_the_board_shows_columns_with_counts_sums_and_cards(owner_client, owner,
     make_deal(owner, title="Orbit Pay annual", stage="Proposal", value="90000")
     html = owner_client.get("/pipeline/").get_data(as_text=True)
     assert f'id="column-head-{stage(sales, "Proposal").id}"' in html
-    assert "Orbit Pay annual" in html and "USD 90k" in html and "USD 54k" in html  # weighted at 60%
+    assert "Orbit Pay annual" in html and "$90K" in html and "$54K" in html  # weighted at 60%
     assert 'id="move-menu"' in html and f'id="board-live-{sales.id}"' in html
 
 

@@ -284,7 +284,7 @@ def test_a_stage_holding_deals_keeps_its_kind(owner):
     make_deal(owner, stage="Proposal")
     with pytest.raises(DomainError) as err:
         service.update_stage(owner, proposal.id, {"kind": "won"})
-    assert err.value.fields == {"kind": "It holds 1 deal: move them out first."}
+    assert err.value.fields == {"kind": "It holds 1 deal: move it out first."}
 
 
 def test_events_come_in_order_and_once(owner, events):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
+from flask_babel import gettext as _
 
 from app.api.auth import json_body, per_member_limit, protect
 from app.api.docs import (
@@ -268,7 +269,7 @@ def send():
         data = json_body()
         chat_id, text, attachment = data["chat_id"], data["text"], None
     if chat_id is None:
-        raise NotFound("Chat not found.")
+        raise NotFound(_("Chat not found."))
     chat = service.get_chat(g.membership, chat_id)
     queued = service.queue_message(g.membership, chat, text, attachment)
     db.session.commit()

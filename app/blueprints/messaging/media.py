@@ -10,6 +10,7 @@ from __future__ import annotations
 from io import BytesIO
 
 from flask import Response, send_file
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from app.blueprints.accounts.public import Ask, TelegramRefused
@@ -35,7 +36,7 @@ def stored_file(message: Message, ask: Ask) -> MessageFile:
     Raises NotFound (no media) or TelegramRefused (the process could not fetch them).
     """
     if not message.media:
-        raise NotFound("This message has no file.")
+        raise NotFound(_("This message has no file."))
     found = db.session.get(MessageFile, message.id)
     if found is not None:
         return found
@@ -47,7 +48,7 @@ def stored_file(message: Message, ask: Ask) -> MessageFile:
     db.session.rollback()  # end this request's snapshot: the process has just stored the file
     found = db.session.get(MessageFile, message_id)
     if found is None:
-        raise NotFound("Telegram did not hand over this file.")
+        raise NotFound(_("Telegram did not hand over this file."))
     return found
 
 

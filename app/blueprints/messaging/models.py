@@ -7,10 +7,12 @@ with the ``random_id`` every attempt reuses, so Telegram itself drops a repeated
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -26,7 +28,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import UTCDateTime, utcnow
 from app.extensions import db
+from app.integrations.telegram.control import in_words
 from app.tenancy import OrgScoped
+
+# What a message's media is called where a person reads it (lazy: in their language). The chat
+# list's preview of a media-only message is stored in English ("[Photo]": ``store.MEDIA_LABELS``,
+# written by the telegram process) and read through these (``Chat.shown_preview``).
+MEDIA_LABELS = {"photo": _l("Photo"), "video": _l("Video"), "voice": _l("Voice message"),
+                "audio": _l("Audio"), "sticker": _l("Sticker"), "document": _l("File")}
+ATTACHMENT = _l("Attachment")
+_STORED_MEDIA = {"Photo": MEDIA_LABELS["photo"], "Video": MEDIA_LABELS["video"],
+                 "Voice message": MEDIA_LABELS["voice"], "Audio": MEDIA_LABELS["audio"],
+                 "Sticker": MEDIA_LABELS["sticker"], "File": MEDIA_LABELS["document"],
+                 "Attachment": ATTACHMENT}
+_MEDIA_PREVIEW = re.compile(r"\[([A-Za-z ]+)\]")
 
 
 class MessageStatus(StrEnum):
@@ -69,6 +84,14 @@ class Chat(OrgScoped, db.Model):
 
     account = relationship("BDAccount", lazy="joined")
 
+    @property
+    def shown_preview(self) -> str | None:
+        """The last message's preview as the viewer reads it: a media-only one ("[Photo]") in
+        their language, text as it is."""
+        found = _MEDIA_PREVIEW.fullmatch(self.last_message_preview or "")
+        label = _STORED_MEDIA.get(found.group(1)) if found else None
+        return f"[{label}]" if label is not None else self.last_message_preview
+
 
 class Message(OrgScoped, db.Model):
     __tablename__ = "message"
@@ -100,6 +123,19 @@ class Message(OrgScoped, db.Model):
     send_after: Mapped[datetime | None] = mapped_column(UTCDateTime)  # outbox: not before
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def media_label(self) -> str:
+        """What its media is, in the viewer's language ("Photo", "Voice message", "File")."""
+        kind = (self.media or {}).get("kind")
+        return str(MEDIA_LABELS.get(kind, ATTACHMENT))
+
+    @property
+    def error_text(self) -> str:
+        """Why it failed, in the viewer's language. The telegram process writes the reason in no
+        language (``control.said``) or in English (older rows, its plain reasons): either is said
+        through the catalog (``control.in_words``)."""
+        return in_words(self.error)
 
 
 class MessageFile(OrgScoped, db.Model):

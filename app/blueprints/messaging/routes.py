@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, flash, g, make_response, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_required
 from jinja2_fragments.flask import render_block
 
@@ -155,7 +157,7 @@ def retry(message_id: int):
     service.retry_message(g.membership, message)
     found = db.session.get(Chat, message.chat_id)
     response = fragment("message", m=message, chat=found,
-                      names=_names(), toast="Sending again.")
+                      names=_names(), toast=_("Sending again."))
     db.session.commit()
     return response
 
@@ -183,7 +185,7 @@ def read_all():
     db.session.commit()
     flt = service.InboxFilter.from_args(request.form)
     open_id = request.form.get("open", "")
-    toast = f"Marked {count} chat{'' if count == 1 else 's'} read."
+    toast = ngettext("Marked %(num)d chat read.", "Marked %(num)d chats read.", count)
     return render(PAGE, block="chat_list", chat=None, toast=toast,
                   **_list_context(flt, active_id=int(open_id) if open_id.isdigit() else None))
 
@@ -196,7 +198,7 @@ def assign(chat_id: int):
     db.session.commit()
     names = _names()
     who = names.get(found.assignee_id) if found.assignee_id else None
-    return _row_update(found, names, toast=f"Assigned to {who}." if who else "Unassigned.")
+    return _row_update(found, names, toast=_("Assigned to %(name)s.", name=who) if who else _("Unassigned."))
 
 
 @bp.post("/chats/<int:chat_id>/contact")
@@ -206,7 +208,7 @@ def add_contact(chat_id: int):
     contact = service.contact_for_chat(g.membership, found)
     db.session.commit()
     return fragment("panel", chat=found, **_panel_context(found),
-                  toast=f"{contact.name} is in your contacts.")
+                  toast=_("%(name)s is in your contacts.", name=contact.name))
 
 
 @bp.post("/chats/<int:chat_id>/deals")
@@ -225,7 +227,8 @@ def create_deal(chat_id: int):
         return fragment("panel", status=422, chat=found, **_panel_context(found),
                       deal_error=err.message, deal_errors=err.fields, values=request.form)
     db.session.commit()
-    return fragment("panel", chat=found, **_panel_context(found), toast=f"Deal “{deal.title}” created.")
+    return fragment("panel", chat=found, **_panel_context(found),
+                    toast=_("Deal “%(title)s” created.", title=deal.title))
 
 
 def _form_id(name: str) -> int | None:

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from babel.numbers import format_decimal
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, update
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -90,7 +93,7 @@ def get_chat(viewer: Viewer, chat_id: int) -> Chat:
     """The chat, if ``viewer`` may see it. Raises NotFound."""
     chat = db.session.scalar(select(Chat).where(chat_sight(viewer), Chat.id == chat_id))
     if chat is None:
-        raise NotFound("Chat not found.")
+        raise NotFound(_("Chat not found."))
     return chat
 
 
@@ -99,7 +102,7 @@ def get_message(viewer: Viewer, message_id: int) -> Message:
     message = db.session.scalar(select(Message).join(Chat, Chat.id == Message.chat_id).where(
         chat_sight(viewer), Message.id == message_id))
     if message is None:
-        raise NotFound("Message not found.")
+        raise NotFound(_("Message not found."))
     return message
 
 
@@ -254,8 +257,8 @@ def decode_cursor(raw: str | None) -> tuple[datetime, int] | None:
     moment = _moment(int(match.group(1))) if match else None
     row_id = int(match.group(2)) if match else None
     if moment is None or row_id is None or row_id > ID_MAX:
-        raise DomainError("That page cursor is not valid; start from the first page.",
-                          {"cursor": "Not a cursor from this list."})
+        raise DomainError(_("That page cursor is not valid; start from the first page."),
+                          {"cursor": _("Not a cursor from this list.")})
     return moment, row_id
 
 
@@ -345,8 +348,9 @@ def new_random_id() -> int:
 def _check_sendable(chat: Chat) -> None:
     account = chat.account
     if account is not None and AccountStatus(account.status) in UNSENDABLE:
-        label = "banned" if account.status == AccountStatus.BANNED else "deactivated"
-        raise DomainError(f"This chat's Telegram account is {label}; messages cannot be sent from it.")
+        raise DomainError(_("This chat's Telegram account is banned; messages cannot be sent from it.")
+                          if account.status == AccountStatus.BANNED else
+                          _("This chat's Telegram account is deactivated; messages cannot be sent from it."))
 
 
 def _preview(text: str, attachment: Attachment | None) -> str:
@@ -361,22 +365,26 @@ def queue_message(actor: Membership, chat: Chat, text: str | None,
     commit, nudge the telegram process holding the account. Raises DomainError on the ``text`` or
     ``file`` field."""
     if not can_see_chat(actor, chat):
-        raise NotFound("Chat not found.")
+        raise NotFound(_("Chat not found."))
     _check_sendable(chat)
     body = (text or "").strip()
     if not body and attachment is None:
-        raise DomainError("Write a message first.", {"text": "The message is empty."})
+        raise DomainError(_("Write a message first."), {"text": _("The message is empty.")})
     limit = MAX_CAPTION if attachment is not None else MAX_TEXT
     if len(body) > limit:
-        what = "A caption" if attachment is not None else "A message"
-        message = f"{what} can be at most {limit:,} characters (this one has {len(body):,})."
+        locale = get_locale() or "en"
+        figures = {"limit": format_decimal(limit, locale=locale),
+                   "length": format_decimal(len(body), locale=locale)}
+        message = (_("A caption can be at most %(limit)s characters (this one has %(length)s).", **figures)
+                   if attachment is not None else
+                   _("A message can be at most %(limit)s characters (this one has %(length)s).", **figures))
         raise DomainError(message, {"text": message})
     media = None
     if attachment is not None:
         if not attachment.data:
-            raise DomainError("That file is empty.", {"file": "The file is empty."})
+            raise DomainError(_("That file is empty."), {"file": _("The file is empty.")})
         if len(attachment.data) > MAX_ATTACHMENT_BYTES:
-            message = f"Files can be at most {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB."
+            message = _("Files can be at most %(size)s MB.", size=MAX_ATTACHMENT_BYTES // (1024 * 1024))
             raise DomainError(message, {"file": message})
         kind = "photo" if attachment.mime_type in IMAGE_TYPES else "document"
         media = {"kind": kind, "mime_type": attachment.mime_type, "size": len(attachment.data),
@@ -402,9 +410,9 @@ def retry_message(actor: Membership, message: Message) -> Message:
     """Queue a failed outbound message again: the same row and the same ``random_id``."""
     chat = db.session.get(Chat, message.chat_id)
     if chat is None or not can_see_chat(actor, chat):
-        raise NotFound("Message not found.")
+        raise NotFound(_("Message not found."))
     if not message.out or message.status != MessageStatus.FAILED:
-        raise DomainError("Only a message that failed can be sent again.")
+        raise DomainError(_("Only a message that failed can be sent again."))
     _check_sendable(chat)
     message.status = MessageStatus.QUEUED.value
     message.error = None
@@ -432,7 +440,7 @@ def mark_read(actor: Viewer, chat: Chat) -> bool:
     """Read everything they wrote: here at once, on Telegram soon (``dispatch.read_soon``).
     Returns whether anything changed (nothing is sent for a chat already read)."""
     if not can_see_chat(actor, chat):
-        raise NotFound("Chat not found.")
+        raise NotFound(_("Chat not found."))
     newest = _newest_inbound_id(chat.id)
     if chat.unread_count == 0 and chat.read_inbox_max_id >= newest:
         return False
@@ -447,9 +455,9 @@ def mark_read_up_to(actor: Viewer, message: Message) -> Chat:
     """Read their messages up to and including ``message`` (an inbound one Telegram knows)."""
     chat = db.session.get(Chat, message.chat_id)
     if chat is None or not can_see_chat(actor, chat):
-        raise NotFound("Message not found.")
+        raise NotFound(_("Message not found."))
     if message.out or message.telegram_id is None:
-        raise DomainError("Only a received message can be marked read.")
+        raise DomainError(_("Only a received message can be marked read."))
     if message.telegram_id > (chat.read_inbox_max_id or 0):
         chat.read_inbox_max_id = message.telegram_id
         chat.unread_count = store.unread_after(chat.id, chat.read_inbox_max_id)
@@ -504,13 +512,13 @@ def assign(actor: Membership, chat: Chat, user_id: int | None) -> Chat:
     outside the organization."""
     require(actor, Permission.CHATS_ASSIGN)
     if not can_see_chat(actor, chat):
-        raise NotFound("Chat not found.")
+        raise NotFound(_("Chat not found."))
     if user_id is not None:
         member = db.session.scalar(select(Membership.user_id).where(
             Membership.org_id == actor.org_id, Membership.user_id == user_id))
         if member is None:
-            raise DomainError("Assign the chat to a member of this organization.",
-                              {"assignee_id": "Not a member of this organization."})
+            raise DomainError(_("Assign the chat to a member of this organization."),
+                              {"assignee_id": _("Not a member of this organization.")})
     if chat.assignee_id != user_id:
         previous, chat.assignee_id = chat.assignee_id, user_id
         db.session.flush()
@@ -563,7 +571,7 @@ def create_deal_from_chat(actor: Membership, chat: Chat, title: str | None,
     from app.blueprints.crm import public as crm
 
     if not can_see_chat(actor, chat):
-        raise NotFound("Chat not found.")
+        raise NotFound(_("Chat not found."))
     contact = contact_for_chat(actor, chat)
     raw: dict[str, Any] = {"title": (title or "").strip() or f"{contact.name} (Telegram)",
                            "contact": contact.id}
@@ -622,7 +630,7 @@ def _contact_in_org(viewer: Viewer, contact_id: int | None) -> Contact:
         Contact.org_id == viewer.org_id, Contact.id == contact_id, Contact.deleted_at.is_(None),
     ).options(lazyload(Contact.tags)))
     if contact is None:
-        raise NotFound("Contact not found.")
+        raise NotFound(_("Contact not found."))
     return contact
 
 
@@ -632,15 +640,17 @@ def _account_to_start_from(viewer: Viewer, account_id: int | None) -> BDAccount:
     account = None if account_id is None else db.session.scalar(select(BDAccount).where(
         BDAccount.org_id == viewer.org_id, BDAccount.id == account_id))
     if account is None or not (sees_every_account(viewer) or is_agent_of(viewer, account.id)):
-        raise NotFound("Telegram account not found.")
+        raise NotFound(_("Telegram account not found."))
     status = AccountStatus(account.status)
     if status in UNSENDABLE:
-        label = "banned" if status == AccountStatus.BANNED else "deactivated"
-        raise DomainError(f"This Telegram account is {label}; messages cannot be sent from it.",
-                          {"account_id": f"The account is {label}."})
+        if status == AccountStatus.BANNED:
+            raise DomainError(_("This Telegram account is banned; messages cannot be sent from it."),
+                              {"account_id": _("The account is banned.")})
+        raise DomainError(_("This Telegram account is deactivated; messages cannot be sent from it."),
+                          {"account_id": _("The account is deactivated.")})
     if status not in CONNECTED:
-        raise TelegramRefused("account_offline", "This account is not connected right now. Try again "
-                                                 "when it is online, or choose another account.")
+        raise TelegramRefused("account_offline", _("This account is not connected right now. Try again "
+                                                   "when it is online, or choose another account."))
     return account
 
 
@@ -657,7 +667,7 @@ def start_chat(actor: Viewer, contact_id: int | None, account_id: int | None, as
     contact = _contact_in_org(actor, contact_id)
     account = _account_to_start_from(actor, account_id)
     if not reachable(contact):
-        message = "Add the contact's Telegram username or phone number first."
+        message = _("Add the contact's Telegram username or phone number first.")
         raise DomainError(message, {"contact_id": message})
     existing = db.session.scalar(select(Chat).where(
         Chat.org_id == actor.org_id, Chat.account_id == account.id, Chat.contact_id == contact.id,
@@ -678,7 +688,7 @@ def start_chat(actor: Viewer, contact_id: int | None, account_id: int | None, as
     db.session.rollback()  # end this request's snapshot: the process has just stored the chat
     chat = db.session.scalar(select(Chat).where(Chat.org_id == org_id, Chat.id == answer["chat_id"]))
     if chat is None:
-        raise TelegramRefused("telegram_error", "Telegram did not open the conversation. Try again.")
+        raise TelegramRefused("telegram_error", _("Telegram did not open the conversation. Try again."))
     if chat.contact_id is None:  # a chat that was there before, with nobody's contact
         chat.contact_id = contact_key
         db.session.flush()

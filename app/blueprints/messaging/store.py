@@ -44,6 +44,8 @@ from app.events import emit
 from app.extensions import db
 
 PREVIEW_LENGTH = 200
+# Stored (the chat list's preview of a media-only message), so in English; read in each viewer's
+# language through models.MEDIA_LABELS (``Chat.shown_preview``).
 MEDIA_LABELS = {"photo": "Photo", "video": "Video", "voice": "Voice message", "audio": "Audio",
                 "sticker": "Sticker", "document": "File"}
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
+from flask_babel import gettext as _
 
 from app.api.auth import per_member_limit, protect
 from app.api.docs import ID, NULL_ID, always, documented, integer, obj, query, string, text, whole_numbers_to
@@ -128,7 +129,7 @@ def links(parameter: str, *operations: str) -> dict:
 
 
 def stage_json(stage: Stage) -> dict[str, Any]:
-    return {"id": stage.id, "pipeline_id": stage.pipeline_id, "name": stage.name,
+    return {"id": stage.id, "pipeline_id": stage.pipeline_id, "name": stage.stored_name,  # data: as stored
             "position": stage.position, "kind": stage.kind, "probability": stage.probability,
             "colour": stage.colour, "wip_limit": stage.wip_limit,
             "required_fields": list(stage.required_fields or []),
@@ -136,7 +137,7 @@ def stage_json(stage: Stage) -> dict[str, Any]:
 
 
 def pipeline_json(pipeline: Pipeline) -> dict[str, Any]:
-    return {"id": pipeline.id, "name": pipeline.name, "position": pipeline.position,
+    return {"id": pipeline.id, "name": pipeline.stored_name, "position": pipeline.position,
             "stages": [stage_json(s) for s in pipeline.stages]}
 
 
@@ -150,12 +151,17 @@ def created(body: dict[str, Any], location: str):
 @contextmanager
 def naming(field: str, noun: str) -> Iterator[None]:
     """A lookup whose NotFound means that ``field`` of the request names nothing: a 422 on that
-    field (the path itself exists, so it is no 404)."""
+    field (the path itself exists, so it is no 404). ``noun``: "pipeline" or "stage"."""
     try:
         yield
     except NotFound:
-        raise DomainError(f"{field}: no such {noun} in your organization.",
-                          {field: f"No such {noun}."}) from None
+        if noun == "pipeline":
+            message, short = (_("%(field)s: no such pipeline in your organization.", field=field),
+                              _("No such pipeline."))
+        else:
+            message, short = (_("%(field)s: no such stage in your organization.", field=field),
+                              _("No such stage."))
+        raise DomainError(message, {field: short}) from None
 
 
 # -- pipelines ---------------------------------------------------------------------------------

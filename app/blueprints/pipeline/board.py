@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import lazyload
 
@@ -85,6 +86,10 @@ class Card:
     @property
     def days_in_stage(self) -> int:
         return max(0, (utcnow() - self.stage_entered_at).days)
+
+    @property
+    def seconds_in_stage(self) -> int:
+        return max(0, int((utcnow() - self.stage_entered_at).total_seconds()))
 
 
 @dataclass
@@ -198,7 +203,7 @@ def card(org_id: int, deal_id: int) -> Card:
                                                      Deal.deleted_at.is_(None)))
     found = _cards_from(db.session.execute(stmt))
     if not found:
-        raise NotFound("Deal not found.")
+        raise NotFound(_("Deal not found."))
     return found[0]
 
 
@@ -250,7 +255,7 @@ def move_card(actor: Membership, deal_id: int, stage_id: int, above_id: int | No
     deal = deals.get(deal_id)
     if deal is None:
         get_stage(actor.org_id, stage_id)  # says which of the two is missing
-        raise NotFound("Deal not found.")
+        raise NotFound(_("Deal not found."))
     target, lowest = rows[0][1], rows[0][2]
     check_edit(actor, deal)
     source = deal.stage
@@ -286,7 +291,7 @@ def quick_add(actor: Membership, stage_id: int, title: str, value: str | None = 
     """A deal created straight into a column (the stage's entry rules apply)."""
     stage = get_stage(actor.org_id, stage_id)
     if not (title or "").strip():
-        raise DomainError("Give the deal a title.", {"title": "Enter a title."})
+        raise DomainError(_("Give the deal a title."), {"title": _("Enter a title.")})
     return create_record(actor, Entity.DEAL, {"title": title, "value": value or None, "stage": stage.id})
 
 

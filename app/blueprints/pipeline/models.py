@@ -4,7 +4,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import UTCDateTime, utcnow
@@ -19,17 +21,62 @@ class StageKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        """The kind as a person reads it, in their language: the state of the deals it holds."""
+        return str(KIND_LABELS[self])
+
+
+KIND_LABELS = {StageKind.OPEN: _l("Open"), StageKind.WON: _l("Won"), StageKind.LOST: _l("Lost")}
+
+# The names the app gives the pipelines and stages it makes (``service.DEFAULT_STAGES``,
+# ``STARTER_STAGES``), stored in English: while a team keeps such a name, each person reads it in
+# their own language; a name someone typed is data, shown as it is.
+DEFAULT_NAMES = {
+    "Sales": _l("Sales"),
+    "New lead": _l("New lead"),
+    "Qualified": _l("Qualified"),
+    "Meeting booked": _l("Meeting booked"),
+    "Proposal": _l("Proposal"),
+    "Negotiation": _l("Negotiation"),
+    "Won": _l("Won"),
+    "Lost": _l("Lost"),
+    "New": _l("New"),
+    "In progress": _l("In progress"),
+}
+
+
+# Why the system moved a deal (``StageMove.reason``, stored as these codes), as people read it.
+MOVE_REASONS = {"stage deleted": _l("its stage was deleted"),
+                "pipeline deleted": _l("its pipeline was deleted"), "import": _l("import")}
+
+
+def shown_name(stored: str | None) -> str | None:
+    """A stored pipeline or stage name as the viewer reads it (a default one in their language)."""
+    default = DEFAULT_NAMES.get(stored) if stored else None
+    return str(default) if default is not None else stored
 
 
 class Pipeline(OrgScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120))
+    stored_name: Mapped[str] = mapped_column("name", String(120))  # as typed (a default: English)
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     stages: Mapped[list[Stage]] = relationship(back_populates="pipeline", order_by="Stage.position",
                                                cascade="all, delete-orphan")
+
+    @hybrid_property
+    def name(self) -> str:
+        """The name as the viewer reads it (``shown_name``); in SQL, the stored name."""
+        return shown_name(self.stored_name)
+
+    @name.inplace.setter
+    def _name_setter(self, value: str) -> None:
+        self.stored_name = value
+
+    @name.inplace.expression
+    @classmethod
+    def _name_expression(cls):
+        return cls.stored_name
 
 
 class Stage(OrgScoped, db.Model):
@@ -37,7 +84,7 @@ class Stage(OrgScoped, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipeline.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(80))
+    stored_name: Mapped[str] = mapped_column("name", String(80))  # as typed (a default: English)
     position: Mapped[int] = mapped_column(default=0)
     kind: Mapped[str] = mapped_column(String(8), default=StageKind.OPEN.value)
     probability: Mapped[int] = mapped_column(default=0)  # percent, 0-100
@@ -50,6 +97,24 @@ class Stage(OrgScoped, db.Model):
     allow_exit: Mapped[bool] = mapped_column(default=True)
 
     pipeline: Mapped[Pipeline] = relationship(back_populates="stages")
+
+    @hybrid_property
+    def name(self) -> str:
+        """The name as the viewer reads it (``shown_name``); in SQL, the stored name."""
+        return shown_name(self.stored_name)
+
+    @name.inplace.setter
+    def _name_setter(self, value: str) -> None:
+        self.stored_name = value
+
+    @name.inplace.expression
+    @classmethod
+    def _name_expression(cls):
+        return cls.stored_name
+
+    @property
+    def kind_label(self) -> str:
+        return StageKind(self.kind).label
 
     @property
     def closed(self) -> bool:
@@ -73,8 +138,8 @@ class StageMove(OrgScoped, db.Model):
     deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id", ondelete="CASCADE"))
     from_stage_id: Mapped[int | None] = mapped_column(ForeignKey("stage.id", ondelete="SET NULL"))
     to_stage_id: Mapped[int | None] = mapped_column(ForeignKey("stage.id", ondelete="SET NULL"))
-    from_stage_name: Mapped[str | None] = mapped_column(String(80))
-    to_stage_name: Mapped[str] = mapped_column(String(80))
+    from_stage_stored: Mapped[str | None] = mapped_column("from_stage_name", String(80))
+    to_stage_stored: Mapped[str] = mapped_column("to_stage_name", String(80))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     moved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     seconds_in_previous: Mapped[int | None]
@@ -86,12 +151,50 @@ class StageMove(OrgScoped, db.Model):
     kind = "stage_move"
 
     @property
+    def reason_label(self) -> str | None:
+        """Why the system moved it, in the viewer's language (``reason`` is a code: "stage deleted",
+        "pipeline deleted", "import"); None when a person moved it."""
+        if self.reason is None:
+            return None
+        label = MOVE_REASONS.get(self.reason)
+        return str(label) if label is not None else self.reason
+
+    @hybrid_property
+    def from_stage_name(self) -> str | None:
+        """The stage it left, as the viewer reads it (``shown_name``); in SQL, as stored."""
+        return shown_name(self.from_stage_stored)
+
+    @from_stage_name.inplace.setter
+    def _from_setter(self, value: str | None) -> None:
+        self.from_stage_stored = value
+
+    @from_stage_name.inplace.expression
+    @classmethod
+    def _from_expression(cls):
+        return cls.from_stage_stored
+
+    @hybrid_property
+    def to_stage_name(self) -> str:
+        """The stage it entered, as the viewer reads it (``shown_name``); in SQL, as stored."""
+        return shown_name(self.to_stage_stored)
+
+    @to_stage_name.inplace.setter
+    def _to_setter(self, value: str) -> None:
+        self.to_stage_stored = value
+
+    @to_stage_name.inplace.expression
+    @classmethod
+    def _to_expression(cls):
+        return cls.to_stage_stored
+
+    @property
     def created_at(self) -> datetime:
         return self.moved_at
 
     def as_dict(self) -> dict[str, Any]:
+        """The move as the API reads it: the stage names as stored (data, in no viewer's language)."""
         return {"id": self.id, "deal_id": self.deal_id, "from_stage_id": self.from_stage_id,
-                "from_stage": self.from_stage_name, "to_stage_id": self.to_stage_id,
-                "to_stage": self.to_stage_name, "actor_id": self.actor_id,
+                "from_stage": self.from_stage_stored, "to_stage_id": self.to_stage_id,
+                "to_stage": self.to_stage_stored, "actor_id": self.actor_id,
                 "moved_at": self.moved_at.isoformat(), "seconds_in_previous": self.seconds_in_previous,
                 "reason": self.reason}

@@ -95,7 +95,7 @@ def enter_stages_in_bulk(org_id: int, actor_id: int | None, stages: Mapping[int,
     # making them must not touch the database (a stage expired by an earlier batch's commit would
     # load itself, and that query would wait forever behind the COPY).
     used = {stage_id for _, source, target, _ in moves for stage_id in (source, target)}
-    named = {stage_id: _StageValues(stage.id, stage.name, stage.pipeline_id, stage.kind)
+    named = {stage_id: _StageValues(stage.id, stage.stored_name, stage.pipeline_id, stage.kind)
              for stage_id, stage in stages.items() if stage_id in used}
     insert_rows(StageMove.__table__, [
         _history(org_id, actor_id, deal_id, named.get(source) if source else None, named[target],
@@ -112,7 +112,7 @@ class _StageValues:
     """What history rows and events read of a stage, read once (see ``enter_stages_in_bulk``)."""
 
     id: int
-    name: str
+    stored_name: str
     pipeline_id: int
     kind: str
 
@@ -120,10 +120,11 @@ class _StageValues:
 def _history(org_id: int, actor_id: int | None, deal_id: int, source: Stage | _StageValues | None,
              target: Stage | _StageValues,
              now: datetime, entered: datetime | None, reason: str | None) -> dict[str, Any]:
-    """A stage history row's values (with the time spent in ``source``)."""
+    """A stage history row's values (with the time spent in ``source``); the names as stored, so
+    each reader sees a default one in their own language."""
     return {"org_id": org_id, "deal_id": deal_id, "from_stage_id": source.id if source else None,
-            "from_stage_name": source.name if source else None, "to_stage_id": target.id,
-            "to_stage_name": target.name, "actor_id": actor_id, "moved_at": now, "reason": reason,
+            "from_stage_name": source.stored_name if source else None, "to_stage_id": target.id,
+            "to_stage_name": target.stored_name, "actor_id": actor_id, "moved_at": now, "reason": reason,
             "seconds_in_previous": int((now - entered).total_seconds())
             if source is not None and entered is not None else None}
 

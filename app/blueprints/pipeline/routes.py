@@ -6,6 +6,7 @@ Pipeline and stage settings live next door (settings_routes).
 from __future__ import annotations
 
 from flask import g, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.blueprints.crm.public import org_tags
@@ -42,7 +43,7 @@ def _pick_pipeline(pipelines: list, pipeline_id: int | None):
     wanted = pipeline_id or session.get("pipeline_id")
     chosen = next((p for p in pipelines if p.id == wanted), None)
     if chosen is None and pipeline_id is not None:
-        raise NotFound("Pipeline not found.")
+        raise NotFound(_("Pipeline not found."))
     return chosen or pipelines[0]
 
 
@@ -113,7 +114,7 @@ def move(deal_id: int):
     stage_id = _optional_id("stage_id")
     if stage_id is None:
         boards.card(g.membership.org_id, deal_id)  # another org's deal is a 404 first
-        raise DomainError("Choose a stage.", {"stage_id": "Required."})
+        raise DomainError(_("Choose a stage."), {"stage_id": _("Required.")})
     done = boards.move_card(g.membership, deal_id, stage_id, _optional_id("above_id"),
                             _optional_id("below_id"))
     flt = boards.BoardFilter.from_args(request.form)
@@ -121,7 +122,7 @@ def move(deal_id: int):
     stages = [done.target] if done.source in (None, done.target) else [done.source, done.target]
     # Rendered inside the transaction, so nothing needs re-reading after the commit expires it.
     if request.form.get("via") == "menu":  # the card moves on the server's word: redraw both columns
-        response = render("pipeline/_refresh.html", toast=f"Moved to {done.target.name}.",
+        response = render("pipeline/_refresh.html", toast=_("Moved to %(stage)s.", stage=done.target.name),
                           **_board_context(org_id, done.target.pipeline, flt,
                                            columns=boards.board(org_id, stages, flt)))
     else:  # the browser already moved the card: only the counts and sums change
@@ -149,7 +150,7 @@ def quick_add(stage_id: int):
                       title=request.form.get("title", ""), value=request.form.get("value", ""), flt=flt)
     db.session.commit()
     cols = boards.board(org_id, [stage], flt)
-    return render("pipeline/_refresh.html", toast=f"Deal “{deal.title}” added.", added=True,
+    return render("pipeline/_refresh.html", toast=_("Deal “%(title)s” added.", title=deal.title), added=True,
                   **_board_context(org_id, stage.pipeline, flt, columns=cols, stage=stage))
 
 

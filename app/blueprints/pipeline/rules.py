@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.lists import format_list
+from flask_babel import get_locale, gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.blueprints.crm.public import Deal, Entity, custom_fields
@@ -15,13 +18,14 @@ from app.blueprints.pipeline.models import Stage
 from app.errors import Conflict
 from app.extensions import db
 
-# Deal fields a stage may require before a deal enters it (custom fields add "custom.<key>").
-REQUIRABLE: dict[str, str] = {
-    "value": "Value",
-    "expected_close": "Expected close date",
-    "contact": "Contact",
-    "company": "Company",
-    "owner": "Owner",
+# Deal fields a stage may require before a deal enters it (custom fields add "custom.<key>"); the
+# labels are lazy: read in the viewer's language.
+REQUIRABLE: dict[str, Any] = {
+    "value": _l("Value"),
+    "expected_close": _l("Expected close date"),
+    "contact": _l("Contact"),
+    "company": _l("Company"),
+    "owner": _l("Deal owner"),
 }
 
 
@@ -49,7 +53,7 @@ def missing_fields(deal: Deal, stage: Stage, custom_labels: dict[str, str]) -> l
         else:
             value = getattr(deal, f"{name}_id" if name == "owner" else name)
         if value in (None, ""):
-            missing.append(REQUIRABLE[name])
+            missing.append(str(REQUIRABLE[name]))
     return missing
 
 
@@ -62,19 +66,26 @@ def check_move(deal: Deal, source: Stage | None, target: Stage, *, occupancy: in
     if source is not None and source.id == target.id:
         return
     if source is not None and not source.allow_exit:
-        raise RuleBroken(f"“{source.name}” keeps its deals: a {source.kind} deal cannot be moved out. "
-                         "An admin can change this in the stage's exit rule.", "exit_locked")
+        locked = (gettext("“%(stage)s” keeps its deals: a won deal cannot be moved out. An admin can "
+                          "change this in the stage's exit rule.", stage=source.name)
+                  if source.kind == "won" else
+                  gettext("“%(stage)s” keeps its deals: a lost deal cannot be moved out. An admin can "
+                          "change this in the stage's exit rule.", stage=source.name))
+        raise RuleBroken(locked, "exit_locked")
     if not creating and target.allowed_from and (source is None or source.id not in target.allowed_from):
-        raise RuleBroken(f"Deals can enter “{target.name}” only from the stages its entry rule "
-                         "lists" + (f", not from “{source.name}”." if source is not None else "."),
-                         "allowed_from")
+        raise RuleBroken(gettext("Deals can enter “%(stage)s” only from the stages its entry rule lists, "
+                                 "not from “%(source)s”.", stage=target.name, source=source.name)
+                         if source is not None else
+                         gettext("Deals can enter “%(stage)s” only from the stages its entry rule lists.",
+                                 stage=target.name), "allowed_from")
     missing = missing_fields(deal, target, custom_labels or {})
     if missing:
-        raise RuleBroken(f"“{target.name}” requires {_and(missing)} before a deal can enter it.",
-                         "required_fields")
+        raise RuleBroken(gettext("“%(stage)s” requires %(fields)s before a deal can enter it.",
+                                 stage=target.name, fields=and_list(missing)), "required_fields")
     if target.wip_limit is not None and occupancy is not None and occupancy >= target.wip_limit:
-        raise RuleBroken(f"“{target.name}” is at its WIP limit of {target.wip_limit} deals. "
-                         "Move a deal out first.", "wip_limit")
+        raise RuleBroken(ngettext("“%(stage)s” is at its WIP limit of %(num)d deal. Move a deal out first.",
+                                  "“%(stage)s” is at its WIP limit of %(num)d deals. Move a deal out first.",
+                                  target.wip_limit, stage=target.name), "wip_limit")
 
 
 def check_entry(deal: Deal, source: Stage | None, target: Stage, *, creating: bool = False) -> None:
@@ -103,5 +114,7 @@ def occupancy(org_id: int, stage: Stage) -> int | None:
         Deal.org_id == org_id, Deal.stage_id == stage.id, Deal.deleted_at.is_(None)))
 
 
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+def and_list(items: list[str]) -> str:
+    """``items`` joined the viewer's way: "Value and Expected close date", "Сумма и Ожидаемая дата
+    закрытия" (CLDR's list patterns, through Babel)."""
+    return format_list([str(item) for item in items], locale=get_locale() or "en")

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from babel.numbers import format_decimal
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -28,10 +32,13 @@ if TYPE_CHECKING:
 
 MADE_DEFAULT = "made_default_pipeline"
 COLOURS = ("slate", "blue", "indigo", "violet", "amber", "green", "red")
+COLOUR_LABELS = {"slate": _l("Slate"), "blue": _l("Blue"), "indigo": _l("Indigo"), "violet": _l("Violet"),
+                 "amber": _l("Amber"), "green": _l("Green"), "red": _l("Red")}
 MAX_STAGES = 30
 MAX_PIPELINES = 50
 MAX_WIP_LIMIT = 10_000  # a column limit, and within what the INTEGER column holds on PostgreSQL
 
+# The names are stored in English and read in each viewer's language while kept (models.DEFAULT_NAMES).
 DEFAULT_STAGES = (
     ("New lead", StageKind.OPEN, 10, "slate"),
     ("Qualified", StageKind.OPEN, 25, "blue"),
@@ -120,14 +127,13 @@ def _new_pipeline(org_id: int, name: str, stage_rows, position: int) -> Pipeline
 def _pipeline_name(org_id: int, raw: Any, exclude_id: int | None = None) -> str:
     name = str(raw or "").strip()
     if not name:
-        raise DomainError("Give the pipeline a name.", {"name": "Enter a name."})
+        raise DomainError(_("Give the pipeline a name."), {"name": _("Enter a name.")})
     if len(name) > 120:
-        raise DomainError("That name is too long.", {"name": "At most 120 characters."})
-    clash = db.session.scalar(select(Pipeline.id).where(
-        Pipeline.org_id == org_id, func.lower(Pipeline.name) == name.lower(),
-        Pipeline.id != (exclude_id or 0)))
-    if clash is not None:
-        raise DomainError("A pipeline with that name exists.", {"name": "Pick another name."})
+        raise DomainError(_("That name is too long."), {"name": _("At most %(num)d characters.", num=120)})
+    others = db.session.scalars(select(Pipeline).where(Pipeline.org_id == org_id,
+                                                       Pipeline.id != (exclude_id or 0)))
+    if any(name.lower() in (p.stored_name.lower(), p.name.lower()) for p in others):  # as typed or as read
+        raise DomainError(_("A pipeline with that name exists."), {"name": _("Pick another name.")})
     return name
 
 
@@ -137,10 +143,10 @@ def create_pipeline(actor: Membership, name: Any) -> Pipeline:
     count = db.session.scalar(select(func.count()).select_from(Pipeline).where(
         Pipeline.org_id == actor.org_id)) or 0
     if count >= MAX_PIPELINES:
-        raise DomainError(f"An organization can have at most {MAX_PIPELINES} pipelines.")
+        raise DomainError(_("An organization can have at most %(num)d pipelines.", num=MAX_PIPELINES))
     pipeline = _new_pipeline(actor.org_id, _pipeline_name(actor.org_id, name), STARTER_STAGES, count)
     audit("pipeline.created", org_id=actor.org_id, actor_id=actor.user_id, target=pipeline,
-          name=pipeline.name)
+          name=pipeline.stored_name)
     return pipeline
 
 
@@ -148,7 +154,7 @@ def update_pipeline(actor: Membership, pipeline_id: int, data: dict[str, Any]) -
     """Rename (``name``), move among pipelines (``position``) or reorder stages (``stage_order``)."""
     require(actor, Permission.PIPELINES_MANAGE)
     pipeline = get_pipeline(actor.org_id, pipeline_id)
-    if "name" in data:
+    if "name" in data and str(data["name"] or "").strip() != pipeline.name:  # unchanged: a default stays one
         pipeline.name = _pipeline_name(actor.org_id, data["name"], exclude_id=pipeline.id)
     if "position" in data:
         _reposition_pipeline(actor.org_id, pipeline, data["position"])
@@ -160,7 +166,7 @@ def update_pipeline(actor: Membership, pipeline_id: int, data: dict[str, Any]) -
 
 def _reposition_pipeline(org_id: int, pipeline: Pipeline, raw: Any) -> None:
     if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
-        raise DomainError("Position: a whole number from 0.", {"position": "A whole number from 0."})
+        raise DomainError(_("Position: a whole number from 0."), {"position": _("A whole number from 0.")})
     others = [p for p in pipelines(org_id) if p.id != pipeline.id]
     others.insert(min(raw, len(others)), pipeline)
     for index, item in enumerate(others):
@@ -176,35 +182,43 @@ def delete_pipeline(actor: Membership, pipeline_id: int, move_to_stage_id: Any =
     require(actor, Permission.PIPELINES_MANAGE)
     pipeline = get_pipeline(actor.org_id, pipeline_id)
     if len(pipelines(actor.org_id)) == 1:
-        raise DomainError("This is the only pipeline. Create another one before deleting it.")
+        raise DomainError(_("This is the only pipeline. Create another one before deleting it."))
     moved = _relocate(actor, Deal.pipeline_id, pipeline.id, move_to_stage_id,
-                      lambda target: target.pipeline_id != pipeline.id, "a stage of another pipeline",
+                      lambda target: target.pipeline_id != pipeline.id, elsewhere=True,
                       reason="pipeline deleted")
     audit("pipeline.deleted", org_id=actor.org_id, actor_id=actor.user_id, target=pipeline,
-          name=pipeline.name, deals_moved=moved)
+          name=pipeline.stored_name, deals_moved=moved)
     db.session.delete(pipeline)
     db.session.flush()
     return moved
 
 
-def _relocate(actor: Membership, column, held_by: int, move_to_stage_id: Any, acceptable, where: str,
-              reason: str) -> int:
+def _relocate(actor: Membership, column, held_by: int, move_to_stage_id: Any, acceptable, *,
+              elsewhere: bool, reason: str) -> int:
     """Move every deal whose ``column`` (Deal.stage_id or Deal.pipeline_id) is ``held_by``, the trash
-    included, to the chosen stage before that stage or pipeline is deleted; returns how many."""
+    included, to the chosen stage before that stage or pipeline is deleted; returns how many.
+    ``elsewhere``: the stage must be another pipeline's (a pipeline is deleted), else another stage."""
     owned = (Deal.org_id == actor.org_id, column == held_by)
     count = db.session.scalar(select(func.count()).select_from(Deal).where(*owned)) or 0
     if count == 0:
         return 0
-    noun = "deal" if count == 1 else "deals"
     if move_to_stage_id in (None, ""):
-        raise DomainError(f"It holds {count} {noun}: choose {where} to move them to.",
-                          {"move_to": f"Where should its {count} {noun} go?"})
+        message = (ngettext("It holds %(num)d deal: choose a stage of another pipeline to move it to.",
+                            "It holds %(num)d deals: choose a stage of another pipeline to move them to.",
+                            count)
+                   if elsewhere else
+                   ngettext("It holds %(num)d deal: choose another stage to move it to.",
+                            "It holds %(num)d deals: choose another stage to move them to.", count))
+        raise DomainError(message, {"move_to": ngettext("Where should its %(num)d deal go?",
+                                                        "Where should its %(num)d deals go?", count)})
     try:
         target = get_stage(actor.org_id, int(move_to_stage_id))
     except (NotFound, TypeError, ValueError):
-        raise DomainError("Choose a stage to move the deals to.", {"move_to": "No such stage."}) from None
+        raise DomainError(_("Choose a stage to move the deals to."),
+                          {"move_to": _("No such stage.")}) from None
     if not acceptable(target):
-        raise DomainError(f"Choose {where}.", {"move_to": f"Choose {where}."})
+        message = _("Choose a stage of another pipeline.") if elsewhere else _("Choose another stage.")
+        raise DomainError(message, {"move_to": message})
     position = top_position(actor.org_id, target.id)
     while True:  # in chunks: a big pipeline must not be loaded at once
         deals = list(db.session.scalars(select(Deal).where(*owned).limit(500)))
@@ -223,7 +237,7 @@ def create_stage(actor: Membership, pipeline_id: int, data: dict[str, Any]) -> S
     require(actor, Permission.PIPELINES_MANAGE)
     pipeline = get_pipeline(actor.org_id, pipeline_id)
     if len(pipeline.stages) >= MAX_STAGES:
-        raise DomainError(f"A pipeline can have at most {MAX_STAGES} stages.")
+        raise DomainError(_("A pipeline can have at most %(num)d stages.", num=MAX_STAGES))
     stage = Stage(org_id=actor.org_id, pipeline_id=pipeline.id, kind=StageKind.OPEN.value,
                   colour="slate", probability=0, required_fields=[], allowed_from=[], allow_exit=True)
     _apply_stage(actor.org_id, pipeline, stage, data, partial=False)
@@ -260,9 +274,9 @@ def delete_stage(actor: Membership, stage_id: int, move_to_stage_id: Any = None)
     stage = get_stage(actor.org_id, stage_id)
     pipeline = stage.pipeline
     if len(pipeline.stages) == 1:
-        raise DomainError("A pipeline needs at least one stage. Delete the pipeline instead.")
+        raise DomainError(_("A pipeline needs at least one stage. Delete the pipeline instead."))
     moved = _relocate(actor, Deal.stage_id, stage.id, move_to_stage_id,
-                      lambda target: target.id != stage.id, "another stage", reason="stage deleted")
+                      lambda target: target.id != stage.id, elsewhere=False, reason="stage deleted")
     for other in pipeline.stages:  # no rule may point at a stage that is gone
         if stage.id in (other.allowed_from or []):
             other.allowed_from = [i for i in other.allowed_from if i != stage.id]
@@ -283,8 +297,8 @@ def reorder_stages(actor: Membership, pipeline_id: int, stage_ids: Any) -> None:
         wanted = []
     by_id = {s.id: s for s in pipeline.stages}
     if sorted(wanted) != sorted(by_id):
-        raise DomainError("List every stage of the pipeline once, in the new order.",
-                          {"stage_order": "Every stage id of this pipeline, once each."})
+        raise DomainError(_("List every stage of the pipeline once, in the new order."),
+                          {"stage_order": _("Every stage id of this pipeline, once each.")})
     for position, stage_id in enumerate(wanted):
         by_id[stage_id].position = position
     pipeline.stages.sort(key=lambda s: s.position)
@@ -302,7 +316,7 @@ def move_stage(actor: Membership, stage_id: int, offset: int) -> None:
 
 
 def requirable_fields(org_id: int) -> dict[str, str]:
-    """What a stage may require: the built-in deal fields and the org's deal custom fields."""
+    """What a stage may require: the built-in deal fields (lazy labels) and the org's deal custom fields."""
     return {**REQUIRABLE, **{f"custom.{f.key}": f.label for f in custom_fields(org_id, "deal")}}
 
 
@@ -317,34 +331,38 @@ def _apply_stage(org_id: int, pipeline: Pipeline, stage: Stage, data: dict[str, 
     if given("name"):
         name = str(data.get("name") or "").strip()
         if not name:
-            errors["name"] = "Enter a name."
+            errors["name"] = _("Enter a name.")
+        elif stage.id is not None and name == stage.name:
+            pass  # unchanged as the viewer reads it: a default name stays one (read in each language)
         elif len(name) > 80:
-            errors["name"] = "At most 80 characters."
-        elif any(s is not stage and s.name.lower() == name.lower() for s in pipeline.stages):
-            errors["name"] = "This pipeline already has a stage by that name."
+            errors["name"] = _("At most %(num)d characters.", num=80)
+        elif any(s is not stage and name.lower() in (s.stored_name.lower(), s.name.lower())
+                 for s in pipeline.stages):
+            errors["name"] = _("This pipeline already has a stage by that name.")
         else:
             stage.name = name
     if "kind" in data:
         try:
             kind = StageKind(str(data["kind"])).value
         except ValueError:
-            errors["kind"] = "One of: open, won, lost."
+            errors["kind"] = _("One of: open, won, lost.")
         else:
             held = deal_count(org_id, stage.id) if stage.id and kind != stage.kind else 0
             if held:
                 # Their status follows the kind: won / lost / open would change under them unannounced.
-                errors["kind"] = f"It holds {held} deal{'' if held == 1 else 's'}: move them out first."
+                errors["kind"] = ngettext("It holds %(num)d deal: move it out first.",
+                                          "It holds %(num)d deals: move them out first.", held)
             else:
                 stage.kind = kind
     if "colour" in data:
         if data["colour"] in COLOURS:
             stage.colour = data["colour"]
         else:
-            errors["colour"] = f"One of: {', '.join(COLOURS)}."
+            errors["colour"] = _("One of: %(choices)s.", choices=", ".join(COLOURS))
     if "probability" in data:
         value = _whole(data["probability"])
         if value is None or not 0 <= value <= 100:
-            errors["probability"] = "A whole number from 0 to 100."
+            errors["probability"] = _("A whole number from 0 to 100.")
         else:
             stage.probability = value
     if "wip_limit" in data:
@@ -353,8 +371,8 @@ def _apply_stage(org_id: int, pipeline: Pipeline, stage: Stage, data: dict[str, 
         else:
             value = _whole(data["wip_limit"])
             if value is None or not 1 <= value <= MAX_WIP_LIMIT:
-                errors["wip_limit"] = (f"Leave empty for no limit, or a whole number from 1 to "
-                                       f"{MAX_WIP_LIMIT:,}.")
+                errors["wip_limit"] = _("Leave empty for no limit, or a whole number from 1 to %(most)s.",
+                                        most=format_decimal(MAX_WIP_LIMIT, locale=get_locale() or "en"))
             else:
                 stage.wip_limit = value
     if "required_fields" in data:
@@ -363,7 +381,7 @@ def _apply_stage(org_id: int, pipeline: Pipeline, stage: Stage, data: dict[str, 
         valid = isinstance(names, list) and all(isinstance(n, str) for n in names)
         unknown = [n for n in names if n not in allowed] if valid else ["?"]
         if unknown:
-            errors["required_fields"] = f"Choose among: {', '.join(allowed)}."
+            errors["required_fields"] = _("Choose among: %(fields)s.", fields=", ".join(allowed))
         else:
             stage.required_fields = list(dict.fromkeys(names))
     if "allowed_from" in data:
@@ -371,7 +389,7 @@ def _apply_stage(org_id: int, pipeline: Pipeline, stage: Stage, data: dict[str, 
         siblings = {s.id for s in pipeline.stages if s.id != stage.id and s.id is not None}
         chosen = [_whole(i) for i in ids] if isinstance(ids, list) else [None]
         if any(i not in siblings for i in chosen):
-            errors["allowed_from"] = "Choose other stages of this pipeline."
+            errors["allowed_from"] = _("Choose other stages of this pipeline.")
         else:
             stage.allowed_from = sorted(set(chosen))
     if "allow_exit" in data:
@@ -379,7 +397,7 @@ def _apply_stage(org_id: int, pipeline: Pipeline, stage: Stage, data: dict[str, 
     if stage.kind == StageKind.OPEN:
         stage.allow_exit = True  # only won / lost stages can hold their deals
     if errors:
-        raise DomainError("Some fields need attention.", errors)
+        raise DomainError(_("Some fields need attention."), errors)
 
 
 def _whole(value: Any) -> int | None:

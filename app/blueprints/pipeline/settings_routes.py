@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from app.blueprints.pipeline import board as boards
 from app.blueprints.pipeline import bp, service
@@ -23,6 +24,7 @@ def _settings_page(status: int = 200, **extra):
     return render("pipeline/settings.html", status=status, pipelines=pipelines, counts=counts,
                   held={p.id: sum(counts[s.id] for s in p.stages) for p in pipelines},
                   elsewhere=elsewhere, colours=service.COLOURS, labels=service.requirable_fields(org_id),
+                  kinds=list(StageKind),
                   can_manage=can(g.membership.role, Permission.PIPELINES_MANAGE), **extra)
 
 
@@ -51,27 +53,27 @@ def settings():
 @bp.post("/settings/pipelines")
 def create_pipeline():
     return _attempt(lambda: service.create_pipeline(g.membership, request.form.get("name")),
-                    "Pipeline created.", lambda pipeline: f"#pipeline-{pipeline.id}")
+                    _("Pipeline created."), lambda pipeline: f"#pipeline-{pipeline.id}")
 
 
 @bp.post("/<int:pipeline_id>/rename")
 def rename_pipeline(pipeline_id: int):
     return _attempt(lambda: service.update_pipeline(g.membership, pipeline_id,
                                                     {"name": request.form.get("name")}),
-                    "Pipeline renamed.", f"#pipeline-{pipeline_id}")
+                    _("Pipeline renamed."), f"#pipeline-{pipeline_id}")
 
 
 @bp.post("/<int:pipeline_id>/delete")
 def delete_pipeline(pipeline_id: int):
     return _attempt(lambda: service.delete_pipeline(g.membership, pipeline_id, request.form.get("move_to")),
-                    "Pipeline deleted.")
+                    _("Pipeline deleted."))
 
 
 @bp.post("/<int:pipeline_id>/stages")
 def add_stage(pipeline_id: int):
     return _attempt(lambda: service.create_stage(g.membership, pipeline_id, {
         "name": request.form.get("name"), "kind": request.form.get("kind") or StageKind.OPEN.value}),
-        "Stage added.", f"#pipeline-{pipeline_id}")
+        _("Stage added."), f"#pipeline-{pipeline_id}")
 
 
 @bp.post("/stages/<int:stage_id>/shift")
@@ -79,14 +81,14 @@ def shift_stage(stage_id: int):
     stage = service.get_stage(g.membership.org_id, stage_id)
     offset = -1 if request.form.get("direction") == "left" else 1
     return _attempt(lambda: service.move_stage(g.membership, stage_id, offset),
-                    "Stage moved.", f"#pipeline-{stage.pipeline_id}")
+                    _("Stage moved."), f"#pipeline-{stage.pipeline_id}")
 
 
 @bp.post("/stages/<int:stage_id>/delete")
 def delete_stage(stage_id: int):
     stage = service.get_stage(g.membership.org_id, stage_id)
     return _attempt(lambda: service.delete_stage(g.membership, stage_id, request.form.get("move_to")),
-                    f"Stage “{stage.name}” deleted.", f"#pipeline-{stage.pipeline_id}")
+                    _("Stage “%(stage)s” deleted.", stage=stage.name), f"#pipeline-{stage.pipeline_id}")
 
 
 @bp.route("/stages/<int:stage_id>/edit", methods=["GET", "POST"])
@@ -110,12 +112,13 @@ def edit_stage(stage_id: int):
             stage = service.get_stage(org_id, stage_id)
         else:
             db.session.commit()
-            flash("Stage saved.", "success")
+            flash(_("Stage saved."), "success")
             return redirect(url_for("pipeline.settings") + f"#pipeline-{stage.pipeline_id}")
     history, total = boards.stage_history(org_id, stage.id, per_page=20)
     return render("pipeline/stage_form.html", status=422 if errors else 200, stage=stage,
                   data=request.form if errors else None, errors=errors, message=message,
-                  colours=service.COLOURS, kinds=list(StageKind), history=history, history_total=total,
+                  colours=service.COLOURS, colour_labels=service.COLOUR_LABELS, kinds=list(StageKind),
+                  history=history, history_total=total,
                   requirable=service.requirable_fields(org_id),
                   siblings=[s for s in stage.pipeline.stages if s.id != stage.id],
                   can_manage=can(g.membership.role, Permission.PIPELINES_MANAGE))

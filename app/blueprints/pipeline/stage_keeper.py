@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.blueprints.crm.public import DealStatus, register_stage_keeper
@@ -35,19 +36,24 @@ class PipelineStageKeeper:
             stmt = stmt.where(Stage.pipeline_id == pipeline.id,
                               func.lower(Stage.name) == str(value).strip().lower())
         stage = db.session.scalar(stmt.limit(1))
+        if stage is None and stage_id is None:  # a default stage's name as the viewer reads it
+            wanted = str(value).strip().lower()
+            stage = next((s for s in service.default_pipeline(org_id).stages if s.name.lower() == wanted),
+                         None)
         if stage is None:
-            raise ValueError("no such stage")
+            raise ValueError(_("no such stage"))
         return stage
 
     def for_status(self, org_id: int, deal: Deal, status: str) -> Stage:
         if status == DealStatus.OPEN:
-            raise ValueError("to reopen a deal, move it to an open stage")
+            raise ValueError(_("to reopen a deal, move it to an open stage"))
         pipeline_id = deal.pipeline_id or service.default_pipeline(org_id).id
         stage = db.session.scalar(select(Stage).where(
             Stage.org_id == org_id, Stage.pipeline_id == pipeline_id, Stage.kind == status)
             .order_by(Stage.position).limit(1))
         if stage is None:
-            raise ValueError(f"this pipeline has no {status} stage")
+            raise ValueError(_("this pipeline has no won stage") if status == DealStatus.WON
+                             else _("this pipeline has no lost stage"))
         return stage
 
     def first(self, org_id: int) -> Stage:
@@ -69,7 +75,7 @@ class PipelineStageKeeper:
         try:
             stage = self.find(actor.org_id, value)
         except ValueError as err:
-            raise DomainError(f"Stage: {err}.", {"value": str(err)}) from None
+            raise DomainError(_("Stage: %(problem)s.", problem=err), {"value": str(err)}) from None
         return moves.bulk_move(actor, stage, ids)
 
     def for_import(self, org_id: int) -> ImportStages:
@@ -84,7 +90,8 @@ class ImportStages:
         pipeline = service.default_pipeline(org_id)
         self.by_id = {s.id: s for s in db.session.scalars(select(Stage).where(Stage.org_id == org_id))}
         self.by_name: dict[str, Stage] = {}
-        for stage in pipeline.stages:
+        for stage in pipeline.stages:  # by its name as stored, and (a default one) as the importer reads it
+            self.by_name.setdefault(stage.stored_name.lower(), stage)
             self.by_name.setdefault(stage.name.lower(), stage)
         self.first_stage = pipeline.stages[0] if pipeline.stages else None
         self.tops: dict[int, float] = {}  # stage id -> the position of the card last put on top
