@@ -1,8 +1,9 @@
 """The interface's languages: Russian and English, the one each request is answered in, and where
 the catalogs live (``app/translations``; the Makefile's ``i18n-*`` targets keep them).
 
-A request is answered in the language its person chose with the switcher (a cookie), else the best
-of their browser's ``Accept-Language``, else English. Strings are marked with ``gettext`` (``_`` in
+A page is answered in its signed-in person's own language (their profile), else the one chosen
+with the switcher (a cookie), else the best of the browser's ``Accept-Language``, else English; the
+API in ``Accept-Language``'s. Strings are marked with ``gettext`` (``_`` in
 templates), ``lazy_gettext`` where they are defined at import time (navigation, form labels), and
 ``ngettext`` for counts (Russian has three forms: 1 сделка, 2 сделки, 5 сделок).
 """
@@ -37,7 +38,8 @@ def negotiate(chosen: str | None, accepted: LanguageAccept | None) -> str:
 
 
 def select_locale() -> str:
-    """Flask-Babel's locale selector. Outside a request (jobs, realtime renders) English, for now.
+    """Flask-Babel's locale selector. Outside a request (jobs) English; live renders set each
+    viewer's own with ``force_locale``.
 
     A signed-in person's own language (``User.language``: the profile, the switcher, or the one
     they signed up in) wins over the cookie and the browser, on every device. Read through

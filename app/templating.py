@@ -50,6 +50,7 @@ NAV_SETTINGS = (
     NavItem("team.organization", _l("Organization"), "settings"),
     NavItem("team.members", _l("Team"), "users"),
     NavItem("auth.organizations", _l("Your organizations"), "layers"),
+    NavItem("auth.profile", _l("Your profile"), "user"),
     NavItem("auth.sessions", _l("Your sessions"), "shield"),
     NavItem("pipeline.settings", _l("Pipelines"), "columns"),
     NavItem("crm.custom_fields", _l("Custom fields"), "columns"),

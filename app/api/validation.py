@@ -220,7 +220,7 @@ def _message(error: ValidationError) -> str:
         formats = {"date": _("A date written YYYY-MM-DD."), "email": _("An email address.")}
         return formats.get(expected, _("Not valid."))
     if kind == "pattern":
-        return error.schema.get("x-pattern-message", _("Not in the expected form."))
+        return str(error.schema.get("x-pattern-message", _("Not in the expected form.")))  # may be lazy
     if kind in ("oneOf", "anyOf") and all(set(option) == {"required"} for option in expected):
         names = [name for option in expected for name in option["required"]]
         return _("Give %(fields)s.", fields=_or(list(dict.fromkeys(names))))

@@ -72,16 +72,18 @@ def test_records_saved_before_search_folded_yo_are_found_by_ye_after_the_upgrade
     owner = make_member()
     contact = make_contact(owner, first_name="Ёжик", last_name="Туманов")
     company = make_company(owner, name="Ёлка")
+    contact_id, company_id = contact.id, company.id  # read now: the rows' later columns go away below
+    db.session.commit()
     downgrade(revision="a79508d794c1")
     with db.engine.begin() as conn:  # as the old code stored them: lower case, ё kept
-        conn.execute(text("UPDATE contact SET search_text = 'ёжик туманов' WHERE id = :id"), {"id": contact.id})
-        conn.execute(text("UPDATE company SET search_text = 'ёлка' WHERE id = :id"), {"id": company.id})
+        conn.execute(text("UPDATE contact SET search_text = 'ёжик туманов' WHERE id = :id"), {"id": contact_id})
+        conn.execute(text("UPDATE company SET search_text = 'ёлка' WHERE id = :id"), {"id": company_id})
     upgrade()
     db.session.expire_all()
 
     def found(entity, q):
         return [r.id for r in queries.list_records(owner.org_id, entity, queries.ListQuery(q=q)).items]
 
-    assert found("contact", "Ежик") == [contact.id]
-    assert found("contact", "ёжик туманов") == [contact.id]
-    assert found("company", "елка") == [company.id]
+    assert found("contact", "Ежик") == [contact_id]
+    assert found("contact", "ёжик туманов") == [contact_id]
+    assert found("company", "елка") == [company_id]

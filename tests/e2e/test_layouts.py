@@ -140,14 +140,15 @@ def upload_wide_csv(page) -> str:
     return urlsplit(page.url).path
 
 
-def test_every_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(app, new_page, book):
+@pytest.mark.parametrize("locale", ["en-US", "ru-RU"])  # Russian words run longer
+def test_every_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(app, new_page, book, locale):
     setup = new_page(LAPTOP)
     sign_in(setup, book["owner"].user.email, PASSWORD)
     urls = page_urls(app, book, upload_wide_csv(setup))
     assert len(urls) >= 30
     too_wide = []
     for size, viewport in SIZES.items():
-        page = new_page(viewport)
+        page = new_page(viewport, locale=locale)
         sign_in(page, book["owner"].user.email, PASSWORD)
         for url in urls:
             page.goto(url)
@@ -155,19 +156,20 @@ def test_every_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(app, ne
             width, window = fits(page)
             if width > window:
                 too_wide.append((size, url, width))
-            snap(page, size, url)
+            snap(page, f"{locale}-{size}", url)
         assert page.csp.violations() == []
     assert not too_wide, "wider than the window:\n" + "\n".join(f"{s} {u}: {w}px" for s, u, w in too_wide)
 
 
+@pytest.mark.parametrize("locale", ["en-US", "ru-RU"])
 @pytest.mark.parametrize("size", list(SIZES))
-def test_the_sign_in_and_sign_up_pages_fit(new_page, size):
-    page = new_page(SIZES[size])
+def test_the_sign_in_and_sign_up_pages_fit(new_page, size, locale):
+    page = new_page(SIZES[size], locale=locale)
     for url in ("/auth/signin", "/auth/signup"):
         page.goto(url)
         width, window = fits(page)
         assert width <= window, (url, width)
-        snap(page, size, url)
+        snap(page, f"{locale}-{size}", url)
 
 
 def test_on_a_phone_a_list_keeps_its_title_and_primary_action_and_the_rest_sits_in_more(new_page):

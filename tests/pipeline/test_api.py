@@ -305,3 +305,12 @@ def test_a_pipeline_deleted_while_another_moves_among_them_is_a_conflict(api, ow
     monkeypatch.undo()
     db.session.expire_all()
     assert [(p.name, p.position) for p in service.pipelines(owner.org_id)] == [("Sales", 0), ("Partners", 1)]
+
+
+def test_a_malformed_filter_is_explained_in_the_callers_language(client, owner, sales):
+    path = f"/api/pipeline/{sales.id}/board?owner=someone"
+    english = client.get(path, headers=bearer(owner))
+    russian = client.get(path, headers={**bearer(owner), "Accept-Language": "ru"})
+    assert english.status_code == russian.status_code == 422
+    assert english.get_json()["error"]["fields"] == {"owner": "A user id, or none."}
+    assert russian.get_json()["error"]["fields"] == {"owner": "Id пользователя или none."}

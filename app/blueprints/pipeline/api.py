@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.api.auth import per_member_limit, protect
 from app.api.docs import ID, NULL_ID, always, documented, integer, obj, query, string, text, whole_numbers_to
@@ -48,7 +49,8 @@ COLOUR = string(enum=list(service.COLOURS))
 PROBABILITY = integer(minimum=0, maximum=100)
 REQUIRED_FIELD = string(pattern=f"^({'|'.join(REQUIRABLE)}|custom\\.[a-z0-9_]{{1,64}})$",
                         description="a deal field, or custom.<key> for a deal custom field",
-                        **{"x-pattern-message": f"One of: {', '.join(REQUIRABLE)}, custom.<key>."})
+                        **{"x-pattern-message": _l("One of: %(fields)s, custom.<key>.",
+                                                       fields=", ".join(REQUIRABLE))})
 STAGE_NAME = string(minLength=1, maxLength=80)
 PIPELINE_NAME = string(minLength=1, maxLength=120)
 NULLABLE_INT = {"type": ["integer", "null"]}
@@ -106,7 +108,7 @@ MOVE_TO = query("move_to", "the stage that receives the deals (required when the
 FILTERS = [query("q", "search deals, contacts, companies", text(200)),
            query("owner", "the owner's user id, or none",
                  string(pattern=f"^(none|{whole_numbers_to(ID_MAX)})$",
-                        **{"x-pattern-message": "A user id, or none."})),
+                        **{"x-pattern-message": _l("A user id, or none.")})),
            query("tag", "a tag's name", text(64))]
 LIMIT = query("limit", f"cards per column (default {boards.PAGE})",
               integer(minimum=1, maximum=boards.MAX_LIMIT))

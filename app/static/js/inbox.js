@@ -38,7 +38,10 @@
     var label = input.form.querySelector("[data-attach-name]");
     if (!label) return;
     var file = input.files[0];
-    label.textContent = file ? file.name + " · " + Math.max(1, Math.round(file.size / 1024)) + " KB" : "";
+    // The size in the page's language: "240 kB", "240 кБ" (Intl's own unit names).
+    var size = new Intl.NumberFormat(document.documentElement.lang || undefined, {
+      style: "unit", unit: "kilobyte", maximumFractionDigits: 0 }).format(Math.max(1, Math.round(file ? file.size / 1024 : 0)));
+    label.textContent = file ? file.name + " · " + size : "";
     label.hidden = !file;
   });
 
