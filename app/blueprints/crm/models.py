@@ -11,6 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import gettext
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -142,7 +143,7 @@ class Contact(Record, db.Model):
     def name(self) -> str:
         full = f"{self.first_name} {self.last_name}".strip()
         return full or self.email or (f"@{self.telegram_username}" if self.telegram_username else "") \
-            or self.phone or f"Contact #{self.id}"
+            or self.phone or gettext("Contact #%(id)s", id=self.id)
 
     @property
     def label(self) -> str:

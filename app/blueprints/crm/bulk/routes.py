@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from app.blueprints.crm import bp
 from app.blueprints.crm.bulk import jobs as bulk_jobs
@@ -14,7 +15,7 @@ from app.blueprints.crm.models import Entity
 from app.blueprints.crm.records import queries, service
 from app.blueprints.crm.records.forms import build_inputs
 from app.blueprints.crm.records.list_routes import ENTITY_PATH
-from app.blueprints.crm.records.page_context import entity_of, list_context
+from app.blueprints.crm.records.page_context import count_of, entity_of, list_context
 from app.blueprints.crm.records.queries import ListQuery
 from app.blueprints.team.public import people
 from app.errors import DomainError, Forbidden, NotFound, toast_header
@@ -34,7 +35,7 @@ def _selected_ids(entity: str, query: ListQuery) -> list[int]:
 def _value_label(action: str, value: str | None) -> str | None:
     if action == "assign":
         names = {str(u.id): u.name for u in people(g.membership.org_id)}
-        return names.get(str(value or ""), "nobody")
+        return names.get(str(value or ""))  # None: nobody
     if action == "move_stage" and value:
         try:
             return stage_keeper().find(g.membership.org_id, value).name
@@ -63,7 +64,7 @@ def bulk(entities: str):
         return "", 204, {"HX-Redirect": url_for("crm.merge") + "?" + urlencode({"ids": ids}, doseq=True)}
     value = request.form.get(VALUE_FIELDS[action]) if action in VALUE_FIELDS else None
     if not ids:
-        return _results(entities, query, status=422, error="Select at least one row first.")
+        return _results(entities, query, status=422, error=_("Select at least one row first."))
     label = _value_label(action, value)
     try:
         if len(ids) > bulk_jobs.BACKGROUND_AT:
@@ -100,20 +101,23 @@ def merge():
             abort(400)
         contact = service.merge_contacts(g.membership, int(keep), others)
         db.session.commit()
-        flash(f"Merged {len(set(others) - {contact.id})} into {contact.name}.", "success")
+        merged = count_of(Entity.CONTACT, len(set(others) - {contact.id}))
+        flash(_("Merged %(count)s into %(name)s.", count=merged, name=contact.name), "success")
         return redirect(url_for("crm.detail", entities="contacts", record_id=contact.id))
     ids = list(dict.fromkeys(int(i) for i in request.args.getlist("ids") if i.isdigit()))
     if len(ids) < 2:
-        flash("Select two or more contacts to merge.", "info")
+        flash(_("Select two or more contacts to merge."), "info")
         return redirect(url_for("crm.contacts"))
     records = [service.get_record(g.membership.org_id, Entity.CONTACT, i) for i in ids[:10]]
     custom = service.custom_fields(g.membership.org_id, Entity.CONTACT)
     members = people(g.membership.org_id)
     values = [build_inputs(Entity.CONTACT, custom, record=r, members=members) for r in records]
-    for inputs in values:  # show the owner's name, not the id the form would post
+    for inputs in values:  # show what people read (the owner's name, a zone's), not what the form posts
         for item in inputs:
-            if item.name == "owner":
+            if item.kind in ("owner", "select"):
                 item.value = dict(item.choices).get(item.value, item.value)
+            elif item.kind == "checkbox":
+                item.value = _("Yes") if item.value else ""
     rows = [(item.label, [v[n].value for v in values])
             for n, item in enumerate(build_inputs(Entity.CONTACT, custom))]
     return render("crm/contacts/merge.html", records=records, rows=rows)

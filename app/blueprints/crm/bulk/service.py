@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, select
 
 from app.blueprints.crm.deal_stages import keeper as stage_keeper
 from app.blueprints.crm.events import DealUpdated
 from app.blueprints.crm.models import Entity
+from app.blueprints.crm.records.fields import OWNER, number
 from app.blueprints.crm.records.service import (
     emit_many,
     live_ids,
@@ -46,14 +48,15 @@ def bulk(actor: Membership, entity: str, action: str, ids: Iterable[int], value:
     if action == "restore":
         return restore_records(actor, entity, ids)
     if action not in BULK_ACTIONS:
-        raise DomainError(f"Unknown bulk action: {action}.")
+        raise DomainError(_("Unknown bulk action: %(action)s.", action=action))
     model = model_for(entity)
     live = live_ids(actor.org_id, entity, ids, trashed=False)
     if action == "assign":
         try:
             owner_id = resolve_owner(actor.org_id, value)
         except ValueError as err:
-            raise DomainError(f"Owner: {err}.", {"value": str(err)}) from None
+            message = _("%(field)s: %(error)s.", field=OWNER, error=err)
+            raise DomainError(message, {"value": str(err)}) from None
         if entity == Entity.DEAL:  # before the update, so each event carries the previous owner
             emit_many(actor, live, DealUpdated, changes=lambda was: {"owner": [was, owner_id]})
         update_in_chunks(model, live, owner_id=owner_id, updated_at=utcnow())
@@ -85,14 +88,15 @@ def check_bulk(actor: Membership, entity: str, action: str, ids: Iterable[int]) 
             not_editable_by(actor, model))) or 0
             for start in range(0, len(ids), 500))
         if others:
-            raise Forbidden(f"You can edit only the records you own, and {others:,} of the {len(ids):,} "
-                            "selected belong to someone else. Narrow the selection, or ask a manager.")
+            raise Forbidden(_("You can edit only the records you own, and %(others)s of the %(selected)s "
+                              "selected belong to someone else. Narrow the selection, or ask a manager.",
+                              others=number(others), selected=number(len(ids))))
 
 
 def _bulk_move(actor: Membership, entity: str, ids: list[int], value: Any) -> list[int]:
     """Move the deals the stage rules let in (the pipeline decides); a deal a rule refuses stays."""
     if entity != Entity.DEAL:
-        raise DomainError("Only deals have stages.")
+        raise DomainError(_("Only deals have stages."))
     return stage_keeper().bulk_move(actor, ids, value)
 
 
@@ -103,7 +107,7 @@ def _bulk_tag(actor: Membership, entity: str, ids: list[int], value: Any, add: b
     column = table.c[f"{entity}_id"]
     tags = tags_from(actor.org_id, value)
     if len(tags) != 1:
-        raise DomainError("Name one tag.", {"value": "Enter a tag name."})
+        raise DomainError(_("Name one tag."), {"value": _("Enter a tag name.")})
     tag = tags[0]
     changed: list[int] = []
     for start in range(0, len(ids), 500):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from app.blueprints.crm import bp
 from app.blueprints.crm.custom_fields.service import create_custom_field, delete_custom_field
@@ -36,7 +37,7 @@ def custom_fields():
             raise
         return _page(status=422, data=request.form, errors=err.fields, message=err.message)
     db.session.commit()
-    flash(f"Added the field {field.label}.", "success")
+    flash(_("Added the field %(name)s.", name=field.label), "success")
     return redirect(url_for("crm.custom_fields"))
 
 
@@ -44,5 +45,5 @@ def custom_fields():
 def delete_custom_field_page(field_id: int):
     field = delete_custom_field(g.membership, field_id)
     db.session.commit()
-    flash(f"Removed the field {field.label}. Values already entered are kept.", "success")
+    flash(_("Removed the field %(name)s. Values already entered are kept.", name=field.label), "success")
     return redirect(url_for("crm.custom_fields"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.blueprints.crm.models import CustomField, CustomFieldKind, Entity
@@ -19,8 +20,17 @@ from app.tenancy import get_in_org
 MAX_PER_ENTITY = 30
 
 
+# Keys are Latin (the API's and the CSV's ``custom.<key>``): Cyrillic names are transliterated
+# ("Уровень" -> "uroven"), so a field named in Russian gets a key too.
+_CYRILLIC = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґў",
+                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p",
+                      "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya",
+                      "i", "yi", "ye", "g", "u"], strict=True))
+
+
 def _key(label: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:64]
+    latin = "".join(_CYRILLIC.get(c, c) for c in label.lower())
+    return re.sub(r"[^a-z0-9]+", "_", latin).strip("_")[:64]
 
 
 def create_custom_field(actor: Membership, entity: str, label: str, kind: str,
@@ -31,26 +41,26 @@ def create_custom_field(actor: Membership, entity: str, label: str, kind: str,
     errors: dict[str, str] = {}
     label = (label or "").strip()[:100]
     if entity not in {e.value for e in Entity}:
-        errors["entity"] = "Choose contacts, companies or deals."
+        errors["entity"] = _("Choose contacts, companies or deals.")
     if kind not in {k.value for k in CustomFieldKind}:
-        errors["kind"] = "Choose text, number, date or select."
+        errors["kind"] = _("Choose text, number, date or select.")
     key = _key(label)
     if not key:
-        errors["label"] = "Give the field a name with at least one letter or digit."
+        errors["label"] = _("Give the field a name with at least one letter or digit.")
     elif entity in FIELDS and key in {f.name for f in FIELDS[entity]}:
-        errors["label"] = "That name is already a built-in field."
+        errors["label"] = _("That name is already a built-in field.")
     names = options if isinstance(options, list) else re.split(r"[,\n]", options or "")
     choices = list(dict.fromkeys(n.strip()[:100] for n in names if n.strip()))
     if kind == CustomFieldKind.SELECT and not choices:
-        errors["options"] = "List the choices, separated by commas."
+        errors["options"] = _("List the choices, separated by commas.")
     if errors:
-        raise DomainError("Some fields need attention.", errors)
+        raise DomainError(_("Some fields need attention."), errors)
     existing = db.session.scalars(select(CustomField.key).where(
         CustomField.org_id == actor.org_id, CustomField.entity == entity)).all()
     if key in existing:
-        raise DomainError("That field exists already.", {"label": "A field with this name exists."})
+        raise DomainError(_("That field exists already."), {"label": _("A field with this name exists.")})
     if len(existing) >= MAX_PER_ENTITY:
-        raise DomainError(f"At most {MAX_PER_ENTITY} custom fields per kind of record.")
+        raise DomainError(_("At most %(num)s custom fields per kind of record.", num=MAX_PER_ENTITY))
     position = db.session.scalar(select(func.coalesce(func.max(CustomField.position), -1)).where(
         CustomField.org_id == actor.org_id, CustomField.entity == entity)) + 1
     field = CustomField(org_id=actor.org_id, entity=entity, key=key, label=label, kind=kind,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, request, stream_with_context
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.blueprints.crm.export.service import export_csv
@@ -44,5 +45,5 @@ def csv_response(org_id: int, entities: str, query: ListQuery) -> Response:
 def export(entities: str):
     membership = current_membership()
     if membership is None:
-        raise NotFound("No organization selected.")
+        raise NotFound(_("No organization selected."))
     return csv_response(membership.org_id, entities, ListQuery.from_args(request.args))

@@ -1,7 +1,8 @@
 """CSV export of a filtered list: streamed in keyset batches, so memory stays flat at any size.
 
-The file re-imports without loss: the header row is ``ID``, then each field's ``Field.label`` (what
-the import's mapping guess recognises), then ``Custom: <label>`` per custom field. References are
+The file re-imports without loss: the header row is ``ID``, then each field's label in English
+(``Field.english``: what the import's mapping guess recognises whatever the importer's language, and
+what programs reading the file expect), then ``Custom: <label>`` per custom field. References are
 written as the value a person would type, which the service resolves again on import: company
 name, contact email (the contact's id when it has no email), stage name, owner email, tags
 joined with ", ".
@@ -57,7 +58,7 @@ def unescape_cell(text: str) -> str:
 
 
 def headers(entity: str, definitions: list[CustomField]) -> list[str]:
-    return [ID_HEADER, *(f.label for f in FIELDS[entity] if f.exportable),
+    return [ID_HEADER, *(f.english for f in FIELDS[entity] if f.exportable),
             *(f"{CUSTOM_PREFIX}{d.label}" for d in definitions)]
 
 

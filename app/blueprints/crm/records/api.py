@@ -16,6 +16,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
+from flask_babel import gettext as _
 
 from app.api.auth import json_body, per_member_limit, protect
 from app.api.docs import ID, documented, integer, obj, query, string, text, whole_numbers_to
@@ -24,6 +25,7 @@ from app.blueprints.crm.bulk import service as bulk_service
 from app.blueprints.crm.export.routes import csv_response
 from app.blueprints.crm.models import DealStatus, Entity
 from app.blueprints.crm.records import queries, serialize, service
+from app.blueprints.crm.records.fields import number
 from app.blueprints.crm.records.queries import ListQuery
 from app.canonical import ID_MAX
 from app.errors import DomainError
@@ -146,8 +148,8 @@ def _custom_filters(entity: str, given: Mapping[str, Any]) -> dict[str, str]:
         return {}
     unknown = sorted(set(wanted) - {d.key for d in service.custom_fields(g.membership.org_id, entity)})
     if unknown:
-        raise DomainError(f"No custom field has the key {', '.join(unknown)}.",
-                          {f"custom.{key}": "Unknown custom field." for key in unknown})
+        raise DomainError(_("No custom field has the key %(keys)s.", keys=", ".join(unknown)),
+                          {f"custom.{key}": _("Unknown custom field.") for key in unknown})
     return wanted
 
 
@@ -165,7 +167,8 @@ def _listquery(entity: str, args: Mapping[str, Any], custom: dict[str, str]) -> 
 def _query_string_list(entity: str) -> ListQuery:
     repeated = sorted(k for k in request.args if k.startswith("custom.") and len(request.args.getlist(k)) > 1)
     if repeated:
-        raise InvalidRequest(f"Give {', '.join(repeated)} once.", dict.fromkeys(repeated, "Give it once."))
+        raise InvalidRequest(_("Give %(names)s once.", names=", ".join(repeated)),
+                             dict.fromkeys(repeated, _("Give it once.")))
     return _listquery(entity, g.args, _custom_filters(entity, request.args))
 
 
@@ -269,7 +272,7 @@ def move_deal(record_id: int):
     data = json_body()
     stage = data.get("stage", data.get("stage_id"))
     if stage in (None, ""):
-        raise DomainError("Name the stage to move to.", {"stage_id": "A stage id (or stage: a name)."})
+        raise DomainError(_("Name the stage to move to."), {"stage_id": _("A stage id (or stage: a name).")})
     return _saved(Entity.DEAL, service.update_record(g.membership, Entity.DEAL, record_id, {"stage": stage}))
 
 
@@ -289,12 +292,13 @@ def _bulk_ids(entity: str, data: dict[str, Any]) -> list[int]:
         query = _listquery(entity, filters, _custom_filters(entity, filters))
         ids = queries.matching_ids(g.membership.org_id, entity, query, limit=MAX_BULK + 1)
         if len(ids) > MAX_BULK:
-            raise DomainError(f"That is more than {MAX_BULK:,} records; narrow the filter and repeat.",
-                              {"filter": f"At most {MAX_BULK:,} records at once."})
+            raise DomainError(_("That is more than %(most)s records; narrow the filter and repeat.",
+                                most=number(MAX_BULK)),
+                              {"filter": _("At most %(most)s records at once.", most=number(MAX_BULK))})
         return ids
     if not data.get("ids"):
-        raise DomainError("Send ids (a list of record ids) or all: true with a filter.",
-                          {"ids": "A non-empty list of record ids."})
+        raise DomainError(_("Send ids (a list of record ids) or all: true with a filter."),
+                          {"ids": _("A non-empty list of record ids.")})
     return data["ids"]
 
 

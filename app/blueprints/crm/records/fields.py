@@ -14,14 +14,35 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import format_decimal
+from flask_babel import LazyString, force_locale, get_locale, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from app import canonical
 from app.blueprints.crm.models import CustomField, CustomFieldKind, DealStatus, Entity
+
+
+def worded(text: Any) -> LazyString:
+    """A lazy text whose msgid carries a context before a "|" ("record owner|Owner"), for a word
+    English shares between meanings Russian tells apart (a record's owner is «Ответственный», the
+    role «Владелец»): the catalog's one msgid per meaning, the context cut off where nothing
+    translates it (English). GLib's ``Q_`` convention; templates cut it with ``.split("|")|last``."""
+    return LazyString(lambda: str(text).split("|", 1)[-1])
+
+
+def number(n: int | Decimal) -> str:
+    """A count as the viewer's language writes it: 1,234 or 1 234 (English outside a request)."""
+    return format_decimal(n, locale=get_locale() or "en")
+
+
+OWNER = worded(_l("record owner|Owner"))
 
 
 @dataclass(frozen=True)
 class Field:
     name: str
-    label: str
+    label: str  # lazy (``_l``): read in the viewer's language; ``english`` for the API and export
     parse: Callable[[Any], Any] | None = None  # None: plain text
     max_length: int | None = None
     required: bool = False
@@ -30,6 +51,13 @@ class Field:
     choices: tuple[str, ...] = ()
     exportable: bool = True
     regional: bool = False  # parse takes region=: the organization's default country (phones)
+
+    @property
+    def english(self) -> str:
+        """The label in English, whoever asks: the API document's descriptions and the export's
+        column headers (which the import recognises in every language) do not change with one."""
+        with force_locale("en"):
+            return str(self.label)
 
     def in_region(self, region: str | None) -> Field:
         """This field with its parse reading values in ``region`` (a regional field; others are
@@ -43,7 +71,7 @@ def _text(max_length: int) -> Callable[[Any], str]:
     def parse(raw: Any) -> str:
         text = str(raw).strip()
         if len(text) > max_length:
-            raise ValueError(f"at most {max_length} characters")
+            raise ValueError(ngettext("at most %(num)s character", "at most %(num)s characters", max_length))
         return text
     return parse
 
@@ -54,60 +82,62 @@ def _choice(choices: Iterable[str]) -> Callable[[Any], str]:
     def parse(raw: Any) -> str:
         text = str(raw).strip().lower()
         if text not in allowed:
-            raise ValueError(f"one of: {', '.join(allowed)}")
+            raise ValueError(_("one of: %(choices)s", choices=", ".join(allowed)))
         return text
     return parse
 
 
 COMPANY_FIELDS = (
-    Field("name", "Name", _text(200), required=True, aliases=("company", "company name", "organization",
+    Field("name", _l("Name"), _text(200), required=True, aliases=("company", "company name", "organization",
                                                                "organisation", "account")),
-    Field("domain", "Domain", canonical.domain, aliases=("company domain",)),
-    Field("website", "Website", canonical.website, aliases=("url", "site", "web")),
-    Field("industry", "Industry", _text(100), aliases=("sector", "vertical")),
-    Field("size", "Size", _text(32), aliases=("employees", "headcount", "company size")),
-    Field("owner", "Owner", reference="owner", aliases=("owner email", "assigned to", "account owner")),
-    Field("tags", "Tags", reference="tags", aliases=("labels", "tag")),
-    Field("notes", "Notes", _text(20_000), aliases=("description", "note")),
+    Field("domain", _l("Domain"), canonical.domain, aliases=("company domain",)),
+    Field("website", _l("Website"), canonical.website, aliases=("url", "site", "web")),
+    Field("industry", _l("Industry"), _text(100), aliases=("sector", "vertical")),
+    Field("size", _l("Size"), _text(32), aliases=("employees", "headcount", "company size")),
+    Field("owner", OWNER, reference="owner", aliases=("owner email", "assigned to", "account owner")),
+    Field("tags", _l("Tags"), reference="tags", aliases=("labels", "tag")),
+    Field("notes", _l("Notes"), _text(20_000), aliases=("description", "note")),
 )
 
 CONTACT_FIELDS = (
-    Field("first_name", "First name", _text(100), aliases=("first", "firstname", "given name", "forename")),
-    Field("last_name", "Last name", _text(100), aliases=("last", "lastname", "surname", "family name")),
-    Field("email", "Email", canonical.email, aliases=("e-mail", "email address", "mail", "work email")),
-    Field("phone", "Phone", canonical.phone, regional=True,
+    Field("first_name", _l("First name"), _text(100),
+          aliases=("first", "firstname", "given name", "forename")),
+    Field("last_name", _l("Last name"), _text(100), aliases=("last", "lastname", "surname", "family name")),
+    Field("email", _l("Email"), canonical.email, aliases=("e-mail", "email address", "mail", "work email")),
+    Field("phone", _l("Phone"), canonical.phone, regional=True,
           aliases=("phone number", "mobile", "tel", "telephone", "cell", "whatsapp")),
-    Field("telegram_username", "Telegram username", canonical.telegram_username,
+    Field("telegram_username", _l("Telegram username"), canonical.telegram_username,
           aliases=("telegram", "tg", "tg username", "telegram handle", "username", "handle")),
-    Field("telegram_user_id", "Telegram user id", canonical.telegram_user_id,
+    Field("telegram_user_id", _l("Telegram user id"), canonical.telegram_user_id,
           aliases=("telegram id", "tg id", "tg user id", "user id")),
-    Field("company", "Company", reference="company", aliases=("company name", "organization", "organisation",
-                                                             "account")),
-    Field("title", "Title", _text(120), aliases=("job title", "position", "role")),
-    Field("timezone", "Timezone", canonical.timezone, aliases=("time zone", "tz")),
-    Field("owner", "Owner", reference="owner", aliases=("owner email", "assigned to", "contact owner")),
-    Field("tags", "Tags", reference="tags", aliases=("labels", "tag")),
-    Field("source", "Source", _text(64), aliases=("lead source", "origin", "channel")),
-    Field("do_not_contact", "Do not contact", canonical.boolean, aliases=("dnc", "unsubscribed", "opt out",
-                                                                         "do not contact")),
-    Field("notes", "Notes", _text(20_000), aliases=("description", "note", "comments")),
+    Field("company", _l("Company"), reference="company",
+          aliases=("company name", "organization", "organisation", "account")),
+    Field("title", worded(_l("job title|Title")), _text(120), aliases=("job title", "position", "role")),
+    Field("timezone", _l("Timezone"), canonical.timezone, aliases=("time zone", "tz")),
+    Field("owner", OWNER, reference="owner", aliases=("owner email", "assigned to", "contact owner")),
+    Field("tags", _l("Tags"), reference="tags", aliases=("labels", "tag")),
+    Field("source", _l("Source"), _text(64), aliases=("lead source", "origin", "channel")),
+    Field("do_not_contact", _l("Do not contact"), canonical.boolean,
+          aliases=("dnc", "unsubscribed", "opt out", "do not contact")),
+    Field("notes", _l("Notes"), _text(20_000), aliases=("description", "note", "comments")),
 )
 
 DEAL_FIELDS = (
-    Field("title", "Title", _text(200), required=True, aliases=("deal", "deal name", "name", "opportunity")),
-    Field("value", "Value", lambda raw: _money(raw), aliases=("amount", "deal value", "size", "price")),
-    Field("currency", "Currency", lambda raw: _currency(raw), aliases=("ccy",)),
-    Field("contact", "Contact", reference="contact", aliases=("contact email", "person", "contact name")),
-    Field("company", "Company", reference="company", aliases=("company name", "organization", "account")),
-    Field("stage", "Stage", reference="stage", aliases=("deal stage", "pipeline stage", "status stage")),
-    Field("owner", "Owner", reference="owner", aliases=("owner email", "assigned to", "deal owner")),
-    Field("probability", "Probability", lambda raw: canonical.integer(str(raw).rstrip("%"), 0, 100),
+    Field("title", _l("Title"), _text(200), required=True,
+          aliases=("deal", "deal name", "name", "opportunity")),
+    Field("value", _l("Value"), lambda raw: _money(raw), aliases=("amount", "deal value", "size", "price")),
+    Field("currency", _l("Currency"), lambda raw: _currency(raw), aliases=("ccy",)),
+    Field("contact", _l("Contact"), reference="contact", aliases=("contact email", "person", "contact name")),
+    Field("company", _l("Company"), reference="company", aliases=("company name", "organization", "account")),
+    Field("stage", _l("Stage"), reference="stage", aliases=("deal stage", "pipeline stage", "status stage")),
+    Field("owner", OWNER, reference="owner", aliases=("owner email", "assigned to", "deal owner")),
+    Field("probability", _l("Probability"), lambda raw: canonical.integer(str(raw).rstrip("%"), 0, 100),
           aliases=("probability %", "chance", "win probability")),
-    Field("expected_close", "Expected close", canonical.iso_date,
+    Field("expected_close", _l("Expected close"), canonical.iso_date,
           aliases=("close date", "expected close date", "closing date")),
-    Field("status", "Status", _choice(s.value for s in DealStatus), aliases=("deal status", "state")),
-    Field("lost_reason", "Lost reason", _text(200), aliases=("reason lost", "loss reason")),
-    Field("tags", "Tags", reference="tags", aliases=("labels", "tag")),
+    Field("status", _l("Status"), _choice(s.value for s in DealStatus), aliases=("deal status", "state")),
+    Field("lost_reason", _l("Lost reason"), _text(200), aliases=("reason lost", "loss reason")),
+    Field("tags", _l("Tags"), reference="tags", aliases=("labels", "tag")),
 )
 
 
@@ -117,14 +147,14 @@ def _money(raw: Any) -> Decimal:
     overflow when written)."""
     value = canonical.decimal(raw)
     if abs(value) >= Decimal("1e12"):
-        raise ValueError("number out of range")
+        raise ValueError(_("number out of range"))
     return value
 
 
 def _currency(raw: Any) -> str:
     text = str(raw).strip().upper()
     if len(text) != 3 or not text.isalpha():
-        raise ValueError("a three-letter currency code such as USD")
+        raise ValueError(_("a three-letter currency code such as USD"))
     return text
 
 
@@ -152,7 +182,7 @@ def parse_custom(definition: CustomField, raw: Any) -> Any:
         for option in definition.options:
             if option.lower() == text.lower():
                 return option
-        raise ValueError(f"one of: {', '.join(definition.options)}")
+        raise ValueError(_("one of: %(choices)s", choices=", ".join(definition.options)))
     return _text(2000)(raw)
 
 
@@ -175,7 +205,7 @@ def clean(entity: str, raw: dict[str, Any], custom_fields: Iterable[CustomField]
         value = raw.get(f.name)
         if _blank(value) and f.reference != "tags":
             if f.required:
-                out.errors[f.name] = f"{f.label} is required."
+                out.errors[f.name] = _("%(field)s is required.", field=f.label)
             else:
                 out.values[f.name] = None
             continue
@@ -185,7 +215,7 @@ def clean(entity: str, raw: dict[str, Any], custom_fields: Iterable[CustomField]
         try:
             out.values[f.name] = f.parse(value) if f.parse else str(value).strip()
         except ValueError as err:
-            out.errors[f.name] = f"{f.label}: {err}."
+            out.errors[f.name] = _("%(field)s: %(error)s.", field=f.label, error=err)
     nested = raw.get("custom") if isinstance(raw.get("custom"), dict) else {}
     for definition in custom_fields:
         key = f"custom.{definition.key}"
@@ -203,5 +233,5 @@ def clean(entity: str, raw: dict[str, Any], custom_fields: Iterable[CustomField]
         try:
             out.custom[definition.key] = parse_custom(definition, value)
         except ValueError as err:
-            out.errors[key] = f"{definition.label}: {err}."
+            out.errors[key] = _("%(field)s: %(error)s.", field=definition.label, error=err)
     return out

@@ -11,20 +11,30 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 
 from app.blueprints.crm.models import CustomField, CustomFieldKind, DealStatus, Record
-from app.blueprints.crm.records.fields import FIELDS
-from app.canonical import currency_choices
+from app.blueprints.crm.records.fields import FIELDS, worded
+from app.canonical import currency_choices, timezone_label
 
 KINDS = {"email": "email", "phone": "tel", "notes": "textarea", "do_not_contact": "checkbox",
          "expected_close": "date", "company": "company", "contact": "contact", "owner": "owner",
-         "stage": "stage", "status": "status", "website": "url", "currency": "select"}
-HINTS = {"phone": "With the country code, e.g. +44 20 7946 0958; a number of the organization's default "
-                  "country (its settings) may go without.", "tags": "Separate tags with commas.",
-         "contact": "Type a name, email, @handle or phone, and pick the contact.",
-         "company": "Pick one, or type a new name to add the company.", "telegram_username": "Without the @.",
-         "timezone": "A name such as Europe/London."}
+         "stage": "stage", "status": "status", "website": "url", "currency": "select", "timezone": "select"}
+HINTS = {"phone": _l("With the country code, e.g. +44 20 7946 0958; a number of the organization's default "
+                     "country (its settings) may go without."), "tags": _l("Separate tags with commas."),
+         "contact": _l("Type a name, email, @handle or phone, and pick the contact."),
+         "company": _l("Pick one, or type a new name to add the company."),
+         "telegram_username": _l("Without the @.")}
+# A deal's status as people read it (a deal is feminine in Russian: выиграна, проиграна).
+STATUS_LABELS = {DealStatus.OPEN: worded(_l("deal status|Open")),
+                 DealStatus.WON: worded(_l("deal status|Won")),
+                 DealStatus.LOST: worded(_l("deal status|Lost"))}
+UNASSIGNED = _l("Unassigned")
 
 
 @dataclass
@@ -74,6 +84,14 @@ def record_value(record: Record, name: str) -> str:
     return display(getattr(record, name))
 
 
+@cache
+def timezone_choices(language: str) -> tuple[tuple[str, str], ...]:
+    """Every time zone as (IANA name, the name people read: "Europe/London", «Россия (Москва)»),
+    by what they read."""
+    zones = ((zone, timezone_label(zone, language)) for zone in available_timezones())
+    return tuple(sorted(zones, key=lambda zone: zone[1]))
+
+
 def custom_input(definition: CustomField) -> Input:
     kind = {CustomFieldKind.NUMBER: "number", CustomFieldKind.DATE: "date",
             CustomFieldKind.SELECT: "select"}.get(CustomFieldKind(definition.kind), "text")
@@ -97,13 +115,15 @@ def build_inputs(entity: str, custom: list[CustomField], record: Record | None =
         inputs.append(Input(f.name, f.label, kind, required=f.required, hint=HINTS.get(f.name),
                             choices=[(c, c.capitalize()) for c in (f.choices or ())]))
         if f.name == "status":
-            inputs[-1].choices = [(s.value, s.value.capitalize()) for s in DealStatus]
+            inputs[-1].choices = [(s.value, STATUS_LABELS[s]) for s in DealStatus]
         elif f.name == "owner":
-            inputs[-1].choices = [("", "Unassigned")] + [(str(u.id), u.name) for u in members]
+            inputs[-1].choices = [("", UNASSIGNED)] + [(str(u.id), u.name) for u in members]
         elif f.name == "stage":
             inputs[-1].choices = [(str(s.id), s.name) for s in stage_rows]
         elif f.name == "currency":
             inputs[-1].choices = currency_choices(record.currency if record is not None else "")
+        elif f.name == "timezone":
+            inputs[-1].choices = [("", "—"), *timezone_choices(str(get_locale() or "en"))]
     inputs.extend(custom_input(d) for d in custom)
     for item in inputs:
         if data is not None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, url_for
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.blueprints.crm.deal_stages import keeper as stage_keeper
 from app.blueprints.crm.models import Company, DealStatus, Entity
 from app.blueprints.crm.records import queries, service
+from app.blueprints.crm.records.fields import number
 from app.blueprints.crm.records.forms import build_inputs
 from app.blueprints.team.public import people
 from app.extensions import db
@@ -17,7 +20,32 @@ from app.extensions import db
 ENTITIES = {"contacts": Entity.CONTACT, "companies": Entity.COMPANY, "deals": Entity.DEAL}
 PLURAL = {v: k for k, v in ENTITIES.items()}
 NOUNS = {Entity.CONTACT: ("contact", "contacts"), Entity.COMPANY: ("company", "companies"),
-         Entity.DEAL: ("deal", "deals")}
+         Entity.DEAL: ("deal", "deals")}  # URL and log words; pages say ``WORDS``
+# What the pages say of each kind of record, whole sentences each (Russian words change with the
+# noun's gender and case: «Новая сделка», «Новый контакт»).
+WORDS = {
+    Entity.CONTACT: {
+        "kind": _l("Contact"), "plural": _l("Contacts"), "trash": _l("Contacts trash"),
+        "back": _l("Back to contacts"), "all": _l("All contacts"), "new": _l("New contact"),
+        "search": _l("Search contacts"), "none": _l("No contacts"), "none_yet": _l("No contacts yet"),
+        "trash_hint": _l("Deleted contacts stay here for 30 days, then they are removed for good."),
+        "edit": _l("Edit contact"), "create": _l("Create contact"), "saved": _l("Contact saved."),
+    },
+    Entity.COMPANY: {
+        "kind": _l("Company"), "plural": _l("Companies"), "trash": _l("Companies trash"),
+        "back": _l("Back to companies"), "all": _l("All companies"), "new": _l("New company"),
+        "search": _l("Search companies"), "none": _l("No companies"), "none_yet": _l("No companies yet"),
+        "trash_hint": _l("Deleted companies stay here for 30 days, then they are removed for good."),
+        "edit": _l("Edit company"), "create": _l("Create company"), "saved": _l("Company saved."),
+    },
+    Entity.DEAL: {
+        "kind": _l("Deal"), "plural": _l("Deals"), "trash": _l("Deals trash"),
+        "back": _l("Back to deals"), "all": _l("All deals"), "new": _l("New deal"),
+        "search": _l("Search deals"), "none": _l("No deals"), "none_yet": _l("No deals yet"),
+        "trash_hint": _l("Deleted deals stay here for 30 days, then they are removed for good."),
+        "edit": _l("Edit deal"), "create": _l("Create deal"), "saved": _l("Deal saved."),
+    },
+}
 SORTABLE = {
     Entity.CONTACT: {"name": "Name", "email": "Email", "created": "Created"},
     Entity.COMPANY: {"name": "Name", "domain": "Domain", "created": "Created"},
@@ -33,8 +61,13 @@ def entity_of(entities: str) -> str:
 
 
 def count_of(entity: str, n: int) -> str:
-    one, many = NOUNS[Entity(entity)]
-    return f"{n:,} {one if n == 1 else many}"
+    """ "3 contacts", "3 контакта": the count and its noun, in the plural form the count takes."""
+    count = number(n)
+    if entity == Entity.CONTACT:
+        return ngettext("%(count)s contact", "%(count)s contacts", n, count=count)
+    if entity == Entity.COMPANY:
+        return ngettext("%(count)s company", "%(count)s companies", n, count=count)
+    return ngettext("%(count)s deal", "%(count)s deals", n, count=count)
 
 
 def optional_url(endpoint: str, **values: Any) -> str | None:
@@ -66,7 +99,7 @@ def list_context(org_id: int, entities: str, query: queries.ListQuery) -> dict[s
         "stages": stage_keeper().choices(org_id) if entity == Entity.DEAL else [],
         "statuses": [s.value for s in DealStatus],
         "first": first, "last": min(page.total, first + len(page.items) - 1) if page.total else 0,
-        "noun": NOUNS[Entity(entity)],
+        "noun": NOUNS[Entity(entity)], "words": WORDS[Entity(entity)],
         "list_url": url_for("crm.trash", entities=entities) if query.trashed else url_for(f"crm.{entities}"),
         "args_with": lambda **changes: page_args(query, **changes),
         "pager": pager(page.page, page.pages), "days_left": service.trashed_since,
@@ -81,13 +114,13 @@ def pager(current: int, pages: int) -> list[tuple[str, int | None]]:
     wanted = sorted({1, pages, *range(max(1, current - 2), min(pages, current + 2) + 1)})
     links: list[tuple[str, int | None]] = []
     if current > 1:
-        links.append(("Previous", current - 1))
-    for n, number in enumerate(wanted):
-        if n and number - wanted[n - 1] > 1:
+        links.append((gettext("Previous"), current - 1))
+    for n, page in enumerate(wanted):
+        if n and page - wanted[n - 1] > 1:
             links.append(("…", None))
-        links.append((f"{number:,}", number))
+        links.append((number(page), page))
     if current < pages:
-        links.append(("Next", current + 1))
+        links.append((gettext("Next"), current + 1))
     return links
 
 

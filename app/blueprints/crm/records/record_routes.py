@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
 
 from app.blueprints.crm import bp
 from app.blueprints.crm import panels as record_panels
@@ -11,7 +12,7 @@ from app.blueprints.crm.models import Entity, Record
 from app.blueprints.crm.records import queries, service
 from app.blueprints.crm.records.forms import build_inputs, raw_from, record_value
 from app.blueprints.crm.records.list_routes import ENTITY_PATH
-from app.blueprints.crm.records.page_context import NOUNS, count_of, entity_of
+from app.blueprints.crm.records.page_context import NOUNS, WORDS, count_of, entity_of
 from app.blueprints.team.public import Permission, can, default_currency, people
 from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
@@ -29,7 +30,8 @@ def _inputs(entity: str, custom: list, **kwargs) -> list:
 
 
 def _form_context(entity: str, entities: str) -> dict:
-    return {"entity": entity, "entities": entities, "noun": NOUNS[Entity(entity)]}
+    return {"entity": entity, "entities": entities, "noun": NOUNS[Entity(entity)],
+            "words": WORDS[Entity(entity)]}
 
 
 def _form_page(entities: str, record: Record | None = None):
@@ -52,7 +54,7 @@ def _form_page(entities: str, record: Record | None = None):
             message, errors = err.message, err.fields
         else:
             db.session.commit()
-            flash(f"{NOUNS[Entity(entity)][0].capitalize()} saved.", "success")
+            flash(str(WORDS[Entity(entity)]["saved"]), "success")
             return redirect(url_for("crm.detail", entities=entities, record_id=record.id))
     inputs = _inputs(entity, custom, record=record, data=data, errors=errors)
     if record is None and data is None:
@@ -90,6 +92,7 @@ def _detail_context(entities: str, record: Record, **extra) -> dict:
     members = people(g.membership.org_id)
     panels, entries = record_panels.shown(g.membership, entity, record)  # e.g. the inbox's chats
     return {"entity": entity, "entities": entities, "record": record, "noun": NOUNS[Entity(entity)],
+            "words": WORDS[Entity(entity)],
             "inputs": _inputs(entity, custom, record=record),
             "editable": service.can_edit(g.membership, record), "owners": {u.id: u for u in members},
             "timeline": queries.timeline(g.membership.org_id, entity, record, also=entries), "panels": panels,
@@ -120,7 +123,7 @@ def deal_outcome(record_id: int):
             "deals", record, outcome_error=err.fields.get("lost_reason") or err.message,
             outcome_tried=outcome, lost_reason=reason))
     db.session.commit()
-    flash("Deal marked won." if outcome == "won" else "Deal marked lost.", "success")
+    flash(_("Deal marked won.") if outcome == "won" else _("Deal marked lost."), "success")
     return redirect(url_for("crm.detail", entities="deals", record_id=record_id))
 
 
@@ -179,7 +182,7 @@ def delete(entities: str, record_id: int):
     service.trash_records(g.membership, entity, [record_id])
     db.session.commit()
     session["crm_undo"] = {"entities": entities, "ids": [record_id],
-                           "message": f"Moved {name} to the trash."}
+                           "message": _("Moved %(name)s to the trash.", name=name)}
     return redirect(url_for(f"crm.{entities}"))
 
 
@@ -188,7 +191,7 @@ def restore(entities: str):
     ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
     restored = service.restore_records(g.membership, entity_of(entities), ids)
     db.session.commit()
-    flash(f"Restored {count_of(entity_of(entities), restored)}.", "success")
+    flash(_("Restored %(count)s.", count=count_of(entity_of(entities), restored)), "success")
     back = request.form.get("next")
     return redirect(back if back and back.startswith("/") and not back.startswith("//")
                     else url_for(f"crm.{entities}"))

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import String
 
 from app.api import docs
@@ -135,7 +136,7 @@ def schema(entity: str) -> dict[str, Any]:
             props[f"{f.name}_id"] = {"type": ["integer", "null"]}
             props[f.name] = _or_null(_REF)
         else:
-            props[f.name] = {**_column_type(entity, f.name), "description": f.label}
+            props[f.name] = {**_column_type(entity, f.name), "description": f.english}
     if entity == Entity.CONTACT:
         props["display_name"] = string(description="the name, else the email, handle or phone")
     if entity == Entity.DEAL:
@@ -164,16 +165,16 @@ def _plain_input(entity: str, f: Field) -> dict[str, Any]:
                 "description": "won or lost moves the deal to its pipeline's won or lost stage"}
     if python_type is Decimal:
         return {"type": ["number", "string", "null"], "minimum": -_LARGEST_VALUE, "maximum": _LARGEST_VALUE,
-                "maxLength": 32, "description": f'{f.label}: a number, or text such as "12,500.50"'}
+                "maxLength": 32, "description": f'{f.english}: a number, or text such as "12,500.50"'}
     if python_type is date:
-        return {"type": ["string", "null"], "format": "date", "description": f"{f.label}, YYYY-MM-DD"}
+        return {"type": ["string", "null"], "format": "date", "description": f"{f.english}, YYYY-MM-DD"}
     if python_type is int:
         low, high = (0, 100) if f.name == "probability" else (1, 2**63 - 1)
-        return {"type": ["integer", "null"], "minimum": low, "maximum": high, "description": f.label}
+        return {"type": ["integer", "null"], "minimum": low, "maximum": high, "description": f.english}
     if python_type is bool:
-        return {"type": ["boolean", "null"], "description": f.label}
+        return {"type": ["boolean", "null"], "description": f.english}
     return {"type": "string" if f.required else ["string", "null"], "maxLength": _text_limit(entity, f.name),
-            "description": f.label}
+            "description": f.english}
 
 
 def _reference_input(f: Field) -> dict[str, Any]:
@@ -181,7 +182,7 @@ def _reference_input(f: Field) -> dict[str, Any]:
     nested = {"id": ID, "name": string()} | ({"email": string()} if f.reference == "owner" else {})
     return {"type": ["integer", "string", "object", "null"], "minimum": 1, "maximum": ID_MAX,
             "maxLength": _NAME_LENGTH, "properties": nested, "required": ["id"],
-            "description": f'{f.label}: an id, {{"id": n}}, {_BY_NAME[f.reference]}, or null for none'}
+            "description": f'{f.english}: an id, {{"id": n}}, {_BY_NAME[f.reference]}, or null for none'}
 
 
 _TAGS_INPUT = {"type": ["array", "string", "null"], "items": string(maxLength=_TAG_LENGTH),
@@ -226,8 +227,8 @@ def from_json(entity: str, data: dict[str, Any], definitions: list[CustomField])
     custom = data.get("custom", {})
     unknown = sorted(set(custom) - {d.key for d in definitions})
     if unknown:
-        raise DomainError(f"Unknown custom fields: {', '.join(unknown)}.",
-                          {f"custom.{key}": "Unknown custom field." for key in unknown})
+        raise DomainError(_("Unknown custom fields: %(keys)s.", keys=", ".join(unknown)),
+                          {f"custom.{key}": _("Unknown custom field.") for key in unknown})
     raw.update({f"custom.{key}": value for key, value in custom.items()})
     return raw
 

@@ -11,6 +11,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, false, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -46,14 +48,15 @@ from app.extensions import db
 
 TRASH_DAYS = 30
 MODELS: dict[str, type[Record]] = {Entity.CONTACT: Contact, Entity.COMPANY: Company, Entity.DEAL: Deal}
-LABELS = {Entity.CONTACT: "Contact", Entity.COMPANY: "Company", Entity.DEAL: "Deal"}
+NOT_FOUND = {Entity.CONTACT: _l("Contact not found."), Entity.COMPANY: _l("Company not found."),
+             Entity.DEAL: _l("Deal not found.")}
 
 
 def model_for(entity: str) -> type[Record]:
     try:
         return MODELS[Entity(entity)]
     except ValueError:
-        raise NotFound("No such kind of record.") from None
+        raise NotFound(_("No such kind of record.")) from None
 
 
 # -- reading one record ------------------------------------------------------------------------
@@ -65,7 +68,7 @@ def get_record(org_id: int, entity: str, record_id: int, trashed: bool = False) 
     stmt = stmt.where(model.deleted_at.is_not(None) if trashed else model.deleted_at.is_(None))
     record = db.session.scalar(stmt)
     if record is None:
-        raise NotFound(f"{LABELS[Entity(entity)]} not found.")
+        raise NotFound(str(NOT_FOUND[Entity(entity)]))
     return record
 
 
@@ -118,7 +121,7 @@ def resolve_owner(org_id: int, value: Any) -> int | None:
         stmt = stmt.where(func.lower(User.email) == str(value).strip().lower())
     found = db.session.scalar(stmt)
     if found is None:
-        raise ValueError("not a member of this organization")
+        raise ValueError(_("not a member of this organization"))
     return found
 
 
@@ -131,7 +134,7 @@ def resolve_company(org_id: int, value: Any, create: bool = True) -> Company | N
         company = db.session.scalar(select(Company).where(
             Company.org_id == org_id, Company.id == company_id, Company.deleted_at.is_(None)))
         if company is None:
-            raise ValueError("no such company")
+            raise ValueError(_("no such company"))
         return company
     name = str(value).strip()[:200]
     company = db.session.scalar(select(Company).where(
@@ -167,15 +170,16 @@ def resolve_contact(org_id: int, value: Any) -> Contact | None:
         try:
             stmt = stmt.where(Contact.phone == canonical_phone(detail, phone_region(org_id)))
         except ValueError:
-            raise ValueError("no such contact") from None
+            raise ValueError(_("no such contact")) from None
     else:
         full_name = func.trim(Contact.first_name + " " + Contact.last_name)
         stmt, by_name = stmt.where(func.lower(full_name) == text.lower()), True
     found = list(db.session.scalars(stmt.order_by(Contact.id).limit(2)))
     if not found:
-        raise ValueError("no such contact")
+        raise ValueError(_("no such contact"))
     if len(found) > 1 and by_name:  # a handle or number two contacts share: the oldest, as before
-        raise ValueError(f"more than one contact is called {text}; pick one of the suggestions")
+        raise ValueError(_("more than one contact is called %(name)s; pick one of the suggestions",
+                           name=text))
     return found[0]
 
 
@@ -249,14 +253,15 @@ def _apply(org_id: int, entity: str, record: Record, cleaned: Cleaned) -> Any:
                 record.tags = tags_from(org_id, value)
         except ValueError as err:
             label = next(f.label for f in FIELDS[entity] if f.name == name)
-            errors[name] = f"{label}: {err}."
+            errors[name] = _("%(field)s: %(error)s.", field=label, error=err)
     if isinstance(record, Deal) and status and stage is None and status != (record.status or "open"):
         try:
             stage = stage_keeper().for_status(org_id, record, status)
         except ValueError as err:
-            errors["status"] = f"Status: {err}."
+            errors["status"] = _("%(field)s: %(error)s.", field=next(
+                f.label for f in FIELDS[entity] if f.name == "status"), error=err)
     if errors:
-        raise DomainError("Some fields need attention.", errors)
+        raise DomainError(_("Some fields need attention."), errors)
     if cleaned.custom:
         record.custom = {**(record.custom or {}), **cleaned.custom}
         record.custom = {k: v for k, v in record.custom.items() if v is not None}
@@ -289,7 +294,7 @@ def not_editable_by(actor: Membership, model: type[Record]):
 def check_edit(actor: Membership, record: Record) -> None:
     """Raises Forbidden unless ``actor`` may edit ``record``."""
     if not can_edit(actor, record):
-        raise Forbidden("You can edit only the records you own. Ask a manager to reassign it.")
+        raise Forbidden(_("You can edit only the records you own. Ask a manager to reassign it."))
 
 
 def snapshot(entity: str, record: Record) -> dict[str, Any]:
@@ -371,7 +376,7 @@ def update_record(actor: Membership, entity: str, record_id: int, raw: dict[str,
     record = get_record(actor.org_id, entity, record_id)
     check_edit(actor, record)
     if "owner" in raw and not can(actor.role, Permission.RECORDS_EDIT_ALL):
-        raise Forbidden("Only managers and above can reassign records.")
+        raise Forbidden(_("Only managers and above can reassign records."))
     before = snapshot(entity, record)
     cleaned = clean(entity, raw, custom_fields(actor.org_id, entity), partial=partial,
                     region=phone_region(actor.org_id))
@@ -404,12 +409,12 @@ def close_deal(actor: Membership, deal_id: int, outcome: Any, reason: Any = None
     RuleBroken names what "Won" still needs). A lost deal needs its reason, the one thing a team
     learns from losing it. Raises NotFound, Forbidden or DomainError with field messages."""
     if outcome not in OUTCOMES:
-        raise DomainError("Choose won or lost.", {"status": "Choose won or lost."})
+        raise DomainError(_("Choose won or lost."), {"status": _("Choose won or lost.")})
     raw: dict[str, Any] = {"status": outcome}
     if outcome == DealStatus.LOST.value:
         text = reason.strip() if isinstance(reason, str) else ""
         if not text:
-            message = "Say why the deal was lost."
+            message = _("Say why the deal was lost.")
             raise DomainError(message, {"lost_reason": message})
         raw["lost_reason"] = text
     return update_record(actor, Entity.DEAL, deal_id, raw)
@@ -424,9 +429,9 @@ def add_note(actor: Membership, entity: str, record_id: int, body: str) -> Activ
     record = get_record(actor.org_id, entity, record_id)
     text = (body or "").strip()
     if not text:
-        raise DomainError("Write something first.", {"body": "The note is empty."})
+        raise DomainError(_("Write something first."), {"body": _("The note is empty.")})
     if len(text) > 20_000:
-        raise DomainError("That note is too long.", {"body": "At most 20,000 characters."})
+        raise DomainError(_("That note is too long."), {"body": _("At most 20,000 characters.")})
     activity = record_activity(actor, entity, record, "note", body=text)
     db.session.flush()
     return activity
@@ -517,7 +522,7 @@ def merge_contacts(actor: Membership, keep_id: int, other_ids: Iterable[int]) ->
     keep = get_record(actor.org_id, Entity.CONTACT, keep_id)
     others = [get_record(actor.org_id, Entity.CONTACT, i) for i in dict.fromkeys(other_ids) if i != keep_id]
     if not others:
-        raise DomainError("Pick at least one other contact to merge.")
+        raise DomainError(_("Pick at least one other contact to merge."))
     for other in others:
         for f in FIELDS[Entity.CONTACT]:
             if f.reference in (None, "company") and getattr(keep, f.name, None) in (None, "", False):
