@@ -40,7 +40,7 @@ fuzz: install-dev
 # language's .po (then translate what is new), compile the .mo files the app reads (committed).
 CATALOGS := app/translations
 i18n-extract: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _lp:1c,2 -k lazy_pgettext:1c,2 --no-location --sort-output \
 	  --project "Relay CRM" -o $(CATALOGS)/messages.pot .
 i18n-update: i18n-extract
 	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching --ignore-obsolete

@@ -17,20 +17,22 @@ from tests.conftest import csrf_token, sign_in_as
 
 ROOT = Path(__file__).resolve().parents[2]
 # As `make i18n-extract` reads them: pybabel's own keywords (N_ among them) and the lazy ones.
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "_lp": ((1, "c"), 2),
+            "lazy_pgettext": ((1, "c"), 2)}
 RU = "Accept-Language", "ru-RU,ru;q=0.9,en;q=0.5"
 
 
-def extracted() -> set[str]:
-    """Every message the code marks, read as `make i18n-extract` reads it (babel.cfg)."""
+def extracted() -> set[tuple[str | None, str]]:
+    """Every message the code marks, as (context, msgid), read as `make i18n-extract` reads it
+    (babel.cfg)."""
     config = ConfigParser()
     config.read(ROOT / "babel.cfg")
     method_map = [(section.split(": ", 1)[1], section.split(":", 1)[0]) for section in config.sections()]
     options = {pattern: dict(config[f"{method}: {pattern}"]) for pattern, method in method_map}
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
+    for _file, _line, message, _comments, context in extract_from_dir(
             str(ROOT), method_map, options_map=options, keywords=KEYWORDS):
-        found.add(message if isinstance(message, str) else message[0])
+        found.add((context, message if isinstance(message, str) else message[0]))
     return found
 
 
@@ -41,7 +43,7 @@ def catalog(language: str):
 
 def test_the_russian_catalog_translates_every_marked_message_and_holds_nothing_stale():
     ru = catalog("ru")
-    held = {m.id if isinstance(m.id, str) else m.id[0]: m for m in ru if m.id}
+    held = {(m.context, m.id if isinstance(m.id, str) else m.id[0]): m for m in ru if m.id}
     marked = extracted()
     assert marked, "nothing is marked for translation"
     assert sorted(marked - held.keys()) == [], "marked but not in the catalog: run make i18n-update"

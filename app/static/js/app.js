@@ -147,15 +147,19 @@
     document.body.classList.add("is-live");
   });
   // The server ended this browser's session: show the sign-in page. A request still out (the
-  // sign-out form itself, say) gets there on its own: its answer is the sign-in page or a 401.
+  // sign-out form itself, say, boosted or a whole-page submit) gets there on its own: its answer is
+  // the sign-in page or a 401.
   var CLOSE_SIGNED_OUT = 4001;
   var requestsOut = 0;
+  var leaving = false;
   document.addEventListener("htmx:beforeRequest", function () { requestsOut += 1; });
   document.addEventListener("htmx:afterRequest", function () { requestsOut = Math.max(0, requestsOut - 1); });
+  window.addEventListener("beforeunload", function () { leaving = true; });
+  window.addEventListener("pageshow", function () { leaving = false; });
   document.addEventListener("htmx:wsClose", function (evt) {
     document.body.classList.remove("is-live");
     var closed = evt.detail && evt.detail.event;
-    if (closed && closed.code === CLOSE_SIGNED_OUT && requestsOut === 0) window.location.reload();
+    if (closed && closed.code === CLOSE_SIGNED_OUT && requestsOut === 0 && !leaving) window.location.reload();
   });
 
   document.addEventListener("click", function (evt) {

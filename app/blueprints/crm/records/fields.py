@@ -15,20 +15,13 @@ from decimal import Decimal
 from typing import Any
 
 from babel.numbers import format_decimal
-from flask_babel import LazyString, force_locale, get_locale, ngettext
+from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 
 from app import canonical
 from app.blueprints.crm.models import CustomField, CustomFieldKind, DealStatus, Entity
-
-
-def worded(text: Any) -> LazyString:
-    """A lazy text whose msgid carries a context before a "|" ("record owner|Owner"), for a word
-    English shares between meanings Russian tells apart (a record's owner is «Ответственный», the
-    role «Владелец»): the catalog's one msgid per meaning, the context cut off where nothing
-    translates it (English). GLib's ``Q_`` convention; templates cut it with ``.split("|")|last``."""
-    return LazyString(lambda: str(text).split("|", 1)[-1])
 
 
 def number(n: int | Decimal) -> str:
@@ -36,7 +29,8 @@ def number(n: int | Decimal) -> str:
     return format_decimal(n, locale=get_locale() or "en")
 
 
-OWNER = worded(_l("record owner|Owner"))
+# "Owner" in its record sense («Ответственный»), apart from the role («Владелец»).
+OWNER = _lp("record owner", "Owner")
 
 
 @dataclass(frozen=True)
@@ -112,7 +106,7 @@ CONTACT_FIELDS = (
           aliases=("telegram id", "tg id", "tg user id", "user id")),
     Field("company", _l("Company"), reference="company",
           aliases=("company name", "organization", "organisation", "account")),
-    Field("title", worded(_l("job title|Title")), _text(120), aliases=("job title", "position", "role")),
+    Field("title", _lp("job title", "Title"), _text(120), aliases=("job title", "position", "role")),
     Field("timezone", _l("Timezone"), canonical.timezone, aliases=("time zone", "tz")),
     Field("owner", OWNER, reference="owner", aliases=("owner email", "assigned to", "contact owner")),
     Field("tags", _l("Tags"), reference="tags", aliases=("labels", "tag")),

@@ -17,9 +17,10 @@ from zoneinfo import available_timezones
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 
 from app.blueprints.crm.models import CustomField, CustomFieldKind, DealStatus, Record
-from app.blueprints.crm.records.fields import FIELDS, worded
+from app.blueprints.crm.records.fields import FIELDS
 from app.canonical import currency_choices, timezone_label
 
 KINDS = {"email": "email", "phone": "tel", "notes": "textarea", "do_not_contact": "checkbox",
@@ -31,9 +32,9 @@ HINTS = {"phone": _l("With the country code, e.g. +44 20 7946 0958; a number of 
          "company": _l("Pick one, or type a new name to add the company."),
          "telegram_username": _l("Without the @.")}
 # A deal's status as people read it (a deal is feminine in Russian: выиграна, проиграна).
-STATUS_LABELS = {DealStatus.OPEN: worded(_l("deal status|Open")),
-                 DealStatus.WON: worded(_l("deal status|Won")),
-                 DealStatus.LOST: worded(_l("deal status|Lost"))}
+STATUS_LABELS = {DealStatus.OPEN: _lp("deal status", "Open"),
+                 DealStatus.WON: _lp("deal status", "Won"),
+                 DealStatus.LOST: _lp("deal status", "Lost")}
 UNASSIGNED = _l("Unassigned")
 
 
