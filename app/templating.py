@@ -15,7 +15,7 @@ from babel.dates import format_skeleton
 from babel.numbers import format_compact_currency, format_compact_decimal, format_currency, format_decimal
 from babel.units import format_unit
 from flask import Flask, current_app, g, has_request_context, request, url_for
-from flask_babel import get_locale
+from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
@@ -172,7 +172,15 @@ def _oob(html: str) -> Markup:
     return Markup(oob(str(html)))  # noqa: S704 - our own rendered, already escaped template output
 
 
+def _finalize(value: object) -> object:
+    """Every ``{{ value }}`` passes here before it is escaped. A lazy translation is text, not
+    markup, but Flask-Babel's LazyString offers ``__html__``, which would let the values filled into
+    it (a CSV cell, a person's name) through unescaped: it is made plain text first."""
+    return str(value) if isinstance(value, LazyString) else value
+
+
 def init_templating(app: Flask) -> None:
+    app.jinja_env.finalize = _finalize
     app.jinja_env.globals.update(asset=asset, can=can, Permission=Permission)
     app.jinja_env.filters.update(duration=duration, money=money, number=number, oob=_oob, phone=phone_display,
                                  when=when, role_name=lambda role: Role(role).label)

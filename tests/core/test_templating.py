@@ -82,3 +82,14 @@ def test_a_calendar_day_is_written_as_the_browser_writes_it_and_is_no_moment(app
         assert when(date(2027, 3, 1), "day") == '<time datetime="2027-03-01" data-local="day">1 мар. 2027\u202fг.</time>'
 
 
+
+
+def test_a_lazy_translation_filled_with_data_is_escaped_like_any_text(app):
+    from flask import render_template_string
+    from flask_babel import lazy_gettext
+
+    cell = '<img src=x onerror="alert(1)">'
+    with app.test_request_context("/"):
+        html = render_template_string("<p>{{ error }}</p>", error=lazy_gettext("Stage: no stage named %(stage)s.",
+                                                                               stage=cell))
+    assert html == "<p>Stage: no stage named &lt;img src=x onerror=&#34;alert(1)&#34;&gt;.</p>"
