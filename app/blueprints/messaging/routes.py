@@ -248,7 +248,7 @@ def start_chat(record_id: int):
         db.session.rollback()
         if isinstance(err, Forbidden | NotFound):
             raise
-        flash(err.message, "error")
+        flash(str(err.message), "error")  # plain text: a lazy one would be stored as markup
         deal_id = _form_id("deal_id")
         back = (url_for("crm.detail", entities="deals", record_id=deal_id) if deal_id is not None
                 else url_for("crm.detail", entities="contacts", record_id=record_id))

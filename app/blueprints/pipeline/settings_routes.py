@@ -41,7 +41,7 @@ def _attempt(action, success: str, anchor=""):
                               failed=request.path, data=request.form)
     place = anchor(result) if callable(anchor) else anchor
     db.session.commit()
-    flash(success, "success")
+    flash(str(success), "success")  # plain text: a lazy one would be stored as markup
     return redirect(url_for("pipeline.settings") + place)
 
 
