@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+
 DEFAULT_CONFIG: dict[str, int] = {
     # Outreach budget: first messages to people who never wrote to this account.
     "new_chats_per_day": 30,
@@ -40,16 +42,16 @@ def validate(changes: dict[str, Any],
     merged = effective(current)
     for key, value in changes.items():
         if key not in DEFAULT_CONFIG:
-            errors[key] = "Unknown setting."
+            errors[key] = _("Unknown setting.")
             continue
         if isinstance(value, bool) or not isinstance(value, int):
-            errors[key] = "Must be a whole number."
+            errors[key] = _("Must be a whole number.")
             continue
         low, high = LIMITS[key]
         if not low <= value <= high:
-            errors[key] = f"Must be between {low} and {high}."
+            errors[key] = _("Must be between %(low)s and %(high)s.", low=low, high=high)
             continue
         merged[key] = value
     if not errors and merged["new_chat_gap_min_seconds"] > merged["new_chat_gap_max_seconds"]:
-        errors["new_chat_gap_min_seconds"] = "Must not exceed the maximum gap."
+        errors["new_chat_gap_min_seconds"] = _("Must not exceed the maximum gap.")
     return {k: v for k, v in merged.items() if DEFAULT_CONFIG[k] != v}, errors

@@ -12,16 +12,14 @@ from __future__ import annotations
 import ipaddress
 import socket
 
+from app.integrations.telegram.control import N_, said
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Names that only ever mean this machine or a private network (RFC 6761, 6762, 8375; *.internal
 # is what cloud providers give their private hosts).
 _LOCAL_NAME_SUFFIXES = ("localhost", "local", "internal", "localdomain", "home.arpa")
 
-REFUSED_ADDRESS = ("a loopback, private, link-local or reserved address, which the CRM does not "
-                   "connect through. Use a proxy on the public internet.")
-REFUSED_NAME = ("a local or internal host name, which the CRM does not connect through. Use a "
-                "proxy on the public internet.")
 
 
 def private_proxies_allowed() -> bool:
@@ -71,12 +69,23 @@ def is_local_name(host: str) -> bool:
 
 
 def host_refusal(host: str) -> str | None:
-    """Why a proxy at ``host`` is refused, in words for the ``proxy_host`` field; None when it may
-    be used (a public address, or a name that does not say it is local: resolving it is the
-    telegram process's check)."""
+    """Why a proxy at ``host`` is refused (a text ``control.said`` made: ``control.in_words`` says it
+    in the reader's language), for the ``proxy_host`` field; None when it may be used (a public
+    address, or a name that does not say it is local: resolving it is the telegram process's check)."""
     address = literal_address(host)
     if address is not None:
-        return None if is_public(address) else f"{address} is {REFUSED_ADDRESS}"
+        return None if is_public(address) else refused_address(str(address))
     if is_local_name(host):
-        return f"{host} is {REFUSED_NAME}"
+        return said(N_("%(host)s is a local or internal host name, which the CRM does not connect through. "
+                       "Use a proxy on the public internet."), host=host)
     return None
+
+
+def refused_address(address: str, host: str | None = None) -> str:
+    """Why a proxy at (or resolving to) a non-public ``address`` is refused, as ``said``."""
+    if host is not None:
+        return said(N_("%(host)s resolves to %(address)s, a loopback, private, link-local or reserved "
+                       "address, which the CRM does not connect through. Use a proxy on the public "
+                       "internet."), host=host, address=address)
+    return said(N_("%(address)s is a loopback, private, link-local or reserved address, which the CRM "
+                   "does not connect through. Use a proxy on the public internet."), address=address)

@@ -11,6 +11,8 @@ from typing import Any
 
 import segno
 from flask import flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from app.blueprints.accounts import bp, gateway, live, service  # noqa: F401 - live: renderer, subscribers
@@ -24,21 +26,27 @@ from app.extensions import db
 from app.htmx import is_partial_request, render
 
 SETTING_LABELS = {
-    "new_chats_per_day": ("New chats per day", "First messages to people who never wrote to this account."),
-    "new_chat_gap_min_seconds": ("Shortest gap between new chats (s)", "Outreach waits at least this long."),
-    "new_chat_gap_max_seconds": ("Longest gap between new chats (s)", "…and at most this long, at random."),
-    "messages_per_hour": ("Messages per hour", "Every outbound message, replies included."),
-    "sync_dialogs": ("Chats to import", "How many recent chats the first sync brings in."),
-    "sync_messages_per_dialog": ("Messages per chat to import", "History the first sync brings in per chat."),
+    "new_chats_per_day": (_l("New chats per day"), _l("First messages to people who never wrote to this "
+                                                      "account.")),
+    "new_chat_gap_min_seconds": (_l("Shortest gap between new chats (s)"), _l("Outreach waits at least "
+                                                                              "this long.")),
+    "new_chat_gap_max_seconds": (_l("Longest gap between new chats (s)"), _l("…and at most this long, at "
+                                                                             "random.")),
+    "messages_per_hour": (_l("Messages per hour"), _l("Every outbound message, replies included.")),
+    "sync_dialogs": (_l("Chats to import"), _l("How many recent chats the first sync brings in.")),
+    "sync_messages_per_dialog": (_l("Messages per chat to import"),
+                                 _l("History the first sync brings in per chat.")),
 }
 
 
 @bp.app_template_filter("account_status")
 def account_status_label(status: str) -> str:
     """An account status in words, wherever an account is shown (pages, chats, live pushes)."""
-    return service.STATUS_LABELS.get(status, status)
+    return str(service.STATUS_LABELS.get(status, status))
 
 
+# Why an account is in its status, in the viewer's language (the telegram process says it in none).
+bp.app_template_filter("account_detail")(service.status_detail)
 # How an account is named for people, in every template (accounts pages, the inbox, live pushes).
 bp.app_template_filter("account_name")(service.account_name)
 
@@ -247,7 +255,7 @@ def label(account_id: int):
         return render("accounts/detail.html", block="name_card", status=422, values=request.form,
                       **_detail_context(account, errors=err.fields))
     db.session.commit()
-    return render("accounts/detail.html", block="name_card", toast="Name saved.",
+    return render("accounts/detail.html", block="name_card", toast=_("Name saved."),
                   **_detail_context(account, retitle=is_partial_request()))
 
 
@@ -262,7 +270,7 @@ def config(account_id: int):
         return render("accounts/detail.html", block="settings_card", status=422, values=request.form,
                       **_detail_context(account, errors=err.fields))
     db.session.commit()
-    return render("accounts/detail.html", block="settings_card", toast="Settings saved.",
+    return render("accounts/detail.html", block="settings_card", toast=_("Settings saved."),
                   **_detail_context(account))
 
 
@@ -278,7 +286,7 @@ def proxy(account_id: int):
         return render("accounts/detail.html", block="proxy_card", status=422, values=values,
                       **_detail_context(account, errors=err.fields))
     db.session.commit()
-    saved = "Proxy saved. It is used from the next connection." if account.proxy else "Proxy removed."
+    saved = _("Proxy saved. It is used from the next connection.") if account.proxy else _("Proxy removed.")
     return render("accounts/detail.html", block="proxy_card", toast=saved, **_detail_context(account))
 
 
@@ -288,7 +296,7 @@ def agents(account_id: int):
     ids = [int(i) for i in request.form.getlist("agents") if i.isdigit()]
     service.set_agents(g.membership, account, ids)
     db.session.commit()
-    return render("accounts/detail.html", block="agents_card", toast="Agents saved.",
+    return render("accounts/detail.html", block="agents_card", toast=_("Agents saved."),
                   **_detail_context(account))
 
 
@@ -297,7 +305,7 @@ def disconnect(account_id: int):
     account = service.get_managed_account(g.membership, account_id)
     service.disconnect(g.membership, account, gateway.telegram(timeout=5), ip=request.remote_addr)
     db.session.commit()
-    flash("Account disconnected. Its chats stay in the inbox; sign in again to reconnect.", "success")
+    flash(_("Account disconnected. Its chats stay in the inbox; sign in again to reconnect."), "success")
     return redirect(url_for("accounts.detail", account_id=account_id))
 
 
@@ -308,5 +316,5 @@ def remove(account_id: int):
     service.remove_account(g.membership, account, gateway.telegram(timeout=5), ip=request.remote_addr)
     db.session.commit()
     gateway.forget_step(account_id)
-    flash(f"{name} removed with its chats and messages.", "success")
+    flash(_("%(name)s removed with its chats and messages.", name=name), "success")
     return redirect(url_for("accounts.index"))

@@ -17,6 +17,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import ColumnElement, and_, delete, insert, not_, select
 
 from app import audit, canonical
@@ -32,7 +35,7 @@ from app.errors import DomainError, NotFound
 from app.events import emit
 from app.extensions import db, redis_store
 from app.integrations.telegram import control, leases
-from app.integrations.telegram.control import ControlError
+from app.integrations.telegram.control import N_, ControlError, in_words, said
 
 Ask = Callable[..., dict[str, Any]]  # ask(op, account_id=..., **args) -> result; raises ControlError
 
@@ -55,7 +58,8 @@ REFUSAL_STATUS = {"flood_wait": 429, "telegram_unavailable": 503}
 
 
 class TelegramRefused(DomainError):
-    """Telegram (or the telegram process) said no; ``code`` is the process's machine-readable code."""
+    """Telegram (or the telegram process) said no; ``code`` is the process's machine-readable code,
+    ``message`` the process's text in the viewer's language (``control.call`` says it so)."""
 
     def __init__(self, code: str, message: str) -> None:
         field = REFUSAL_FIELDS.get(code)
@@ -110,7 +114,7 @@ def get_account(viewer: Viewer, account_id: int) -> BDAccount:
     account = db.session.scalar(select(BDAccount).where(BDAccount.org_id == viewer.org_id,
                                                         BDAccount.id == account_id))
     if account is None or not can_see_account(viewer, account):
-        raise NotFound("Telegram account not found.")
+        raise NotFound(_("Telegram account not found."))
     return account
 
 
@@ -143,18 +147,18 @@ def normalize_phone(raw: str | None, region: str | None = None) -> str:
     """E.164; a number without its country code is read in ``region`` (the organization's default
     country). Raises DomainError on the ``phone`` field (blank, not text, not a number)."""
     if raw is not None and not isinstance(raw, str):
-        raise DomainError("Phone: send the number as text, e.g. \"+44 7700 900123\".",
-                          {"phone": "Send the number as text."})
+        raise DomainError(_("Phone: send the number as text, e.g. “+44 7700 900123”."),
+                          {"phone": _("Send the number as text.")})
     text = (raw or "").strip()
     if not text:
-        raise DomainError("Enter the account's phone number.", {"phone": "Enter a phone number."})
+        raise DomainError(_("Enter the account's phone number."), {"phone": _("Enter a phone number.")})
     digits = re.sub(r"\D", "", text)
     if _TEST_NUMBER.match(digits):
         return "+" + digits
     try:
         return canonical.phone(text, region)
     except ValueError as err:
-        message = f"Phone: {err}."
+        message = _("Phone: %(error)s.", error=str(err))
         raise DomainError(message, {"phone": message}) from None
 
 
@@ -219,26 +223,27 @@ def clean_proxy(raw: dict[str, Any] | None, vault: SessionVault,
     not_text = [key for key in PROXY_TEXT_FIELDS
                 if raw.get(key) is not None and not isinstance(raw[key], str)]
     if not_text:
-        raise DomainError("Check the proxy settings.", {f"proxy_{key}": "Must be text." for key in not_text})
+        raise DomainError(_("Check the proxy settings."),
+                          {f"proxy_{key}": _("Must be text.") for key in not_text})
     if not (raw.get("host") or "").strip():
         return None
     errors: dict[str, str] = {}
     scheme = str(raw.get("scheme") or "socks5").strip().lower()
     if scheme not in PROXY_SCHEMES:
-        errors["proxy_scheme"] = f"One of {', '.join(PROXY_SCHEMES)}."
+        errors["proxy_scheme"] = _("One of %(choices)s.", choices=", ".join(PROXY_SCHEMES))
     host = str(raw.get("host")).strip()
     if len(host) > 253 or not re.fullmatch(r"[A-Za-z0-9.\-:\[\]]+", host):
-        errors["proxy_host"] = "A host name or IP address."
+        errors["proxy_host"] = _("A host name or IP address.")
     elif not allow_private and (refusal := proxy_hosts.host_refusal(host)):
-        errors["proxy_host"] = refusal
+        errors["proxy_host"] = in_words(refusal)
     port_raw = raw.get("port")
     port = port_raw if isinstance(port_raw, int) and not isinstance(port_raw, bool) else (
         int(port_raw) if isinstance(port_raw, str) and port_raw.strip().isdigit() else None)
     if port is None or not 1 <= port <= 65535:
-        errors["proxy_port"] = "A port from 1 to 65535."
+        errors["proxy_port"] = _("A port from 1 to 65535.")
     username = str(raw.get("username") or "").strip()[:128] or None
     if errors:
-        raise DomainError("Check the proxy settings.", errors)
+        raise DomainError(_("Check the proxy settings."), errors)
     stored: dict[str, Any] = {"scheme": scheme, "host": host, "port": port, "username": username}
     password = str(raw.get("password") or "")
     if password:
@@ -270,7 +275,7 @@ def create_account(actor: Membership, phone: str | None, vault: SessionVault,
     taken = db.session.scalar(select(BDAccount.id).where(BDAccount.org_id == actor.org_id,
                                                          BDAccount.phone == number))
     if taken is not None:
-        message = "This number is already connected. Open it in the list to sign in again."
+        message = _("This number is already connected. Open it in the list to sign in again.")
         raise DomainError(message, {"phone": message})
     return _new_account(actor, number, stored_proxy)
 
@@ -286,7 +291,7 @@ def create_qr_account(actor: Membership, vault: SessionVault, proxy: dict[str, A
 
 def _new_account(actor: Membership, phone: str, proxy: dict[str, Any] | None) -> BDAccount:
     account = BDAccount(org_id=actor.org_id, phone=phone, proxy=proxy, created_by_id=actor.user_id,
-                        status=AccountStatus.CONNECTING.value, status_detail="Waiting for sign-in")
+                        status=AccountStatus.CONNECTING.value, status_detail=said(N_("Waiting for sign-in")))
     db.session.add(account)
     db.session.flush()
     return account
@@ -301,7 +306,7 @@ def start_login(actor: Membership, account: BDAccount, ask: Ask) -> dict[str, An
     The process is told who asked (``by``): the finished sign-in is audited as theirs."""
     require(actor, Permission.ACCOUNTS_MANAGE)
     if AccountStatus(account.status) not in RELOGIN_STATUSES:
-        raise DomainError("This account is signed in. Disconnect it first to sign in again.")
+        raise DomainError(_("This account is signed in. Disconnect it first to sign in again."))
     return _ask(ask, "login.start", account.id, by=actor.user_id)
 
 
@@ -311,7 +316,8 @@ def submit_code(actor: Membership, account: BDAccount, code: str | None, ask: As
     require(actor, Permission.ACCOUNTS_MANAGE)
     cleaned = re.sub(r"\s|-", "", code) if isinstance(code, str) else ""
     if not cleaned.isdigit() or not 3 <= len(cleaned) <= 10:
-        raise DomainError("Enter the code Telegram sent you.", {"code": "Enter the digits of the code."})
+        raise DomainError(_("Enter the code Telegram sent you."), {"code": _("Enter the digits of the "
+                                                                             "code.")})
     return _ask(ask, "login.code", account.id, code=cleaned)
 
 
@@ -321,10 +327,10 @@ def submit_password(actor: Membership, account: BDAccount, password: str | None,
     DomainError on the ``password`` field (blank, not text), or TelegramRefused."""
     require(actor, Permission.ACCOUNTS_MANAGE)
     if password is not None and not isinstance(password, str):
-        raise DomainError("Send the password as text.", {"password": "Send the password as text."})
+        raise DomainError(_("Send the password as text."), {"password": _("Send the password as text.")})
     if not password:
-        raise DomainError("Enter the two-step verification password.",
-                          {"password": "Enter the password."})
+        raise DomainError(_("Enter the two-step verification password."),
+                          {"password": _("Enter the password.")})
     return _ask(ask, "login.password", account.id, password=password)
 
 
@@ -349,12 +355,15 @@ def rename_account(actor: Membership, account: BDAccount, label: str | None, *,
     organization's), or DomainError on the ``label`` field (not text, too long)."""
     require(actor, Permission.ACCOUNTS_MANAGE)
     if account.org_id != actor.org_id:
-        raise NotFound("Telegram account not found.")
+        raise NotFound(_("Telegram account not found."))
     if label is not None and not isinstance(label, str):
-        raise DomainError("Send the name as text.", {"label": "Send the name as text."})
+        raise DomainError(_("Send the name as text."), {"label": _("Send the name as text.")})
     clean = (label or "").strip() or None
     if clean and len(clean) > LABEL_MAX:
-        raise DomainError("That name is too long.", {"label": f"Use at most {LABEL_MAX} characters."})
+        raise DomainError(_("That name is too long."),
+                          {"label": ngettext("Use at most %(num)d character.", "Use at most %(num)d "
+                                                                               "characters.",
+                                             LABEL_MAX)})
     if clean != account.label:
         audit.record("account.renamed", org_id=account.org_id, actor_id=actor.user_id, target=account, ip=ip,
                      old=account.label, new=clean)
@@ -371,7 +380,7 @@ def update_config(actor: Membership, account: BDAccount, changes: dict[str, Any]
                for k, v in changes.items()}
     stored, errors = account_config.validate(changes, account.config)
     if errors:
-        raise DomainError("Some settings need attention.", errors)
+        raise DomainError(_("Some settings need attention."), errors)
     account.config = stored or None
     db.session.flush()
     return account_config.effective(account.config)
@@ -394,8 +403,8 @@ def set_agents(actor: Membership, account: BDAccount, user_ids: Iterable[int]) -
     members = set(db.session.scalars(select(Membership.user_id).where(
         Membership.org_id == actor.org_id, Membership.user_id.in_(wanted)))) if wanted else set()
     if wanted - members:
-        raise DomainError("Only members of the organization can be given an account.",
-                          {"agents": "Pick members of this organization."})
+        raise DomainError(_("Only members of the organization can be given an account."),
+                          {"agents": _("Pick members of this organization.")})
     db.session.execute(delete(bd_account_agent).where(bd_account_agent.c.account_id == account.id))
     if wanted:
         db.session.execute(insert(bd_account_agent),
@@ -428,7 +437,7 @@ def disconnect(actor: Membership, account: BDAccount, ask: Ask, *, ip: str | Non
     old_status = account.status
     account.sealed_session = None
     account.status = AccountStatus.NEEDS_LOGIN.value
-    account.status_detail = "Disconnected from the CRM. Sign in again to reconnect."
+    account.status_detail = said(N_("Disconnected from the CRM. Sign in again to reconnect."))
     account.updated_at = utcnow()
     db.session.flush()
     emit(AccountStatusChanged(org_id=account.org_id, actor_id=actor.user_id, account_id=account.id,
@@ -467,14 +476,20 @@ def _disconnect_best_effort(account: BDAccount, ask: Ask) -> bool:
 # -- presentation ------------------------------------------------------------------------------
 
 STATUS_LABELS = {
-    AccountStatus.CONNECTING: "Connecting",
-    AccountStatus.ONLINE: "Online",
-    AccountStatus.OFFLINE: "Offline",
-    AccountStatus.NEEDS_LOGIN: "Needs re-login",
-    AccountStatus.LIMITED: "Limited",
-    AccountStatus.BANNED: "Banned",
-    AccountStatus.DEACTIVATED: "Deactivated",
+    AccountStatus.CONNECTING: _l("Connecting"),
+    AccountStatus.ONLINE: _l("Online"),
+    AccountStatus.OFFLINE: _l("Offline"),
+    AccountStatus.NEEDS_LOGIN: _l("Needs re-login"),
+    AccountStatus.LIMITED: _l("Limited"),
+    AccountStatus.BANNED: _l("Banned"),
+    AccountStatus.DEACTIVATED: _l("Deactivated"),
 }
+
+
+def status_detail(account: BDAccount) -> str:
+    """Why the account is in its status, in the viewer's language ("" when nothing is said): the
+    telegram process writes it in no language (``control.said``)."""
+    return in_words(account.status_detail)
 
 
 def account_name(account: BDAccount) -> str:
@@ -486,11 +501,11 @@ def account_name(account: BDAccount) -> str:
         return account.display_name
     if account.username:
         return f"@{account.username}"
-    return "QR sign-in" if is_pending_qr(account) else account.phone
+    return _("QR sign-in") if is_pending_qr(account) else account.phone
 
 
 def status_json(account: BDAccount) -> dict[str, Any]:
-    return {"id": account.id, "status": account.status, "status_detail": account.status_detail,
+    return {"id": account.id, "status": account.status, "status_detail": status_detail(account) or None,
             "limited_until": account.limited_until.isoformat() if account.limited_until else None,
             "connected_at": account.connected_at.isoformat() if account.connected_at else None,
             "synced_at": account.synced_at.isoformat() if account.synced_at else None}

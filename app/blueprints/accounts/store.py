@@ -22,6 +22,7 @@ from app.blueprints.accounts.vault import SessionVault
 from app.db_types import utcnow
 from app.events import emit
 from app.extensions import db
+from app.integrations.telegram.control import in_words, is_said
 
 # Statuses in which a signed-in account is kept connected by some telegram process.
 RUNNABLE = (AccountStatus.CONNECTING, AccountStatus.ONLINE, AccountStatus.OFFLINE, AccountStatus.LIMITED)
@@ -94,11 +95,13 @@ def load(account_id: int, vault: SessionVault) -> AccountInfo | None:
 
 
 KEEP: Any = object()
+DETAIL_LENGTH = 300  # BDAccount.status_detail
 
 
 def set_status(account_id: int, status: str, *, detail: str | None = None,
                limited_until: datetime | None = KEEP, **fields: Any) -> bool:
-    """Move the account to ``status`` (with a human ``detail``); False when the row is gone.
+    """Move the account to ``status`` (with a human ``detail``: a text ``control.said`` made, which the
+    pages say in their viewer's language, or a plain one); False when the row is gone.
 
     ``limited_until`` stays as it is unless given: a limit outlives reconnects and restarts, and
     only ending it (None) lifts it. ``fields`` sets other columns (connected_at, ...).
@@ -108,7 +111,7 @@ def set_status(account_id: int, status: str, *, detail: str | None = None,
         return False
     before = (account.status, account.status_detail, account.limited_until)
     account.status = str(status)
-    account.status_detail = detail[:300] if detail else None
+    account.status_detail = _fitting(detail)
     if limited_until is not KEEP:
         account.limited_until = limited_until
     for name, value in fields.items():
@@ -117,6 +120,15 @@ def set_status(account_id: int, status: str, *, detail: str | None = None,
         emit(AccountStatusChanged(org_id=account.org_id, actor_id=None, account_id=account.id,
                                   old_status=before[0], new_status=account.status))
     return True
+
+
+def _fitting(detail: str | None) -> str | None:
+    """The detail as its column holds it: one too long to keep ``said`` is kept in English words."""
+    if not detail:
+        return None
+    if is_said(detail) and len(detail) > DETAIL_LENGTH:
+        return in_words(detail)[:DETAIL_LENGTH]
+    return detail[:DETAIL_LENGTH]
 
 
 def save_login(account_id: int, sealed_session: str, *, telegram_user_id: int, username: str | None,

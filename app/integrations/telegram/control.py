@@ -8,7 +8,12 @@ a reply list the caller waits on with a timeout. Sends do not come through here:
 rows plus an RQ job on the holder's queue (``send_queue_name``).
 
 Request:  {"id", "op", "account_id", "args", "deadline"}   (deadline: epoch seconds; later = drop)
-Reply:    {"ok": true, "result": {...}}  or  {"ok": false, "code": "...", "message": "..."}
+Reply:    {"ok": true, "result": {...}}  or  {"ok": false, "code": "...", "message": "...", "said": "..."}
+
+Texts for people (a refusal's message, an account's status detail) are made in the telegram
+process, which answers no one in particular: it writes them in no language (``said``: the English
+message id and its values, as JSON), and the web says them in its viewer's language (``in_words``).
+A refusal's reply carries both its English ``message`` and the ``said`` form.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from babel.units import format_unit
+from flask_babel import get_locale, gettext, ngettext
 from redis import Redis
 
 from app.integrations.telegram import leases
@@ -44,9 +51,9 @@ class ControlError(Exception):
 class Unavailable(ControlError):
     """No telegram process answered in time (none running, or all busy)."""
 
-    def __init__(self, message: str = "The Telegram connection service is not answering. "
-                                      "Try again in a minute.") -> None:
-        super().__init__("telegram_unavailable", message)
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__("telegram_unavailable", message or gettext(
+            "The Telegram connection service is not answering. Try again in a minute."))
 
 
 def request_list(worker_id: str) -> str:
@@ -83,7 +90,8 @@ def call(redis: Redis, op: str, *, account_id: int | None = None, timeout: float
         raise Unavailable()
     reply = json.loads(answer[1])
     if not reply.get("ok"):
-        raise ControlError(reply.get("code", "telegram_error"), reply.get("message", "Telegram refused."))
+        message = reply.get("said") or reply.get("message") or said("Telegram refused.")
+        raise ControlError(reply.get("code", "telegram_error"), in_words(message))
     return reply.get("result") or {}
 
 
@@ -133,7 +141,11 @@ def answer(redis: Redis, request: Request, result: dict[str, Any] | None = None)
 
 
 def refuse(redis: Redis, request: Request, code: str, message: str) -> None:
-    _reply(redis, request, {"ok": False, "code": code, "message": message})
+    """``message``: a text ``said`` made (or plain English)."""
+    body = {"ok": False, "code": code, "message": in_words(message)}
+    if is_said(message):
+        body["said"] = message
+    _reply(redis, request, body)
 
 
 def _reply(redis: Redis, request: Request, body: dict[str, Any]) -> None:
@@ -146,3 +158,70 @@ def _reply(redis: Redis, request: Request, body: dict[str, Any]) -> None:
 
 def _reply_key(request_id: str) -> str:
     return f"tg:reply:{request_id}"
+
+
+# -- texts for people, in no language until read ---------------------------------------------------
+
+_SAID = '{"said": '
+
+
+def N_(message: str) -> str:  # noqa: N802 - the catalog's marker for a message said later
+    """Marks ``message`` for the catalog (``pybabel extract`` reads ``N_``) and returns it as it is."""
+    return message
+
+
+def said(message: str, /, **values: Any) -> str:
+    """A text for a person in no language yet: ``message`` (an English message id, marked for the
+    catalog where it is written: ``said(N_("..."))``) and its values, as JSON. A value may be a text
+    ``said`` made, or ``wait(seconds)``. ``in_words`` says it in the current language."""
+    return json.dumps({"said": message, "values": values}, ensure_ascii=False, default=str)
+
+
+def said_plural(singular: str, plural: str, count: int, /, **values: Any) -> str:
+    """``said`` with a count (``%(num)d`` in the messages): said with the language's plural form."""
+    return json.dumps({"said": singular, "plural": plural, "num": count, "values": values},
+                      ensure_ascii=False, default=str)
+
+
+def wait(seconds: float) -> dict[str, int]:
+    """A value for ``said``: a wait, said in its largest sensible unit ("45 seconds", "5 minutes")."""
+    return {"wait": int(seconds)}
+
+
+def is_said(text: Any) -> bool:
+    return isinstance(text, str) and text.startswith(_SAID)
+
+
+def in_words(text: str | None) -> str:
+    """A text ``said`` made, in the current language (a request's, else English); a plain text (one
+    stored before texts were kept this way, or another process's) through the catalog, as it is when
+    the catalog does not hold it."""
+    if not text:
+        return ""
+    if not is_said(text):
+        return gettext(text)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    values = {key: _value(value) for key, value in (data.get("values") or {}).items()}
+    if "plural" in data:
+        return ngettext(data["said"], data["plural"], int(data.get("num") or 0), **values)
+    return gettext(data["said"], **values) if values else gettext(data["said"])
+
+
+def _value(value: Any) -> Any:
+    if is_said(value):
+        return in_words(value)
+    if isinstance(value, dict) and "wait" in value:
+        return _wait_words(int(value["wait"]))
+    return value
+
+
+def _wait_words(seconds: int) -> str:
+    locale = get_locale() or "en"
+    if seconds < 90:
+        return format_unit(seconds, "duration-second", length="long", locale=locale)
+    if seconds < 5400:
+        return format_unit(round(seconds / 60), "duration-minute", length="long", locale=locale)
+    return format_unit(round(seconds / 3600), "duration-hour", length="long", locale=locale)

@@ -13,7 +13,7 @@ from app.blueprints.accounts.vault import SessionVault
 from app.db_types import utcnow
 from app.extensions import db, redis_store
 from app.integrations.telegram import control, leases
-from app.integrations.telegram.control import ControlError
+from app.integrations.telegram.control import ControlError, in_words
 from tests.factories import make_org
 from tests.integrations.telegram.conftest import PHONE
 from tests.integrations.telegram.runtime_kit import account_row, eventually, make_account, online
@@ -79,7 +79,7 @@ def test_two_step_accounts_ask_for_the_password_after_the_code(runtime, world):
     call("login.start", account)
 
     assert call("login.code", account, code="44444") == {"next": "password", "hint": "a horse"}
-    assert account_row(account.id).status_detail.startswith("Enter the account's two-step")
+    assert in_words(account_row(account.id).status_detail).startswith("Enter the account's two-step")
     assert refused("login.password", account, password="wrong horse").code == "password_invalid"
     assert call("login.password", account, password="correct horse") == {"next": "done"}
 
@@ -128,7 +128,7 @@ def test_qr_login_on_a_two_step_account_waits_for_the_password(runtime, world):
     runtime()
 
     world.accept_qr(call("login.qr", account)["url"], TWO_STEP)
-    eventually(lambda: (account_row(account.id).status_detail or "").startswith("Enter the account's"),
+    eventually(lambda: in_words(account_row(account.id).status_detail).startswith("Enter the account's"),
                what="the password asked for")
     assert call("login.qr", account, refresh=True) == {"next": "password", "hint": ""}
     assert call("login.password", account, password="pw") == {"next": "done"}
@@ -169,4 +169,4 @@ def test_a_login_whose_process_died_is_not_left_connecting_forever(runtime, worl
     runtime(login_idle_seconds=600)
 
     row = eventually(lambda: (r := account_row(account.id)).status == "needs_login" and r, what="ended")
-    assert row.status_detail == "The sign-in was not finished. Start again."
+    assert in_words(row.status_detail) == "The sign-in was not finished. Start again."

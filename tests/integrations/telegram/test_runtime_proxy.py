@@ -14,7 +14,7 @@ from app.blueprints.accounts.service import clean_proxy
 from app.blueprints.accounts.vault import SessionVault
 from app.extensions import db, redis_store
 from app.integrations.telegram import control
-from app.integrations.telegram.control import ControlError
+from app.integrations.telegram.control import ControlError, in_words
 from app.integrations.telegram.runtime.clients import build_client, telethon_proxy
 from app.integrations.telegram.runtime.proxy_guard import ProxyRefused
 from tests.conftest import TEST_SESSION_KEY
@@ -89,7 +89,7 @@ async def test_a_proxy_name_resolving_to_any_private_address_is_refused_before_d
     client = build_client(real_telegram(settings), None, None, proxy=stored_proxy())
     with pytest.raises(ProxyRefused) as refused:
         await client.connect()
-    assert f"{PROXY_NAME} resolves to" in refused.value.message
+    assert f"{PROXY_NAME} resolves to" in in_words(refused.value.message)
     assert not client.is_connected() and resolver.asked == [PROXY_NAME]
 
 
@@ -98,7 +98,7 @@ async def test_a_proxy_saved_on_a_loopback_address_before_the_rule_is_refused_un
     client = build_client(real_telegram(settings), None, None, proxy=stored_proxy("127.1"))
     with pytest.raises(ProxyRefused) as refused:
         await client.connect()
-    assert "127.0.0.1 is a loopback" in refused.value.message and resolver.asked == []
+    assert "127.0.0.1 is a loopback" in in_words(refused.value.message) and resolver.asked == []
 
 
 @async_test
@@ -128,9 +128,9 @@ def test_a_held_account_whose_proxy_resolves_locally_says_why_and_never_dials(ap
 
     runtime()
 
-    row = eventually(lambda: "proxy is refused" in (account_row(account.id).status_detail or "")
+    row = eventually(lambda: "proxy is refused" in in_words(account_row(account.id).status_detail)
                      and account_row(account.id), what="the refusal on the account")
-    assert row.status == AccountStatus.CONNECTING and "resolves to 127.0.0.1" in row.status_detail
+    assert row.status == AccountStatus.CONNECTING and "resolves to 127.0.0.1" in in_words(row.status_detail)
     assert row.sealed_session is not None  # a proxy problem is no reason to sign the account out
 
 
@@ -148,4 +148,4 @@ def test_a_login_through_a_proxy_resolving_locally_is_refused_on_the_proxy(app, 
 
     assert refusal.value.code == "proxy_refused" and "resolves to 192.168.0.10" in refusal.value.message
     row = account_row(account.id)
-    assert row.status == AccountStatus.NEEDS_LOGIN and "proxy is refused" in row.status_detail
+    assert row.status == AccountStatus.NEEDS_LOGIN and "proxy is refused" in in_words(row.status_detail)

@@ -35,6 +35,10 @@ batches (``import_batches``) so that its caller, the RQ job, commits after each 
 - **Counts**: every data row ends up created, updated, skipped or rejected; the figures are the
   rows written, and each created or updated record gets a timeline entry naming the import.
   Rejected rows are kept (``ImportRejection``) with their reasons and cells for the CSV download.
+  A reason (and a failed import's error) is written in every language of the interface at once
+  (the row's refusals are made again in each: parsing is pure) and read in the viewer's
+  (``status.in_viewers_language``); the page's download names its two extra columns in the
+  viewer's language, the API's keeps ``row`` and ``reason``.
 - **Dry run**: the same work, counted and rejected rows recorded, but no record is written.
 
 Modules: ``upload`` (storing and reading the file, preview), ``mapping`` (guess, check, queue),
@@ -59,8 +63,21 @@ from .mapping import (
     queue_import,
 )
 from .names import FULL_NAME, SplitName, split_full_name
-from .runner import BATCH_ROWS, MAX_RAW_CELL, _Run, fail_import, import_batches
-from .status import ENTITY_NAMES, finished, get_import, list_imports, percent, rejected_csv, status_word
+from .runner import BATCH_ROWS, MAX_RAW_CELL, _Run, fail_import, import_batches, may_run, refusal
+from .status import (
+    ENTITY_NAMES,
+    ENTITY_WORDS,
+    error_text,
+    every_language,
+    finished,
+    get_import,
+    in_language,
+    in_viewers_language,
+    list_imports,
+    percent,
+    rejected_csv,
+    status_word,
+)
 from .upload import (
     CHUNK_BYTES,
     ENCODING_LABELS,
@@ -74,9 +91,10 @@ from .upload import (
     start_import,
 )
 
-__all__ = ["BATCH_ROWS", "CHUNK_BYTES", "ENCODING_LABELS", "ENTITY_NAMES", "ENTITY_PATHS", "FULL_NAME",
-           "MAX_COLUMNS", "MAX_HEADER_BYTES", "MAX_RAW_CELL", "POLICIES", "POLICY_LABELS", "PREVIEW_BYTES",
-           "PREVIEW_ROWS", "Preview", "SplitName", "_Run", "check_mapping", "fail_import", "field_choices",
-           "finished", "get_import", "gives_names", "guess_mapping", "import_batches", "import_file",
-           "list_imports", "percent", "preview", "queue_import", "rejected_csv", "split_full_name",
-           "start_import", "status_word"]
+__all__ = ["BATCH_ROWS", "CHUNK_BYTES", "ENCODING_LABELS", "ENTITY_NAMES", "ENTITY_PATHS", "ENTITY_WORDS",
+           "FULL_NAME", "MAX_COLUMNS", "MAX_HEADER_BYTES", "MAX_RAW_CELL", "POLICIES", "POLICY_LABELS",
+           "PREVIEW_BYTES", "PREVIEW_ROWS", "Preview", "SplitName", "_Run", "check_mapping", "error_text",
+           "every_language", "fail_import", "field_choices", "finished", "get_import", "gives_names",
+           "guess_mapping", "import_batches", "import_file", "in_language", "in_viewers_language",
+           "list_imports", "may_run", "percent", "preview", "queue_import", "refusal", "rejected_csv",
+           "split_full_name", "start_import", "status_word"]

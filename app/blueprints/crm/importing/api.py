@@ -7,6 +7,7 @@ exactly as one started from the pages, and its status, counts and rejected rows 
 from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context, url_for
+from flask_babel import gettext as _
 
 from app.api.auth import protect
 from app.api.docs import MULTIPART, NO_NUL, documented, integer, obj, string
@@ -54,7 +55,7 @@ def as_json(imp: Import) -> dict:
         "total_rows": imp.total_rows, "processed_rows": imp.processed_rows,
         "counts": {"created": imp.created_count, "updated": imp.updated_count,
                    "skipped": imp.skipped_count, "rejected": imp.rejected_count},
-        "error": imp.error,
+        "error": importing.error_text(imp) or None,  # in the language of Accept-Language
         "created_at": imp.created_at.isoformat(),
         "started_at": imp.started_at.isoformat() if imp.started_at else None,
         "finished_at": imp.finished_at.isoformat() if imp.finished_at else None,
@@ -69,8 +70,8 @@ def _mapping_arg() -> dict[str, str] | None:
         return None
     mapping = load_json_field("mapping", raw)  # DomainError on mapping: malformed, too deep, a NUL
     if not isinstance(mapping, dict):
-        raise DomainError("mapping must be a JSON object of column header -> field name.",
-                          {"mapping": "Not a JSON object."})
+        raise DomainError(_("mapping must be a JSON object of column header -> field name."),
+                          {"mapping": _("Not a JSON object.")})
     return mapping
 
 
@@ -88,7 +89,7 @@ def _mapping_arg() -> dict[str, str] | None:
 def start(entities: str):
     upload = request.files.get("file")
     if upload is None:  # a plain form field named file passes the contract, which sees names only
-        raise DomainError("Attach the CSV as the multipart field 'file'.", {"file": "Not a file."})
+        raise DomainError(_("Attach the CSV as the multipart field 'file'."), {"file": _("Not a file.")})
     imp = importing.import_file(g.membership, entities, upload.filename or "upload.csv", upload.stream,
                                 mapping=_mapping_arg(), dedupe=request.form.get("dedupe", "skip"),
                                 dry_run=request.form.get("dry_run") == "true")

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from app import canonical
 from app.blueprints.crm.export.service import unescape_cell
 from app.blueprints.crm.models import Entity, Import
@@ -41,8 +43,37 @@ class _Row:
     values: dict[str, Any]  # column values (references resolved to ids); None = blank
     custom: dict[str, Any]
     tags: list[str]  # lower-cased tag names
-    errors: list[str]
+    errors: list[Any]  # lazy texts (``_l``): the run writes them in every language (``status``)
     keys: list[tuple] = field(default_factory=list)  # dedupe keys, once references are resolved
+
+
+class _Refusal:
+    """Why ``parse`` refuses ``cell``, in the language current when it is read: the refusal is
+    made again then (parsing is pure), so that a row's reason can be written in every language."""
+
+    __slots__ = ("cell", "parse")
+
+    def __init__(self, parse: Any, cell: str) -> None:
+        self.parse, self.cell = parse, cell
+
+    def __str__(self) -> str:
+        try:
+            self.parse(self.cell)
+        except ValueError as err:
+            return str(err)
+        return ""
+
+
+class _Lower:
+    """A label in lower case, in the language current when it is read."""
+
+    __slots__ = ("label",)
+
+    def __init__(self, label: Any) -> None:
+        self.label = label
+
+    def __str__(self) -> str:
+        return str(self.label).lower()
 
 
 class _Cleaner:
@@ -76,7 +107,8 @@ class _Cleaner:
         errors: list[str] = []
         width = self.width
         if len(cells) > width and any(c.strip() for c in cells[width:]):
-            errors.append(f"The row has {len(cells)} cells but the header names {width} columns.")
+            errors.append(_l("The row has %(cells)s cells but the header names %(columns)s columns.",
+                             cells=len(cells), columns=width))
         # What fields.clean(entity, row, custom, partial=True) does, unrolled over the mapped columns
         # only (tests hold the two to the same answers). unescape_cell undoes the formula guard our
         # export puts on cells such as "=Ada".
@@ -86,7 +118,7 @@ class _Cleaner:
             cell = unescape_cell(cells[i]) if i < n else ""
             if not cell.strip() and f.reference != "tags":
                 if f.required:
-                    errors.append(f"{f.label} is required.")
+                    errors.append(_l("%(field)s is required.", field=f.label))
                 else:
                     values[f.name] = None
             elif f.reference:
@@ -96,8 +128,8 @@ class _Cleaner:
             else:
                 try:
                     values[f.name] = f.parse(cell) if f.parse else cell.strip()
-                except ValueError as err:
-                    errors.append(f"{f.label}: {err}.")
+                except ValueError:
+                    errors.append(_l("%(field)s: %(error)s.", field=f.label, error=_Refusal(f.parse, cell)))
         if self.full_name is not None and not values.get("first_name") and not values.get("last_name"):
             cell = unescape_cell(cells[self.full_name]) if self.full_name < n else ""
             self._split_name(cell, values, errors)
@@ -107,8 +139,9 @@ class _Cleaner:
             if cell.strip():
                 try:
                     custom[definition.key] = parse_custom(definition, cell)
-                except ValueError as err:
-                    errors.append(f"{definition.label}: {err}.")
+                except ValueError:
+                    errors.append(_l("%(field)s: %(error)s.", field=definition.label,
+                                     error=_Refusal(lambda c, d=definition: parse_custom(d, c), cell)))
         tags: list[str] = []
         if "tags" in values:
             for name in str(values.pop("tags") or "").replace(";", ",").split(","):
@@ -117,7 +150,7 @@ class _Cleaner:
                     tags.append(name.lower())
                     self.tag_names.setdefault(name.lower(), name)
         if self.entity == Entity.CONTACT and not errors and not any(values.get(k) for k in IDENTITY):
-            errors.append("The row has no name, email, phone or Telegram handle.")
+            errors.append(_l("The row has no name, email, phone or Telegram handle."))
         row = _Row(number, cells, values, custom, tags, errors)
         if self.entity != Entity.DEAL and not errors:
             row.keys = self._keys(row)  # from cleaned values alone: made here, on the overlapped side
@@ -131,8 +164,9 @@ class _Cleaner:
         for f, part in zip(self.name_fields, split, strict=True):  # first_name, last_name
             try:
                 values[f.name] = f.parse(part) or None
-            except ValueError as err:
-                errors.append(f"Full name: the {f.label.lower()} is {err}.")
+            except ValueError:
+                errors.append(_l("Full name: the %(part)s is %(error)s.", part=_Lower(f.label),
+                                 error=_Refusal(f.parse, part)))
 
     def _plain_email(self, raw: str) -> str | None:
         """``canonical.email(raw)`` for a plain ASCII address, its domain checked once per import

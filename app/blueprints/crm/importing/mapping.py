@@ -7,6 +7,11 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import BinaryIO
 
+from babel.numbers import format_decimal
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from app import audit
 from app.blueprints.crm.export.service import CUSTOM_PREFIX
 from app.blueprints.crm.models import Entity, Import, ImportStatus
@@ -15,15 +20,16 @@ from app.blueprints.crm.records.service import custom_fields
 from app.blueprints.team.public import Membership, Permission, require
 from app.errors import Conflict, DomainError
 from app.extensions import db
+from app.i18n import DEFAULT_LANGUAGE
 from app.jobs import Queues, enqueue_after_commit
 
 from .names import FULL_NAME, FULL_NAME_LABEL
 from .upload import MAX_COLUMNS, _entity, start_import
 
 POLICIES = ("skip", "update", "create")
-POLICY_LABELS = {"skip": "Skip rows that match an existing record",
-                 "update": "Update the matching record with the row's non-blank values",
-                 "create": "Always create a new record"}
+POLICY_LABELS = {"skip": _l("Skip rows that match an existing record"),
+                 "update": _l("Update the matching record with the row's non-blank values"),
+                 "create": _l("Always create a new record")}
 
 
 # Headers of a contact file's one name column, mapped to ``full_name`` (split into first and last
@@ -186,35 +192,37 @@ def check_mapping(actor: Membership, imp: Import, mapping: dict[str, str],
     twice, or a required field left unmapped.
     """
     if imp.status != ImportStatus.UPLOADED:
-        raise Conflict("This import has already been started.")
+        raise Conflict(_("This import has already been started."))
     if dedupe not in POLICIES:
-        raise DomainError("Choose what to do with duplicates.", {"dedupe": f"One of: {', '.join(POLICIES)}."})
+        raise DomainError(_("Choose what to do with duplicates."),
+                          {"dedupe": _("One of: %(choices)s.", choices=", ".join(POLICIES))})
     if dedupe == "update":
         require(actor, Permission.RECORDS_EDIT_ALL)
     if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str | None)
                                                 for k, v in mapping.items()):
-        raise DomainError("The mapping must map column headers to field names.", {"mapping": "Not valid."})
+        raise DomainError(_("The mapping must map column headers to field names."), {"mapping": _("Not "
+                                                                                                  "valid.")})
     fields = dict(field_choices(imp.org_id, imp.entity))
     headers = set(imp.headers)  # sets and counts throughout: linear in the columns and the mapping
     unknown_columns = [h for h in mapping if h not in headers]
     if unknown_columns:
-        message = f"The file has no column named {_some(unknown_columns)}."
+        message = _("The file has no column named %(columns)s.", columns=_some(unknown_columns))
         raise DomainError(message, {"mapping": message})
     chosen = {h: f for h, f in mapping.items() if f}
     uses = Counter(chosen.values())  # field -> how many columns it is mapped from
     unknown_fields = sorted(f for f in uses if f not in fields)
     if unknown_fields:
-        message = f"Unknown field(s): {_some(unknown_fields)}."
+        message = _("Unknown field(s): %(fields)s.", fields=_some(unknown_fields))
         raise DomainError(message, {"mapping": message})
-    doubled = sorted({fields[f] for f, n in uses.items() if n > 1})
+    doubled = sorted({str(fields[f]) for f, n in uses.items() if n > 1})
     if doubled:
-        message = f"Map each field from one column only: {', '.join(doubled)}."
+        message = _("Map each field from one column only: %(fields)s.", fields=", ".join(doubled))
         raise DomainError(message, {"mapping": message})
     if not chosen:
-        raise DomainError("Map at least one column to a field.", {"mapping": "Nothing is mapped."})
-    missing = [f.label for f in FIELDS[imp.entity] if f.required and f.name not in uses]
+        raise DomainError(_("Map at least one column to a field."), {"mapping": _("Nothing is mapped.")})
+    missing = [str(f.label) for f in FIELDS[imp.entity] if f.required and f.name not in uses]
     if missing:
-        message = f"Map a column to {', '.join(missing)}: it is required."
+        message = _("Map a column to %(fields)s: it is required.", fields=", ".join(missing))
         raise DomainError(message, {"mapping": message})
     return chosen
 
@@ -222,7 +230,14 @@ def check_mapping(actor: Membership, imp: Import, mapping: dict[str, str],
 def _some(names: list[str], shown: int = 5) -> str:
     """The first few names, and how many more (a mapping from an API client may name thousands)."""
     listed = ", ".join(names[:shown])
-    return f"{listed} and {len(names) - shown:,} more" if len(names) > shown else listed
+    if len(names) <= shown:
+        return listed
+    return _("%(listed)s and %(more)s more", listed=listed, more=_number(len(names) - shown))
+
+
+def _number(n: int) -> str:
+    """A count as the viewer's language writes it (1,234 or 1 234)."""
+    return format_decimal(n, locale=get_locale() or DEFAULT_LANGUAGE)
 
 
 def import_file(actor: Membership, entity: str, filename: str, stream: BinaryIO,
@@ -234,7 +249,8 @@ def import_file(actor: Membership, entity: str, filename: str, stream: BinaryIO,
     checking it never runs while the stored upload's transaction is open.
     """
     if isinstance(mapping, dict) and len(mapping) > MAX_COLUMNS:
-        message = f"The mapping names {len(mapping):,} columns; a file has at most {MAX_COLUMNS}."
+        message = _("The mapping names %(count)s columns; a file has at most %(most)s.",
+                    count=_number(len(mapping)), most=MAX_COLUMNS)
         raise DomainError(message, {"mapping": message})
     imp = start_import(actor, entity, filename, stream)
     if mapping is None:

@@ -24,8 +24,10 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from flask_babel import lazy_gettext as _l
+
 FULL_NAME = "full_name"  # the mapping target: not a contact field, it fills first_name and last_name
-FULL_NAME_LABEL = "Full name (first + last)"
+FULL_NAME_LABEL = _l("Full name (first + last)")
 
 _SPACES = re.compile(r"\s+")
 _TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "г-н", "г-жа"}  # noqa: RUF001 - Cyrillic

@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text, update
 
 from app.blueprints.auth.public import User
@@ -117,7 +118,8 @@ class _References(_Cleaner):
                 if key in self.owners:
                     values["owner_id"] = self.owners[key]
                 else:
-                    row.errors.append(f"Owner: {owner} is not a member of this organization.")
+                    row.errors.append(_l("Owner: %(owner)s is not a member of this organization.",
+                                         owner=owner))
         if "company" in values:
             company = values.pop("company")
             text = str(company).strip() if company is not None else ""
@@ -127,7 +129,7 @@ class _References(_Cleaner):
                 if int(text) in self.company_names:
                     values["company_id"] = int(text)
                 else:
-                    row.errors.append(f"Company: no company has id {text}.")
+                    row.errors.append(_l("Company: no company has id %(id)s.", id=text))
             else:
                 values["company_id"] = ("new", text[:200])  # found or created in _create_companies
         if "contact" in values:
@@ -137,7 +139,8 @@ class _References(_Cleaner):
             else:
                 found = self.contact_keys.get(str(contact).strip().lower())
                 if found is None:
-                    row.errors.append(f"Contact: no contact with email or id {contact}.")
+                    row.errors.append(_l("Contact: no contact with email or id %(contact)s.",
+                                         contact=contact))
                 else:
                     values["contact_id"] = found
         if "stage" in values:
@@ -145,7 +148,8 @@ class _References(_Cleaner):
             if stage is not None:
                 found = self.stages.find(stage)
                 if found is None:
-                    row.errors.append(f"Stage: no stage named {stage} in the default pipeline.")
+                    row.errors.append(_l("Stage: no stage named %(stage)s in the default pipeline.",
+                                         stage=stage))
                 else:
                     values["stage_id"] = found
 

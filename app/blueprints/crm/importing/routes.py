@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, g, redirect, request, stream_with_context, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.blueprints.crm import importing
@@ -27,25 +28,27 @@ def signed_in() -> None:
 def index():
     """The organization's imports, newest first."""
     return render("crm/imports/index.html", imports=importing.list_imports(g.membership.org_id),
-                  names=importing.ENTITY_NAMES, status_word=importing.status_word)
+                  names=importing.ENTITY_NAMES, words=importing.ENTITY_WORDS,
+                  status_word=importing.status_word, error_text=importing.error_text)
 
 
 @bp.get(f"/new/{ENTITY_PATH}")
 def new(entities: str):
-    return render("crm/imports/new.html", entities=entities)
+    return render("crm/imports/new.html", entities=entities, words=importing.ENTITY_WORDS[entities])
 
 
 @bp.post(f"/new/{ENTITY_PATH}")
 def upload(entities: str):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return render("crm/imports/new.html", entities=entities, error="Choose a CSV file to upload.",
-                      status=422)
+        return render("crm/imports/new.html", entities=entities, words=importing.ENTITY_WORDS[entities],
+                      error=_("Choose a CSV file to upload."), status=422)
     try:
         imp = importing.start_import(g.membership, entities, upload.filename, upload.stream)
     except DomainError as err:
         db.session.rollback()
-        return render("crm/imports/new.html", entities=entities, error=err.message, status=422)
+        return render("crm/imports/new.html", entities=entities, words=importing.ENTITY_WORDS[entities],
+                      error=err.message, status=422)
     db.session.commit()
     return redirect(url_for("crm_import.mapping", import_id=imp.id))
 
@@ -105,7 +108,9 @@ def _mapping_page(imp, chosen: dict[str, str], dedupe: str, dry_run: bool, error
     return render("crm/imports/mapping.html", block=block, imp=imp, preview=importing.preview(imp),
                   chosen=chosen, choices=importing.field_choices(imp.org_id, imp.entity), dedupe=dedupe,
                   dry_run=dry_run, policies=importing.POLICY_LABELS,
-                  entities=importing.ENTITY_NAMES[imp.entity], error=error, name_column=name_column,
+                  entities=importing.ENTITY_NAMES[imp.entity],
+                  words=importing.ENTITY_WORDS[importing.ENTITY_NAMES[imp.entity]], error=error,
+                  name_column=name_column,
                   split_name=_split_name,
                   nameless=not importing.gives_names(imp.entity, chosen), stopped=stopped, status=status)
 
@@ -121,11 +126,15 @@ def show(import_id: int):
     imp = importing.get_import(g.membership.org_id, import_id)
     return render("crm/imports/show.html", block="import_progress", imp=imp,
                   finished=importing.finished(imp), percent=importing.percent(imp),
-                  entities=importing.ENTITY_NAMES[imp.entity], status_word=importing.status_word(imp))
+                  entities=importing.ENTITY_NAMES[imp.entity],
+                  words=importing.ENTITY_WORDS[importing.ENTITY_NAMES[imp.entity]],
+                  status_word=importing.status_word(imp), error=importing.error_text(imp))
 
 
 @bp.get("/<int:import_id>/rejected.csv")
 def rejected(import_id: int):
     imp = importing.get_import(g.membership.org_id, import_id)
-    return Response(stream_with_context(importing.rejected_csv(imp)), mimetype="text/csv",
+    # A person opens this one: its row and reason columns are named in their language (the API's
+    # download keeps the names programs read).
+    return Response(stream_with_context(importing.rejected_csv(imp, for_people=True)), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="import-{imp.id}-rejected.csv"'})

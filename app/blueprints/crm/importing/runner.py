@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, text, update
 
 from app import audit
@@ -27,10 +28,12 @@ from app.db_types import utcnow
 from app.errors import DomainError
 from app.events import emit
 from app.extensions import db
+from app.i18n import DEFAULT_LANGUAGE
 
 from .bulk import TAG_TABLES, _one_of, _parts, _plain, _same_keys
 from .cleaning import _Row
 from .references import _References
+from .status import every_language, every_language_of, in_language
 from .upload import _data_rows
 
 BATCH_ROWS = 5000  # rows looked up, written and committed together (each batch has fixed costs)
@@ -49,12 +52,7 @@ def import_batches(import_id: int) -> Iterator[Import]:
     imp = db.session.get(Import, import_id)
     if imp is None or imp.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
         return
-    actor = db.session.scalar(select(Membership).where(Membership.org_id == imp.org_id,
-                                                       Membership.user_id == imp.created_by_id))
-    if actor is None:
-        raise DomainError("The member who started this import is no longer in the organization.")
-    if imp.dedupe == "update":
-        require(actor, Permission.RECORDS_EDIT_ALL)
+    actor = may_run(imp)
     db.session.execute(delete(ImportRejection).where(ImportRejection.import_id == imp.id))
     imp.status, imp.started_at, imp.finished_at, imp.error = ImportStatus.RUNNING.value, utcnow(), None, None
     imp.processed_rows = imp.created_count = imp.updated_count = imp.skipped_count = imp.rejected_count = 0
@@ -93,25 +91,58 @@ def import_batches(import_id: int) -> Iterator[Import]:
     yield imp
 
 
-def fail_import(import_id: int, message: str) -> None:
+def may_run(imp: Import) -> Membership:
+    """The member the import runs as. Raises DomainError when they have left the organization, and
+    Forbidden when an ``update`` import's member may no longer edit others' records."""
+    actor = db.session.scalar(select(Membership).where(Membership.org_id == imp.org_id,
+                                                       Membership.user_id == imp.created_by_id))
+    if actor is None:
+        raise DomainError(_("The member who started this import is no longer in the organization."))
+    if imp.dedupe == "update":
+        require(actor, Permission.RECORDS_EDIT_ALL)
+    return actor
+
+
+def refusal(import_id: int, err: DomainError) -> Callable[[], str]:
+    """Why the run was refused, said again in the language current when it is called: the check
+    that refused it (``may_run``) is asked again; a refusal from further in is as it was said."""
+
+    def say() -> str:
+        imp = db.session.get(Import, import_id)
+        try:
+            if imp is not None:
+                may_run(imp)
+        except DomainError as again:
+            return again.message
+        return err.message
+
+    return say
+
+
+def fail_import(import_id: int, message: str | Callable[[], str]) -> None:
+    """Mark the import failed. ``message``: a text, or a function saying it in the language
+    current when it is called, so that it is kept in every language (``status.every_language``)."""
     imp = db.session.get(Import, import_id)
     if imp is not None:
-        imp.status, imp.finished_at, imp.error = ImportStatus.FAILED.value, utcnow(), message[:2000]
+        say = message if callable(message) else (lambda: message)
+        imp.status, imp.finished_at = ImportStatus.FAILED.value, utcnow()
+        imp.error = every_language(lambda: say()[:2000])
         _announce_end(imp)
         db.session.flush()
 
 
 def _announce_end(imp: Import) -> None:
     failed = imp.status == ImportStatus.FAILED
+    error = in_language(imp.error, DEFAULT_LANGUAGE) or None  # the audit and the event keep English
     audit.record("import.failed" if failed else "import.finished", org_id=imp.org_id,
                  actor_id=imp.created_by_id, target=imp, file=imp.filename, entity=imp.entity,
                  dry_run=imp.dry_run, rows=imp.total_rows, created=imp.created_count,
                  updated=imp.updated_count, skipped=imp.skipped_count, rejected=imp.rejected_count,
-                 **({"error": imp.error} if failed else {}))
+                 **({"error": error} if failed else {}))
     emit(ImportFinished(org_id=imp.org_id, actor_id=imp.created_by_id, import_id=imp.id, entity=imp.entity,
                         status=imp.status, dry_run=imp.dry_run, created=imp.created_count,
                         updated=imp.updated_count, skipped=imp.skipped_count,
-                        rejected=imp.rejected_count, error=imp.error))
+                        rejected=imp.rejected_count, error=error))
 
 
 class _Upcoming:
@@ -407,7 +438,12 @@ class _Run(_References):
         return changed_rows
 
     def _write_rejections(self, rows: list[_Row]) -> None:
+        """Each row's reasons are written in every language of the interface (read back in the
+        viewer's: ``status.in_viewers_language``)."""
         if rows:
+            reasons = every_language_of(
+                (lambda errors=r.errors: " ".join(str(e) for e in errors)) for r in rows)
             insert_rows(ImportRejection.__table__, [
-                {"import_id": self.imp.id, "row_number": r.number, "reason": " ".join(r.errors),
-                 "raw": [c[:MAX_RAW_CELL] for c in r.cells]} for r in rows])
+                {"import_id": self.imp.id, "row_number": r.number, "reason": reason,
+                 "raw": [c[:MAX_RAW_CELL] for c in r.cells]}
+                for r, reason in zip(rows, reasons, strict=True)])

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 
 from app.blueprints.crm.models import Entity, Import, ImportChunk, ImportStatus
@@ -41,12 +43,14 @@ PREVIEW_BYTES = CHUNK_BYTES
 # first 8 KB tell , ; tab and | apart as well.
 SNIFF_CHARS = 8192
 ENTITY_PATHS = {"contacts": Entity.CONTACT, "companies": Entity.COMPANY, "deals": Entity.DEAL}
-ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (with BOM)", "utf-16": "UTF-16",
+ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": _l("UTF-8 (with BOM)"), "utf-16": "UTF-16",
                    "utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE", "cp1252": "Windows-1252"}
 # Control characters text never holds (tab, newlines, form feed, vertical tab and ^Z are allowed).
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x19\x1b-\x1f]")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x19\x1b-\x1f]")
 _WORKBOOK_MARKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx (a zip) and .xls
+# The delimiter as the mapping page names it ("Read as UTF-8, comma-separated").
+DELIMITER_WORDS = {",": _l("comma"), ";": _l("semicolon"), "\t": _l("tab"), "|": _l("pipe")}
 
 csv.field_size_limit(1 << 30)  # a huge cell is rejected by its field's length rule, not by csv
 
@@ -140,10 +144,10 @@ def _check(upload: _Rewindable) -> _Checked:
     """
     head = upload.read(MAX_HEADER_BYTES)
     if not head:
-        raise _file_error("The file is empty. Upload a CSV whose first row names the columns.")
+        raise _file_error(_("The file is empty. Upload a CSV whose first row names the columns."))
     if head.startswith(_WORKBOOK_MARKS):
-        raise _file_error("This looks like an Excel workbook. Save it as CSV (File > Save As > "
-                          "CSV UTF-8) and upload that.")
+        raise _file_error(_("This looks like an Excel workbook. Save it as CSV (File > Save As > "
+                            "CSV UTF-8) and upload that."))
     check = _EncodingCheck()
     _feed(check, head)
     whole = len(head) < MAX_HEADER_BYTES  # the head is all the file
@@ -162,7 +166,7 @@ def _check(upload: _Rewindable) -> _Checked:
         header = _header(head, encoding, whole)
     headers = _unique_headers(header.cells)
     if not _has_data_row(upload, encoding, header.delimiter):
-        raise _file_error("The file has a header but no rows to import.")
+        raise _file_error(_("The file has a header but no rows to import."))
     return _Checked(size=size, encoding=encoding, delimiter=header.delimiter, headers=headers)
 
 
@@ -170,7 +174,7 @@ def _feed(check: _EncodingCheck, data: bytes) -> None:
     """Raises DomainError (``file``) once the data shows the file is binary or decodes in no encoding."""
     check.feed(data)
     if check.binary:
-        raise _file_error("This does not look like a CSV file (it contains binary data).")
+        raise _file_error(_("This does not look like a CSV file (it contains binary data)."))
     if not check.candidates:
         raise _encoding_error()
 
@@ -186,13 +190,14 @@ def _header(head: bytes, encoding: str, whole: bool) -> _HeaderRow:
     delimiter = _sniff_delimiter(text)
     cells, ended = _first_record(text, delimiter)
     if len(cells) > MAX_COLUMNS:
-        raise _file_error(f"The file has more than {MAX_COLUMNS} columns. Delete the columns you do not "
-                          "need to import (empty ones too) and upload it again.")
+        raise _file_error(_("The file has more than %(most)s columns. Delete the columns you do not "
+                            "need to import (empty ones too) and upload it again.", most=MAX_COLUMNS))
     if not (ended or whole):
-        raise _file_error(f"The header row is longer than {MAX_HEADER_BYTES // 1024} KB; is this a CSV "
-                          "file? Its first line should name the columns, separated by commas or semicolons.")
+        raise _file_error(_("The header row is longer than %(kb)s KB; is this a CSV file? Its first line "
+                            "should name the columns, separated by commas or semicolons.",
+                            kb=MAX_HEADER_BYTES // 1024))
     if not any(cell.strip() for cell in cells):
-        raise _file_error("The file has no header row. Its first row should name the columns.")
+        raise _file_error(_("The file has no header row. Its first row should name the columns."))
     cells[0] = cells[0].lstrip("\ufeff")
     return _HeaderRow(delimiter=delimiter, cells=cells)
 
@@ -262,8 +267,8 @@ def _file_error(message: str) -> DomainError:
 
 
 def _encoding_error() -> DomainError:
-    return _file_error("The file's text encoding could not be read. Save it as CSV UTF-8 and "
-                       "upload it again.")
+    return _file_error(_("The file's text encoding could not be read. Save it as CSV UTF-8 and "
+                         "upload it again."))
 
 
 def _entity(entity: str) -> Entity:
@@ -271,7 +276,7 @@ def _entity(entity: str) -> Entity:
     try:
         return Entity(entity)
     except ValueError:
-        raise NotFound("No such kind of record.") from None
+        raise NotFound(_("No such kind of record.")) from None
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -465,7 +470,7 @@ class Preview:
     rows: list[list[str]]
     encoding: str
     encoding_note: str | None
-    delimiter: str
+    delimiter: str  # in words, in the viewer's language
 
 
 def preview(imp: Import, limit: int = PREVIEW_ROWS) -> Preview:
@@ -477,8 +482,8 @@ def preview(imp: Import, limit: int = PREVIEW_ROWS) -> Preview:
             for _, row in itertools.islice(_data_rows(imp, PREVIEW_BYTES), limit)]
     note = None
     if imp.encoding == "cp1252":
-        note = ("The file is not UTF-8, so it was read as Windows-1252. If letters look wrong below, "
-                "save it as CSV UTF-8 and upload it again.")
-    delimiter = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(imp.delimiter or ",", "comma")
-    return Preview(headers=list(imp.headers), rows=rows, encoding=ENCODING_LABELS.get(imp.encoding or "",
-                   imp.encoding or ""), encoding_note=note, delimiter=delimiter)
+        note = _("The file is not UTF-8, so it was read as Windows-1252. If letters look wrong below, "
+                 "save it as CSV UTF-8 and upload it again.")
+    delimiter = str(DELIMITER_WORDS.get(imp.delimiter or ",", DELIMITER_WORDS[","]))
+    return Preview(headers=list(imp.headers), rows=rows, encoding=str(ENCODING_LABELS.get(imp.encoding or "",
+                   imp.encoding or "")), encoding_note=note, delimiter=delimiter)

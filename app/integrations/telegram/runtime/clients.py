@@ -16,6 +16,7 @@ from telethon.sessions import StringSession
 
 from app.blueprints.accounts.public import AccountStatus
 from app.config import Settings
+from app.integrations.telegram.control import N_, said
 from app.integrations.telegram.runtime.proxy_guard import vetted_proxy
 from app.integrations.telegram.sandbox import World, install_sandbox
 from app.integrations.telegram.sandbox.sender import SANDBOX_API_HASH, SANDBOX_API_ID
@@ -84,7 +85,8 @@ def build_client(settings: Settings, world: World | None, session: str | None, *
 
 
 class SessionEnded(Exception):
-    """Telegram ended the account's session: it needs a new login (or is banned, or deactivated)."""
+    """Telegram ended the account's session: it needs a new login (or is banned, or deactivated).
+    ``detail`` says why (``control.said``: the web says it in its viewer's language)."""
 
     def __init__(self, status: AccountStatus, detail: str) -> None:
         super().__init__(detail)
@@ -101,13 +103,15 @@ def session_ended(exc: BaseException) -> SessionEnded | None:
     if isinstance(exc, SessionEnded):
         return exc
     if isinstance(exc, errors.UserDeactivatedBanError):
-        return SessionEnded(AccountStatus.BANNED, "Telegram has banned this account.")
+        return SessionEnded(AccountStatus.BANNED, said(N_("Telegram has banned this account.")))
     if isinstance(exc, errors.UserDeactivatedError):
-        return SessionEnded(AccountStatus.DEACTIVATED, "This Telegram account was deleted or deactivated.")
+        return SessionEnded(AccountStatus.DEACTIVATED, said(N_("This Telegram account was deleted or "
+                                                               "deactivated.")))
     if isinstance(exc, errors.AuthKeyDuplicatedError):
-        return SessionEnded(AccountStatus.NEEDS_LOGIN, "Telegram saw this session used in two places at "
-                                                       "once and ended it. Sign in again.")
+        return SessionEnded(AccountStatus.NEEDS_LOGIN, said(N_("Telegram saw this session used in two places "
+                                                               "at once and ended it. Sign in again.")))
     if isinstance(exc, _NEEDS_LOGIN):
-        return SessionEnded(AccountStatus.NEEDS_LOGIN, "Telegram ended this session (signed out from "
-                                                       "another device, or expired). Sign in again.")
+        return SessionEnded(AccountStatus.NEEDS_LOGIN, said(N_("Telegram ended this session (signed out from "
+                                                               "another device, or expired). Sign in "
+                                                               "again.")))
     return None

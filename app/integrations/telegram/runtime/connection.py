@@ -23,6 +23,7 @@ from app.blueprints.accounts.public import AccountInfo, AccountStatus
 from app.blueprints.accounts.public import store as accounts
 from app.blueprints.messaging.public import store as messages
 from app.db_types import utcnow
+from app.integrations.telegram.control import N_, said
 from app.integrations.telegram.runtime import outbox, sync
 from app.integrations.telegram.runtime.clients import RuntimeClient, SessionEnded, session_ended
 from app.integrations.telegram.runtime.proxy_guard import ProxyRefused
@@ -67,7 +68,7 @@ class Connection:
         attempt = 0
         while not self.closing:
             started = loop.time()
-            problem = "Connection lost"
+            problem = said(N_("Connection lost."))
             try:
                 await self._session()
             except AccountGone:
@@ -78,7 +79,7 @@ class Connection:
                 # Retried like any failed connection: the proxy may be changed (read again on
                 # each attempt) or its name may resolve elsewhere; meanwhile the account says why.
                 log.warning("account %s: %s", self.account_id, refused.message)
-                problem = refused.message.removesuffix(".")
+                problem = refused.message
             except Exception as exc:  # noqa: BLE001 - sorted: session ended, or retry later
                 ended = session_ended(exc)
                 if ended is None:
@@ -94,7 +95,8 @@ class Connection:
             attempt = 1 if loop.time() - started > STABLE_SECONDS else attempt + 1
             delay = self.backoff(attempt)
             await self.set_status(AccountStatus.CONNECTING,
-                                  detail=f"{problem}; trying again in {round(delay)} s.")
+                                  detail=said(N_("%(problem)s Trying again in %(seconds)s s."),
+                                              problem=problem, seconds=round(delay)))
             await asyncio.sleep(delay)
 
     def backoff(self, attempt: int) -> float:
@@ -114,7 +116,7 @@ class Connection:
         client.on_reconnect = self._on_reconnect
         if not client.is_connected():
             if info.status != AccountStatus.ONLINE:
-                await self.set_status(AccountStatus.CONNECTING, detail="Connecting to Telegram.")
+                await self.set_status(AccountStatus.CONNECTING, detail=said(N_("Connecting to Telegram.")))
             await asyncio.wait_for(client.connect(), runtime.config.connect_timeout)
         try:
             await client(functions.users.GetUsersRequest([types.InputUserSelf()]))
@@ -127,7 +129,8 @@ class Connection:
         sync.install_handlers(self)
         if limited and not self.limit_detail:
             self.limit_detail = info.detail if info.status == AccountStatus.LIMITED else (
-                f"Telegram limited sending until {info.limited_until:%Y-%m-%d %H:%M} UTC.")
+                said(N_("Telegram limited sending until %(until)s UTC."),
+                     until=f"{info.limited_until:%Y-%m-%d %H:%M}"))
         if not await self.set_status(
                 AccountStatus.LIMITED if limited else AccountStatus.ONLINE,
                 detail=self.limit_detail if limited else None,

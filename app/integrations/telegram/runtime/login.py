@@ -20,6 +20,7 @@ from telethon import errors, functions
 from app.blueprints.accounts.public import AccountStatus
 from app.blueprints.accounts.public import store as accounts
 from app.integrations.telegram import leases
+from app.integrations.telegram.control import N_, said, wait
 from app.integrations.telegram.runtime.clients import RuntimeClient
 from app.integrations.telegram.runtime.proxy_guard import ProxyRefused
 
@@ -28,11 +29,13 @@ if TYPE_CHECKING:
     from app.integrations.telegram.runtime.process import Runtime
 
 log = logging.getLogger(__name__)
-PASSWORD_NEEDED = "Enter the account's two-step verification password to finish signing in."  # noqa: S105
+# Texts for people are ``said`` (no language yet): the web says them in its viewer's (``control``).
+PASSWORD_NEEDED = said(N_("Enter the account's two-step verification password to finish signing in."))
+LOGIN_EXPIRED = said(N_("This sign-in has expired or was never started. Start again."))
 
 
 class Refusal(Exception):
-    """An op that cannot be done; ``message`` is for the person at the keyboard."""
+    """An op that cannot be done; ``message`` is for the person at the keyboard (``said``, or plain)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -40,39 +43,34 @@ class Refusal(Exception):
         self.message = message
 
 
-def wait_words(seconds: int) -> str:
-    if seconds < 90:
-        return f"{seconds} seconds"
-    if seconds < 5400:
-        return f"{round(seconds / 60)} minutes"
-    return f"{round(seconds / 3600)} hours"
-
-
 def refusal_for(exc: Exception) -> Refusal | None:
     """Telegram's login errors in words a person can act on."""
     if isinstance(exc, errors.PhoneCodeInvalidError | errors.PhoneCodeEmptyError):
-        return Refusal("code_invalid", "That code is not right. Check the latest code Telegram sent and "
-                                       "try again.")
+        return Refusal("code_invalid", said(N_("That code is not right. Check the latest code Telegram sent "
+                                               "and try again.")))
     if isinstance(exc, errors.PhoneCodeExpiredError):
-        return Refusal("code_expired", "That code has expired. Ask for a new code and enter it.")
+        return Refusal("code_expired", said(N_("That code has expired. Ask for a new code and enter it.")))
     if isinstance(exc, errors.PasswordHashInvalidError):
-        return Refusal("password_invalid", "That password is not right. It is the two-step verification "
-                                           "password set in Telegram's privacy settings.")
+        return Refusal("password_invalid", said(N_("That password is not right. It is the two-step "
+                                                   "verification password set in Telegram's privacy "
+                                                   "settings.")))
     if isinstance(exc, errors.FloodWaitError):
-        return Refusal("flood_wait", f"Telegram asks to wait {wait_words(exc.seconds)} before trying to "
-                                     "sign in again.")
+        return Refusal("flood_wait", said(N_("Telegram asks to wait %(wait)s before trying to sign in "
+                                             "again."),
+                                          wait=wait(exc.seconds)))
     if isinstance(exc, errors.PhoneNumberFloodError | errors.PhonePasswordFloodError):
-        return Refusal("flood", "Too many sign-in attempts for this number. Try again in a few hours.")
+        return Refusal("flood", said(N_("Too many sign-in attempts for this number. Try again in a few "
+                                        "hours.")))
     if isinstance(exc, errors.PhoneNumberInvalidError):
-        return Refusal("phone_invalid", "Telegram does not accept this phone number. Check it, with its "
-                                        "country code.")
+        return Refusal("phone_invalid", said(N_("Telegram does not accept this phone number. Check it, with "
+                                                "its country code.")))
     if isinstance(exc, errors.PhoneNumberBannedError):
-        return Refusal("phone_banned", "Telegram has banned this phone number.")
+        return Refusal("phone_banned", said(N_("Telegram has banned this phone number.")))
     if isinstance(exc, errors.PhoneNumberUnoccupiedError):
-        return Refusal("phone_unregistered", "This number has no Telegram account yet. Create one in a "
-                                             "Telegram app first.")
+        return Refusal("phone_unregistered", said(N_("This number has no Telegram account yet. Create one in "
+                                                     "a Telegram app first.")))
     if isinstance(exc, errors.SrpIdInvalidError):
-        return Refusal("password_retry", "Telegram asked to retry. Enter the password again.")
+        return Refusal("password_retry", said(N_("Telegram asked to retry. Enter the password again.")))
     return None
 
 
@@ -122,7 +120,7 @@ def _started_by(request: Request) -> int | None:
 def _account_id(request: Request) -> int:
     raw = request.account_id if request.account_id is not None else request.args.get("account_id")
     if raw is None:
-        raise Refusal("bad_request", "Which account? account_id is missing.")
+        raise Refusal("bad_request", said(N_("Which account? account_id is missing.")))
     return int(raw)
 
 
@@ -134,12 +132,12 @@ async def begin(runtime: Runtime, account_id: int) -> LoginFlow:
     elif account_id in runtime.connections:
         await runtime.connections.pop(account_id).stop()  # the lease stays ours
     elif not leases.acquire(runtime.redis, account_id, runtime.worker_id, runtime.config.lease_ttl):
-        raise Refusal("busy", "Another Telegram connection service is holding this account. Try again in "
-                              "a minute.")
+        raise Refusal("busy", said(N_("Another Telegram connection service is holding this account. Try "
+                                      "again in a minute.")))
     info = await runtime.db(accounts.load, account_id, runtime.vault)
     if info is None:
         runtime.release(account_id)
-        raise Refusal("not_found", "This account no longer exists.")
+        raise Refusal("not_found", said(N_("This account no longer exists.")))
     await runtime.db(accounts.set_status, account_id, AccountStatus.CONNECTING)
     client = runtime.new_client(None, phone=info.phone, proxy=info.proxy)
     flow = LoginFlow(runtime, account_id, info.org_id, info.phone, client)
@@ -152,16 +150,16 @@ async def begin(runtime: Runtime, account_id: int) -> LoginFlow:
         raise Refusal("proxy_refused", refused.message) from None
     except (OSError, TimeoutError, ConnectionError):
         log.warning("login %s: could not connect", account_id, exc_info=True)
-        await abandon(runtime, flow, "Could not reach Telegram to sign in. Try again in a minute.")
-        raise Refusal("telegram_unreachable", "Could not reach Telegram. Check the proxy, or try again in a "
-                                              "minute.") from None
+        await abandon(runtime, flow, said(N_("Could not reach Telegram to sign in. Try again in a minute.")))
+        raise Refusal("telegram_unreachable", said(N_("Could not reach Telegram. Check the proxy, or try "
+                                                      "again in a minute."))) from None
     return flow
 
 
 def _flow(runtime: Runtime, account_id: int) -> LoginFlow:
     flow = runtime.logins.get(account_id)
     if flow is None:
-        raise Refusal("login_expired", "This sign-in has expired or was never started. Start again.")
+        raise Refusal("login_expired", LOGIN_EXPIRED)
     flow.touch()
     return flow
 
@@ -176,7 +174,9 @@ async def start(runtime: Runtime, request: Request) -> dict[str, Any]:
         except errors.RPCError as exc:
             refusal = refusal_for(exc)
             await abandon(runtime, flow, refusal.message if refusal else str(exc))
-            raise refusal or Refusal("telegram_error", f"Telegram refused to send a code ({exc}).") from None
+            raise refusal or Refusal("telegram_error", said(N_("Telegram refused to send a code "
+                                                               "(%(error)s)."),
+                                                            error=str(exc))) from None
         flow.step = "code"
     return {"next": "code"}
 
@@ -186,7 +186,7 @@ async def code(runtime: Runtime, request: Request) -> dict[str, Any]:
     flow = _flow(runtime, _account_id(request))
     typed = "".join(str(request.args.get("code") or "").split())
     if not typed:
-        raise Refusal("code_invalid", "Enter the code Telegram sent.")
+        raise Refusal("code_invalid", said(N_("Enter the code Telegram sent.")))
     async with flow.lock:
         try:
             user = await flow.client.sign_in(flow.phone, typed)
@@ -196,7 +196,8 @@ async def code(runtime: Runtime, request: Request) -> dict[str, Any]:
             refusal = refusal_for(exc)
             if refusal is None or refusal.code in ("phone_unregistered", "phone_banned"):
                 await abandon(runtime, flow, refusal.message if refusal else str(exc))
-            raise refusal or Refusal("telegram_error", f"Telegram refused the code ({exc}).") from None
+            raise refusal or Refusal("telegram_error", said(N_("Telegram refused the code (%(error)s)."),
+                                                            error=str(exc))) from None
         await finish(runtime, flow, user)
     return {"next": "done"}
 
@@ -205,16 +206,17 @@ async def password(runtime: Runtime, request: Request) -> dict[str, Any]:
     """login.password {password} -> {"next": "done"}."""
     flow = _flow(runtime, _account_id(request))
     if flow.step != "password":
-        raise Refusal("no_password_step", "This sign-in is not waiting for a password.")
+        raise Refusal("no_password_step", said(N_("This sign-in is not waiting for a password.")))
     typed = str(request.args.get("password") or "")
     if not typed:
-        raise Refusal("password_invalid", "Enter the two-step verification password.")
+        raise Refusal("password_invalid", said(N_("Enter the two-step verification password.")))
     async with flow.lock:
         try:
             user = await flow.client.sign_in(password=typed)
         except errors.RPCError as exc:
             refusal = refusal_for(exc)
-            raise refusal or Refusal("telegram_error", f"Telegram refused the password ({exc}).") from None
+            raise refusal or Refusal("telegram_error", said(N_("Telegram refused the password (%(error)s)."),
+                                                            error=str(exc))) from None
         await finish(runtime, flow, user)
     return {"next": "done"}
 
@@ -234,7 +236,7 @@ async def qr(runtime: Runtime, request: Request) -> dict[str, Any]:
             conn = runtime.connections.get(account_id)
             if conn is not None:
                 return {"next": "done"}
-            raise Refusal("login_expired", "This sign-in has expired or was never started. Start again.")
+            raise Refusal("login_expired", LOGIN_EXPIRED)
         if flow.step == "password":
             flow.touch()
             return {"next": "password", "hint": flow.hint}
@@ -255,7 +257,8 @@ async def qr(runtime: Runtime, request: Request) -> dict[str, Any]:
             else:
                 await flow.qr.recreate()
         except errors.RPCError as exc:
-            refusal = refusal_for(exc) or Refusal("telegram_error", f"Telegram refused a QR code ({exc}).")
+            refusal = refusal_for(exc) or Refusal("telegram_error", said(N_("Telegram refused a QR code "
+                                                                            "(%(error)s)."), error=str(exc)))
             raise refusal from None
         flow.step = "qr"
         flow.qr_task = runtime.spawn(_wait_for_scan(runtime, flow), name=f"login-{account_id}-qr")
@@ -328,4 +331,4 @@ async def abandon(runtime: Runtime, flow: LoginFlow, detail: str) -> None:
 async def reap_idle(runtime: Runtime) -> None:
     for flow in [f for f in runtime.logins.values() if f.idle > runtime.config.login_idle_seconds]:
         log.info("login %s: dropped after %.0f s without a step", flow.account_id, flow.idle)
-        await abandon(runtime, flow, "The sign-in was not finished in time. Start again.")
+        await abandon(runtime, flow, said(N_("The sign-in was not finished in time. Start again.")))

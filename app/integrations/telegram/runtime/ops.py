@@ -16,6 +16,7 @@ from app.blueprints.accounts.public import AccountStatus
 from app.blueprints.accounts.public import store as accounts
 from app.blueprints.messaging.public import store
 from app.integrations.telegram import leases
+from app.integrations.telegram.control import N_, said, wait
 from app.integrations.telegram.runtime import login, sync
 from app.integrations.telegram.runtime.login import Refusal
 from app.integrations.telegram.runtime.proxy_guard import ProxyRefused
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from app.integrations.telegram.control import Request
     from app.integrations.telegram.runtime.process import Runtime
 
-SIGNED_OUT = "Signed out from the CRM. Sign in again to reconnect it."
+SIGNED_OUT = said(N_("Signed out from the CRM. Sign in again to reconnect it."))
 
 
 async def disconnect(runtime: Runtime, request: Request) -> dict[str, Any]:
@@ -40,8 +41,9 @@ async def disconnect(runtime: Runtime, request: Request) -> dict[str, Any]:
         client = conn.client
     elif flow is None and not leases.acquire(runtime.redis, account_id, runtime.worker_id,
                                              runtime.config.lease_ttl):
-        raise Refusal("busy", "Another Telegram connection service is holding this account. Try again in "
-                              "a minute.")
+        raise Refusal("busy", said(N_("Another Telegram connection service is holding this account. Try "
+                                      "again in "
+                              "a minute.")))
     try:
         if client is None and flow is None:
             info = await runtime.db(accounts.load, account_id, runtime.vault)
@@ -71,26 +73,27 @@ async def fetch_media(runtime: Runtime, request: Request) -> dict[str, Any]:
     message_id = int(request.args.get("message_id") or 0)
     target = await runtime.db(store.media_target, message_id)
     if target is None:
-        raise Refusal("not_found", "This message has no file.")
+        raise Refusal("not_found", said(N_("This message has no file.")))
     if target.stored:
         return {"stored": True}
     conn = runtime.connections.get(target.account_id)
     if conn is None or not conn.online or conn.client is None:
-        raise Refusal("account_offline", "The account of this chat is not connected right now; the file "
-                                         "can be fetched once it is back online.")
+        raise Refusal("account_offline", said(N_("The account of this chat is not connected right now; "
+                                                 "the file "
+                                         "can be fetched once it is back online.")))
     size = target.media.get("size") or 0
     cap = runtime.config.media_max_bytes
     if size > cap:
-        raise Refusal("too_large", f"This file is larger than {cap // (1024 * 1024)} MB; open it in "
-                                   "Telegram.")
+        raise Refusal("too_large", said(N_("This file is larger than %(size)s MB; open it in Telegram."),
+                                        size=cap // (1024 * 1024)))
     peer = types.InputPeerUser(target.peer_id, target.access_hash or 0)
     found = await conn.client.get_messages(peer, ids=[target.telegram_id])
     message = found[0] if found else None
     if message is None or message.media is None:
-        raise Refusal("gone", "Telegram no longer has this file (the message was deleted).")
+        raise Refusal("gone", said(N_("Telegram no longer has this file (the message was deleted).")))
     data = await conn.client.download_media(message, file=bytes)
     if not isinstance(data, bytes):
-        raise Refusal("gone", "Telegram no longer has this file.")
+        raise Refusal("gone", said(N_("Telegram no longer has this file.")))
     await runtime.db(store.store_file, message_id, data, target.media.get("mime_type"),
                      target.media.get("file_name"))
     return {"stored": True, "size": len(data)}
@@ -103,8 +106,9 @@ async def open_chat(runtime: Runtime, request: Request) -> dict[str, Any]:
     account_id = login._account_id(request)
     conn = runtime.connections.get(account_id)
     if conn is None or not conn.online or conn.client is None:
-        raise Refusal("account_offline", "This account is not connected right now. Try again when it is "
-                                         "online.")
+        raise Refusal("account_offline", said(N_("This account is not connected right now. Try again "
+                                                 "when it is "
+                                         "online.")))
     username = str(request.args.get("username") or "").strip().lstrip("@")
     phone = "".join(ch for ch in str(request.args.get("phone") or "") if ch.isdigit())
     try:
@@ -115,18 +119,19 @@ async def open_chat(runtime: Runtime, request: Request) -> dict[str, Any]:
                 client_id=random.getrandbits(62), phone=phone, first_name=phone, last_name="")]))
             entity = found.users[0] if found.users else None
         else:
-            raise Refusal("bad_request", "Give a Telegram username or a phone number.")
+            raise Refusal("bad_request", said(N_("Give a Telegram username or a phone number.")))
     except (errors.UsernameNotOccupiedError, errors.UsernameInvalidError, ValueError):
         entity = None
     except errors.FloodWaitError as flood:
-        raise Refusal("flood_wait", f"Telegram asks this account to wait {login.wait_words(flood.seconds)} "
-                                    "before looking people up again.") from None
+        raise Refusal("flood_wait", said(N_("Telegram asks this account to wait %(wait)s before looking "
+                                            "people up again."), wait=wait(flood.seconds))) from None
     if entity is None:
-        raise Refusal("not_found", "Nobody on Telegram has this username or phone number (or they hide "
-                                   "their number).")
+        raise Refusal("not_found", said(N_("Nobody on Telegram has this username or phone number (or "
+                                           "they hide "
+                                   "their number).")))
     peer = sync.person(entity)
     if peer is None:
-        raise Refusal("not_a_person", "That is a bot, a group or a channel, not a person.")
+        raise Refusal("not_a_person", said(N_("That is a bot, a group or a channel, not a person.")))
     contact_id = request.args.get("contact_id")
     async with conn.lock:
         chat_id = await runtime.db(store.open_chat, account_id, conn.org_id, peer,

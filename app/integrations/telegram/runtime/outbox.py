@@ -28,6 +28,7 @@ from telethon import errors, functions, types
 from app.blueprints.accounts.public import AccountStatus
 from app.blueprints.messaging.public import MessageStatus, ReadTarget, SendPlan, store
 from app.db_types import utcnow
+from app.integrations.telegram.control import N_, in_words, said
 from app.integrations.telegram.runtime import budgets
 from app.integrations.telegram.runtime.clients import session_ended
 from app.integrations.telegram.runtime.sync import media_of
@@ -165,8 +166,8 @@ async def _flood_wait(conn: Connection, plan: SendPlan, seconds: int) -> None:
     await conn.runtime.db(store.requeue, plan.message_id, until)
     if seconds >= conn.runtime.config.long_flood_seconds:
         minutes = max(1, round(seconds / 60))
-        conn.limit_detail = (f"Telegram asked this account to wait {minutes} min before sending more "
-                             "(FloodWait).")
+        conn.limit_detail = said(N_("Telegram asked this account to wait %(minutes)s min before sending "
+                                    "more (FloodWait)."), minutes=minutes)
         await conn.set_status(AccountStatus.LIMITED, limited_until=until, detail=conn.limit_detail)
     conn.wake_at(until)
     log.info("account %s: FloodWait %ss, message %s due at %s", conn.account_id, seconds, plan.message_id,
@@ -177,8 +178,8 @@ async def _peer_flood(conn: Connection, plan: SendPlan) -> None:
     until = utcnow() + timedelta(hours=conn.runtime.config.peer_flood_hours)
     conn.paused_until = until
     await conn.runtime.db(store.requeue, plan.message_id, None)
-    conn.limit_detail = ("Telegram limited this account for sending too many first messages "
-                         "(PeerFlood). Its queued messages wait until the limit ends.")
+    conn.limit_detail = said(N_("Telegram limited this account for sending too many first messages "
+                                "(PeerFlood). Its queued messages wait until the limit ends."))
     await conn.set_status(AccountStatus.LIMITED, limited_until=until, detail=conn.limit_detail)
     conn.wake_at(until)
     log.warning("account %s: PeerFlood; sending paused until %s", conn.account_id, until.isoformat())
@@ -193,7 +194,7 @@ async def _refused(conn: Connection, plan: SendPlan, exc: Exception) -> None:
     ended = session_ended(exc)
     if ended is not None:
         if ended.status in (AccountStatus.BANNED, AccountStatus.DEACTIVATED):
-            await runtime.db(store.fail, plan.message_id, ended.detail)
+            await runtime.db(store.fail, plan.message_id, in_words(ended.detail))  # the message's, in English
         else:
             await runtime.db(store.requeue, plan.message_id, None)  # goes after the next login
         conn.end(ended)

@@ -312,7 +312,7 @@ class Runtime:
         stale = await self.db(accounts.unfinished_logins, before)
         for account_id in self._unheld([a for a in stale if a not in self.logins]):
             await self.db(accounts.set_status, account_id, AccountStatus.NEEDS_LOGIN,
-                          detail="The sign-in was not finished. Start again.")
+                          detail=control.said(control.N_("The sign-in was not finished. Start again.")))
 
     def _unheld(self, account_ids: list[int]) -> set[int]:
         if not account_ids:
@@ -360,7 +360,9 @@ class Runtime:
         op = OPS.get(request.op)
         try:
             if op is None:
-                raise Refusal("unknown_op", f"The Telegram service does not know {request.op!r}.")
+                raise Refusal("unknown_op", control.said(control.N_("The Telegram service does not know "
+                                                                    "%(op)s."),
+                                                         op=repr(request.op)))
             if request.account_id is not None:
                 holder = leases.holder(self.redis, request.account_id)
                 if holder is not None and holder != self.worker_id:
@@ -372,7 +374,8 @@ class Runtime:
         except Exception:
             log.exception("control op %s failed", request.op)
             control.refuse(self.redis, request, "telegram_error",
-                           "Telegram could not do that just now. Try again in a minute.")
+                           control.said(control.N_("Telegram could not do that just now. Try again in a "
+                                                   "minute.")))
         else:
             control.answer(self.redis, request, result)
 

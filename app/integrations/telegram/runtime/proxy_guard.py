@@ -15,11 +15,13 @@ import socket
 from typing import Any
 
 from app.blueprints.accounts.public import proxy_hosts
+from app.integrations.telegram.control import N_, said
 
 
 class ProxyRefused(ConnectionError):
     """The account's proxy leads to a local or private address. A ConnectionError, so whatever
-    handles a failed connection handles this one; ``message`` says why, for the account's page."""
+    handles a failed connection handles this one; ``message`` says why, for the account's page (a
+    text ``control.said`` made)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -41,12 +43,12 @@ async def vetted_proxy(proxy: dict[str, Any], *, allow_private: bool) -> dict[st
     host = str(proxy["addr"])
     refusal = proxy_hosts.host_refusal(host)
     if refusal is not None:
-        raise ProxyRefused(f"The account's proxy is refused: {refusal}")
+        raise ProxyRefused(said(N_("The account's proxy is refused: %(reason)s"), reason=refusal))
     addresses = await resolved_addresses(host, int(proxy["port"]))
     if not addresses:
         raise OSError(f"the proxy {host} resolves to no address")
     private = [address for address in addresses if not proxy_hosts.is_public(address)]
     if private:
-        raise ProxyRefused(f"The account's proxy is refused: {host} resolves to {private[0]}, "
-                           f"{proxy_hosts.REFUSED_ADDRESS}")
+        raise ProxyRefused(said(N_("The account's proxy is refused: %(reason)s"),
+                                reason=proxy_hosts.refused_address(str(private[0]), host)))
     return {**proxy, "addr": str(addresses[0])}
