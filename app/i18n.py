@@ -10,10 +10,13 @@ templates), ``lazy_gettext`` where they are defined at import time (navigation, 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+from babel.units import format_unit
 from flask import Flask, has_request_context, request
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 
@@ -60,3 +63,70 @@ def init_i18n(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals.update(languages=LANGUAGES, current_language=lambda: str(get_locale()))
+
+
+# -- texts for later: made where no one reads them (the telegram process, a job), said when read ---
+
+_SAID = '{"said": '
+
+
+def N_(message: str) -> str:  # noqa: N802 - the catalog's marker for a message said later
+    """Marks ``message`` for the catalog (``pybabel extract`` reads ``N_``) and returns it as it is."""
+    return message
+
+
+def said(message: str, /, **values: Any) -> str:
+    """A text for a person in no language yet: ``message`` (an English message id, marked for the
+    catalog where it is written: ``said(N_("..."))``) and its values, as JSON. A value may be a text
+    ``said`` made, or ``wait(seconds)``. ``in_words`` says it in the current language."""
+    return json.dumps({"said": message, "values": values}, ensure_ascii=False, default=str)
+
+
+def said_plural(singular: str, plural: str, count: int, /, **values: Any) -> str:
+    """``said`` with a count (``%(num)d`` in the messages): said with the language's plural form."""
+    return json.dumps({"said": singular, "plural": plural, "num": count, "values": values},
+                      ensure_ascii=False, default=str)
+
+
+def wait(seconds: float) -> dict[str, int]:
+    """A value for ``said``: a wait, said in its largest sensible unit ("45 seconds", "5 minutes")."""
+    return {"wait": int(seconds)}
+
+
+def is_said(text: Any) -> bool:
+    return isinstance(text, str) and text.startswith(_SAID)
+
+
+def in_words(text: str | None) -> str:
+    """A text ``said`` made, in the current language (a request's, else English); a plain text (one
+    stored before texts were kept this way, or another process's) through the catalog, as it is when
+    the catalog does not hold it."""
+    if not text:
+        return ""
+    if not is_said(text):
+        return gettext(text)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    values = {key: _value(value) for key, value in (data.get("values") or {}).items()}
+    if "plural" in data:
+        return ngettext(data["said"], data["plural"], int(data.get("num") or 0), **values)
+    return gettext(data["said"], **values) if values else gettext(data["said"])
+
+
+def _value(value: Any) -> Any:
+    if is_said(value):
+        return in_words(value)
+    if isinstance(value, dict) and "wait" in value:
+        return _wait_words(int(value["wait"]))
+    return value
+
+
+def _wait_words(seconds: int) -> str:
+    locale = get_locale() or "en"
+    if seconds < 90:
+        return format_unit(seconds, "duration-second", length="long", locale=locale)
+    if seconds < 5400:
+        return format_unit(round(seconds / 60), "duration-minute", length="long", locale=locale)
+    return format_unit(round(seconds / 3600), "duration-hour", length="long", locale=locale)

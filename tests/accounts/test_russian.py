@@ -6,7 +6,7 @@ import json
 import pytest
 from flask_babel import force_locale, ngettext
 
-from app.integrations.telegram.control import N_, in_words, said, said_plural, wait
+from app.i18n import N_, in_words, said, said_plural, wait
 from tests.accounts.test_routes import only_account, post
 from tests.factories import make_account
 

@@ -38,7 +38,7 @@ def test_the_audit_log_filters_by_event_and_reads_in_words(new_page):
         table = page.locator("#audit-table")
         expect(table.locator("tbody tr")).to_have_count(2 + signed_in)
         expect(table).to_contain_text("Signed in")
-        expect(table).to_contain_text("Member: Sam Okafor; Before: admin; After: manager")
+        expect(table).to_contain_text("Member: Sam Okafor; Before: Admin; After: Manager")
         snap(page, f"audit-{width}")
 
         page.select_option("#audit-event", label="Sign-in failed")

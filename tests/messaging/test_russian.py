@@ -9,7 +9,7 @@ from flask import current_app, g, render_template_string
 
 from app.blueprints.messaging.models import Message
 from app.extensions import db
-from app.integrations.telegram.control import said
+from app.i18n import said
 from tests.conftest import csrf_token
 from tests.core.test_russian_pages import english_words
 from tests.factories import make_account, make_chat, make_company, make_contact, make_deal, make_message

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 
-from app.integrations.telegram.control import N_, said
+from app.i18n import N_, said
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -69,7 +69,7 @@ def is_local_name(host: str) -> bool:
 
 
 def host_refusal(host: str) -> str | None:
-    """Why a proxy at ``host`` is refused (a text ``control.said`` made: ``control.in_words`` says it
+    """Why a proxy at ``host`` is refused (a text ``app.i18n.said`` made: ``app.i18n.in_words`` says it
     in the reader's language), for the ``proxy_host`` field; None when it may be used (a public
     address, or a name that does not say it is local: resolving it is the telegram process's check)."""
     address = literal_address(host)

@@ -34,8 +34,9 @@ from app.db_types import utcnow
 from app.errors import DomainError, NotFound
 from app.events import emit
 from app.extensions import db, redis_store
+from app.i18n import N_, in_words, said
 from app.integrations.telegram import control, leases
-from app.integrations.telegram.control import N_, ControlError, in_words, said
+from app.integrations.telegram.control import ControlError
 
 Ask = Callable[..., dict[str, Any]]  # ask(op, account_id=..., **args) -> result; raises ControlError
 
@@ -488,7 +489,7 @@ STATUS_LABELS = {
 
 def status_detail(account: BDAccount) -> str:
     """Why the account is in its status, in the viewer's language ("" when nothing is said): the
-    telegram process writes it in no language (``control.said``)."""
+    telegram process writes it in no language (``app.i18n.said``)."""
     return in_words(account.status_detail)
 
 

@@ -22,7 +22,7 @@ from app.blueprints.accounts.vault import SessionVault
 from app.db_types import utcnow
 from app.events import emit
 from app.extensions import db
-from app.integrations.telegram.control import in_words, is_said
+from app.i18n import in_words, is_said
 
 # Statuses in which a signed-in account is kept connected by some telegram process.
 RUNNABLE = (AccountStatus.CONNECTING, AccountStatus.ONLINE, AccountStatus.OFFLINE, AccountStatus.LIMITED)
@@ -100,7 +100,7 @@ DETAIL_LENGTH = 300  # BDAccount.status_detail
 
 def set_status(account_id: int, status: str, *, detail: str | None = None,
                limited_until: datetime | None = KEEP, **fields: Any) -> bool:
-    """Move the account to ``status`` (with a human ``detail``: a text ``control.said`` made, which the
+    """Move the account to ``status`` (with a human ``detail``: a text ``app.i18n.said`` made, which the
     pages say in their viewer's language, or a plain one); False when the row is gone.
 
     ``limited_until`` stays as it is unless given: a limit outlives reconnects and restarts, and

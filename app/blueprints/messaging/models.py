@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import UTCDateTime, utcnow
 from app.extensions import db
-from app.integrations.telegram.control import in_words
+from app.i18n import in_words
 from app.tenancy import OrgScoped
 
 # What a message's media is called where a person reads it (lazy: in their language). The chat
@@ -133,8 +133,8 @@ class Message(OrgScoped, db.Model):
     @property
     def error_text(self) -> str:
         """Why it failed, in the viewer's language. The telegram process writes the reason in no
-        language (``control.said``) or in English (older rows, its plain reasons): either is said
-        through the catalog (``control.in_words``)."""
+        language (``app.i18n.said``) or in English (older rows, its plain reasons): either is said
+        through the catalog (``app.i18n.in_words``)."""
         return in_words(self.error)
 
 

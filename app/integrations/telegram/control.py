@@ -11,8 +11,9 @@ Request:  {"id", "op", "account_id", "args", "deadline"}   (deadline: epoch seco
 Reply:    {"ok": true, "result": {...}}  or  {"ok": false, "code": "...", "message": "...", "said": "..."}
 
 Texts for people (a refusal's message, an account's status detail) are made in the telegram
-process, which answers no one in particular: it writes them in no language (``said``: the English
-message id and its values, as JSON), and the web says them in its viewer's language (``in_words``).
+process, which answers no one in particular: it writes them in no language (``app.i18n.said``: the
+English message id and its values, as JSON), and the web says them in its viewer's language
+(``app.i18n.in_words``).
 A refusal's reply carries both its English ``message`` and the ``said`` form.
 """
 
@@ -24,10 +25,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from babel.units import format_unit
-from flask_babel import get_locale, gettext, ngettext
+from flask_babel import gettext
 from redis import Redis
 
+from app.i18n import in_words, is_said, said
 from app.integrations.telegram import leases
 
 ANY = "any"
@@ -158,70 +159,3 @@ def _reply(redis: Redis, request: Request, body: dict[str, Any]) -> None:
 
 def _reply_key(request_id: str) -> str:
     return f"tg:reply:{request_id}"
-
-
-# -- texts for people, in no language until read ---------------------------------------------------
-
-_SAID = '{"said": '
-
-
-def N_(message: str) -> str:  # noqa: N802 - the catalog's marker for a message said later
-    """Marks ``message`` for the catalog (``pybabel extract`` reads ``N_``) and returns it as it is."""
-    return message
-
-
-def said(message: str, /, **values: Any) -> str:
-    """A text for a person in no language yet: ``message`` (an English message id, marked for the
-    catalog where it is written: ``said(N_("..."))``) and its values, as JSON. A value may be a text
-    ``said`` made, or ``wait(seconds)``. ``in_words`` says it in the current language."""
-    return json.dumps({"said": message, "values": values}, ensure_ascii=False, default=str)
-
-
-def said_plural(singular: str, plural: str, count: int, /, **values: Any) -> str:
-    """``said`` with a count (``%(num)d`` in the messages): said with the language's plural form."""
-    return json.dumps({"said": singular, "plural": plural, "num": count, "values": values},
-                      ensure_ascii=False, default=str)
-
-
-def wait(seconds: float) -> dict[str, int]:
-    """A value for ``said``: a wait, said in its largest sensible unit ("45 seconds", "5 minutes")."""
-    return {"wait": int(seconds)}
-
-
-def is_said(text: Any) -> bool:
-    return isinstance(text, str) and text.startswith(_SAID)
-
-
-def in_words(text: str | None) -> str:
-    """A text ``said`` made, in the current language (a request's, else English); a plain text (one
-    stored before texts were kept this way, or another process's) through the catalog, as it is when
-    the catalog does not hold it."""
-    if not text:
-        return ""
-    if not is_said(text):
-        return gettext(text)
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text
-    values = {key: _value(value) for key, value in (data.get("values") or {}).items()}
-    if "plural" in data:
-        return ngettext(data["said"], data["plural"], int(data.get("num") or 0), **values)
-    return gettext(data["said"], **values) if values else gettext(data["said"])
-
-
-def _value(value: Any) -> Any:
-    if is_said(value):
-        return in_words(value)
-    if isinstance(value, dict) and "wait" in value:
-        return _wait_words(int(value["wait"]))
-    return value
-
-
-def _wait_words(seconds: int) -> str:
-    locale = get_locale() or "en"
-    if seconds < 90:
-        return format_unit(seconds, "duration-second", length="long", locale=locale)
-    if seconds < 5400:
-        return format_unit(round(seconds / 60), "duration-minute", length="long", locale=locale)
-    return format_unit(round(seconds / 3600), "duration-hour", length="long", locale=locale)

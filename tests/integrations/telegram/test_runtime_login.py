@@ -12,8 +12,9 @@ from app.blueprints.accounts.models import BDAccount
 from app.blueprints.accounts.vault import SessionVault
 from app.db_types import utcnow
 from app.extensions import db, redis_store
+from app.i18n import in_words
 from app.integrations.telegram import control, leases
-from app.integrations.telegram.control import ControlError, in_words
+from app.integrations.telegram.control import ControlError
 from tests.factories import make_org
 from tests.integrations.telegram.conftest import PHONE
 from tests.integrations.telegram.runtime_kit import account_row, eventually, make_account, online

@@ -13,8 +13,9 @@ from app.blueprints.accounts.models import AccountStatus, BDAccount
 from app.blueprints.accounts.service import clean_proxy
 from app.blueprints.accounts.vault import SessionVault
 from app.extensions import db, redis_store
+from app.i18n import in_words
 from app.integrations.telegram import control
-from app.integrations.telegram.control import ControlError, in_words
+from app.integrations.telegram.control import ControlError
 from app.integrations.telegram.runtime.clients import build_client, telethon_proxy
 from app.integrations.telegram.runtime.proxy_guard import ProxyRefused
 from tests.conftest import TEST_SESSION_KEY

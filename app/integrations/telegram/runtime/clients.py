@@ -16,7 +16,7 @@ from telethon.sessions import StringSession
 
 from app.blueprints.accounts.public import AccountStatus
 from app.config import Settings
-from app.integrations.telegram.control import N_, said
+from app.i18n import N_, said
 from app.integrations.telegram.runtime.proxy_guard import vetted_proxy
 from app.integrations.telegram.sandbox import World, install_sandbox
 from app.integrations.telegram.sandbox.sender import SANDBOX_API_HASH, SANDBOX_API_ID
@@ -86,7 +86,7 @@ def build_client(settings: Settings, world: World | None, session: str | None, *
 
 class SessionEnded(Exception):
     """Telegram ended the account's session: it needs a new login (or is banned, or deactivated).
-    ``detail`` says why (``control.said``: the web says it in its viewer's language)."""
+    ``detail`` says why (``app.i18n.said``: the web says it in its viewer's language)."""
 
     def __init__(self, status: AccountStatus, detail: str) -> None:
         super().__init__(detail)

@@ -23,7 +23,7 @@ from app.blueprints.accounts.public import AccountInfo, AccountStatus
 from app.blueprints.accounts.public import store as accounts
 from app.blueprints.messaging.public import store as messages
 from app.db_types import utcnow
-from app.integrations.telegram.control import N_, said
+from app.i18n import N_, said
 from app.integrations.telegram.runtime import outbox, sync
 from app.integrations.telegram.runtime.clients import RuntimeClient, SessionEnded, session_ended
 from app.integrations.telegram.runtime.proxy_guard import ProxyRefused

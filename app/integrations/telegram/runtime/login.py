@@ -19,8 +19,8 @@ from telethon import errors, functions
 
 from app.blueprints.accounts.public import AccountStatus
 from app.blueprints.accounts.public import store as accounts
+from app.i18n import N_, said, wait
 from app.integrations.telegram import leases
-from app.integrations.telegram.control import N_, said, wait
 from app.integrations.telegram.runtime.clients import RuntimeClient
 from app.integrations.telegram.runtime.proxy_guard import ProxyRefused
 

@@ -15,8 +15,8 @@ from telethon import errors, functions, types
 from app.blueprints.accounts.public import AccountStatus
 from app.blueprints.accounts.public import store as accounts
 from app.blueprints.messaging.public import store
+from app.i18n import N_, said, wait
 from app.integrations.telegram import leases
-from app.integrations.telegram.control import N_, said, wait
 from app.integrations.telegram.runtime import login, sync
 from app.integrations.telegram.runtime.login import Refusal
 from app.integrations.telegram.runtime.proxy_guard import ProxyRefused

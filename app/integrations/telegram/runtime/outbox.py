@@ -28,7 +28,7 @@ from telethon import errors, functions, types
 from app.blueprints.accounts.public import AccountStatus
 from app.blueprints.messaging.public import MessageStatus, ReadTarget, SendPlan, store
 from app.db_types import utcnow
-from app.integrations.telegram.control import N_, in_words, said
+from app.i18n import N_, in_words, said
 from app.integrations.telegram.runtime import budgets
 from app.integrations.telegram.runtime.clients import session_ended
 from app.integrations.telegram.runtime.sync import media_of

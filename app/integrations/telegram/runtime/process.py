@@ -45,6 +45,7 @@ from app.blueprints.messaging.public import live as inbox_live  # noqa: F401 - s
 from app.blueprints.messaging.public import store
 from app.db_types import utcnow
 from app.extensions import redis_store
+from app.i18n import N_, said
 from app.integrations.telegram import control, leases
 from app.integrations.telegram.runtime import jobs, login, outbox
 from app.integrations.telegram.runtime.clients import RuntimeClient, build_client
@@ -312,7 +313,7 @@ class Runtime:
         stale = await self.db(accounts.unfinished_logins, before)
         for account_id in self._unheld([a for a in stale if a not in self.logins]):
             await self.db(accounts.set_status, account_id, AccountStatus.NEEDS_LOGIN,
-                          detail=control.said(control.N_("The sign-in was not finished. Start again.")))
+                          detail=said(N_("The sign-in was not finished. Start again.")))
 
     def _unheld(self, account_ids: list[int]) -> set[int]:
         if not account_ids:
@@ -360,7 +361,7 @@ class Runtime:
         op = OPS.get(request.op)
         try:
             if op is None:
-                raise Refusal("unknown_op", control.said(control.N_("The Telegram service does not know "
+                raise Refusal("unknown_op", said(N_("The Telegram service does not know "
                                                                     "%(op)s."),
                                                          op=repr(request.op)))
             if request.account_id is not None:
@@ -374,7 +375,7 @@ class Runtime:
         except Exception:
             log.exception("control op %s failed", request.op)
             control.refuse(self.redis, request, "telegram_error",
-                           control.said(control.N_("Telegram could not do that just now. Try again in a "
+                           said(N_("Telegram could not do that just now. Try again in a "
                                                    "minute.")))
         else:
             control.answer(self.redis, request, result)

@@ -15,13 +15,13 @@ import socket
 from typing import Any
 
 from app.blueprints.accounts.public import proxy_hosts
-from app.integrations.telegram.control import N_, said
+from app.i18n import N_, said
 
 
 class ProxyRefused(ConnectionError):
     """The account's proxy leads to a local or private address. A ConnectionError, so whatever
     handles a failed connection handles this one; ``message`` says why, for the account's page (a
-    text ``control.said`` made)."""
+    text ``app.i18n.said`` made)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

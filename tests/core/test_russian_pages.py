@@ -1,0 +1,149 @@
+"""Every page of the route sweep, for every role, read in Russian: no English words left on it
+except names, data and the few words Russian users write in Latin letters themselves."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from itertools import product
+
+import pytest
+from babel import Locale
+
+from app.blueprints.crm.models import CustomField, Import
+from app.blueprints.team.permissions import Role
+from app.extensions import db
+from tests.conftest import sign_in_as
+from tests.factories import (
+    add_member,
+    give_account,
+    make_account,
+    make_chat,
+    make_company,
+    make_contact,
+    make_deal,
+    make_member,
+    make_message,
+)
+
+RU = {"Accept-Language": "ru-RU,ru;q=0.9"}
+
+# Words a Russian page may hold in Latin letters: the product's and services' names, and terms
+# Russian users write that way themselves.
+ALLOWED = {"Relay", "CRM", "Telegram", "CSV", "API", "UTC", "QR", "URL", "English", "OpenAPI", "JSON",
+           "TOTP", "MFA", "OAuth", "Stripe", "ID", "IP", "HTTP",
+           "Excel", "UTF", "SMS",
+           "Enter", "Esc", "Shift"}  # keys, as Russian keyboards label them
+ALLOWED |= set(Locale("en").currencies)  # ISO currency codes (USD, RUB) as the currency pickers show them
+
+# Not words a person reads: addresses, handles, phone-ish strings, file names, tokens.
+NOT_WORDS = re.compile(r"\S+@\S+|https?://\S+|@\w+|\b[\w.-]+\.(?:csv|png|jpg|pdf|com|org)\b|\b\w*\d\w*\b")
+WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
+# Attributes whose text a person reads or hears.
+READ_ATTRIBUTES = {"placeholder", "title", "aria-label", "alt", "data-confirm", "hx-confirm", "label"}
+SKIPPED = {"script", "style", "code", "pre"}  # code samples; scripts and styles are not read
+
+
+class VisibleText(HTMLParser):
+    """The text a person reads on a page: text nodes, button values and the read attributes."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in SKIPPED:
+            self._skipping += 1
+        attributes = dict(attrs)
+        self.parts.extend(value for name, value in attrs if name in READ_ATTRIBUTES and value)
+        if tag == "input" and attributes.get("type") in ("submit", "button") and attributes.get("value"):
+            self.parts.append(attributes["value"])
+
+    def handle_endtag(self, tag):
+        if tag in SKIPPED and self._skipping:
+            self._skipping -= 1
+
+    def handle_data(self, data):
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def english_words(html: str, data_words: set[str]) -> set[str]:
+    reader = VisibleText()
+    reader.feed(html)
+    text = NOT_WORDS.sub(" ", " ".join(reader.parts))
+    return {word for word in WORD.findall(text) if word not in ALLOWED and word not in data_words}
+
+
+@pytest.fixture
+def workspace():
+    """An organization with one of everything a page shows, its people and data in Russian (the
+    Latin-letter bits of data, such as usernames, are collected as data words)."""
+    owner = make_member(Role.OWNER)
+    owner.user.name = "Ольга Смирнова"
+    org = owner.organization
+    org.name = "Ромашка"
+    db.session.commit()
+    company = make_company(owner, name="ООО Ромашка", website="https://romashka.example")
+    contact = make_contact(owner, first_name="Анна", last_name="Ли", email="anna@example.com",
+                           phone="+79161234567", company_id=company.id)
+    deal = make_deal(owner, title="Пилот на 50 мест", value="1234567.50", currency="RUB",
+                     contact_id=contact.id, company_id=company.id)
+    field = CustomField(org_id=org.id, entity="contact", key="tier", label="Уровень")
+    imp = Import(org_id=org.id, entity="contact", filename="kontakty.csv", headers=["Имя", "Почта"],
+                 mapping={})
+    db.session.add_all([field, imp])
+    db.session.commit()
+    account = make_account(org, display_name="Отдел продаж")
+    chat = make_chat(account, title="Анна Ли", username="anna_li", last_message_preview="Здравствуйте")
+    message = make_message(chat, text="Здравствуйте, пришлите счёт")
+    return {"org": org, "owner": owner, "account": account, "values": {
+        "record_id": {"contacts": contact.id, "companies": company.id, "deals": deal.id},
+        "name": {"contacts": "first_name", "companies": "name", "deals": "title"},
+        "account_id": account.id, "chat_id": chat.id, "message_id": message.id, "import_id": imp.id,
+        "pipeline_id": deal.pipeline_id, "stage_id": deal.stage_id, "field_id": field.id}}
+
+
+def page_urls(app, values: dict) -> list[str]:
+    """Every GET page and fragment the app serves (the API, assets and the socket aside), with its
+    path arguments filled from ``values`` and each ``any()`` choice taken in turn."""
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.rule.startswith(("/api/", "/static")) or rule.rule == "/ws":
+            continue
+        choices = {name: sorted(rule._converters[name].items) for name in rule.arguments
+                   if rule._converters[name].__class__.__name__ == "AnyConverter"}
+        for picked in product(*choices.values()):
+            chosen = dict(zip(choices, picked, strict=True))
+            entity = next(iter(chosen.values()), None)
+            filled = {name: chosen.get(name) or (values[name][entity] if isinstance(values[name], dict)
+                                                  else values[name]) for name in rule.arguments}
+            urls.append(re.sub(r"<(?:[\w(), ]+:)?(\w+)>", lambda m, f=filled: str(f[m.group(1)]), rule.rule))
+    return sorted(set(urls))
+
+
+DATA_WORDS = {"romashka", "example", "anna_li", "kontakty"}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_page_reads_in_russian_for_every_role(app, client, workspace, role):
+    me = workspace["owner"] if role is Role.OWNER else add_member(workspace["org"], role=role)
+    me.user.name = "Сергей Иванов" if role is not Role.OWNER else me.user.name
+    db.session.commit()
+    give_account(workspace["account"], me) if role is Role.AGENT else None
+    sign_in_as(client, me)
+    english, read = {}, 0
+    for url in page_urls(app, workspace["values"]):
+        response = client.get(url, headers=RU)
+        html = response.get_data(as_text=True) if response.mimetype == "text/html" else None
+        response.close()  # streamed answers (exports) end here
+        if response.status_code != 200 or html is None:
+            continue
+        read += 1
+        found = english_words(html, DATA_WORDS)
+        if found:
+            english[url] = sorted(found)
+    assert read >= 20
+    assert english == {}, "English left on Russian pages:\n" + "\n".join(
+        f"{url}: {' '.join(words)}" for url, words in english.items())
