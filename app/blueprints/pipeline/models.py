@@ -55,6 +55,14 @@ def shown_name(stored: str | None) -> str | None:
     return str(default) if default is not None else stored
 
 
+def shown_column(stored: str) -> hybrid_property:
+    """A name read through ``shown_name`` (in the viewer's language where it is a default one),
+    written to the ``stored`` column as given, and the stored column itself in SQL."""
+    return hybrid_property(lambda self: shown_name(getattr(self, stored)),
+                           lambda self, value: setattr(self, stored, value),
+                           expr=lambda cls: getattr(cls, stored))
+
+
 class Pipeline(OrgScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     stored_name: Mapped[str] = mapped_column("name", String(120))  # as typed (a default: English)
@@ -64,19 +72,7 @@ class Pipeline(OrgScoped, db.Model):
     stages: Mapped[list[Stage]] = relationship(back_populates="pipeline", order_by="Stage.position",
                                                cascade="all, delete-orphan")
 
-    @hybrid_property
-    def name(self) -> str:
-        """The name as the viewer reads it (``shown_name``); in SQL, the stored name."""
-        return shown_name(self.stored_name)
-
-    @name.inplace.setter
-    def _name_setter(self, value: str) -> None:
-        self.stored_name = value
-
-    @name.inplace.expression
-    @classmethod
-    def _name_expression(cls):
-        return cls.stored_name
+    name = shown_column("stored_name")
 
 
 class Stage(OrgScoped, db.Model):
@@ -98,19 +94,7 @@ class Stage(OrgScoped, db.Model):
 
     pipeline: Mapped[Pipeline] = relationship(back_populates="stages")
 
-    @hybrid_property
-    def name(self) -> str:
-        """The name as the viewer reads it (``shown_name``); in SQL, the stored name."""
-        return shown_name(self.stored_name)
-
-    @name.inplace.setter
-    def _name_setter(self, value: str) -> None:
-        self.stored_name = value
-
-    @name.inplace.expression
-    @classmethod
-    def _name_expression(cls):
-        return cls.stored_name
+    name = shown_column("stored_name")
 
     @property
     def kind_label(self) -> str:
@@ -159,33 +143,8 @@ class StageMove(OrgScoped, db.Model):
         label = MOVE_REASONS.get(self.reason)
         return str(label) if label is not None else self.reason
 
-    @hybrid_property
-    def from_stage_name(self) -> str | None:
-        """The stage it left, as the viewer reads it (``shown_name``); in SQL, as stored."""
-        return shown_name(self.from_stage_stored)
-
-    @from_stage_name.inplace.setter
-    def _from_setter(self, value: str | None) -> None:
-        self.from_stage_stored = value
-
-    @from_stage_name.inplace.expression
-    @classmethod
-    def _from_expression(cls):
-        return cls.from_stage_stored
-
-    @hybrid_property
-    def to_stage_name(self) -> str:
-        """The stage it entered, as the viewer reads it (``shown_name``); in SQL, as stored."""
-        return shown_name(self.to_stage_stored)
-
-    @to_stage_name.inplace.setter
-    def _to_setter(self, value: str) -> None:
-        self.to_stage_stored = value
-
-    @to_stage_name.inplace.expression
-    @classmethod
-    def _to_expression(cls):
-        return cls.to_stage_stored
+    from_stage_name = shown_column("from_stage_stored")  # the stage it left
+    to_stage_name = shown_column("to_stage_stored")  # the stage it entered
 
     @property
     def created_at(self) -> datetime:
