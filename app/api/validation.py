@@ -34,7 +34,9 @@ from app.errors import DomainError
 from app.request_input import field_path
 
 INVALID_REQUEST = "invalid_request"
-_INTEGER = re.compile(r"-?\d{1,30}")  # longer runs are no id or count; the schema's bounds refuse them
+# Longer runs are no id or count (the schema's bounds refuse them); a zero fraction ("7.0") is an
+# integer to JSON Schema, so the document allows it and so do we.
+_INTEGER = re.compile(r"(-?\d{1,30})(?:\.0{1,30})?")
 _BOOLEANS = {"true": True, "false": False}
 _FORMATS = FormatChecker(("date", "email"))
 _KINDS = {"string": _l("text"), "integer": _l("a whole number"), "number": _l("a number"),
@@ -123,8 +125,8 @@ def check_query(params: Iterable[tuple[dict, Draft202012Validator]], args: Multi
 def _converted(raw: str, schema: dict) -> tuple[Any, str | None]:
     kinds = _types(schema)
     if "integer" in kinds:
-        if _INTEGER.fullmatch(raw):
-            return int(raw), None
+        if whole := _INTEGER.fullmatch(raw):
+            return int(whole.group(1)), None
         return raw, _("A whole number.")
     if "boolean" in kinds:
         if raw in _BOOLEANS:

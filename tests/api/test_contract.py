@@ -54,6 +54,12 @@ def test_query_values_arrive_converted_to_their_declared_types(contract_app):
     assert answer.get_json() == {"limit": 7, "sort": "name", "only": True, "tag": "vip", "owner": "5"}
 
 
+def test_a_whole_number_written_with_a_zero_fraction_is_the_integer_json_schema_says_it_is(contract_app):
+    assert contract_app.test_client().get("/api/things?tag=a&limit=7.0").get_json()["limit"] == 7
+    assert error(contract_app.test_client().get("/api/things?tag=a&limit=7.5")) == \
+        ("invalid_request", {"limit": "A whole number."})
+
+
 @pytest.mark.parametrize(("query", "fields"), [
     ("tag=a&limit=0", {"limit": "At least 1."}),
     ("tag=a&limit=101", {"limit": "At most 100."}),

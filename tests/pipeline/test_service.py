@@ -317,3 +317,30 @@ def test_malformed_stage_input_is_a_field_error(owner, data, field):
     with pytest.raises(DomainError) as err:
         service.update_stage(owner, stage.id, data)
     assert set(err.value.fields) == {field}
+
+
+def test_a_stage_whose_pipeline_is_deleted_meanwhile_is_not_found_and_nothing_changes(monkeypatch):
+    """Two people at once: one deletes a pipeline while the other deletes one of its stages."""
+    from sqlalchemy import delete, text
+
+    owner = make_member()
+    doomed = service.create_pipeline(owner, "Partners")
+    db.session.commit()
+    stage_id, pipeline_id = doomed.stages[0].id, doomed.id
+    db.session.expire_all()
+    found = service.get_stage
+
+    def found_then_gone(org_id, sid):
+        stage = found(org_id, sid)
+        with db.engine.begin() as other:  # the other person's deletion commits right now
+            other.execute(delete(Stage).where(Stage.pipeline_id == pipeline_id))
+            other.execute(delete(Pipeline).where(Pipeline.id == pipeline_id))
+        return stage
+
+    monkeypatch.setattr(service, "get_stage", found_then_gone)
+    with pytest.raises(NotFound, match="Stage not found"):
+        service.delete_stage(owner, stage_id)
+    db.session.rollback()
+    assert db.session.scalar(select(Pipeline.id).where(Pipeline.id == pipeline_id)) is None
+    assert db.session.execute(text("SELECT count(*) FROM stage WHERE pipeline_id = :p"),
+                              {"p": pipeline_id}).scalar() == 0

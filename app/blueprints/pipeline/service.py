@@ -25,7 +25,7 @@ from app.blueprints.team.public import OrganizationCreated, Permission, require
 from app.errors import DomainError, NotFound
 from app.events import subscribe
 from app.extensions import db
-from app.tenancy import get_in_org
+from app.tenancy import NOT_FOUND, get_in_org
 
 if TYPE_CHECKING:
     from app.blueprints.team.public import Membership
@@ -272,7 +272,11 @@ def delete_stage(actor: Membership, stage_id: int, move_to_stage_id: Any = None)
     """Delete a stage; its deals move to ``move_to_stage_id``. Returns how many moved."""
     require(actor, Permission.PIPELINES_MANAGE)
     stage = get_stage(actor.org_id, stage_id)
-    pipeline = stage.pipeline
+    # The pipeline's row is locked until commit: deleting the pipeline meanwhile (and so this stage)
+    # waits for us, or has already happened and the stage is gone.
+    pipeline = db.session.scalar(select(Pipeline).where(Pipeline.id == stage.pipeline_id).with_for_update())
+    if pipeline is None:
+        raise NotFound(str(NOT_FOUND["Stage"]))
     if len(pipeline.stages) == 1:
         raise DomainError(_("A pipeline needs at least one stage. Delete the pipeline instead."))
     moved = _relocate(actor, Deal.stage_id, stage.id, move_to_stage_id,
