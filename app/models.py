@@ -21,8 +21,9 @@ from app.blueprints.crm.models import (  # noqa: F401
 )
 from app.blueprints.messaging.models import Chat, Message, MessageFile  # noqa: F401
 from app.blueprints.pipeline.models import Pipeline, Stage, StageMove  # noqa: F401
-from app.blueprints.team.models import Membership, Organization  # noqa: F401
+from app.blueprints.team.models import Invitation, Membership, Organization  # noqa: F401
 from app.event_outbox import EventOutbox, HandledEvent  # noqa: F401
+from app.integrations.mail.models import OutboundMail  # noqa: F401
 
 
 def _unicode_case(change):

@@ -9,6 +9,7 @@ from app.blueprints.auth.models import User
 from app.blueprints.auth.passwords import hash_password
 from app.blueprints.team.models import Membership, Organization
 from app.blueprints.team.permissions import Role
+from app.db_types import utcnow
 from app.extensions import db
 
 PASSWORD = "correct horse battery staple"
@@ -20,10 +21,12 @@ def _password_hash() -> str:
     return hash_password(PASSWORD)  # Argon2 is slow on purpose: hash once per run
 
 
-def make_user(name: str | None = None, email: str | None = None) -> User:
+def make_user(name: str | None = None, email: str | None = None, verified: bool = True) -> User:
+    """A user whose address is verified unless ``verified`` is False (what an unverified one may
+    not do is tested on purpose, not met by accident)."""
     n = next(_seq)
     user = User(name=name or f"User {n}", email=(email or f"user{n}@example.com").lower(),
-                password_hash=_password_hash())
+                password_hash=_password_hash(), email_verified_at=utcnow() if verified else None)
     db.session.add(user)
     db.session.commit()
     return user

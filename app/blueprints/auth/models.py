@@ -28,6 +28,11 @@ class User(UserMixin, db.Model):
     # signed up in; it wins over the switcher's cookie and the browser's on every device. None:
     # never chosen (the cookie, else Accept-Language, decides).
     language: Mapped[str | None] = mapped_column(String(8))
+    # When the person proved the address is theirs (the link mailed at sign-up, or a provider that
+    # vouches for it); None: unverified (inviting, connecting Telegram and exports wait for it).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The IANA zone the person reads times in (None: the browser's, as app.js finds it).
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user",
                                                          cascade="all, delete-orphan")
@@ -38,6 +43,10 @@ class User(UserMixin, db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_epoch}:{self.session_key or ''}"
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     @property
     def initials(self) -> str:
