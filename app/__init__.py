@@ -118,6 +118,10 @@ def create_app(settings: Settings | None = None) -> Flask:
                       pipeline_bp, accounts_bp, inbox_bp, api_bp, auth_api_bp, crm_api_bp,
                       crm_import_api_bp, pipeline_api_bp, accounts_api_bp, messaging_api_bp):
         app.register_blueprint(blueprint)
+    if settings.smtp_url is None and not settings.production:  # mail stays in the development mailbox
+        from app.blueprints.core.mailbox import bp as mailbox_bp
+
+        app.register_blueprint(mailbox_bp)
 
     from app.errors import register_error_handlers
 

@@ -13,6 +13,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance"))
+GOOGLE_METADATA_URL = "https://accounts.google.com/.well-known/openid-configuration"
+GITHUB_OAUTH_URL = "https://github.com"
+GITHUB_API_URL = "https://api.github.com"
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -56,6 +59,25 @@ class Settings:
     # Whether an account's proxy may sit on a loopback, private or reserved address (or a local
     # name): off, so a customer's proxy cannot point the telegram process at internal hosts.
     telegram_allow_private_proxies: bool = False
+    # Mail: where it goes (SMTP_URL: smtp://, smtp+starttls:// or smtps://user:pass@host:port; None:
+    # the development mailbox), who it is from, and the address links in mails start with
+    # (PUBLIC_URL; None outside production: the address the request came to).
+    smtp_url: str | None = None
+    mail_from: str = "Relay CRM <no-reply@relay.localhost>"
+    public_url: str | None = None
+    # Sign-in with other providers: each one is offered only when its keys are set (none by
+    # default). Google through OpenID Connect (its discovery document: overridable, so the tests
+    # point it at their own provider); GitHub through OAuth 2 (its sign-in and API addresses, the
+    # same); Telegram Login through its widget, for a bot of ours (token and @name).
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    google_metadata_url: str = GOOGLE_METADATA_URL
+    github_client_id: str | None = None
+    github_client_secret: str | None = None
+    github_oauth_url: str = GITHUB_OAUTH_URL
+    github_api_url: str = GITHUB_API_URL
+    telegram_login_bot_token: str | None = None
+    telegram_login_bot_name: str | None = None
 
     @property
     def production(self) -> bool:
@@ -86,7 +108,29 @@ class Settings:
             telegram_api_hash=os.environ.get("TELEGRAM_API_HASH") or None,
             session_keys=_session_keys(production),
             telegram_allow_private_proxies=_bool("TELEGRAM_ALLOW_PRIVATE_PROXIES", False),
+            smtp_url=_required_in_production("SMTP_URL", production),
+            mail_from=os.environ.get("MAIL_FROM") or "Relay CRM <no-reply@relay.localhost>",
+            public_url=_required_in_production("PUBLIC_URL", production),
+            google_client_id=os.environ.get("GOOGLE_CLIENT_ID") or None,
+            google_client_secret=os.environ.get("GOOGLE_CLIENT_SECRET") or None,
+            google_metadata_url=os.environ.get("GOOGLE_METADATA_URL") or GOOGLE_METADATA_URL,
+            github_client_id=os.environ.get("GITHUB_CLIENT_ID") or None,
+            github_client_secret=os.environ.get("GITHUB_CLIENT_SECRET") or None,
+            github_oauth_url=(os.environ.get("GITHUB_OAUTH_URL") or GITHUB_OAUTH_URL).rstrip("/"),
+            github_api_url=(os.environ.get("GITHUB_API_URL") or GITHUB_API_URL).rstrip("/"),
+            telegram_login_bot_token=os.environ.get("TELEGRAM_LOGIN_BOT_TOKEN") or None,
+            telegram_login_bot_name=(os.environ.get("TELEGRAM_LOGIN_BOT_NAME") or "").lstrip("@") or None,
         )
+
+
+def _required_in_production(name: str, production: bool) -> str | None:
+    """A setting development may leave out but production must give: without SMTP_URL mail would
+    only reach the development mailbox; without PUBLIC_URL a link mailed for a password reset
+    would start with whatever Host the request claimed (and an attacker's host gets the token)."""
+    value = os.environ.get(name) or None
+    if value is None and production:
+        raise RuntimeError(f"{name} must be set when APP_ENV=production")
+    return value.rstrip("/") if value and name == "PUBLIC_URL" else value
 
 
 def _session_keys(production: bool) -> tuple[str, ...]:

@@ -31,17 +31,20 @@ def queue(name: str = Queues.DEFAULT) -> Queue:
     return Queue(name, connection=redis_store.client)
 
 
-def retry_policy(times: int) -> Retry | None:
-    """Retry a failed job ``times`` times, 5 s, 30 s, then every 2 minutes after its failure."""
+def retry_policy(times: int | Retry) -> Retry | None:
+    """Retry a failed job ``times`` times, 5 s, 30 s, then every 2 minutes after its failure (or
+    as the ``Retry`` given says)."""
+    if isinstance(times, Retry):
+        return times
     return Retry(max=times, interval=[5, 30, 120]) if times else None
 
 
 def enqueue_now(name: str, func: Callable | str, *args: Any, job_id: str | None = None,
-                retry: int = 0, **kwargs: Any):
+                retry: int | Retry = 0, **kwargs: Any):
     return queue(name).enqueue(func, *args, job_id=job_id, retry=retry_policy(retry), **kwargs)
 
 
 def enqueue_after_commit(name: str, func: Callable | str, *args: Any, job_id: str | None = None,
-                         retry: int = 0, **kwargs: Any) -> None:
+                         retry: int | Retry = 0, **kwargs: Any) -> None:
     """Enqueue ``func(*args, **kwargs)`` on queue ``name`` once the session commits."""
     after_commit(lambda: enqueue_now(name, func, *args, job_id=job_id, retry=retry, **kwargs))

@@ -55,6 +55,7 @@ NAV_SETTINGS = (
     NavItem("pipeline.settings", _l("Pipelines"), "columns"),
     NavItem("crm.custom_fields", _l("Custom fields"), "columns"),
     NavItem("team.audit_log", _l("Audit log"), "shield", Permission.AUDIT_VIEW),
+    NavItem("mailbox.inbox", _l("Development mailbox"), "inbox"),  # only without an SMTP server
 )
 
 

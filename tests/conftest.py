@@ -334,3 +334,24 @@ def counting_statements():
         yield statements
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server (aiosmtpd) on a free port, and the app mailing through it
+    (``SMTP_URL=smtp://127.0.0.1:<port>``) for the test; yields its inbox (tests.mailing)."""
+    from dataclasses import replace
+
+    from aiosmtpd.controller import Controller
+
+    from tests.mailing import SmtpInbox
+
+    inbox = SmtpInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    settings = app.config["SETTINGS"]
+    app.config["SETTINGS"] = replace(settings, smtp_url=f"smtp://127.0.0.1:{controller.port}")
+    inbox.port = controller.port
+    yield inbox
+    app.config["SETTINGS"] = settings
+    controller.stop()

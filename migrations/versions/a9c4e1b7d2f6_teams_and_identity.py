@@ -59,6 +59,7 @@ def upgrade():
     sa.Column('transport', sa.String(length=16), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('sending_since', app.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.String(length=500), nullable=True),
     sa.Column('created_at', app.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', app.db_types.UTCDateTime(timezone=True), nullable=True),

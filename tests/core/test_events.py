@@ -6,7 +6,6 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from rq import SimpleWorker
 from rq.job import Job
 from sqlalchemy import func, select
 
@@ -31,6 +30,7 @@ from app.extensions import db, redis_store
 from app.jobs import Queues, enqueue_after_commit, enqueue_now, queue
 from app.unit_of_work import unit_of_work
 from tests.conftest import bearer
+from tests.queues import run_due_retries, work
 
 
 @pytest.fixture
@@ -98,18 +98,6 @@ def noted(action: str) -> list[dict]:
 def outbox_rows() -> int:
     db.session.commit()
     return db.session.scalar(select(func.count()).select_from(EventOutbox))
-
-
-def work(name: str = Queues.DEFAULT) -> None:
-    SimpleWorker([queue(name)], connection=redis_store.client).work(burst=True)
-
-
-def run_due_retries(name: str = Queues.DEFAULT) -> None:
-    """What RQ's scheduler does once a failed job's retry is due: back onto its queue."""
-    registry, target = queue(name).scheduled_job_registry, queue(name)
-    for job_id in registry.get_jobs_to_schedule(timestamp=(utcnow() + timedelta(days=1)).timestamp()):
-        target.enqueue_job(Job.fetch(job_id, connection=redis_store.client))
-        registry.remove(job_id)
 
 
 def only_job_id(name: str = Queues.DEFAULT) -> str:

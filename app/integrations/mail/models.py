@@ -45,6 +45,7 @@ class OutboundMail(db.Model):
     transport: Mapped[str | None] = mapped_column(String(16))  # "smtp" or "mailbox", once sent
     status: Mapped[str] = mapped_column(String(16), default=MailStatus.QUEUED, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
+    sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last attempt's start
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
