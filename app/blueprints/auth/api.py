@@ -1,14 +1,15 @@
-"""``/api/auth``: sign-up, sign-in, token refresh and verification for API clients."""
+"""``/api/auth``: sign-up, sign-in (with its second step, for an account with MFA), token refresh
+and verification for API clients."""
 
 from __future__ import annotations
 
 import jwt
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import gettext
 
 from app.api.auth import json_body, protect, token_settings
 from app.api.docs import ID, documented, integer, obj, string
-from app.blueprints.auth import service, tokens
+from app.blueprints.auth import mfa, service, tokens
 from app.blueprints.auth.passwords import MIN_LENGTH
 from app.blueprints.team.public import Role
 from app.errors import DomainError
@@ -25,6 +26,13 @@ REFRESH_BODY = obj(["refresh_token"], refresh_token=string(minLength=1, maxLengt
 REFUSED_REFRESH = "The refresh token is not valid, has expired, or was revoked"
 RATE_LIMITED = "Rate limited (rate_limited): wait and try again (Retry-After)"
 LOCKED_OUT = "Locked out after repeated failures (too_many_attempts), or rate limited (rate_limited)"
+MFA_ENROLMENT = ("the organization requires two-factor authentication and the account has none yet "
+                 "(mfa_enrolment_required): set it up in the web app first")
+MFA_REQUIRED = obj(["error"], error=obj(
+    ["code", "message", "fields"], code=string(), message=string(),
+    fields={"type": "object", "additionalProperties": {"type": "string"}},
+    ticket=string(description="with code mfa_required: the ticket for POST /api/auth/mfa"),
+    expires_in=integer(description="with code mfa_required: seconds the ticket stays valid")))
 
 
 def _token_family_key() -> str:
@@ -36,6 +44,17 @@ def _token_family_key() -> str:
     except jwt.InvalidTokenError:
         family = None
     return f"family:{family}" if isinstance(family, str) else request.remote_addr
+
+
+def _ticket_key() -> str:
+    """Per-sign-in key for code attempts: the ticket's user, read without trusting it."""
+    data = request.get_json(silent=True)
+    ticket = data.get("ticket") if isinstance(data, dict) else None
+    try:
+        user = jwt.decode(ticket, options={"verify_signature": False}).get("sub") if ticket else None
+    except (jwt.InvalidTokenError, TypeError, AttributeError):
+        user = None
+    return f"mfa-user:{user}" if isinstance(user, str) else request.remote_addr
 
 
 def _email_key() -> str:
@@ -66,7 +85,7 @@ def sign_up():
     result = service.sign_up(email=data["email"], password=data["password"], name=data["name"],
                              organization_name=data.get("organization", ""), ip=request.remote_addr,
                              language=language)
-    pair = tokens.issue_pair(token_settings(), result.membership)
+    pair = tokens.issue_pair(token_settings(), result.membership, **_device())
     db.session.commit()
     response = jsonify(pair.as_dict())
     response.status_code = 201
@@ -77,12 +96,18 @@ def sign_up():
 @bp.post("/signin")
 @limiter.limit("30 per minute;200 per hour")
 @limiter.limit("10 per minute", key_func=_email_key)
-@documented("Exchange credentials for tokens", tag="auth", public=True,
+@documented("Exchange credentials for tokens (or, with MFA, for a ticket to POST /api/auth/mfa)", tag="auth",
+            public=True,
             body=obj(["email", "password"], email=string(minLength=1, maxLength=254),
                      password=string(minLength=1, maxLength=MAX_PASSWORD, writeOnly=True),
                      organization_id={**ID, "description": "act in this organization (default: your first)"}),
             responses={200: {"description": "Tokens", "schema": TOKENS},
-                       401: "Wrong email or password", 422: "The account belongs to no organization",
+                       401: {"description": "Wrong email or password (unauthorized); or right, and the "
+                                            "account signs in with a second factor (mfa_required: send "
+                                            "error.ticket with a code to POST /api/auth/mfa within "
+                                            "error.expires_in seconds); or " + MFA_ENROLMENT,
+                            "schema": MFA_REQUIRED},
+                       422: "The account belongs to no organization",
                        429: LOCKED_OUT})
 def sign_in():
     data = json_body()
@@ -95,9 +120,55 @@ def sign_in():
     if membership is None:
         db.session.commit()
         raise DomainError(gettext("This account belongs to no organization."))
-    pair = tokens.issue_pair(token_settings(), membership)
+    if mfa.enabled(user):
+        ticket = tokens.issue_mfa_ticket(token_settings(), user, membership.org_id)
+        db.session.commit()
+        return jsonify({"error": {
+            "code": "mfa_required", "fields": {}, "ticket": ticket, "expires_in": tokens.TICKET_SECONDS,
+            "message": gettext("Enter a code from your authenticator app (or a recovery code) to finish "
+                               "signing in.")}}), 401
+    return _tokens_for(user, membership)
+
+
+@bp.post("/mfa")
+@limiter.limit("30 per minute")
+@limiter.limit("10 per minute", key_func=_ticket_key)
+@documented("Finish a sign-in that answered mfa_required: its ticket and a code", tag="auth", public=True,
+            body=obj(["ticket", "code"], ticket=string(minLength=1, maxLength=4096),
+                     code=string(minLength=1, maxLength=32, writeOnly=True,
+                                 description="six digits from the authenticator app, or a recovery code")),
+            responses={200: {"description": "Tokens", "schema": TOKENS},
+                       401: "The ticket is not valid, has expired or was used (sign in again); or the "
+                            "code is not right or was already used (fields.code): try again with the "
+                            "same ticket",
+                       422: "The account belongs to no organization",
+                       429: "Too many wrong codes (too_many_attempts), or rate limited (rate_limited)"})
+def finish_mfa():
+    data = json_body()
+    ticket = tokens.read_mfa_ticket(token_settings(), data["ticket"])
+    user = ticket.user
+    membership = service.default_membership(user, ticket.org_id)
+    if membership is None:
+        raise DomainError(gettext("This account belongs to no organization."))
+    try:
+        mfa.verify(user, data["code"], mfa.MfaKeys(tuple(current_app.config["SETTINGS"].session_keys)),
+                   ip=request.remote_addr, org_id=membership.org_id)
+    except DomainError:
+        db.session.commit()  # the wrong code stays counted and in the audit log
+        raise
+    tokens.spend_mfa_ticket(ticket)
+    return _tokens_for(user, membership)
+
+
+def _tokens_for(user, membership):
+    mfa.check_api_sign_in(user, membership)
+    pair = tokens.issue_pair(token_settings(), membership, **_device())
     db.session.commit()
     return jsonify(pair.as_dict())
+
+
+def _device() -> dict:
+    return {"ip": request.remote_addr, "user_agent": request.headers.get("User-Agent")}
 
 
 @bp.post("/refresh")
@@ -106,7 +177,8 @@ def sign_in():
 @documented("Rotate a refresh token (reusing a spent one revokes its family)", tag="auth",
             public=True, body=REFRESH_BODY,
             responses={200: {"description": "The next token pair", "schema": TOKENS},
-                       401: f"{REFUSED_REFRESH}, or was already used", 429: RATE_LIMITED})
+                       401: f"{REFUSED_REFRESH}, or was already used; or {MFA_ENROLMENT}",
+                       429: RATE_LIMITED})
 def refresh():
     data = json_body()
     try:

@@ -132,6 +132,17 @@ def end_every_session(user: User) -> None:
     db.session.expire(user, ["session_epoch"])
 
 
+def end_other_sessions(user: User, keep_session_id: int | None) -> list[int]:
+    """Sign out every browser session of ``user`` but ``keep_session_id``; returns the ids ended."""
+    ended = list(db.session.scalars(select(UserSession.id).where(
+        UserSession.user_id == user.id, UserSession.id != (keep_session_id or 0),
+        UserSession.ended_at.is_(None))))
+    if ended:
+        db.session.execute(update(UserSession).where(UserSession.id.in_(ended)).values(ended_at=utcnow()))
+    db.session.flush()
+    return ended
+
+
 @dataclass(frozen=True)
 class ListedSession:
     id: int

@@ -34,3 +34,8 @@ class ProfileForm(FlaskForm):
     language = SelectField(_l("Language"), validate_choice=False, choices=[
         SelectChoice("", _l("As my browser asks")),
         *(SelectChoice(code, name) for code, name in LANGUAGES.items())])
+
+
+class MfaCodeForm(FlaskForm):
+    # Six digits from the authenticator app, or a recovery code ("abcde-fghjk-mnpqr").
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])

@@ -7,12 +7,17 @@ from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
 from app import audit, realtime
-from app.blueprints.auth import browser_sessions
+from app.blueprints.auth import browser_sessions, mfa, tokens
 from app.blueprints.auth.models import User
 from app.blueprints.auth.service import default_membership
 from app.blueprints.team.public import Membership
 from app.errors import is_htmx, respond_with_error, wants_json
 from app.extensions import login
+
+# What a member sent to set up MFA may still reach: the set-up itself, signing out, the language
+# switcher, the health checks (static files and the API are left alone before these are asked).
+MFA_ENROLMENT_OPEN = frozenset({"auth.security", "auth.mfa_enable", "auth.sign_out", "core.language",
+                                "core.healthz", "core.readyz", "static"})
 
 
 @login.user_loader
@@ -68,6 +73,23 @@ def end_other_session(user: User, session_id: int) -> None:
     _audit("auth.session_ended", user, session_id=session_id)
 
 
+def end_other_sessions(user: User) -> None:
+    """Sign ``user`` out of every other browser and every API sign-in, keeping this browser. The
+    caller commits."""
+    keep = g.get("user_session_id")
+    ended = browser_sessions.end_other_sessions(user, keep)
+    tokens.end_every_sign_in(user)
+    for session_id in ended:
+        realtime.close_sockets(user_id=user.id, session_id=session_id, code=realtime.CLOSE_SIGNED_OUT)
+    _audit("auth.signed_out_others", user, sessions=len(ended))
+
+
+def end_api_sign_in(user: User, family: str) -> None:
+    """End one of ``user``'s API sign-ins. Raises NotFound unless it is theirs and open."""
+    tokens.end_sign_in(user, family)
+    _audit("auth.api_sign_in_ended", user, family=family)
+
+
 def end_every_session(user: User) -> None:
     """Sign ``user`` out of every browser and API sign-in, this one included. The caller commits."""
     browser_sessions.end_every_session(user)
@@ -99,3 +121,29 @@ def init_session_auth(app: Flask) -> None:
         g.membership = membership
         if membership is not None and session.get("org_id") != membership.org_id:
             session["org_id"] = membership.org_id
+
+    @app.before_request
+    def send_to_mfa_enrolment():
+        """A member whose organization requires MFA, and who has none, sets it up before anything
+        else (``mfa.mfa_required_for`` says who). ``g.mfa_enabled()`` answers, for the signed-in
+        user, whether they have it (asked only where needed: team's organization settings ask it
+        before requiring MFA of everyone, which team cannot ask auth itself)."""
+        if request.path.startswith(("/static/", "/api/")) or not current_user.is_authenticated:
+            return None
+        user = current_user._get_current_object()
+        known: list[bool] = []
+
+        def mfa_enabled() -> bool:
+            if not known:
+                known.append(mfa.enabled(user))
+            return known[0]
+
+        g.mfa_enabled = mfa_enabled
+        if request.endpoint in MFA_ENROLMENT_OPEN or not mfa.mfa_required_for(g.get("membership")):
+            return None
+        if mfa_enabled():
+            return None
+        target = url_for("auth.security")
+        if is_htmx():
+            return "", 204, {"HX-Redirect": target}
+        return redirect(target)
