@@ -186,3 +186,83 @@ def test_the_purge_forgets_sessions_ended_long_ago_and_keeps_open_ones(client):
     db.session.commit()
     assert db.session.scalars(select(UserSession.id)).all() == [rows[1].id]
     assert app_client.get("/home").status_code == 200
+
+
+# -- API sign-ins on the sessions page; signing out all other sessions --------------------------------
+
+def api_sign_in(app, email, agent="relay-cli/2.1 (linux)"):
+    api = app.test_client()
+    api.environ_base["HTTP_USER_AGENT"] = agent
+    api.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    return api.post("/api/auth/signin", json={"email": email, "password": PASSWORD}).get_json()
+
+
+def test_the_sessions_page_lists_api_sign_ins_with_their_device_and_last_use(app, client, monkeypatch):
+    from app.blueprints.auth import tokens
+
+    member = make_member()
+    sign_in(client, member.user.email)
+    pair = api_sign_in(app, member.user.email)
+    week_ago = utcnow() - timedelta(days=7)
+    first = db.session.scalar(select(RefreshToken))
+    first.issued_at = week_ago
+    db.session.commit()
+    client.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})  # used now
+    listed = tokens.open_sign_ins(db.session.get(User, member.user_id))
+    assert len(listed) == 1
+    assert (listed[0].device, listed[0].ip) == ("relay-cli/2.1", "203.0.113.7")
+    assert listed[0].signed_in_at == week_ago and (utcnow() - listed[0].last_used).total_seconds() < 60
+    page = client.get("/auth/sessions").get_data(as_text=True)
+    assert 'id="api-sign-in-1"' in page and "relay-cli/2.1" in page and "203.0.113.7" in page
+
+
+def test_ending_one_api_sign_in_stops_its_tokens_at_once_and_no_other(app, client):
+    member = make_member()
+    sign_in(client, member.user.email)
+    ended, kept = api_sign_in(app, member.user.email), api_sign_in(app, member.user.email)
+    family = db.session.scalar(select(RefreshToken.family).order_by(RefreshToken.id))
+    response = client.post("/auth/sessions/api/end", data={"csrf_token": csrf_token(client, "/home"),
+                                                           "family": family})
+    assert response.status_code == 302
+    for pair, status in ((ended, 401), (kept, 200)):
+        verify = client.get("/api/auth/verify", headers={"Authorization": f"Bearer {pair['access_token']}"})
+        assert verify.status_code == status
+    assert client.post("/api/auth/refresh", json={"refresh_token": ended["refresh_token"]}).status_code == 401
+    audited = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "auth.api_sign_in_ended"))
+    assert audited.detail == {"family": family}
+
+
+def test_nobody_can_end_someone_elses_api_sign_in(app, client):
+    member, stranger = make_member(), make_member()
+    sign_in(client, member.user.email)
+    theirs = api_sign_in(app, stranger.user.email)
+    family = db.session.scalar(select(RefreshToken.family).where(RefreshToken.user_id == stranger.user_id))
+    response = client.post("/auth/sessions/api/end", data={"csrf_token": csrf_token(client, "/home"),
+                                                           "family": family})
+    assert response.status_code == 404
+    db.session.expire_all()
+    assert db.session.scalar(select(RefreshToken.revoked_at).where(RefreshToken.family == family)) is None
+    verify = client.get("/api/auth/verify", headers={"Authorization": f"Bearer {theirs['access_token']}"})
+    assert verify.status_code == 200
+
+
+def test_signing_out_all_other_sessions_keeps_this_browser_only(app, client):
+    member = make_member()
+    sign_in(client, member.user.email)
+    laptop = app.test_client()
+    sign_in(laptop, member.user.email)
+    api = api_sign_in(app, member.user.email)
+    page = client.get("/auth/sessions").get_data(as_text=True)
+    assert 'id="sign-out-others"' in page
+    response = client.post("/auth/sessions/end-others", data={"csrf_token": csrf_token(client, "/home")})
+    assert response.status_code == 302 and response.location.endswith("/auth/sessions")
+    assert client.get("/home").status_code == 200
+    assert laptop.get("/home").status_code == 302
+    verify = client.get("/api/auth/verify", headers={"Authorization": f"Bearer {api['access_token']}"})
+    assert verify.status_code == 401
+    db.session.expire_all()
+    assert [e is None for e in db.session.scalars(select(UserSession.ended_at).order_by(UserSession.id))] == [
+        True, False]
+    assert all(db.session.scalars(select(RefreshToken.revoked_at)))
+    audited = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "auth.signed_out_others"))
+    assert audited.detail == {"sessions": 1}
