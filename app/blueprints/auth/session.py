@@ -14,10 +14,12 @@ from app.blueprints.team.public import Membership
 from app.errors import is_htmx, respond_with_error, wants_json
 from app.extensions import login
 
-# What a member sent to set up MFA may still reach: the set-up itself, signing out, the language
-# switcher, the health checks (static files and the API are left alone before these are asked).
-MFA_ENROLMENT_OPEN = frozenset({"auth.security", "auth.mfa_enable", "auth.sign_out", "core.language",
-                                "core.healthz", "core.readyz", "static"})
+# What a member sent to set up MFA may still reach: the set-up itself, signing out, going to another
+# of their organizations, the language switcher, the health checks (static files and the API are
+# left alone before these are asked).
+MFA_ENROLMENT_OPEN = frozenset({"auth.security", "auth.mfa_enable", "auth.sign_out",
+                                "auth.switch_organization", "core.language", "core.healthz", "core.readyz",
+                                "static"})
 
 
 @login.user_loader
