@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     sock.init_app(app)
     talisman.init_app(
         app,
-        content_security_policy=CSP,
+        content_security_policy=_csp(settings),
         force_https=settings.force_https,
         strict_transport_security=settings.production,
         strict_transport_security_max_age=63072000,
@@ -91,13 +91,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.blueprints.auth.session import init_session_auth
 
     init_session_auth(app)  # first: every later before_request may rely on g.membership
+    from app.blueprints.auth.no_organization import init_no_organization
+
+    init_no_organization(app)  # a person in no organization has no workspace: where they may go
     from app.request_input import init_request_input
 
     init_request_input(app)  # JSON that never raises but a 4xx, and no NUL in any text field
     from app.api.routes import bp as api_bp
     from app.blueprints.accounts.api import bp as accounts_api_bp
     from app.blueprints.accounts.routes import bp as accounts_bp
+    from app.blueprints.auth import mfa_routes, session_routes  # noqa: F401 - their views register on auth's bp
     from app.blueprints.auth.api import bp as auth_api_bp
+    from app.blueprints.auth.oauth_routes import init_oauth
+    from app.blueprints.auth.recovery_api import bp as _recovery_api  # noqa: F401 - its views on auth's API
     from app.blueprints.auth.routes import bp as auth_bp
     from app.blueprints.core.routes import bp as core_bp
     from app.blueprints.crm.export.routes import bp as crm_export_bp
@@ -118,6 +124,23 @@ def create_app(settings: Settings | None = None) -> Flask:
                       pipeline_bp, accounts_bp, inbox_bp, api_bp, auth_api_bp, crm_api_bp,
                       crm_import_api_bp, pipeline_api_bp, accounts_api_bp, messaging_api_bp):
         app.register_blueprint(blueprint)
+    from app.blueprints.clients.api import bp as clients_api_bp
+
+    app.register_blueprint(clients_api_bp)
+    from app.blueprints.team.api import bp as team_api_bp
+
+    app.register_blueprint(team_api_bp)
+    init_oauth(app, settings)  # Google, GitHub: only those configured
+    # A member removed hands over their records, chats, accounts and API sign-ins (team.MemberRemoved);
+    # the activity log reads the records', messages' and moves' sources beside the audit log.
+    from app.blueprints.accounts import handover as _accounts_handover  # noqa: F401
+    from app.blueprints.auth import membership_ended  # noqa: F401
+    from app.blueprints.crm import activity_source as _crm_activity  # noqa: F401
+    from app.blueprints.crm import handover as _crm_handover  # noqa: F401
+    from app.blueprints.messaging import activity_source as _messaging_activity  # noqa: F401
+    from app.blueprints.messaging import handover as _messaging_handover  # noqa: F401
+    from app.blueprints.pipeline import activity_source as _pipeline_activity  # noqa: F401
+
     if settings.smtp_url is None and not settings.production:  # mail stays in the development mailbox
         from app.blueprints.core.mailbox import bp as mailbox_bp
 
@@ -137,6 +160,13 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _csp(settings: Settings) -> dict[str, str]:
+    """The Content-Security-Policy: ours alone, and Telegram's login widget when it is configured."""
+    from app.blueprints.auth.oauth_routes import csp_for
+
+    return csp_for(settings, CSP)
 
 
 def _migrations_dir() -> str:

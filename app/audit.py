@@ -64,10 +64,28 @@ ACTIONS: dict[str, str] = {
     "auth.session_ended": _l("Signed out another browser"),
     "auth.signed_out_everywhere": _l("Signed out everywhere"),
     "auth.refresh_reused": _l("API sign-in replayed: all its sessions signed out"),
+    "auth.signed_out_others": _l("Signed out every other session"),
+    "auth.api_sign_in_ended": _l("Ended an API sign-in"),
+    "auth.mfa_enabled": _l("Two-factor authentication turned on"),
+    "auth.mfa_disabled": _l("Two-factor authentication turned off"),
+    "auth.mfa_failed": _l("Wrong two-factor code"),
+    "auth.mfa_locked_out": _l("Two-factor step locked after wrong codes"),
+    "auth.mfa_recovery_used": _l("Signed in with a recovery code"),
+    "auth.mfa_recovery_renewed": _l("New recovery codes made"),
+    "auth.identity_linked": _l("Sign-in method linked"),
+    "auth.identity_unlinked": _l("Sign-in method unlinked"),
     "auth.sign_up": _l("Signed up"),
     "org.created": _l("Organization created"),
     "org.updated": _l("Organization settings changed"),
     "member.role_changed": _l("Role changed"),
+    "member.invited": _l("Member invited"),
+    "member.invitation_resent": _l("Invitation sent again"),
+    "member.invitation_revoked": _l("Invitation revoked"),
+    "member.joined": _l("Member joined"),
+    "member.removed": _l("Member removed"),
+    "member.left": _l("Member left"),
+    "auth.email_verified": _l("Email address confirmed"),
+    "auth.password_reset": _l("Password reset by mailed link"),
     "account.connected": _l("Account connected"),
     "account.renamed": _l("Account renamed"),
     "account.disconnected": _l("Account disconnected"),
@@ -75,6 +93,11 @@ ACTIONS: dict[str, str] = {
     "import.started": _l("Import started"),
     "import.finished": _l("Import finished"),
     "import.failed": _l("Import failed"),
+    "contact.shared": _l("Contact shared with a teammate"),
+    "contact.unshared": _l("Contact no longer shared with a teammate"),
+    "export.downloaded": _l("Records exported"),
+    "pipeline.created": _l("Pipeline created"),
+    "pipeline.deleted": _l("Pipeline deleted"),
 }
 
 # Detail keys in words; others are humanised from their code (``default_country``: "Default country",
@@ -86,14 +109,21 @@ _DETAIL_KEYS = {"old": _l("Before"), "new": _l("After"), "user_id": _l("Member")
                 "timezone": _l("Timezone"), "default_country": _l("Default country"),
                 "default_currency": _l("Default currency"), "username": _l("Username"),
                 "rows": _l("Rows"), "created": _l("Created"), "updated": _l("Updated"),
-                "skipped": _l("Skipped"), "rejected": _l("Rejected")}
-_PEOPLE_KEYS = {"user_id"}  # detail values that are user ids: shown by name
+                "skipped": _l("Skipped"), "rejected": _l("Rejected"), "role": _l("Role"),
+                "invited_by": _l("Invited by"), "reassign_to": _l("Records handed to"),
+                "handed_over": _l("Handed over"), "filters": _l("Filters")}
+# Sign-in methods, for "method" and "provider" details (the providers' names are brands: as they are).
+_METHODS = {"password": _l("Password"), "google": "Google", "github": "GitHub", "telegram": "Telegram"}
+_DETAIL_KEYS.update({"method": _l("Signed in with"), "provider": _l("Provider"), "remaining": _l("Left"),
+                     "sessions": _l("Sessions"), "require_mfa": _l("Two-factor authentication required")})
+_PEOPLE_KEYS = {"user_id", "invited_by", "reassign_to"}  # detail values that are user ids: shown by name
 
 # Detail values that are codes, in words: by key, and by (action, key) where a domain registers
 # them (``describe_values``: team's role codes under "old" and "new" of a role change).
 _VALUE_WORDS: dict[str, dict[str, str]] = {
     "entity": {"contact": _l("Contacts"), "company": _l("Companies"), "deal": _l("Deals")},
     "dedupe": {"skip": _l("skip matches"), "update": _l("update matches"), "create": _l("always create")},
+    "method": _METHODS, "provider": _METHODS,
 }
 _ACTION_VALUES: dict[tuple[str, str], Callable[[Any], str]] = {}
 _VALUE_SHOWN: dict[str, Callable[[Any], str]] = {"timezone": lambda zone: canonical.timezone_label(str(zone))}

@@ -13,6 +13,7 @@ import random
 
 from app.blueprints.auth.public import User, find_user, hash_password
 from app.blueprints.team.public import Membership, Role, create_organization
+from app.db_types import utcnow
 from app.extensions import db
 
 DEMO_EMAIL = "demo@example.com"
@@ -30,12 +31,13 @@ def seed() -> bool:
     if find_user(DEMO_EMAIL) is not None:
         return False
     password_hash = hash_password(DEMO_PASSWORD)
-    owner = User(email=DEMO_EMAIL, name="Dana Demo", password_hash=password_hash)
+    verified = utcnow()  # the demo's addresses are ours: nothing waits for a confirmation
+    owner = User(email=DEMO_EMAIL, name="Dana Demo", password_hash=password_hash, email_verified_at=verified)
     db.session.add(owner)
     db.session.flush()
     membership = create_organization(owner=owner, name=DEMO_ORG)
     for name, email, role in TEAM:
-        user = User(email=email, name=name, password_hash=password_hash)
+        user = User(email=email, name=name, password_hash=password_hash, email_verified_at=verified)
         db.session.add(Membership(organization=membership.organization, user=user, role=role.value))
     db.session.flush()
     seed_records(membership)
@@ -121,7 +123,6 @@ def seed_pipeline(owner: Membership, contacts: list, rng: random.Random) -> None
 
     from app.blueprints.crm import public as service
     from app.blueprints.pipeline import public as pipelines
-    from app.db_types import utcnow
 
     sales = pipelines.default_pipeline(owner.org_id)
     negotiation = next(s for s in sales.stages if s.name == "Negotiation")

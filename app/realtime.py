@@ -39,7 +39,9 @@ MAX_FRAME_BYTES = 4096  # what a page sends is tiny; anything bigger closes the 
 # of rights the ws extension reconnects, and the new socket is admitted with the new rights.
 CLOSE_SIGNED_OUT = 4001
 CLOSE_RIGHTS_CHANGED = 1012
-CLOSE_MESSAGES = {CLOSE_SIGNED_OUT: "Signed out.", CLOSE_RIGHTS_CHANGED: "Your access changed."}
+CLOSE_REMOVED = 4003  # no longer a member of the organization: the page reloads
+CLOSE_MESSAGES = {CLOSE_SIGNED_OUT: "Signed out.", CLOSE_RIGHTS_CHANGED: "Your access changed.",
+                  CLOSE_REMOVED: "No longer a member."}
 SOCKET_STALE_SECONDS = 90
 FRAME_BURST = 20  # inbound frames allowed per FRAME_WINDOW seconds
 FRAME_WINDOW = 10.0

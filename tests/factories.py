@@ -126,3 +126,22 @@ def make_message(chat, text: str = "Hello", out: bool = False, **fields):
     db.session.add(message)
     db.session.commit()
     return message
+
+
+# -- two-factor authentication -------------------------------------------------------------------
+
+def give_totp(user: User) -> str:
+    """Turn on ``user``'s authenticator (confirmed, no code used yet); returns its secret, from
+    which ``pyotp.TOTP(secret).now()`` is a code."""
+    import pyotp
+    from flask import current_app
+
+    from app.blueprints.auth import mfa
+    from app.blueprints.auth.models import TotpFactor
+
+    secret = pyotp.random_base32()
+    keys = mfa.MfaKeys(tuple(current_app.config["SETTINGS"].session_keys))
+    db.session.add(TotpFactor(user_id=user.id, secret_encrypted=keys.cipher.encrypt(secret.encode()).decode(),
+                              confirmed_at=utcnow()))
+    db.session.commit()
+    return secret

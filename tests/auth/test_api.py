@@ -9,6 +9,7 @@ from app.blueprints.auth.models import RefreshToken, User
 from app.extensions import db
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD, add_member, make_member
+from tests.mailing import mails, work_mail
 
 SIGN_UP = {"email": "api@example.com", "password": "a long enough secret", "name": "Api User",
            "organization": "Api Org"}
@@ -18,17 +19,28 @@ def sign_in(client, email, password=PASSWORD):
     return client.post("/api/auth/signin", json={"email": email, "password": password})
 
 
-def test_sign_up_returns_tokens_for_the_new_owner(client):
+def api_sign_up(client, body=None):
+    """Sign up through the API and let the job make the account; returns the tokens of a sign-in."""
+    response = client.post("/api/auth/signup", json=body or SIGN_UP)
+    assert response.status_code == 202, response.get_json()
+    work_mail()
+    signed_in = sign_in(client, (body or SIGN_UP)["email"], (body or SIGN_UP)["password"])
+    assert signed_in.status_code == 200, signed_in.get_json()
+    return signed_in.get_json()
+
+
+def test_sign_up_is_accepted_and_the_new_owner_signs_in(client):
     response = client.post("/api/auth/signup", json=SIGN_UP)
-    assert response.status_code == 201
-    body = response.get_json()
+    assert response.status_code == 202 and response.get_json()["status"] == "accepted"
+    work_mail()
+    body = sign_in(client, SIGN_UP["email"], SIGN_UP["password"]).get_json()
     claims = jwt.decode(body["access_token"], TEST_SECRET, algorithms=["HS256"])
     assert claims["typ"] == "access" and claims["exp"] - claims["iat"] == 15 * 60
-    assert response.headers["Location"] == "/api/auth/verify"
-    verify = client.get(response.headers["Location"],
-                        headers={"Authorization": f"Bearer {body['access_token']}"})
+    verify = client.get("/api/auth/verify", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert verify.get_json()["role"] == "owner"
     assert verify.get_json()["organization"]["name"] == "Api Org"
+    [mail] = mails(to=SIGN_UP["email"])
+    assert mail.template == "auth.verify_email"
 
 
 def test_sign_up_errors_use_the_envelope_with_fields(client):
@@ -38,9 +50,15 @@ def test_sign_up_errors_use_the_envelope_with_fields(client):
     assert error["code"] == "invalid_request" and error["fields"] == {"email": "An email address."}
 
 
-def test_duplicate_sign_up_is_409(client):
-    client.post("/api/auth/signup", json=SIGN_UP)
-    assert client.post("/api/auth/signup", json=SIGN_UP).status_code == 409
+def test_a_second_sign_up_with_the_address_is_answered_alike_and_mails_its_owner(client):
+    first = client.post("/api/auth/signup", json=SIGN_UP)
+    work_mail()
+    second = client.post("/api/auth/signup", json={**SIGN_UP, "password": "another long secret"})
+    assert first.status_code == second.status_code == 202 and first.get_json() == second.get_json()
+    work_mail()
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+    assert [m.template for m in mails(to=SIGN_UP["email"])] == ["auth.verify_email", "auth.already_registered"]
+    assert sign_in(client, SIGN_UP["email"], "another long secret").status_code == 401
 
 
 def test_a_body_that_is_not_json_is_400(client):
@@ -161,13 +179,11 @@ def test_a_sign_up_outside_the_document_names_its_field_and_creates_no_one(clien
 
 def test_a_long_name_without_a_team_name_still_signs_up(client):
     name = "N" * 120  # "<name>'s team" would be longer than an organization's name may be
-    response = client.post("/api/auth/signup", json={**SIGN_UP, "name": name, "organization": "  "})
-    assert response.status_code == 201
-    token = response.get_json()["access_token"]
+    token = api_sign_up(client, {**SIGN_UP, "name": name, "organization": "  "})["access_token"]
     verify = client.get("/api/auth/verify", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert verify["organization"]["name"] == name and verify["user"]["name"] == name
-    short = client.post("/api/auth/signup", json={**SIGN_UP, "email": "ann@example.com", "name": "Ann",
-                                                  "organization": " "}).get_json()["access_token"]
+    short = api_sign_up(client, {**SIGN_UP, "email": "ann@example.com", "name": "Ann",
+                                 "organization": " "})["access_token"]
     verify = client.get("/api/auth/verify", headers={"Authorization": f"Bearer {short}"}).get_json()
     assert verify["organization"]["name"] == "Ann's team"
 
@@ -211,11 +227,10 @@ def test_the_document_states_each_status_of_the_public_routes(client):
     paths = client.get("/api/openapi.json").get_json()["paths"]
     statuses = {path: set(paths[path]["post"]["responses"]) for path in
                 ("/api/auth/signup", "/api/auth/signin", "/api/auth/refresh", "/api/auth/signout")}
-    assert statuses["/api/auth/signup"] == {"201", "400", "409", "413", "422", "429"}
+    assert statuses["/api/auth/signup"] == {"202", "400", "413", "422", "429"}
     assert statuses["/api/auth/signin"] == {"200", "400", "401", "413", "422", "429"}
     assert statuses["/api/auth/refresh"] == {"200", "400", "401", "413", "422", "429"}
     assert statuses["/api/auth/signout"] == {"204", "400", "401", "413", "422", "429"}
     signup = paths["/api/auth/signup"]["post"]
-    assert signup["responses"]["201"]["headers"]["Location"]["required"] is True
     password = signup["requestBody"]["content"]["application/json"]["schema"]["properties"]["password"]
     assert (password["minLength"], password["maxLength"]) == (10, 1024)

@@ -5,6 +5,7 @@ from app.blueprints.team.models import Membership
 from app.extensions import db
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD, make_member, make_user
+from tests.mailing import link_in, mails, work_mail
 
 
 def sign_up_form(token, **overrides):
@@ -20,13 +21,18 @@ def test_sign_up_page_renders_the_form(client):
     assert b'id="sign-up-form"' in page.data
 
 
-def test_signing_up_signs_in_and_lands_in_the_empty_workspace(client, csrf):
+def test_signing_up_mails_a_link_that_signs_in_to_the_empty_workspace(client, csrf):
     response = client.post("/auth/signup", data=sign_up_form(csrf("/auth/signup")))
-    assert response.status_code == 302 and response.location.endswith("/home")
+    assert response.status_code == 302 and response.location.endswith("/auth/signup/sent")
+    assert "We sent a mail to grace@example.com." in client.get(response.location).get_data(as_text=True)
+    work_mail()  # the job makes the account and mails its link
+    [mail] = mails(to="grace@example.com", template="auth.verify_email")
+    landed = client.get(link_in(mail.text_body, "/auth/verify/"))
+    assert landed.status_code == 302 and landed.location.endswith("/home")
     home = client.get("/home")
     assert b"Compilers Inc" in home.data and b"Get your workspace ready" in home.data
     membership = db.session.scalar(select(Membership))
-    assert membership.role == "owner"
+    assert membership.role == "owner" and membership.user.email_verified_at is not None
 
 
 def test_sign_up_with_bad_fields_re_renders_with_errors_and_keeps_input(client, csrf):
@@ -121,6 +127,7 @@ def signed_up_country(client, csrf, headers=None, **fields):
     response = client.post("/auth/signup", data=sign_up_form(csrf("/auth/signup"), **fields),
                            headers=headers or {})
     assert response.status_code == 302
+    work_mail()
     return db.session.scalar(select(Organization.default_country))
 
 

@@ -9,6 +9,7 @@ from app.blueprints.auth.models import User
 from app.extensions import db
 from tests.conftest import bearer, csrf_token, sign_in_as
 from tests.factories import make_user
+from tests.mailing import mails, work_mail
 
 RU = {"Accept-Language": "ru-RU,ru;q=0.9"}
 
@@ -34,20 +35,28 @@ def test_the_lockout_counts_its_minutes_in_russian(minutes, words):
             minutes * 60)
 
 
-def test_a_sign_up_with_a_taken_email_is_refused_in_russian(client):
-    make_user(email="anna@example.com")
+def test_a_sign_up_with_a_taken_email_is_answered_in_russian_and_its_owner_told_in_theirs(client):
+    owner = make_user(email="anna@example.com")
+    owner.language = "en"
+    db.session.commit()
     token = csrf_token(client, "/auth/signup")
     response = client.post("/auth/signup", headers=RU, data={
         "csrf_token": token, "name": "Анна", "email": "anna@example.com", "password": "a long enough password"})
-    assert response.status_code == 409 or response.status_code == 422
-    assert "Уже зарегистрирован: войдите в аккаунт." in response.get_data(as_text=True)
+    sent = client.get(response.location, headers=RU).get_data(as_text=True)
+    assert "Проверьте почту" in sent and "Мы отправили письмо на anna@example.com." in sent
+    work_mail()
+    [mail] = mails(to="anna@example.com")
+    assert mail.template == "auth.already_registered" and mail.language == "en"
 
 
 def test_a_sign_up_without_a_team_name_names_it_in_its_language(client):
     token = csrf_token(client, "/auth/signup")
     client.post("/auth/signup", headers=RU, data={
         "csrf_token": token, "name": "Анна", "email": "anna@example.com", "password": "a long enough password"})
+    work_mail()
     assert service.find_user("anna@example.com").memberships[0].organization.name == "Анна и команда"
+    [mail] = mails(to="anna@example.com")
+    assert mail.language == "ru" and mail.subject == "Подтвердите адрес почты для Relay CRM"
 
 
 def test_the_sessions_page_reads_in_russian(owner_client):

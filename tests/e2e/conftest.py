@@ -67,3 +67,17 @@ def sign_in(page, email, password, succeed=True):
     page.click("button[type=submit]")
     if succeed:
         page.wait_for_url(re.compile(r"/home$"))
+
+
+def finish_sign_up(page, email):
+    """After the sign-up form: the "check your inbox" page; the job (run here, as a worker would)
+    makes the account and mails its link, which the page then opens and lands in the workspace."""
+    from playwright.sync_api import expect
+
+    from tests.mailing import link_in, mails, work_mail
+
+    expect(page).to_have_url(re.compile(r"/auth/signup/sent$"))
+    work_mail()
+    [mail] = mails(to=email, template="auth.verify_email")
+    page.goto(link_in(mail.text_body, "/auth/verify/"))
+    expect(page).to_have_url(re.compile(r"/home$"))

@@ -16,8 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.db_types import utcnow
 from app.extensions import db
-from app.integrations.mail import MailStatus, external_url, register_template, send_mail
-from app.integrations.mail import delivery
+from app.integrations.mail import MailStatus, delivery, external_url, register_template, send_mail
 from app.integrations.mail.transports import SmtpTransport
 from app.jobs import Queues, queue
 from tests.mailing import SmtpInbox, mails, work_mail

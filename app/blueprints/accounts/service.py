@@ -29,6 +29,7 @@ from app.blueprints.accounts import proxy_hosts
 from app.blueprints.accounts.events import AccountStatusChanged
 from app.blueprints.accounts.models import AccountStatus, BDAccount, bd_account_agent
 from app.blueprints.accounts.vault import SessionVault
+from app.blueprints.auth.public import require_verified
 from app.blueprints.team.public import Membership, Permission, Role, can, phone_region, require
 from app.db_types import utcnow
 from app.errors import DomainError, NotFound
@@ -271,6 +272,7 @@ def create_account(actor: Membership, phone: str | None, vault: SessionVault,
     Raises Forbidden, or DomainError (a bad or already connected number, a bad proxy).
     """
     require(actor, Permission.ACCOUNTS_MANAGE)
+    require_verified(actor.user)
     number = normalize_phone(phone, phone_region(actor.org_id))
     stored_proxy = clean_proxy(proxy, vault, allow_private=allow_private_proxy)
     taken = db.session.scalar(select(BDAccount.id).where(BDAccount.org_id == actor.org_id,
@@ -286,6 +288,7 @@ def create_qr_account(actor: Membership, vault: SessionVault, proxy: dict[str, A
     """A new account row for a QR login: its number is learnt once the QR is scanned. Raises
     Forbidden, or DomainError (a bad proxy)."""
     require(actor, Permission.ACCOUNTS_MANAGE)
+    require_verified(actor.user)
     stored_proxy = clean_proxy(proxy, vault, allow_private=allow_private_proxy)
     return _new_account(actor, QR_PHONE_PREFIX + secrets.token_hex(6), stored_proxy)
 

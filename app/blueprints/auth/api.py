@@ -4,12 +4,12 @@ and verification for API clients."""
 from __future__ import annotations
 
 import jwt
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import gettext
 
 from app.api.auth import json_body, protect, token_settings
 from app.api.docs import ID, documented, integer, obj, string
-from app.blueprints.auth import mfa, service, tokens
+from app.blueprints.auth import mfa, recovery, recovery_jobs, service, tokens
 from app.blueprints.auth.passwords import MIN_LENGTH
 from app.blueprints.team.public import Role
 from app.errors import DomainError
@@ -25,6 +25,7 @@ TOKENS = obj(["access_token", "refresh_token", "token_type", "expires_in"],
 REFRESH_BODY = obj(["refresh_token"], refresh_token=string(minLength=1, maxLength=4096))
 REFUSED_REFRESH = "The refresh token is not valid, has expired, or was revoked"
 RATE_LIMITED = "Rate limited (rate_limited): wait and try again (Retry-After)"
+ACCEPTED = obj(["status", "message"], status=string(enum=["accepted"]), message=string())
 LOCKED_OUT = "Locked out after repeated failures (too_many_attempts), or rate limited (rate_limited)"
 MFA_ENROLMENT = ("the organization requires two-factor authentication and the account has none yet "
                  "(mfa_enrolment_required): set it up in the web app first")
@@ -66,30 +67,33 @@ def _email_key() -> str:
 @bp.post("/signup")
 @limiter.limit("10 per hour")
 @limiter.limit("5 per hour", key_func=_email_key)
-@documented("Create an account and its organization", tag="auth", public=True,
+@documented("Create an account and its organization: the account is made, and its address mailed a "
+            "confirmation link, right after; the answer is the same whether or not the address has an "
+            "account already (its owner is mailed instead), so it tells nobody which addresses do",
+            tag="auth", public=True,
             body=obj(["email", "password", "name"], email=string(format="email", maxLength=254),
                      password=string(minLength=MIN_LENGTH, maxLength=MAX_PASSWORD, writeOnly=True,
                                      description="not the email, nor part of it"),
                      name=string(minLength=1, maxLength=120),
                      organization=string(maxLength=120, description="blank or absent: \"<name>'s team\"")),
-            responses={201: {"description": "Signed up; tokens for the new owner", "schema": TOKENS,
-                             "headers": {"Location": {
-                                 "description": "who the new owner is (GET it with the access token)",
-                                 "required": True, "schema": string()}}},
-                       409: "Email already registered", 422: "An email or password refused, or a blank name",
-                       429: RATE_LIMITED})
+            responses={202: {"description": "Accepted: check the inbox (then sign in, confirmed or not)",
+                             "schema": ACCEPTED},
+                       422: "An email or password refused, or a blank name", 429: RATE_LIMITED})
 def sign_up():
     data = json_body()
-    # The language the caller asked to be answered in is the one the account signed up in.
+    # The language the caller asked to be answered in is the one the account signs up in.
     language = negotiate(None, request.accept_languages) if request.headers.get("Accept-Language") else None
-    result = service.sign_up(email=data["email"], password=data["password"], name=data["name"],
-                             organization_name=data.get("organization", ""), ip=request.remote_addr,
-                             language=language)
-    pair = tokens.issue_pair(token_settings(), result.membership, **_device())
+    asked = recovery.check_sign_up(email=data["email"], password=data["password"], name=data["name"],
+                                   organization_name=data.get("organization", ""), language=language,
+                                   country=None)
+    recovery_jobs.queue_sign_up(asked, ip=request.remote_addr, base=request.host_url)
     db.session.commit()
-    response = jsonify(pair.as_dict())
-    response.status_code = 201
-    response.headers["Location"] = url_for("auth_api.verify")
+    return accepted(gettext("Check the inbox of %(email)s: a mail tells how to go on.", email=asked.email))
+
+
+def accepted(message: str):
+    response = jsonify({"status": "accepted", "message": message})
+    response.status_code = 202
     return response
 
 

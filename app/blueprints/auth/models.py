@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import UTCDateTime, utcnow
@@ -66,6 +66,9 @@ class RefreshToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     spent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The device of the sign-in that started the family, copied onto each token of it.
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
 
 
 class UserSession(db.Model):
@@ -86,12 +89,17 @@ class UserSession(db.Model):
     @property
     def device(self) -> str:
         """"Firefox on Windows": enough to recognise a browser in the list of sessions."""
-        agent = self.user_agent or ""
-        browser = next((name for token, name in _BROWSERS if token in agent), None)
-        system = next((name for token, name in _SYSTEMS if token in agent), None)
-        if browser is None:
-            return _("A browser on %(system)s", system=system) if system else _("A browser")
-        return _("%(browser)s on %(system)s", browser=browser, system=system) if system else browser
+        return device_name(self.user_agent)
+
+
+def device_name(user_agent: str | None) -> str:
+    """"Firefox on Windows" for a browser's User-Agent; "A browser" when it says nothing we know."""
+    agent = user_agent or ""
+    browser = next((name for token, name in _BROWSERS if token in agent), None)
+    system = next((name for token, name in _SYSTEMS if token in agent), None)
+    if browser is None:
+        return _("A browser on %(system)s", system=system) if system else _("A browser")
+    return _("%(browser)s on %(system)s", browser=browser, system=system) if system else browser
 
 
 # Order matters: Edge and Opera say "Chrome", Chrome says "Safari", Android says "Linux".
@@ -99,3 +107,56 @@ _BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chr
              ("Safari/", "Safari"))
 _SYSTEMS = (("Windows", "Windows"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Android", "Android"),
             ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+
+
+class TotpFactor(db.Model):
+    """A user's authenticator app (TOTP, RFC 6238): at most one per user.
+
+    Its secret is stored encrypted (``mfa``). Unconfirmed until the first code from the app is
+    entered; only a confirmed factor is asked for at sign-in. ``last_step`` is the time step of the
+    last code accepted: a code of that step or an earlier one is refused, so each code works once.
+    """
+
+    __tablename__ = "totp_factor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)
+    secret_encrypted: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(db.Model):
+    """One of a user's single-use recovery codes; only a hash of the code is stored."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)  # also the index of a user's codes
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OAuthIdentity(db.Model):
+    """A sign-in identity at another provider (Google, GitHub, Telegram) linked to a user.
+
+    ``subject`` is the provider's own id for the person (never their email, which can change
+    hands); one identity per provider and subject, one per provider and user.
+    """
+
+    __tablename__ = "oauth_identity"
+    # (user_id, provider) is also the index of a user's identities.
+    __table_args__ = (UniqueConstraint("provider", "subject"), UniqueConstraint("user_id", "provider"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(255))
+    # What the provider said when it was linked or last signed in: shown on the profile page.
+    email: Mapped[str | None] = mapped_column(String(254))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,12 +1,13 @@
 """What other domains may use of auth: the user, finding one, hashing a password (the demo),
-bearer tokens (the API's guard), a browser session's current role (the socket) and saving the
-language a person reads in (the switcher). The rest of the package is private."""
+bearer tokens (the API's guard), a browser session's current role (the socket), saving the
+language a person reads in (the switcher), and the check that a person confirmed their address.
+The rest of the package is private."""
 
 from app.blueprints.auth.browser_sessions import session_role
 from app.blueprints.auth.models import User
 from app.blueprints.auth.passwords import hash_password
-from app.blueprints.auth.service import find_user, set_language
+from app.blueprints.auth.service import find_user, require_verified, set_language
 from app.blueprints.auth.tokens import TokenSettings, authenticate_access
 
-__all__ = ["TokenSettings", "User", "authenticate_access", "find_user", "hash_password", "session_role",
-           "set_language"]
+__all__ = ["TokenSettings", "User", "authenticate_access", "find_user", "hash_password", "require_verified",
+           "session_role", "set_language"]

@@ -3,20 +3,31 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import flash, g, redirect, request, url_for
+from flask import flash, g, redirect, request, session, url_for
 from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.blueprints.auth import bp, browser_sessions, service, settings_route
+from app.blueprints.auth import (  # recovery_routes: its views register on bp
+    bp,
+    browser_sessions,
+    invitation_routes,  # noqa: F401 - its views register on bp
+    recovery,
+    recovery_jobs,
+    recovery_routes,
+    service,
+    settings_route,
+    tokens,
+)
 from app.blueprints.auth.forms import NewOrganizationForm, ProfileForm, SignInForm, SignUpForm
+from app.blueprints.auth.oauth_routes import sign_in_providers
 from app.blueprints.auth.session import (
     end_every_session,
     end_other_session,
     end_session,
-    start_session,
     switch_org,
 )
+from app.blueprints.auth.sign_in_flow import continue_sign_in
 from app.blueprints.team import public as team
 from app.errors import DomainError, NotFound, attach_to_form
 from app.extensions import db, limiter
@@ -46,23 +57,25 @@ def _language_region() -> str | None:
 @limiter.limit("10 per hour", methods=["POST"])
 @limiter.limit("5 per hour", methods=["POST"], key_func=_submitted_email)
 def sign_up():
+    """Every valid sign-up is answered the same, in the same time: "check your inbox". A job
+    makes the account and mails its confirmation link, or mails the owner of an address that
+    has one (``recovery``), so the form tells nobody which addresses are registered."""
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     form = SignUpForm()
     if form.validate_on_submit():
         try:
-            result = service.sign_up(email=form.email.data, password=form.password.data,
-                                     name=form.name.data, organization_name=form.organization.data,
-                                     ip=request.remote_addr, language=str(get_locale()))
+            asked = recovery.check_sign_up(email=form.email.data, password=form.password.data,
+                                           name=form.name.data, organization_name=form.organization.data,
+                                           language=str(get_locale()),
+                                           country=form.country.data or _language_region())
         except DomainError as err:
-            db.session.rollback()
             attach_to_form(form, err)
         else:
-            team.adopt_country_guess(result.membership.organization,
-                                     form.country.data or _language_region())
-            start_session(result.user, result.membership, remember=False)
+            recovery_jobs.queue_sign_up(asked, ip=request.remote_addr, base=request.host_url)
             db.session.commit()
-            return redirect(url_for("core.home"))
+            session[recovery_routes.SENT_TO] = asked.email
+            return redirect(url_for("auth.sign_up_sent"))
     status = 422 if form.is_submitted() else 200
     return render("auth/sign_up.html", form=form, status=status)
 
@@ -82,11 +95,11 @@ def sign_in():
             db.session.commit()  # the failed attempt stays in the audit log
             attach_to_form(form, err)
         else:
-            start_session(user, service.default_membership(user), remember=form.remember.data)
+            response = continue_sign_in(user, remember=form.remember.data, next_url=request.args.get("next"))
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            return response
     status = 422 if form.is_submitted() else 200
-    return render("auth/sign_in.html", form=form, status=status)
+    return render("auth/sign_in.html", form=form, status=status, providers=sign_in_providers())
 
 
 @bp.post("/signout")
@@ -110,7 +123,8 @@ def sign_out_everywhere():
 def sessions():
     current_id = g.get("user_session_id")
     return render("auth/sessions.html", current_id=current_id,
-                  sessions=browser_sessions.open_sessions(current_user, first_id=current_id))
+                  sessions=browser_sessions.open_sessions(current_user, first_id=current_id),
+                  api_sign_ins=tokens.open_sign_ins(current_user))
 
 
 @bp.post("/sessions/<int:session_id>/end")

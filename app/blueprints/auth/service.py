@@ -22,7 +22,7 @@ from app.blueprints.auth.passwords import (
 from app.blueprints.team.public import Membership, create_organization
 from app.canonical import reads_english
 from app.db_types import utcnow
-from app.errors import Conflict, DomainError, TooManyAttempts, Unauthorized
+from app.errors import Conflict, DomainError, Forbidden, TooManyAttempts, Unauthorized
 from app.extensions import db
 from app.i18n import LANGUAGES
 
@@ -178,3 +178,11 @@ def _locked_message(seconds: int) -> str:
                     "try again later or reset your password.",
                     "Too many failed sign-ins. This account is locked for %(num)d more minutes; "
                     "try again later or reset your password.", lockout.minutes(seconds))
+
+
+def require_verified(user: User) -> None:
+    """Raises Forbidden until ``user`` confirmed their address: what reaches beyond the app (inviting,
+    connecting Telegram accounts, exporting the CRM) waits for a proven owner of the account."""
+    if user.email_verified_at is None:
+        raise Forbidden(_("Confirm your email address first: follow the link we mailed you, or send it "
+                          "again from the banner at the top of the page."))

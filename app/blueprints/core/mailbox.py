@@ -35,7 +35,9 @@ _LINK = re.compile(r"(https?://[^\s<>\"']+)")
 @bp.app_template_filter("linked")
 def linked(text: str | None) -> Markup:
     """Plain text, escaped, with its web addresses as links (the mail's links are what one opens)."""
-    return Markup(_LINK.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', str(escape(text or ""))))
+    parts = _LINK.split(text or "")  # odd places hold the links
+    return Markup("").join(Markup('<a href="{0}">{0}</a>').format(part) if i % 2 else escape(part)
+                           for i, part in enumerate(parts))
 
 
 @bp.before_request

@@ -1,4 +1,5 @@
-"""What the team domain tells others: organizations created or changed, members' roles changed."""
+"""What the team domain tells others: organizations created or changed, members who joined, changed
+role, left or were removed."""
 
 from __future__ import annotations
 
@@ -30,3 +31,23 @@ class MemberRoleChanged(DomainEvent):
     user_id: int
     old_role: str
     new_role: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberJoined(DomainEvent):
+    """Someone joined the organization (accepted an invitation): team pages list them."""
+
+    membership_id: int
+    user_id: int
+    role: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberRemoved(DomainEvent):
+    """A member left or was removed; everything that was theirs in the organization now belongs
+    to ``reassign_to`` (a member who stays). Subscribers that hold a member's things take it
+    ``in_transaction``, so the removal and the handover commit together or not at all."""
+
+    user_id: int
+    reassign_to: int
+    left: bool = False  # they left on their own

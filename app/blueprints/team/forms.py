@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -20,6 +20,7 @@ class OrganizationForm(FlaskForm):
                                   validate_choice=False)
     default_currency = SelectField(_l("Default currency for deals"), coerce=_code_or_blank,
                                    validate_choice=False)
+    require_mfa = BooleanField(_l("Require two-factor authentication"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

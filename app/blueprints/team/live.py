@@ -7,13 +7,22 @@ doorbell once it committed, and the renderers turn the ring into each viewer's f
 from __future__ import annotations
 
 from jinja2_fragments.flask import render_block
+from sqlalchemy import select
 
-from app.blueprints.team.events import MemberRoleChanged, OrganizationUpdated
+from app.blueprints.team.events import MemberJoined, MemberRemoved, MemberRoleChanged, OrganizationUpdated
 from app.blueprints.team.models import Membership, Organization
 from app.blueprints.team.permissions import Permission, Role, can
 from app.events import subscribe
 from app.extensions import db
-from app.realtime import CLOSE_RIGHTS_CHANGED, Connection, close_sockets_now, oob, publish_now, renderer
+from app.realtime import (
+    CLOSE_REMOVED,
+    CLOSE_RIGHTS_CHANGED,
+    Connection,
+    close_sockets_now,
+    oob,
+    publish_now,
+    renderer,
+)
 
 ROLE_CHOICES = [(r.value, r.label) for r in Role]
 
@@ -61,6 +70,30 @@ def reconnect_with_new_rights(event: MemberRoleChanged) -> None:
     close_sockets_now(user_id=event.user_id, org_id=event.org_id, code=CLOSE_RIGHTS_CHANGED)
 
 
+def cut_off_removed_member(event: MemberRemoved) -> None:
+    """A removed member's open pages of the organization stop hearing it at once: their sockets
+    close with ``CLOSE_REMOVED`` and the page reloads (into another organization of theirs, or
+    their organizations page)."""
+    close_sockets_now(user_id=event.user_id, org_id=event.org_id, code=CLOSE_REMOVED)
+
+
+def ring_members_changed(event: MemberJoined | MemberRemoved) -> None:
+    """Open team pages list the members anew (someone joined, left or was removed)."""
+    publish_now(event.org_id, "members.changed")
+
+
+@renderer("members.changed")
+def members_table(event: dict, viewer: Connection) -> str | None:
+    members = list(db.session.scalars(
+        select(Membership).join(Membership.user).where(Membership.org_id == event["org_id"])
+        .order_by(Membership.user.property.mapper.class_.name)))
+    return oob(render_block("team/members.html", "members_table", members=members,
+                            viewer_id=viewer.user_id, role_choices=ROLE_CHOICES,
+                            manageable=can(viewer.role, Permission.MEMBERS_MANAGE)))
+
+
 subscribe(OrganizationUpdated, ring_org_updated)
+subscribe(MemberRemoved, cut_off_removed_member)
+subscribe((MemberJoined, MemberRemoved), ring_members_changed)
 subscribe(MemberRoleChanged, reconnect_with_new_rights)
 subscribe(MemberRoleChanged, ring_member_updated)

@@ -52,6 +52,14 @@ class Permission(StrEnum):
     ANALYTICS_VIEW_TEAM = "analytics.view_team"
     CHATS_VIEW_ALL = "chats.view_all"
     CHATS_ASSIGN = "chats.assign"
+    # Reading the chats of Telegram accounts: every role does (an agent, those of the accounts
+    # given to them), which is why an organization's required MFA asks it of every member.
+    TELEGRAM_READ = "telegram.read"
+    # Sharing a contact with teammates (they then edit it and its deals and see its chats):
+    # RECORDS_SHARE, the contacts the member owns; RECORDS_SHARE_ANY, any contact, and seeing what
+    # is shared with each member. Anyone may stop a contact being shared with themselves.
+    RECORDS_SHARE = "records.share"
+    RECORDS_SHARE_ANY = "records.share_any"
 
 
 _ALL = frozenset(Role)
@@ -74,6 +82,9 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.ANALYTICS_VIEW_TEAM: _MANAGERS,
     Permission.CHATS_VIEW_ALL: _MANAGERS,
     Permission.CHATS_ASSIGN: _MANAGERS,
+    Permission.TELEGRAM_READ: _ALL,
+    Permission.RECORDS_SHARE: _ALL,
+    Permission.RECORDS_SHARE_ANY: _MANAGERS,
 }
 
 # What each permission lets a role do, as the refusal says it (whole sentences: word order differs
@@ -94,6 +105,10 @@ REFUSALS: dict[Permission, str] = {
     Permission.ANALYTICS_VIEW_TEAM: _l("Your role does not allow you to see team analytics."),
     Permission.CHATS_VIEW_ALL: _l("Your role does not allow you to see every chat of every account."),
     Permission.CHATS_ASSIGN: _l("Your role does not allow you to assign chats."),
+    Permission.TELEGRAM_READ: _l("Your role does not allow you to read Telegram chats."),
+    Permission.RECORDS_SHARE: _l("Your role does not allow you to share contacts."),
+    Permission.RECORDS_SHARE_ANY: _l("Your role does not allow you to share contacts owned by others or "
+                                     "see what is shared with others."),
 }
 
 

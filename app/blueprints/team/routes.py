@@ -5,7 +5,13 @@ from flask_babel import gettext
 from flask_login import login_required
 
 from app import audit
-from app.blueprints.team import bp, live, service  # live: the realtime renderers and subscribers
+from app.blueprints.team import (  # live: realtime renderers; member_routes: the team page
+    activity_routes,  # noqa: F401
+    bp,
+    live,  # noqa: F401
+    member_routes,  # noqa: F401
+    service,
+)
 from app.blueprints.team.forms import OrganizationForm
 from app.blueprints.team.permissions import Permission, can, require
 from app.canonical import timezone_label
@@ -28,7 +34,10 @@ def organization():
         given = {key: getattr(form, key).data for key in ("default_country", "default_currency")
                  if key in request.form}  # a post without one leaves it as it is
         try:
+            # A checkbox left unticked is not sent: without it, MFA is not required.
+            mfa_enabled = g.get("mfa_enabled") or (lambda: False)  # auth's answer (team cannot ask auth)
             service.update_organization(g.membership, name=form.name.data, timezone=form.timezone.data,
+                                        require_mfa=form.require_mfa.data, actor_has_mfa=mfa_enabled(),
                                         ip=request.remote_addr, **given)
         except DomainError as err:
             db.session.rollback()
@@ -42,23 +51,6 @@ def organization():
                   Permission.ORG_UPDATE), country=service.country_name(org.default_country),
                   currency=service.default_currency(org.id), timezone=timezone_label(org.timezone),
                   status=status)
-
-
-@bp.get("/members")
-def members():
-    return render("team/members.html", members=service.list_members(g.membership),
-                  role_choices=live.ROLE_CHOICES, viewer_id=g.membership.user_id,
-                  manageable=can(g.membership.role, Permission.MEMBERS_MANAGE))
-
-
-@bp.post("/members/<int:member_id>/role")
-def change_role(member_id: int):
-    member = service.change_role(g.membership, member_id, request.form.get("role", ""),
-                                 ip=request.remote_addr)
-    db.session.commit()
-    toast = gettext("%(name)s is now %(role)s.", name=member.user.name, role=member.role_enum.label)
-    return render("team/members.html", block="member_role", toast=toast,
-                  **live.member_role_context(member, g.membership.user_id, g.membership.role))
 
 
 @bp.get("/audit")

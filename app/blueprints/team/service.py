@@ -146,10 +146,14 @@ def create_organization(*, owner: User, name: str, ip: str | None = None,
 
 def update_organization(actor: Membership, *, name: str, timezone: str,
                         default_country: str | None = _UNCHANGED, default_currency: str | None = _UNCHANGED,
+                        require_mfa: bool | None = _UNCHANGED, actor_has_mfa: bool = False,
                         ip: str | None = None) -> Organization:
     """Rename / re-zone the actor's organization, set the country its contacts' phone numbers
-    are read in (blank: none) and its deals' default currency (blank: the country's); a setting
-    left out stays as it is. Raises Forbidden or DomainError."""
+    are read in (blank: none), its deals' default currency (blank: the country's) and whether its
+    members must sign in with a second factor; a setting left out stays as it is.
+
+    Requiring MFA needs the actor to have it (``actor_has_mfa``: auth knows, team cannot ask it),
+    or they would be locked out with everyone else. Raises Forbidden or DomainError."""
     require(actor, Permission.ORG_UPDATE)
     org = actor.organization
     clean = _clean_org_name(name)
@@ -168,11 +172,18 @@ def update_organization(actor: Membership, *, name: str, timezone: str,
         if currency is not None and currency not in canonical.currencies():
             raise DomainError(_("Pick a currency from the list."),
                               {"default_currency": _("Unknown currency.")})
+    mfa = org.require_mfa if require_mfa is _UNCHANGED else bool(require_mfa)
+    if mfa and not org.require_mfa and not actor_has_mfa:
+        raise DomainError(_("Set up two-factor authentication for yourself first."),
+                          {"require_mfa": _("Turn on two-factor authentication for your own account first "
+                                            "(Your profile): otherwise you would be locked out too.")})
     changes = {k: [old, new] for k, old, new in
                (("name", org.name, clean), ("timezone", org.timezone, timezone),
                 ("default_country", org.default_country, country),
-                ("default_currency", org.default_currency, currency)) if old != new}
+                ("default_currency", org.default_currency, currency),
+                ("require_mfa", org.require_mfa, mfa)) if old != new}
     org.name, org.timezone, org.default_country, org.default_currency = clean, timezone, country, currency
+    org.require_mfa = mfa
     if changes:
         audit.record("org.updated", org_id=org.id, actor_id=actor.user_id, target=org, ip=ip,
                      changes=changes)

@@ -150,6 +150,7 @@
   // sign-out form itself, say, boosted or a whole-page submit) gets there on its own: its answer is
   // the sign-in page or a 401.
   var CLOSE_SIGNED_OUT = 4001;
+  var CLOSE_REMOVED = 4003;  // removed from the organization: reload into what is left
   var requestsOut = 0;
   var leaving = false;
   document.addEventListener("htmx:beforeRequest", function () { requestsOut += 1; });
@@ -159,7 +160,8 @@
   document.addEventListener("htmx:wsClose", function (evt) {
     document.body.classList.remove("is-live");
     var closed = evt.detail && evt.detail.event;
-    if (closed && closed.code === CLOSE_SIGNED_OUT && requestsOut === 0 && !leaving) window.location.reload();
+    var ended = closed && (closed.code === CLOSE_SIGNED_OUT || closed.code === CLOSE_REMOVED);
+    if (ended && requestsOut === 0 && !leaving) window.location.reload();
   });
 
   document.addEventListener("click", function (evt) {

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import unquote_plus
 
 from flask import Blueprint, Response, request, stream_with_context
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from app import audit
+from app.blueprints.auth.public import require_verified
 from app.blueprints.crm.export.service import export_csv
 from app.blueprints.crm.records.queries import ListQuery
+from app.blueprints.team.public import Membership
 from app.db_types import utcnow
 from app.errors import NotFound
+from app.extensions import db
 from app.tenancy import current_membership
 
 bp = Blueprint("crm_export", __name__, url_prefix="/export")
@@ -27,8 +32,15 @@ def signed_in() -> None:
     """Exports need a signed-in member."""
 
 
-def csv_response(org_id: int, entities: str, query: ListQuery) -> Response:
-    """A streamed ``text/csv`` download of every record ``query`` matches (pagination ignored)."""
+def csv_response(membership: Membership, entities: str, query: ListQuery) -> Response:
+    """A streamed ``text/csv`` download of every record ``query`` matches (pagination ignored).
+    Exports take the CRM out of the app: the member must have confirmed their address, and each
+    one is audited (who, which records, which filters). Raises Forbidden otherwise."""
+    require_verified(membership.user)
+    org_id = membership.org_id
+    audit.record("export.downloaded", org_id=org_id, actor_id=membership.user_id, ip=request.remote_addr,
+                 entity=ENTITIES[entities], filters=unquote_plus(request.query_string.decode())[:300] or None)
+    db.session.commit()
 
     def chunks() -> Iterator[bytes]:
         yield BOM.encode()
@@ -46,4 +58,4 @@ def export(entities: str):
     membership = current_membership()
     if membership is None:
         raise NotFound(_("No organization selected."))
-    return csv_response(membership.org_id, entities, ListQuery.from_args(request.args))
+    return csv_response(membership, entities, ListQuery.from_args(request.args))

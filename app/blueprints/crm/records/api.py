@@ -205,7 +205,7 @@ def get_trashed_record(entities: str, record_id: int):
 
 
 def export(entities: str):
-    return csv_response(g.membership.org_id, entities, _query_string_list(ENTITIES[entities]))
+    return csv_response(g.membership, entities, _query_string_list(ENTITIES[entities]))
 
 
 # -- writing -----------------------------------------------------------------------------------
