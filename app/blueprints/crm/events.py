@@ -83,3 +83,21 @@ class ContactsMerged(DomainEvent):
 
     contact_id: int
     merged_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactShared(DomainEvent):
+    """Contact ``contact_id`` is now shared with members ``user_ids``: they edit it and its deals,
+    and see its chats."""
+
+    contact_id: int
+    user_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactUnshared(DomainEvent):
+    """Contact ``contact_id`` is no longer shared with members ``user_ids``: what they saw only
+    through it (its chats) leaves their pages."""
+
+    contact_id: int
+    user_ids: tuple[int, ...]

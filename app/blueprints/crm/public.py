@@ -5,12 +5,15 @@ and history registries through which domains built on it show their data on a re
 the port through which the pipeline keeps deals' stages (``deal_stages``).
 """
 
+from app.blueprints.crm.bulk.service import assign_owner, check_assign
 from app.blueprints.crm.deal_stages import ImportedStages, StageKeeper
 from app.blueprints.crm.deal_stages import register as register_stage_keeper
 from app.blueprints.crm.events import (
     ContactCreated,
+    ContactShared,
     ContactsImported,
     ContactsMerged,
+    ContactUnshared,
     DealCreated,
     DealDeleted,
     DealEvent,
@@ -28,16 +31,20 @@ from app.blueprints.crm.records.service import (
     create_contact_unattended,
     create_record,
     custom_fields,
+    is_shared_with,
     resolve_company,
     search_text,
+    shared_contact_ids,
     update_record,
 )
+from app.blueprints.crm.records.sharing import SharedContact, shared_with
 
 __all__ = [
-    "Company", "Contact", "ContactCreated", "ContactsImported", "ContactsMerged", "Deal",
-    "DealCreated", "DealDeleted", "DealEvent", "DealRestored", "DealStatus", "DealUpdated",
-    "Entity", "ImportFinished", "ImportedStages", "ListQuery", "RecordPanel", "StageKeeper",
-    "check_edit", "create_contact_unattended", "create_record", "custom_fields", "filtered",
+    "Company", "Contact", "ContactCreated", "ContactShared", "ContactUnshared", "ContactsImported",
+    "ContactsMerged", "Deal", "DealCreated", "DealDeleted", "DealEvent", "DealRestored", "DealStatus",
+    "DealUpdated", "Entity", "ImportFinished", "ImportedStages", "ListQuery", "RecordPanel",
+    "SharedContact", "StageKeeper", "assign_owner", "check_assign", "check_edit",
+    "create_contact_unattended", "create_record", "custom_fields", "filtered", "is_shared_with",
     "org_tags", "record_json", "register_history", "register_panel", "register_stage_keeper",
-    "resolve_company", "schema", "search_text", "update_record",
+    "resolve_company", "schema", "search_text", "shared_contact_ids", "shared_with", "update_record",
 ]

@@ -4,7 +4,8 @@ The inbox's events (``events.py``), raised by the telegram process (inbound mess
 failed, edits, deletions, read marks, imports) and the web (queued messages, reads, assignment,
 contacts and deals from chats), ring the organization's doorbell here, after the commit:
 ``MESSAGE`` {chat_id, message_id, new} for a message, ``CHAT`` {chat_id} for the chat (with
-``new`` when the first import lists it, ``unassigned`` when it changed hands). One subscriber hears
+``new`` when the first import lists it, ``unassigned`` when it changed hands; ``shared`` and
+``unshared``, the members whose sight of it its contact's sharing changed). One subscriber hears
 a transaction's events together (``batch``: a sync storing hundreds of messages is one unit of work
 after the commit, not hundreds) and rings in the order the changes happened, each distinct
 doorbell once.
@@ -20,7 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 from jinja2_fragments.flask import render_block
+from sqlalchemy import select
 
+from app.blueprints.crm.public import ContactShared, ContactUnshared
 from app.blueprints.messaging import service
 from app.blueprints.messaging.events import (
     ChatAssigned,
@@ -85,6 +88,21 @@ def ring(events: list[ChatEvent]) -> None:
 subscribe(ChatEvent, ring, batch=True)
 
 
+def ring_shared(events: list[ContactShared | ContactUnshared]) -> None:
+    """After the commit: a contact shared or no longer shared rings each of its chats, naming the
+    members whose sight it changed (``shared``: their lists take the chat in; ``unshared``: their
+    pages drop it unless they see it otherwise)."""
+    for event in events:
+        key = "shared" if isinstance(event, ContactShared) else "unshared"
+        chat_ids = db.session.scalars(select(Chat.id).where(
+            Chat.org_id == event.org_id, Chat.contact_id == event.contact_id).order_by(Chat.id))
+        for chat_id in chat_ids:
+            publish_now(event.org_id, CHAT, chat_id=chat_id, **{key: list(event.user_ids)})
+
+
+subscribe((ContactShared, ContactUnshared), ring_shared, batch=True)
+
+
 # -- the renderers ----------------------------------------------------------------------------------
 
 
@@ -132,10 +150,13 @@ def chat_changed(event: dict, viewer: Connection) -> str | None:
     if chat is None:
         return None
     if not service.can_see_chat(viewer, chat):
-        if event.get("unassigned") != viewer.user_id:
+        if viewer.user_id not in (event.get("unassigned"), *event.get("unshared", ())):
             return None
         unread_chats, unread_messages = service.unread_totals(viewer)
         return _render("live_chat_gone", chat_id=chat.id, unread_chats=unread_chats,
-                       unread_messages=unread_messages)
+                       unread_messages=unread_messages, unshared=viewer.user_id in event.get("unshared", ()))
+    # A chat its contact's sharing has just shown to this viewer is new to their list.
+    new = bool(event.get("new")) or (viewer.user_id in event.get("shared", ())
+                                     and not service.sees_unshared(viewer, chat))
     return _render("live_chat", can_assign=can(viewer.role, Permission.CHATS_ASSIGN),
-                   new=bool(event.get("new")), **_common(event, chat, viewer))
+                   new=new, **_common(event, chat, viewer))

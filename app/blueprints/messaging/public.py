@@ -27,7 +27,13 @@ from app.blueprints.messaging.events import (
     MessagesReadByPeer,
 )
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
-from app.blueprints.messaging.service import Attachment, contact_chats, queue_message
+from app.blueprints.messaging.service import (
+    Attachment,
+    assign_chats,
+    check_assign_chats,
+    contact_chats,
+    queue_message,
+)
 from app.blueprints.messaging.store import Item, Marks, Peer, ReadTarget, SendPlan
 
 __all__ = [
@@ -35,6 +41,6 @@ __all__ = [
     "Item", "Marks", "Message", "MessageDeferred", "MessageDeleted", "MessageEdited",
     "MessageEvent", "MessageFailed", "MessageFile", "MessageFileStored", "MessageQueued",
     "MessageReceived", "MessageSending", "MessageSent", "MessageStatus", "MessagesRead",
-    "MessagesReadByPeer", "Peer", "ReadTarget", "SendPlan", "contact_chats", "live",
-    "queue_message", "store",
+    "MessagesReadByPeer", "Peer", "ReadTarget", "SendPlan", "assign_chats", "check_assign_chats",
+    "contact_chats", "live", "queue_message", "store",
 ]

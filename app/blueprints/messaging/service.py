@@ -4,8 +4,9 @@ dispatch nudges wait for the commit, and every change raises its event (``events
 hear of it through ``live.py``).
 
 Sight: managers and above see every chat of the organization (``Permission.CHATS_VIEW_ALL``); an
-agent sees the chats of the accounts given to them (``bd_account_agent``) and the chats assigned
-to them. A chat someone may not see is a 404 to them, exactly like another organization's.
+agent sees the chats of the accounts given to them (``bd_account_agent``), the chats assigned
+to them, and the chats of the contacts shared with them (the CRM's ``shared_contact_ids``).
+A chat someone may not see is a 404 to them, exactly like another organization's.
 
 Sending: ``queue_message`` writes the outbox row (status queued, its own ``random_id``) and, once
 committed, nudges the telegram process holding the account (``dispatch.send_soon``). The process
@@ -41,7 +42,14 @@ from app.blueprints.accounts.public import (
     visible_accounts,
 )
 from app.blueprints.auth.public import User
-from app.blueprints.crm.public import Contact, ContactsMerged, Deal, DealStatus
+from app.blueprints.crm.public import (
+    Contact,
+    ContactsMerged,
+    Deal,
+    DealStatus,
+    is_shared_with,
+    shared_contact_ids,
+)
 from app.blueprints.messaging import store
 from app.blueprints.messaging.events import (
     ChatAssigned,
@@ -73,15 +81,25 @@ IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 # -- who sees what -----------------------------------------------------------------------------
 
 def chat_sight(viewer: Viewer) -> ColumnElement[bool]:
-    """The WHERE clause of the chats ``viewer`` may see."""
+    """The WHERE clause of the chats ``viewer`` may see (``can_see_chat`` is the same rule for one
+    chat): every chat with CHATS_VIEW_ALL; else those of the accounts given to them, those assigned
+    to them, and those of the contacts shared with them (``crm.shared_contact_ids``)."""
     in_org = Chat.org_id == viewer.org_id
     if sees_every_account(viewer):
         return in_org
     return and_(in_org, or_(Chat.account_id.in_(agent_account_ids(viewer)),
-                            Chat.assignee_id == viewer.user_id))
+                            Chat.assignee_id == viewer.user_id,
+                            Chat.contact_id.in_(shared_contact_ids(viewer))))
 
 
 def can_see_chat(viewer: Viewer, chat: Chat) -> bool:
+    """``chat_sight`` for one chat (pages, actions and live renders alike)."""
+    return sees_unshared(viewer, chat) or (chat.org_id == viewer.org_id
+                                           and is_shared_with(viewer, chat.contact_id))
+
+
+def sees_unshared(viewer: Viewer, chat: Chat) -> bool:
+    """Whether ``viewer`` sees ``chat`` whether or not its contact is shared with them."""
     if chat.org_id != viewer.org_id:
         return False
     if sees_every_account(viewer) or chat.assignee_id == viewer.user_id:
@@ -525,6 +543,49 @@ def assign(actor: Membership, chat: Chat, user_id: int | None) -> Chat:
         emit(ChatAssigned(org_id=chat.org_id, actor_id=actor.user_id, chat_id=chat.id,
                           account_id=chat.account_id, from_user_id=previous, to_user_id=user_id))
     return chat
+
+
+def check_assign_chats(actor: Membership, chat_ids: list[int] | tuple[int, ...]) -> list[int]:
+    """``chat_ids`` once each, if ``actor`` may assign every one of them: CHATS_ASSIGN, and each a
+    chat they may see. Raises Forbidden, or NotFound naming the others (field ``chat_ids``)."""
+    require(actor, Permission.CHATS_ASSIGN)
+    wanted = list(dict.fromkeys(int(i) for i in chat_ids))
+    seen: set[int] = set()
+    for start in range(0, len(wanted), 500):
+        seen.update(db.session.scalars(select(Chat.id).where(chat_sight(actor),
+                                                             Chat.id.in_(wanted[start:start + 500]))))
+    missing = [i for i in wanted if i not in seen]
+    if missing:
+        named = ", ".join(str(i) for i in missing[:20]) + ("…" if len(missing) > 20 else "")
+        message = _("No such chat in your organization: %(ids)s.", ids=named)
+        raise NotFound(message, {"chat_ids": message})
+    return wanted
+
+
+def assign_chats(actor: Membership, chat_ids: list[int] | tuple[int, ...], user_id: int | None) -> int:
+    """Assign chats ``chat_ids`` to member ``user_id`` (None: nobody), all or none
+    (``check_assign_chats`` first); returns how many changed hands, each with its ``ChatAssigned``.
+    Raises Forbidden, NotFound, DomainError (not a member)."""
+    wanted = check_assign_chats(actor, chat_ids)
+    if user_id is not None and db.session.scalar(select(Membership.user_id).where(
+            Membership.org_id == actor.org_id, Membership.user_id == user_id)) is None:
+        raise DomainError(_("Assign the chats to a member of this organization."),
+                          {"user_id": _("Not a member of this organization.")})
+    changed: list[tuple[int, int, int | None]] = []
+    for start in range(0, len(wanted), 500):
+        rows = db.session.execute(select(Chat.id, Chat.account_id, Chat.assignee_id).where(
+            Chat.org_id == actor.org_id, Chat.id.in_(wanted[start:start + 500]),
+            Chat.assignee_id.is_distinct_from(user_id)))
+        changed += [(chat_id, account_id, was) for chat_id, account_id, was in rows]
+    ids = [chat_id for chat_id, _account, _was in changed]
+    for start in range(0, len(ids), 500):
+        db.session.execute(update(Chat).where(Chat.id.in_(ids[start:start + 500])).values(assignee_id=user_id)
+                           .execution_options(synchronize_session=False))
+    db.session.expire_all()
+    for chat_id, account_id, was in changed:
+        emit(ChatAssigned(org_id=actor.org_id, actor_id=actor.user_id, chat_id=chat_id,
+                          account_id=account_id, from_user_id=was, to_user_id=user_id))
+    return len(changed)
 
 
 # -- the CRM side ------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from app.blueprints.crm.records.service import (
 )
 from app.blueprints.team.public import Membership, Permission, can, require
 from app.db_types import utcnow
-from app.errors import DomainError, Forbidden
+from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 
 BULK_ACTIONS = ("delete", "restore", "assign", "add_tag", "remove_tag", "move_stage")
@@ -126,3 +126,49 @@ def _bulk_tag(actor: Membership, entity: str, ids: list[int], value: Any, add: b
     return changed
 
 
+
+
+# -- assignment by ids, all or nothing (the clients API) -------------------------------------------
+
+def check_assign(actor: Membership, entity: str, ids: Iterable[int]) -> list[int]:
+    """``ids`` once each, if ``actor`` may give every one of them a new owner: the rule of a single
+    reassignment (RECORDS_EDIT_ALL), and every id a live record of the actor's organization.
+    Raises Forbidden, or NotFound naming the ids that are not (field ``<entity>_ids``)."""
+    require(actor, Permission.RECORDS_EDIT_ALL)
+    wanted = list(dict.fromkeys(int(i) for i in ids))
+    found = set(live_ids(actor.org_id, entity, wanted, trashed=False))
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        named = ", ".join(str(i) for i in missing[:20]) + ("…" if len(missing) > 20 else "")
+        message = {Entity.CONTACT: _("No such contact in your organization: %(ids)s.", ids=named),
+                   Entity.COMPANY: _("No such company in your organization: %(ids)s.", ids=named),
+                   Entity.DEAL: _("No such deal in your organization: %(ids)s.", ids=named)}[Entity(entity)]
+        raise NotFound(message, {f"{entity}_ids": message})
+    return wanted
+
+
+def assign_owner(actor: Membership, entity: str, ids: Iterable[int], user_id: int) -> int:
+    """Make member ``user_id`` the owner of records ``ids``, all or none (``check_assign`` first,
+    nothing written when it refuses); returns how many changed hands. Each changed record gets its
+    timeline entry (the previous owner to the new) and, for deals, its ``DealUpdated``.
+    Raises Forbidden, NotFound, DomainError (``user_id`` is not a member)."""
+    wanted = check_assign(actor, entity, ids)
+    try:
+        owner_id = resolve_owner(actor.org_id, user_id)
+    except ValueError as err:
+        raise DomainError(_("%(field)s: %(error)s.", field=OWNER, error=err), {"user_id": str(err)}) from None
+    model = model_for(entity)
+    previous: dict[int | None, list[int]] = {}
+    for start in range(0, len(wanted), 500):
+        for record_id, was in db.session.execute(select(model.id, model.owner_id).where(
+                model.id.in_(wanted[start:start + 500]), model.owner_id.is_distinct_from(owner_id))):
+            previous.setdefault(was, []).append(record_id)
+    changed = [i for group in previous.values() for i in group]
+    if entity == Entity.DEAL:  # before the update, so each event carries the previous owner
+        emit_many(actor, changed, DealUpdated, changes=lambda was: {"owner": [was, owner_id]})
+    update_in_chunks(model, changed, owner_id=owner_id, updated_at=utcnow())
+    for was, group in previous.items():
+        log_many(actor, entity, group, "updated", changes={"owner": [was, owner_id]})
+    db.session.flush()
+    db.session.expire_all()
+    return len(changed)

@@ -1,7 +1,8 @@
 """CRM pages: the lists of contacts, companies and deals, and their trash.
 
 The other pages of the ``crm`` blueprint live next door: record_routes (detail, forms, inline edit,
-notes, delete/restore), bulk_routes (bulk actions, merge), custom_field_routes (settings).
+notes, delete/restore), share_routes (a contact's sharing), bulk_routes (bulk actions, merge),
+custom_field_routes (settings).
 """
 
 from __future__ import annotations
@@ -68,4 +69,4 @@ def list_page(entities: str, trashed: bool = False):
 
 from app.blueprints.crm.bulk import routes as bulk_routes  # noqa: E402, F401
 from app.blueprints.crm.custom_fields import routes as custom_field_routes  # noqa: E402, F401
-from app.blueprints.crm.records import record_routes  # noqa: E402, F401
+from app.blueprints.crm.records import record_routes, share_routes  # noqa: E402, F401

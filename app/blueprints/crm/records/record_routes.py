@@ -9,7 +9,7 @@ from app.blueprints.crm import bp
 from app.blueprints.crm import panels as record_panels
 from app.blueprints.crm.deal_stages import keeper as stage_keeper
 from app.blueprints.crm.models import Entity, Record
-from app.blueprints.crm.records import queries, service
+from app.blueprints.crm.records import queries, service, sharing
 from app.blueprints.crm.records.forms import build_inputs, raw_from, record_value
 from app.blueprints.crm.records.list_routes import ENTITY_PATH
 from app.blueprints.crm.records.page_context import NOUNS, WORDS, count_of, entity_of
@@ -86,7 +86,7 @@ def edit(entities: str, record_id: int):
     return _form_page(entities, record)
 
 
-def _detail_context(entities: str, record: Record, **extra) -> dict:
+def detail_context(entities: str, record: Record, **extra) -> dict:
     entity = entity_of(entities)
     custom = service.custom_fields(g.membership.org_id, entity)
     members = people(g.membership.org_id)
@@ -98,13 +98,14 @@ def _detail_context(entities: str, record: Record, **extra) -> dict:
             "timeline": queries.timeline(g.membership.org_id, entity, record, also=entries), "panels": panels,
             "labels": {i.name: i.label for i in build_inputs(entity, custom)},
             "lost_reasons": queries.lost_reasons(g.membership.org_id) if entity == Entity.DEAL else [],
+            "sharing": sharing.panel(g.membership, record) if entity == Entity.CONTACT else None,
             **queries.related(record), **extra}
 
 
 @bp.get(RECORD_PATH)
 def detail(entities: str, record_id: int):
     record = service.get_record(g.membership.org_id, entity_of(entities), record_id)
-    return render("crm/record.html", **_detail_context(entities, record))
+    return render("crm/record.html", **detail_context(entities, record))
 
 
 @bp.post("/deals/<int:record_id>/outcome")
@@ -119,7 +120,7 @@ def deal_outcome(record_id: int):
         if isinstance(err, Forbidden | NotFound):
             raise
         record = service.get_record(g.membership.org_id, Entity.DEAL, record_id)
-        return render("crm/record.html", status=422, **_detail_context(
+        return render("crm/record.html", status=422, **detail_context(
             "deals", record, outcome_error=err.fields.get("lost_reason") or err.message,
             outcome_tried=outcome, lost_reason=reason))
     db.session.commit()
@@ -137,10 +138,10 @@ def add_note(entities: str, record_id: int):
             raise
         record = service.get_record(g.membership.org_id, entity, record_id)
         return render("crm/record.html", block="timeline", status=422, note=request.form.get("body"),
-                      note_error=err.fields.get("body", err.message), **_detail_context(entities, record))
+                      note_error=err.fields.get("body", err.message), **detail_context(entities, record))
     db.session.commit()
     record = service.get_record(g.membership.org_id, entity, record_id)
-    return render("crm/record.html", block="timeline", **_detail_context(entities, record))
+    return render("crm/record.html", block="timeline", **detail_context(entities, record))
 
 
 @bp.route(f"{RECORD_PATH}/field/<name>", methods=["GET", "POST"])

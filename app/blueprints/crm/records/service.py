@@ -1,7 +1,8 @@
 """Operations on companies, contacts and deals. Flask-free: explicit actor, flush, never commit.
 
 Every change writes the record's timeline. Deleting moves to the trash (restorable for
-TRASH_DAYS days). Agents edit the records they own (or nobody owns); managers and above edit all.
+TRASH_DAYS days). Agents edit the records they own (or nobody owns) and the contacts shared with
+them with those contacts' deals (``records.sharing``); managers and above edit all.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, false, func, insert, select, update
+from sqlalchemy import Select, and_, delete, false, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.blueprints.auth.public import User
@@ -30,6 +31,7 @@ from app.blueprints.crm.models import (
     Activity,
     Company,
     Contact,
+    ContactShare,
     CustomField,
     Deal,
     DealStatus,
@@ -279,16 +281,54 @@ def _deal_ids(deal: Deal, actor: Membership | None) -> dict[str, Any]:
             "pipeline_id": deal.pipeline_id, "stage_id": deal.stage_id}
 
 
+class Viewer(Protocol):
+    """Anyone whose rights are checked: a Membership, or a realtime Connection."""
+
+    org_id: int
+    user_id: int
+    role: str
+
+
+def shared_contact_ids(viewer: Viewer) -> Select:
+    """A subquery: the live contacts shared with ``viewer`` (``ContactShare``). Who a contact is
+    shared with edits it and its deals (``can_edit``) and sees its chats (the inbox's sight)."""
+    return (select(ContactShare.contact_id).join(Contact, Contact.id == ContactShare.contact_id)
+            .where(ContactShare.org_id == viewer.org_id, ContactShare.user_id == viewer.user_id,
+                   Contact.deleted_at.is_(None)))
+
+
+def is_shared_with(viewer: Viewer, contact_id: int | None) -> bool:
+    """Whether live contact ``contact_id`` is shared with ``viewer``."""
+    if contact_id is None:
+        return False
+    found = db.session.scalar(shared_contact_ids(viewer).where(ContactShare.contact_id == contact_id))
+    return found is not None
+
+
+def _shared_contact_of(record: Record) -> int | None:
+    """The contact whose sharing extends to ``record``: a contact itself, a deal's contact."""
+    if isinstance(record, Contact):
+        return record.id
+    return record.contact_id if isinstance(record, Deal) else None
+
+
 def can_edit(actor: Membership, record: Record) -> bool:
-    """Agents edit what they own (or nobody owns); managers and above edit everything."""
-    return record.owner_id in (None, actor.user_id) or can(actor.role, Permission.RECORDS_EDIT_ALL)
+    """Agents edit what they own (or nobody owns), and the contacts shared with them and those
+    contacts' deals; managers and above edit everything."""
+    return (record.owner_id in (None, actor.user_id) or can(actor.role, Permission.RECORDS_EDIT_ALL)
+            or is_shared_with(actor, _shared_contact_of(record)))
 
 
 def not_editable_by(actor: Membership, model: type[Record]):
     """``can_edit`` in SQL, negated: the rows of ``model`` the actor may not edit."""
     if can(actor.role, Permission.RECORDS_EDIT_ALL):
         return false()
-    return and_(model.owner_id.is_not(None), model.owner_id != actor.user_id)
+    others = and_(model.owner_id.is_not(None), model.owner_id != actor.user_id)
+    if model is Contact:
+        return and_(others, Contact.id.not_in(shared_contact_ids(actor)))
+    if model is Deal:
+        return and_(others, or_(Deal.contact_id.is_(None), Deal.contact_id.not_in(shared_contact_ids(actor))))
+    return others
 
 
 def check_edit(actor: Membership, record: Record) -> None:
