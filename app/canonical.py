@@ -281,6 +281,11 @@ def _timezones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+def timezone_names() -> frozenset[str]:
+    """Every IANA time zone name."""
+    return _timezones()
+
+
 def timezone_label(name: str, language: str | None = None) -> str:
     """A time zone as a picker shows it: its IANA name in English ("Europe/London", as people
     there know zones), CLDR's country and city in another language ("Россия (Москва)"); zones of

@@ -21,12 +21,18 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("rotate-session-keys")
     def rotate_session_keys() -> None:
-        """Re-encrypt every Telegram session with the newest TELEGRAM_SESSION_KEYS key."""
+        """Re-encrypt every Telegram session, and every two-factor secret (kept under keys derived
+        from the same ones), with the newest TELEGRAM_SESSION_KEYS key."""
+        from flask import current_app
+
         from app.blueprints.accounts.public import app_vault, rotate_all
+        from app.blueprints.auth.public import MfaKeys, reencrypt_mfa_secrets
 
         count = rotate_all(app_vault())
+        secrets = reencrypt_mfa_secrets(MfaKeys(tuple(current_app.config["SETTINGS"].session_keys)))
         db.session.commit()
-        click.echo(f"Re-encrypted {count} session(s) with the newest key; older keys can now be retired.")
+        click.echo(f"Re-encrypted {count} session(s) and {secrets} two-factor secret(s) with the newest key; "
+                   "older keys can now be retired.")
 
     @app.cli.command("banner")
     def banner() -> None:

@@ -12,6 +12,7 @@ from app.blueprints.crm.models import (  # noqa: F401
     Activity,
     Company,
     Contact,
+    ContactShare,
     CustomField,
     Deal,
     Import,

@@ -44,3 +44,28 @@ def test_the_rotate_command_uses_the_apps_keys(app):
     assert result.exit_code == 0 and "Re-encrypted 1 session(s)" in result.output
     account = db.session.query(BDAccount).filter_by(phone="+9996621235").one()
     assert SessionVault([TEST_SESSION_KEY]).open(account.sealed_session) == SESSION
+
+
+def test_the_rotate_command_re_encrypts_two_factor_secrets_with_the_newest_key(app):
+    from dataclasses import replace
+
+    from cryptography.fernet import Fernet
+
+    from app.blueprints.auth import mfa
+    from app.blueprints.auth.models import TotpFactor
+    from tests.conftest import TEST_SESSION_KEY
+    from tests.factories import give_totp
+
+    member = make_member()
+    secret = give_totp(member.user)
+    newest = Fernet.generate_key().decode()
+    settings = app.config["SETTINGS"]
+    app.config["SETTINGS"] = replace(settings, session_keys=(newest, TEST_SESSION_KEY))
+    try:
+        result = app.test_cli_runner().invoke(args=["rotate-session-keys"])
+    finally:
+        app.config["SETTINGS"] = settings
+    assert result.exit_code == 0 and "1 two-factor secret(s)" in result.output
+    db.session.expire_all()
+    row = db.session.query(TotpFactor).one()
+    assert mfa._decrypt(mfa.MfaKeys((newest,)), row) == secret  # the old key is no longer needed

@@ -3,7 +3,7 @@ from sqlalchemy import select
 from app.blueprints.auth.models import User, UserSession
 from app.blueprints.team.models import Membership
 from app.extensions import db
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, sign_in_as
 from tests.factories import PASSWORD, make_member, make_user
 from tests.mailing import link_in, mails, work_mail
 
@@ -100,8 +100,6 @@ def test_next_parameter_only_redirects_inside_the_site(client, csrf):
 
 def test_sign_out_ends_the_session(client, csrf):
     member = make_member()
-    from tests.conftest import sign_in_as
-
     sign_in_as(client, member)
     token = csrf_token(client, "/home")
     response = client.post("/auth/signout", data={"csrf_token": token})
@@ -111,8 +109,6 @@ def test_sign_out_ends_the_session(client, csrf):
 
 def test_an_old_session_stops_working_after_sign_out_everywhere(client):
     member = make_member()
-    from tests.conftest import sign_in_as
-
     sign_in_as(client, member)
     member.user.session_epoch += 1
     db.session.commit()
@@ -162,3 +158,22 @@ def test_a_re_rendered_sign_up_keeps_the_guess(client, csrf):
                                                              country="RU"))
     assert response.status_code == 422
     assert 'value="RU"' in response.get_data(as_text=True)
+
+
+def test_the_profile_keeps_a_time_zone_the_pages_show_times_in(client):
+    member = make_member()
+    sign_in_as(client, member)
+    token = csrf_token(client, "/settings/profile")
+    client.post("/settings/profile", data={"csrf_token": token, "name": "Ann", "language": "",
+                                           "timezone": "Asia/Vladivostok"})
+    db.session.expire_all()
+    assert db.session.get(User, member.user_id).timezone == "Asia/Vladivostok"
+    assert 'data-time-zone="Asia/Vladivostok"' in client.get("/home").get_data(as_text=True)
+    refused = client.post("/settings/profile", data={"csrf_token": token, "name": "Ann", "language": "",
+                                                     "timezone": "Mars/Olympus"})
+    assert refused.status_code == 422 and "Unknown time zone." in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, member.user_id).timezone == "Asia/Vladivostok"
+    client.post("/settings/profile", data={"csrf_token": token, "name": "Ann", "language": "", "timezone": ""})
+    db.session.expire_all()
+    assert db.session.get(User, member.user_id).timezone is None  # each browser's clock again

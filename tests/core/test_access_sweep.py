@@ -25,7 +25,11 @@ from tests.factories import (
 )
 
 PUBLIC = {"static", "core.index", "core.healthz", "core.readyz", "auth.sign_in", "auth.sign_up",
-          "core.language"}  # the language switcher: on the sign-in page too
+          "core.language",  # the language switcher: on the sign-in page too
+          # what a visitor reaches from a mailed link, or on the way to one
+          "auth.sign_up_sent", "auth.verify_email", "auth.forgot_password", "auth.forgot_password_sent",
+          "auth.reset_password", "auth.accept_invitation"}
+NOT_IDS = {"token"}  # a signed token in the path names no row: it is checked, not looked up
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -94,7 +98,15 @@ def foreign_ids():
     message = make_message(chat)
     open_browser_session(member.user)
     session_id = db.session.scalar(select(UserSession.id).where(UserSession.user_id == member.user_id))
-    return {"session_id": session_id, "account_id": account.id, "chat_id": chat.id, "message_id": message.id,
+    from app.blueprints.team.invitations import invite
+    from app.integrations.mail import OutboundMail
+
+    owner = add_member(other, role=Role.OWNER)
+    invitation = invite(owner, email="theirs@example.com", role="agent", language="en", secret="s",
+                        link=lambda endpoint, **values: "http://elsewhere.example")
+    db.session.commit()
+    mail_id = db.session.scalar(select(OutboundMail.id).where(OutboundMail.org_id == other.id))
+    return {"invitation_id": invitation.id, "mail_id": mail_id, "session_id": session_id, "account_id": account.id, "chat_id": chat.id, "message_id": message.id,
             "member_id": member.id, "org_id": other.id, "field_id": field.id, "import_id": imp.id, "name": "first_name",
             "record_id": {"contact": contact.id, "company": company.id, "deal": deal.id},
             "deal_id": deal.id, "pipeline_id": deal.pipeline_id, "stage_id": deal.stage_id}
@@ -125,7 +137,7 @@ def test_every_id_route_answers_404_for_another_organizations_ids(app, client, f
     db.session.commit()
     checked = 0
     for rule, method in _rules(app):
-        named = {a for a in rule.arguments if rule._converters[a].__class__.__name__ != "AnyConverter"}
+        named = {a for a in rule.arguments if rule._converters[a].__class__.__name__ != "AnyConverter"} - NOT_IDS
         if not named:  # no id in the path (an any() converter only picks the entity)
             continue
         missing = named - set(foreign_ids)
@@ -133,9 +145,11 @@ def test_every_id_route_answers_404_for_another_organizations_ids(app, client, f
         url = _url(rule, foreign_ids)
         data = {"role": "agent", "name": "x", "csrf_token": token} if method in UNSAFE else None
         if rule.rule.startswith("/api/"):
-            bodies = app.view_functions[rule.endpoint].__openapi__["bodies"]
-            response = client.open(url, method=method, json=minimal_body(bodies.get("application/json")),
-                                   headers={"Authorization": f"Bearer {access}"})
+            meta = app.view_functions[rule.endpoint].__openapi__
+            required = {p["name"]: minimal_body(p.get("schema")) for p in meta["params"]
+                        if p["in"] == "query" and p.get("required")}  # so the lookup is what refuses
+            response = client.open(url, method=method, json=minimal_body(meta["bodies"].get("application/json")),
+                                   query_string=required, headers={"Authorization": f"Bearer {access}"})
         else:
             response = client.open(url, method=method, data=data, headers={"X-CSRFToken": token})
         assert response.status_code == 404, (method, url, response.status_code)
@@ -156,3 +170,31 @@ def test_every_page_renders_for_every_role(app, client, role):
             continue
         response = client.get(rule.rule)
         assert response.status_code in (200, 302, 403), (rule.rule, response.status_code)
+
+
+def test_sharing_and_client_routes_answer_404_for_another_organizations_ids(app, client, foreign_ids):
+    """A contact's sharing card and the clients API, given ids of another organization."""
+    from app.blueprints.crm.models import ContactShare
+
+    me = make_member(Role.OWNER)
+    mine = make_contact(me)
+    sign_in_as(client, me)
+    token = csrf_token(client, "/home")
+    stranger = db.session.scalar(select(UserSession.user_id).where(UserSession.id == foreign_ids["session_id"]))
+    contact_id = foreign_ids["record_id"]["contact"]
+    for path in (f"/contacts/{contact_id}/shares", f"/contacts/{contact_id}/shares/remove"):
+        response = client.post(path, data={"user_ids": [me.user_id], "user_id": me.user_id},
+                               headers={"X-CSRFToken": token})
+        assert response.status_code == 404, path
+    response = client.post(f"/contacts/{mine.id}/shares", data={"user_ids": [stranger]},
+                           headers={"X-CSRFToken": token})
+    assert response.status_code == 422  # a member of another organization is nobody to share with
+    access = tokens.issue_pair(TokenSettings(secret=TEST_SECRET), me).access_token
+    db.session.commit()
+    api = {"Authorization": f"Bearer {access}"}
+    for body in ({"contact_ids": [contact_id]}, {"deal_ids": [foreign_ids["deal_id"]]},
+                 {"chat_ids": [foreign_ids["chat_id"]]}):
+        response = client.post("/api/team/clients/assign", json={"user_id": me.user_id, **body}, headers=api)
+        assert response.status_code == 404, body
+    assert client.get(f"/api/team/clients/shared?user_id={stranger}", headers=api).status_code == 404
+    assert db.session.scalar(select(ContactShare.id)) is None

@@ -14,6 +14,7 @@ from app.blueprints.auth.service import find_user
 from app.extensions import db
 from app.i18n import COOKIE, LANGUAGES, TRANSLATIONS, negotiate
 from tests.conftest import csrf_token, sign_in_as
+from tests.mailing import mails, work_mail
 
 ROOT = Path(__file__).resolve().parents[2]
 # As `make i18n-extract` reads them: pybabel's own keywords (N_ among them) and the lazy ones.
@@ -187,7 +188,9 @@ def test_a_new_sign_up_keeps_the_language_it_signed_up_in(client, cookie, accept
         "csrf_token": token, "name": "Анна Ли", "email": "anna@example.com",
         "password": "a long enough password", "organization": "Ромашка"})
     assert response.status_code == 302, response.get_data(as_text=True)
+    work_mail()  # the job makes the account
     assert find_user("anna@example.com").language == saved
+    assert mails(to="anna@example.com")[0].language == saved  # and writes its mail in it
 
 
 def test_the_switcher_saves_a_signed_in_persons_choice_for_every_device(app, owner_client, owner):
@@ -222,7 +225,8 @@ def test_an_api_caller_is_answered_in_its_accept_language_whatever_its_persons_s
 def test_an_api_sign_up_keeps_the_language_it_asked_for(app):
     api = app.test_client()
     body = {"email": "ivan@example.com", "password": "a long enough password", "name": "Иван"}
-    assert api.post("/api/auth/signup", json=body, headers={"Accept-Language": "ru"}).status_code == 201
-    assert api.post("/api/auth/signup", json={**body, "email": "ann@example.com", "name": "Ann"}).status_code == 201
+    assert api.post("/api/auth/signup", json=body, headers={"Accept-Language": "ru"}).status_code == 202
+    assert api.post("/api/auth/signup", json={**body, "email": "ann@example.com", "name": "Ann"}).status_code == 202
+    work_mail()
     assert find_user("ivan@example.com").language == "ru"
     assert find_user("ann@example.com").language is None  # it asked for none: each browser decides

@@ -9,10 +9,14 @@ from itertools import product
 
 import pytest
 from babel import Locale
+from flask import current_app
+from sqlalchemy import select
 
 from app.blueprints.crm.models import CustomField, Import
+from app.blueprints.team import invitations
 from app.blueprints.team.permissions import Role
 from app.extensions import db
+from app.integrations.mail import OutboundMail
 from tests.conftest import sign_in_as
 from tests.factories import (
     add_member,
@@ -32,7 +36,8 @@ RU = {"Accept-Language": "ru-RU,ru;q=0.9"}
 # Russian users write that way themselves.
 ALLOWED = {"Relay", "CRM", "Telegram", "CSV", "API", "UTC", "QR", "URL", "English", "OpenAPI", "JSON",
            "TOTP", "MFA", "OAuth", "Stripe", "ID", "IP", "HTTP",
-           "Excel", "UTF", "SMS",
+           "Excel", "UTF", "SMS", "SMTP", "HTML",
+           "Google", "GitHub", "Authenticator", "Authy",  # sign-in providers and authenticator apps
            "Enter", "Esc", "Shift"}  # keys, as Russian keyboards label them
 ALLOWED |= set(Locale("en").currencies)  # ISO currency codes (USD, RUB) as the currency pickers show them
 
@@ -98,7 +103,14 @@ def workspace():
     account = make_account(org, display_name="Отдел продаж")
     chat = make_chat(account, title="Анна Ли", username="anna_li", last_message_preview="Здравствуйте")
     message = make_message(chat, text="Здравствуйте, пришлите счёт")
+    sent = []
+    invitations.invite(owner, email="novichok@example.com", role="agent", language="ru",
+                       secret=current_app.config["SECRET_KEY"],
+                       link=lambda endpoint, **values: sent.append(values["token"]) or "http://x")
+    db.session.commit()
+    mail_id = db.session.scalar(select(OutboundMail.id))
     return {"org": org, "owner": owner, "account": account, "values": {
+        "token": sent[0], "mail_id": mail_id, "provider": "google",
         "record_id": {"contacts": contact.id, "companies": company.id, "deals": deal.id},
         "name": {"contacts": "first_name", "companies": "name", "deals": "title"},
         "account_id": account.id, "chat_id": chat.id, "message_id": message.id, "import_id": imp.id,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import ssl
+from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -203,64 +204,53 @@ def tls_files(tmp_path, monkeypatch):
     return context
 
 
-def _tls_server(app, inbox, url_scheme, **options):
+@contextmanager
+def tls_server(app, scheme, **options):
+    """A TLS-speaking SMTP server with a login (``bot@relay.test`` / ``s3cret``) the app mails
+    through with ``scheme`` for the block; yields its inbox and the logins it was offered."""
     from tests.conftest import _free_port
 
-    logins = []
+    inbox, logins, settings = SmtpInbox(), [], app.config["SETTINGS"]
 
     def authenticate(server, session, envelope, mechanism, auth_data):
         logins.append((auth_data.login.decode(), auth_data.password.decode()))
         return AuthResult(success=auth_data.password == b"s3cret")
 
     controller = Controller(inbox, hostname="127.0.0.1", port=_free_port(), authenticator=authenticate,
-                            **options)
+                            server_hostname="127.0.0.1", **options)
     controller.start()
-    app.config["SETTINGS"] = replace(app.config["SETTINGS"],
-                                     smtp_url=f"{url_scheme}://bot%40relay.test:s3cret@127.0.0.1:{controller.port}")
-    return controller, logins
-
-
-def test_starttls_is_required_the_certificate_checked_and_the_login_sent_inside(app, tls_files):
-    inbox, settings = SmtpInbox(), app.config["SETTINGS"]
-    controller, logins = _tls_server(app, inbox, "smtp+starttls", tls_context=tls_files,
-                                     require_starttls=True, server_hostname="127.0.0.1")
+    app.config["SETTINGS"] = replace(settings, smtp_url=f"{scheme}://bot%40relay.test:s3cret@127.0.0.1:{controller.port}")
     try:
-        mail = ask()
-        work_mail()
+        yield inbox, logins
     finally:
         controller.stop()
         app.config["SETTINGS"] = settings
+
+
+def test_starttls_is_required_the_certificate_checked_and_the_login_sent_inside(app, tls_files):
+    with tls_server(app, "smtp+starttls", tls_context=tls_files, require_starttls=True) as (inbox, logins):
+        mail = ask()
+        work_mail()
     db.session.refresh(mail)
     assert mail.status == MailStatus.SENT and len(inbox.envelopes) == 1
     assert logins == [("bot@relay.test", "s3cret")]
 
 
 def test_smtps_speaks_tls_from_the_first_byte(app, tls_files):
-    inbox, settings = SmtpInbox(), app.config["SETTINGS"]
     # aiosmtpd counts only STARTTLS as TLS for AUTH; this line is TLS from its first byte
-    controller, logins = _tls_server(app, inbox, "smtps", ssl_context=tls_files, server_hostname="127.0.0.1",
-                                     auth_require_tls=False)
-    try:
+    with tls_server(app, "smtps", ssl_context=tls_files, auth_require_tls=False) as (inbox, logins):
         mail = ask()
         work_mail()
-    finally:
-        controller.stop()
-        app.config["SETTINGS"] = settings
     db.session.refresh(mail)
-    assert mail.status == MailStatus.SENT and logins == [("bot@relay.test", "s3cret")]
+    assert mail.status == MailStatus.SENT and len(inbox.envelopes) == 1
+    assert logins == [("bot@relay.test", "s3cret")]
 
 
 def test_a_certificate_the_client_does_not_trust_is_refused(app, tls_files, monkeypatch):
     monkeypatch.delenv("SSL_CERT_FILE")
-    inbox, settings = SmtpInbox(), app.config["SETTINGS"]
-    controller, logins = _tls_server(app, inbox, "smtp+starttls", tls_context=tls_files,
-                                     require_starttls=True, server_hostname="127.0.0.1")
-    try:
+    with tls_server(app, "smtp+starttls", tls_context=tls_files, require_starttls=True) as (inbox, logins):
         mail = ask()
         work_mail()
-    finally:
-        controller.stop()
-        app.config["SETTINGS"] = settings
     db.session.refresh(mail)
     assert mail.status == MailStatus.QUEUED and "CERTIFICATE_VERIFY_FAILED" in mail.last_error
     assert inbox.envelopes == [] and logins == []  # the password never left over an unchecked line

@@ -127,3 +127,33 @@ def test_the_audit_log_refuses_an_agent_in_russian(client):
 def test_an_empty_audit_log_says_so_in_russian(owner_client):
     html = owner_client.get("/settings/audit", headers=RU).get_data(as_text=True)
     assert "Пока ничего не записано" in html and "<h2>Журнал действий</h2>" in html
+
+
+def test_an_invitation_mailed_in_russian_from_an_english_page_is_russian_throughout(client):
+    from tests.mailing import mails
+
+    owner = make_member(Role.OWNER)
+    owner.organization.name = "Ромашка"
+    owner.user.name = "Ольга"
+    db.session.commit()
+    sign_in_as(client, owner)
+    token = csrf_token(client, "/settings/members")
+    client.post("/settings/members/invite", data={"csrf_token": token, "email": "ivan@example.com",
+                                                  "role": "manager", "language": "ru"})
+    [mail] = mails(to="ivan@example.com")
+    assert mail.subject == "Ольга приглашает вас в организацию «Ромашка» в Relay CRM"
+    assert "с ролью «Менеджер»" in mail.text_body and "Manager" not in mail.text_body
+    assert "Принять приглашение:" in mail.text_body
+    page = client.get("/settings/members").get_data(as_text=True)
+    assert "Invitation sent to ivan@example.com." in page  # the inviter's own page stays English
+
+
+def test_a_removal_refused_for_the_last_owner_is_said_in_russian(client):
+    owner = make_member(Role.OWNER)
+    other = add_member(owner.organization, role=Role.ADMIN)
+    sign_in_as(client, owner)
+    token = csrf_token(client, "/settings/members")
+    refused = client.post("/settings/members/leave", headers=RU,
+                          data={"csrf_token": token, "reassign_to": other.user_id})
+    assert refused.status_code == 422
+    assert "последний владелец" in refused.get_data(as_text=True).lower()

@@ -5,6 +5,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
 from app.blueprints.auth.passwords import MIN_LENGTH
+from app.canonical import timezone_label, timezone_names
 from app.i18n import LANGUAGES
 
 
@@ -34,6 +35,14 @@ class ProfileForm(FlaskForm):
     language = SelectField(_l("Language"), validate_choice=False, choices=[
         SelectChoice("", _l("As my browser asks")),
         *(SelectChoice(code, name) for code, name in LANGUAGES.items())])
+    # Checked by the service; blank: each browser's own clock.
+    timezone = SelectField(_l("Time zone"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        zones = sorted(((zone, timezone_label(zone)) for zone in timezone_names()), key=lambda z: z[1])
+        self.timezone.choices = [SelectChoice("", _l("As my computer's clock")),
+                                 *(SelectChoice(zone, label) for zone, label in zones)]
 
 
 class MfaCodeForm(FlaskForm):

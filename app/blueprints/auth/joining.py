@@ -10,10 +10,10 @@ from flask_babel import gettext as _
 from app import audit
 from app.blueprints.auth.models import User
 from app.blueprints.auth.passwords import hash_password
-from app.blueprints.auth.service import NAME_MAX, check_password_strength, find_user
+from app.blueprints.auth.service import check_password_strength, clean_name, find_user
 from app.blueprints.team.public import Invitation, Membership, accept_invitation, invitation_for_token
 from app.db_types import utcnow
-from app.errors import Conflict, DomainError
+from app.errors import Conflict
 from app.extensions import db
 from app.i18n import LANGUAGES
 
@@ -39,12 +39,7 @@ def join_as_new_person(token: str, secret: str, *, name: str, password: str, lan
     found = invited(token, secret)
     if found.account is not None:
         raise Conflict(_("This address has an account already: sign in to accept the invitation."))
-    name = (name or "").strip()
-    if not name:
-        raise DomainError(_("Tell us your name."), {"name": _("Enter your name.")})
-    if len(name) > NAME_MAX:
-        raise DomainError(_("That name is too long."),
-                          {"name": _("Use at most %(count)s characters.", count=NAME_MAX)})
+    name = clean_name(name)
     check_password_strength(password, found.invitation.email)
     user = User(email=found.invitation.email, name=name, password_hash=hash_password(password),
                 language=language if language in LANGUAGES else None, email_verified_at=utcnow())

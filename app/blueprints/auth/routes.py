@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, request, session, url_for
 from flask_babel import get_locale, refresh
@@ -27,7 +26,7 @@ from app.blueprints.auth.session import (
     end_session,
     switch_org,
 )
-from app.blueprints.auth.sign_in_flow import continue_sign_in
+from app.blueprints.auth.sign_in_flow import continue_sign_in, safe_next
 from app.blueprints.team import public as team
 from app.errors import DomainError, NotFound, attach_to_form
 from app.extensions import db, limiter
@@ -36,13 +35,6 @@ from app.htmx import render
 
 def _submitted_email() -> str:
     return (request.form.get("email") or "").strip().lower() or request.remote_addr or "-"
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: an open redirect after sign-in is a phishing tool."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("core.home")
 
 
 def _language_region() -> str | None:
@@ -85,7 +77,7 @@ def sign_up():
 @limiter.limit("10 per minute", methods=["POST"], key_func=_submitted_email)
 def sign_in():
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     form = SignInForm()
     if form.validate_on_submit():
         try:
@@ -185,10 +177,11 @@ def switch_organization(org_id: int):
 @login_required
 def profile():
     user = current_user._get_current_object()
-    form = ProfileForm(name=user.name, language=user.language or "")
+    form = ProfileForm(name=user.name, language=user.language or "", timezone=user.timezone or "")
     if form.validate_on_submit():
         try:
-            service.update_profile(user, name=form.name.data, language=form.language.data or None)
+            service.update_profile(user, name=form.name.data, language=form.language.data or None,
+                                   timezone=form.timezone.data or None)
         except DomainError as err:
             db.session.rollback()
             attach_to_form(form, err)

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import func, select
 
-from app import audit
+from app import audit, canonical
 from app.blueprints.auth import lockout
 from app.blueprints.auth.models import User
 from app.blueprints.auth.passwords import (
@@ -93,16 +93,26 @@ def set_language(user: User, language: str | None) -> None:
     db.session.flush()
 
 
-def update_profile(user: User, *, name: str, language: str | None) -> User:
-    """Rename ``user`` and set their language. Raises DomainError naming the field at fault."""
+def clean_name(name: str | None) -> str:
+    """A person's name, trimmed. Raises DomainError on the ``name`` field if blank or too long."""
     name = (name or "").strip()
     if not name:
         raise DomainError(_("Tell us your name."), {"name": _("Enter your name.")})
     if len(name) > NAME_MAX:
         raise DomainError(_("That name is too long."),
                           {"name": _("Use at most %(count)s characters.", count=NAME_MAX)})
+    return name
+
+
+def update_profile(user: User, *, name: str, language: str | None, timezone: str | None = None) -> User:
+    """Rename ``user``, set their language and the time zone they read times in (None: each
+    browser's clock). Raises DomainError naming the field at fault."""
+    name = clean_name(name)
     language = clean_language(language)
-    user.name, user.language = name, language
+    zone = (timezone or "").strip() or None
+    if zone is not None and zone not in canonical.timezone_names():
+        raise DomainError(_("Pick a time zone from the list."), {"timezone": _("Unknown time zone.")})
+    user.name, user.language, user.timezone = name, language, zone
     db.session.flush()
     return user
 

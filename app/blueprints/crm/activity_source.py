@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from sqlalchemy import select
 
 from app.blueprints.crm.models import Activity, Company, Contact, Deal
@@ -17,9 +18,18 @@ _PATHS = {"contact": "contacts", "company": "companies", "deal": "deals"}
 _MODELS = {"contact": Contact, "company": Company, "deal": Deal}
 _KINDS = {"contact": _l("Contact"), "company": _l("Company"), "deal": _l("Deal")}
 # What was done, as a noun ("Change · Contact «Ann Lee»" reads alike in both languages).
-_DONE = {"created": _l("Creation"), "updated": _l("Change"), "note": _l("Note"), "merged": _l("Merge"),
-         "deleted": _l("Moved to the trash"), "restored": _l("Restored"), "imported": _l("Import"),
-         "stage_moved": _l("Stage move"), "shared": _l("Shared"), "unshared": _l("No longer shared")}
+_DONE = {
+    "created": _lp("activity log", "Creation"),
+    "updated": _lp("activity log", "Change"),
+    "note": _lp("activity log", "Note"),
+    "merged": _lp("activity log", "Merge"),
+    "deleted": _lp("activity log", "Moved to the trash"),
+    "restored": _lp("activity log", "Restored"),
+    "imported": _lp("activity log", "Import"),
+    "stage_moved": _lp("activity log", "Stage move"),
+    "shared": _lp("activity log", "Shared"),
+    "unshared": _lp("activity log", "No longer shared"),
+}
 
 
 def _names(rows: list[Activity]) -> dict[tuple[str, int], str]:

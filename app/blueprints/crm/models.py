@@ -272,3 +272,22 @@ class ImportRejection(db.Model):
     row_number: Mapped[int]
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class ContactShare(OrgScoped, db.Model):
+    """A contact shared with a teammate: they edit it and its deals as its owner could, and see its
+    chats (``records.service.shared_contact_ids``). Who may share is the permission matrix's
+    (``Permission.RECORDS_SHARE``, ``RECORDS_SHARE_ANY``)."""
+
+    __table_args__ = (UniqueConstraint("contact_id", "user_id"),
+                      Index("ix_contact_share_org_user", "org_id", "user_id", "contact_id"))
+    org_id_index = False  # ix_contact_share_org_user leads with org_id
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    shared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    shared_by: Mapped[User | None] = relationship(foreign_keys=[shared_by_id], lazy="joined")

@@ -21,10 +21,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, or_, select, true
 
-from app import audit, canonical
+from app import audit
+from app.blueprints.team import log_filters
 from app.blueprints.team.models import Membership
 from app.blueprints.team.permissions import Permission, require
-from app.errors import DomainError
 from app.extensions import db
 
 PAGE = 50
@@ -194,37 +194,20 @@ def activity_query(org_id: int, args: Mapping[str, str], members: Mapping[int, s
     ``what`` (a key of GROUPS), ``from`` and ``to`` (UTC days, inclusive), ``before`` (a cursor).
     Raises DomainError naming each one that is not valid."""
     errors: dict[str, str] = {}
-
-    def text(key: str) -> str:
-        return str(args.get(key) or "").strip()
-
-    actor_id = None
-    if member := text("member"):
-        actor_id = int(member) if member.isdigit() and len(member) <= 10 else None
-        if actor_id not in members:
-            errors["member"] = _("Pick a member of this organization from the list.")
-    group = text("what") or None
+    actor_id = log_filters.member_of(args, members, errors)
+    group = log_filters.text_of(args, "what") or None
     if group is not None and group not in GROUPS:
         errors["what"] = _("Pick one of the listed kinds of activity.")
-    days: dict[str, date | None] = {}
-    for key in ("from", "to"):
-        try:
-            days[key] = canonical.iso_date(text(key)) if text(key) else None
-        except ValueError:
-            days[key] = None
-            errors[key] = _("Write the date as YYYY-MM-DD.")
-    if days["from"] and days["to"] and days["from"] > days["to"]:
-        errors["to"] = _("The end date is before the start date.")
+    date_from, date_to = log_filters.days_of(args, errors)
     before = None
-    if raw := text("before"):
+    if raw := log_filters.text_of(args, "before"):
         try:
             before = Cursor.decode(raw)
         except (ValueError, OverflowError, OSError):
             errors["before"] = _("Not a page of this log.")
-    if errors:
-        raise DomainError(_("Check the filters: %(problems)s", problems=" ".join(errors.values())), errors)
-    return ActivityQuery(org_id=org_id, actor_id=actor_id, group=group, date_from=days["from"],
-                         date_to=days["to"], before=before)
+    log_filters.refuse(errors)
+    return ActivityQuery(org_id=org_id, actor_id=actor_id, group=group, date_from=date_from, date_to=date_to,
+                         before=before)
 
 
 # -- the audit log is one source: sign-ins, the team, settings, accounts, imports and exports ------

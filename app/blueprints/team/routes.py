@@ -69,5 +69,6 @@ def _audit_page(query: service.AuditQuery, page: service.AuditPage, err: DomainE
     team = service.people(g.membership.org_id)
     return render("team/audit.html", block="audit_results", status=422 if err else 200, query=query,
                   page=page, values=request.args, errors=err.fields if err else {},
-                  error=err.message if err else None, team=team, names={u.id: u.name for u in team},
+                  error=err.message if err else None, team=[(u.id, u.name) for u in team],
+                  names={u.id: u.name for u in team},
                   actions=audit.ACTIONS, label=audit.label, details=audit.details)

@@ -20,6 +20,7 @@ from phonenumbers import geocoder
 from sqlalchemy import func, select
 
 from app import audit, canonical
+from app.blueprints.team import log_filters
 from app.blueprints.team.events import MemberRoleChanged, OrganizationCreated, OrganizationUpdated
 from app.blueprints.team.models import Membership, Organization
 from app.blueprints.team.permissions import RANK, Permission, Role, require
@@ -116,6 +117,8 @@ def _role_words(code: str) -> str:
 # The audit log shows a role change's roles by name, in the viewer's language.
 audit.describe_values("member.role_changed", "old", _role_words)
 audit.describe_values("member.role_changed", "new", _role_words)
+for _action in ("member.invited", "member.joined", "member.removed", "member.left"):
+    audit.describe_values(_action, "role", _role_words)
 
 
 def _clean_org_name(name: str) -> str:
@@ -298,34 +301,16 @@ def audit_query(org_id: int, args: Mapping[str, str]) -> AuditQuery:
     UTC days, inclusive) and ``before`` (an event id). Blank means any. Raises DomainError naming
     each field that is not one of those."""
     errors: dict[str, str] = {}
-
-    def text(key: str) -> str:
-        return str(args.get(key) or "").strip()
-
-    actor_id = None
-    if member := text("member"):
-        members = {u.id for u in people(org_id)}
-        actor_id = int(member) if member.isdigit() and len(member) <= 10 else None
-        if actor_id not in members:
-            errors["member"] = _("Pick a member of this organization from the list.")
-    action = text("event") or None
+    actor_id = log_filters.member_of(args, {u.id for u in people(org_id)}, errors)
+    action = log_filters.text_of(args, "event") or None
     if action is not None and action not in audit.ACTIONS:
         errors["event"] = _("Pick an event from the list.")
-    days: dict[str, date | None] = {}
-    for key in ("from", "to"):
-        try:
-            days[key] = canonical.iso_date(text(key)) if text(key) else None
-        except ValueError:
-            days[key] = None
-            errors[key] = _("Write the date as YYYY-MM-DD.")
-    if days["from"] and days["to"] and days["from"] > days["to"]:
-        errors["to"] = _("The end date is before the start date.")
-    before = text("before")
+    date_from, date_to = log_filters.days_of(args, errors)
+    before = log_filters.text_of(args, "before")
     if before and not (before.isdigit() and len(before) <= 18):
         errors["before"] = _("Not a page of this log.")
-    if errors:
-        raise DomainError(_("Check the filters: %(problems)s", problems=" ".join(errors.values())), errors)
-    return AuditQuery(actor_id=actor_id, action=action, date_from=days["from"], date_to=days["to"],
+    log_filters.refuse(errors)
+    return AuditQuery(actor_id=actor_id, action=action, date_from=date_from, date_to=date_to,
                       before=int(before) if before else None)
 
 

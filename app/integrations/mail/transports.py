@@ -38,10 +38,10 @@ def message_of(mail: OutboundMail, sender: str) -> EmailMessage:
     message["Subject"] = mail.subject
     message["Message-ID"] = mail.message_id
     message["Date"] = format_datetime(mail.created_at) if mail.created_at else formatdate()
-    message["Content-Language"] = mail.language
     message.set_content(mail.text_body or "")
     if mail.html_body:
         message.add_alternative(mail.html_body, subtype="html")
+    message["Content-Language"] = mail.language  # after the bodies: setting them clears Content-*
     return message
 
 

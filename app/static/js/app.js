@@ -177,6 +177,8 @@
   // the page's language (a Russian page writes "1 мар. 2026 г." whatever the browser's own locale).
   // A calendar day (data-local="day") is no moment: it is written out in UTC, so it stays that day.
   var LOCALE = document.documentElement.lang || undefined;
+  // The person's own time zone (their profile), else the browser's clock.
+  var ZONE = document.documentElement.dataset.timeZone || undefined;
   var FORMATS = {
     datetime: { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" },
     date: { year: "numeric", month: "short", day: "numeric" },
@@ -190,12 +192,14 @@
       if (isNaN(moment)) return;
       el.title = el.textContent;  // the UTC text stays at hand
       if (el.dataset.local === "short") {  // chat lists and threads: today's time, else the day
-        var today = new Date().toDateString() === moment.toDateString();
-        el.textContent = today ? moment.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" })
-          : moment.toLocaleDateString(LOCALE, { month: "short", day: "numeric" }) + " " +
-            moment.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" });
+        var dayOf = function (d) { return d.toLocaleDateString("en-CA", { timeZone: ZONE }); };
+        var today = dayOf(new Date()) === dayOf(moment);
+        el.textContent = today ? moment.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit", timeZone: ZONE })
+          : moment.toLocaleDateString(LOCALE, { month: "short", day: "numeric", timeZone: ZONE }) + " " +
+            moment.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit", timeZone: ZONE });
       } else {
-        el.textContent = moment.toLocaleString(LOCALE, FORMATS[el.dataset.local] || FORMATS.datetime);
+        var format = FORMATS[el.dataset.local] || FORMATS.datetime;
+        el.textContent = moment.toLocaleString(LOCALE, format.timeZone ? format : Object.assign({ timeZone: ZONE }, format));
       }
       el.removeAttribute("data-local");
     });
