@@ -232,3 +232,16 @@ def test_reset_requests_per_address_are_rate_limited(client):
     for _ in range(3):
         assert forgot(client, "anna@example.com").status_code == 302
     assert forgot(client, "anna@example.com").status_code == 429
+
+
+def test_the_confirmation_link_asks_for_the_second_factor_of_one_who_set_it_up(client):
+    from tests.factories import give_totp
+
+    user = make_user(verified=False)
+    give_totp(user)
+    token = recovery.verification_token(user, client.application.config["SECRET_KEY"])
+    response = client.get(f"/auth/verify/{token}")
+    assert response.location.endswith("/auth/mfa")
+    assert client.get("/home").status_code == 302  # not signed in without the code
+    db.session.refresh(user)
+    assert user.email_verified_at is not None  # the address is proven all the same

@@ -10,8 +10,7 @@ from flask_login import current_user, login_required, logout_user
 
 from app.blueprints.auth import bp, recovery, recovery_jobs
 from app.blueprints.auth.recovery_forms import ForgotPasswordForm, ResetPasswordForm
-from app.blueprints.auth.service import default_membership
-from app.blueprints.auth.session import start_session
+from app.blueprints.auth.sign_in_flow import continue_sign_in
 from app.errors import DomainError, attach_to_form
 from app.extensions import db, limiter
 from app.htmx import render
@@ -54,7 +53,11 @@ def verify_email(token: str):
             db.session.commit()
             flash(_("Your address was confirmed already. Sign in to go on."), "success")
             return redirect(url_for("auth.sign_in"))
-        start_session(verified.user, default_membership(verified.user), remember=False)
+        # Through the same door as every sign-in: one who set up MFA meanwhile is asked for a code.
+        response = continue_sign_in(verified.user, remember=False, next_url=None)
+        db.session.commit()
+        flash(_("Your email address is confirmed."), "success")
+        return response
     db.session.commit()
     flash(_("Your email address is confirmed."), "success")
     return redirect(url_for("core.home"))
