@@ -118,7 +118,8 @@ def page_urls(app, book, mapping_url: str) -> list[str]:
     import pages with their arguments."""
     urls = []
     for rule in app.url_map.iter_rules():
-        if "GET" in rule.methods and not rule.arguments and not rule.rule.startswith(SKIP):
+        if "GET" in rule.methods and not rule.arguments and not rule.rule.startswith(SKIP) \
+                and not rule.rule.endswith(".csv"):  # a download, not a page
             urls.append(rule.rule)
     contact, company, deal = book["contact"].id, book["company"].id, book["deal"].id
     for entities in ("contacts", "companies", "deals"):

@@ -54,13 +54,19 @@ class Cursor:
     row_id: int
 
     def encode(self) -> str:
-        return f"{self.at.timestamp():.6f}_{self.rank}_{self.row_id}"
+        # Whole microseconds since the epoch: a float would lose the last digit, and entries of one
+        # instant would then be skipped or shown twice.
+        return f"{(self.at - _EPOCH) // _MICROSECOND}_{self.rank}_{self.row_id}"
 
     @classmethod
     def decode(cls, raw: str) -> Cursor:
-        """Raises ValueError for anything that is not a cursor of ours."""
-        stamp, rank, row_id = raw.split("_")
-        return cls(datetime.fromtimestamp(float(stamp), UTC), int(rank), int(row_id))
+        """Raises ValueError (or OverflowError) for anything that is not a cursor of ours."""
+        micros, rank, row_id = raw.split("_")
+        return cls(_EPOCH + int(micros) * _MICROSECOND, int(rank), int(row_id))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
