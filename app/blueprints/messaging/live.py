@@ -129,7 +129,8 @@ def _common(event: dict, chat: Chat, viewer: Connection) -> dict:
                                      "names": {u.id: u.name for u in people(chat.org_id)}}
     unread_chats, unread_messages = service.unread_totals(viewer)
     return {"chat": chat, "row": shared["row"], "flt": service.InboxFilter(), "names": shared["names"],
-            "unread_chats": unread_chats, "unread_messages": unread_messages}
+            "unread_chats": unread_chats, "unread_messages": unread_messages,
+            "can_assign": can(viewer.role, Permission.CHATS_ASSIGN)}
 
 
 @renderer(MESSAGE)
@@ -158,5 +159,4 @@ def chat_changed(event: dict, viewer: Connection) -> str | None:
     # A chat its contact's sharing has just shown to this viewer is new to their list.
     new = bool(event.get("new")) or (viewer.user_id in event.get("shared", ())
                                      and not service.sees_unshared(viewer, chat))
-    return _render("live_chat", can_assign=can(viewer.role, Permission.CHATS_ASSIGN),
-                   new=new, **_common(event, chat, viewer))
+    return _render("live_chat", new=new, **_common(event, chat, viewer))

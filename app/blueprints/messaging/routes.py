@@ -201,6 +201,35 @@ def assign(chat_id: int):
     return _row_update(found, names, toast=_("Assigned to %(name)s.", name=who) if who else _("Unassigned."))
 
 
+@bp.post("/assign")
+def bulk_assign():
+    """The chats ticked in the list, to one member (or nobody), all or none; the list again."""
+    ids = [chat_id for raw in request.form.getlist("chat_ids") if (chat_id := id_or_none(raw)) is not None]
+    assignee = id_or_none(request.form.get("assignee_id"))
+    flt = service.InboxFilter.from_args(request.form)
+    try:
+        if not ids:
+            raise DomainError(_("Tick the chats to assign first."))
+        count = service.assign_chats(g.membership, ids, assignee)
+    except Forbidden:
+        raise
+    except DomainError as err:  # the list as it was, and why (a toast: the list is no form to mark)
+        db.session.rollback()
+        if not is_partial_request():
+            flash(err.message, "error")
+        response = render(PAGE, block="chat_list", chat=None, **_list_context(flt))
+        response.headers["HX-Trigger"] = toast_header(err.message)
+        return response
+    db.session.commit()
+    who = _names().get(assignee) if assignee is not None else None
+    if who:
+        toast = ngettext("%(num)d chat assigned to %(name)s.", "%(num)d chats assigned to %(name)s.", count,
+                         name=who)
+    else:
+        toast = ngettext("%(num)d chat unassigned.", "%(num)d chats unassigned.", count)
+    return render(PAGE, block="chat_list", chat=None, toast=toast, **_list_context(flt))
+
+
 @bp.post("/chats/<int:chat_id>/contact")
 def add_contact(chat_id: int):
     """Put the person of the chat in the CRM (or link the contact they already are)."""
