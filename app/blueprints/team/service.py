@@ -16,7 +16,6 @@ import phonenumbers
 from babel import Locale
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from phonenumbers import geocoder
 from sqlalchemy import func, select
 
 from app import audit, canonical
@@ -34,8 +33,6 @@ if TYPE_CHECKING:
 
 ORG_NAME_MAX = 120
 _UNCHANGED: Any = object()
-# Regions phonenumbers reads numbers for but has no English name of.
-_COUNTRY_NAMES = {"AC": "Ascension Island", "TA": "Tristan da Cunha", "XK": "Kosovo"}
 
 
 @cache
@@ -54,14 +51,11 @@ def countries(language: str | None = None) -> tuple[tuple[str, str], ...]:
 
 @cache
 def _countries(language: str) -> tuple[tuple[str, str], ...]:
-    territories = Locale("en" if language == "en" else language).territories
-    named = []
-    for code in phonenumbers.SUPPORTED_REGIONS:
-        if language == "en":
-            name = geocoder._region_display_name(code, "en") or _COUNTRY_NAMES.get(code, code)
-        else:  # CLDR's names (phonenumbers has English ones only, for some regions none)
-            name = territories.get(code) or geocoder._region_display_name(code, "en") or code
-        named.append((code, f"{name} (+{phonenumbers.country_code_for_region(code)})"))
+    # CLDR's names, through Babel, in every language (phonenumbers' geocoder has English ones too,
+    # but importing it loads its whole geodata: over 100 MB in every process).
+    territories = Locale(language).territories
+    named = [(code, f"{territories.get(code) or code} (+{phonenumbers.country_code_for_region(code)})")
+             for code in phonenumbers.SUPPORTED_REGIONS]
     return tuple(sorted(named, key=lambda pair: pair[1]))
 
 
