@@ -31,6 +31,7 @@ INVITATION = obj(["id", "email", "role", "invited_by", "created_at", "expires_at
                  invited_by={"type": ["integer", "null"], "description": "the inviter's user id"},
                  created_at=TIME, expires_at=TIME, sent_count=integer())
 MEMBER_NOT_FOUND = "No such member in your organization"
+CHANGED_MEANWHILE = "The member was removed or changed by another request meanwhile: reload and try again"
 
 
 def member_json(member: Membership) -> dict[str, Any]:
@@ -83,7 +84,8 @@ def invite():
 @documented("Give a member another role", tag="team", body=obj(["role"], role=string(enum=ROLES)),
             responses={200: {"description": "The member", "schema": MEMBER},
                        403: "Owners and admins only; only an owner grants or removes the owner role",
-                       404: MEMBER_NOT_FOUND, 422: "It would leave the organization without an owner"})
+                       404: MEMBER_NOT_FOUND, 409: CHANGED_MEANWHILE,
+                       422: "It would leave the organization without an owner"})
 def change_role(member_id: int):
     member = service.change_role(g.membership, member_id, json_body()["role"], ip=request.remote_addr)
     db.session.commit()
@@ -99,7 +101,7 @@ def change_role(member_id: int):
                      "schema": ID}],
             responses={204: "Removed",
                        403: "Owners and admins only, never oneself (leave instead), never above one's role",
-                       404: MEMBER_NOT_FOUND,
+                       404: MEMBER_NOT_FOUND, 409: CHANGED_MEANWHILE,
                        422: "The last owner, or reassign_to is not another member"})
 def remove_member(member_id: int):
     leaving.remove_member(g.membership, member_id, reassign_to=g.args.get("reassign_to"),
