@@ -1,8 +1,12 @@
 """Populated, deterministic worlds for the demo and for trying the app by hand."""
 
+# ruff: noqa: RUF001 - Russian names: their Cyrillic letters that look Latin are meant
+
 from __future__ import annotations
 
-from app.integrations.telegram.sandbox import demo_ru
+from dataclasses import dataclass
+
+from app.integrations.telegram.sandbox import demo_ru, prospects
 from app.integrations.telegram.sandbox.records import Account
 from app.integrations.telegram.sandbox.world import World
 
@@ -31,10 +35,67 @@ _CONVERSATIONS = (
 )
 _OUR_REPLIES = ("Thanks for writing! Let me check and get back to you today.",
                 "Great to hear from you. Sending it over shortly.")
+# People a demo campaign can write to first (``add_prospects``): on Telegram, in no dialog, none in
+# the demo CRM yet. Russian-speaking and English-speaking in turn; every ten of a language 6 are
+# silent, 2 reply later, 1 asks a question, 1 opts out (``prospects``).
+_PROSPECTS_RU = (
+    ("Андрей", "Фёдоров", "andrey_fedorov"), ("Наталья", "Попова", "natalya_popova"),
+    ("Павел", "Егоров", "pavel_egorov"), ("Ирина", "Орлова", "irina_orlova"),
+    ("Максим", "Козлов", "maxim_kozlov"), ("Светлана", "Никитина", "svetlana_nikitina"),
+    ("Николай", "Зайцев", "nikolay_zaitsev"), ("Татьяна", "Григорьева", "tatiana_grigorieva"),
+    ("Артём", "Васильев", "artem_vasiliev"), ("Ксения", "Романова", "ksenia_romanova"),
+    ("Роман", "Степанов", "roman_stepanov"), ("Дарья", "Яковлева", "daria_yakovleva"),
+    ("Владимир", "Киселёв", "vladimir_kiselev"), ("Полина", "Андреева", "polina_andreeva"),
+    ("Евгений", "Макаров", "evgeny_makarov"), ("Алина", "Захарова", "alina_zakharova"),
+    ("Константин", "Тихонов", "konstantin_tikhonov"), ("Вера", "Комарова", "vera_komarova"),
+    ("Илья", "Медведев", "ilya_medvedev"), ("Елизавета", "Миронова", "elizaveta_mironova"),
+)
+_PROSPECTS_EN = (
+    ("Grace", "Miller"), ("Henry", "Walker"), ("Isla", "Turner"), ("Jack", "Cooper"), ("Lily", "Evans"),
+    ("Oscar", "Hughes"), ("Ruby", "Clarke"), ("Samuel", "Wright"), ("Freya", "Morgan"), ("Thomas", "Reed"),
+    ("Emily", "Foster"), ("Daniel", "Brooks"), ("Hannah", "Price"), ("Adam", "Fletcher"), ("Sophie", "Ward"),
+    ("Ryan", "Mitchell"), ("Megan", "Carter"), ("Nathan", "Hayes"), ("Zoe", "Parker"), ("Lewis", "Grant"),
+)
+_PROSPECT_MIX = (prospects.SILENT, prospects.REPLIES_LATER, prospects.SILENT, prospects.ASKS_QUESTION,
+                 prospects.SILENT, prospects.SILENT, prospects.OPTS_OUT, prospects.SILENT,
+                 prospects.REPLIES_LATER, prospects.SILENT)
+
+
+@dataclass(frozen=True)
+class ProspectProfile:
+    """A prospect as a CRM contact would hold them, and their persona (for tests: not for the CRM)."""
+
+    first_name: str
+    last_name: str
+    username: str
+    phone: str  # E.164
+    language: str  # "ru" | "en"
+    persona: str
+
+
+def add_prospects(world: World) -> None:
+    """The demo's 40 prospects, with usernames, phones (+7 916 555-01-xx after the demo CRM's
+    +7 916 555-00-xx; +1 202 555-01xx, the US range kept for fiction) and their persona mix."""
+    for i, ((ru_first, ru_last, ru_username), (first, last)) in enumerate(
+            zip(_PROSPECTS_RU, _PROSPECTS_EN, strict=True)):
+        persona = _PROSPECT_MIX[i % len(_PROSPECT_MIX)]
+        world.add_prospect(ru_first, ru_last, username=ru_username, phone=f"+7916555{100 + i:04d}",
+                           language="ru", persona=persona)
+        world.add_prospect(first, last, username=f"{first}_{last}".lower(), phone=f"+1202555{100 + i:04d}",
+                           language="en", persona=persona)
+
+
+def demo_prospects(world: World) -> list[ProspectProfile]:
+    """The world's prospects (``World.add_prospect``: people who wrote to nobody), in the order added."""
+    with world.lock:
+        return [ProspectProfile(p.profile.first_name, p.profile.last_name, p.profile.username or "",
+                                f"+{p.profile.phone}" if p.profile.phone else "", p.language, p.persona)
+                for p in world.people.values() if p.persona is not None]
 
 
 def demo_world(accounts: int = 3, people_per_account: int = 6, *, reply_delay: float = 2.0) -> World:
-    """Accounts 9996620001, 9996620002.. (login code 22222 for the first 9,999) with people who wrote.
+    """Accounts 9996620001, 9996620002.. (login code 22222 for the first 9,999) with people who wrote,
+    and the demo's prospects (``add_prospects``), whom nobody has written to yet.
 
     The same arguments always build the same world (names, usernames, histories).
     """
@@ -51,6 +112,7 @@ def demo_world(accounts: int = 3, people_per_account: int = 6, *, reply_delay: f
             world.person_writes(person.profile.id, phone, _OPENERS[n % len(_OPENERS)])
             if p % 2:
                 world.seed_outgoing(phone, person.profile.id, f"Hi {first}, thanks for reaching out!")
+    add_prospects(world)
     return world
 
 
@@ -115,6 +177,7 @@ def app_world(*, reply_delay: float = 2.0) -> World:
 
     The app's demo accounts exist with conversations; any other test number that signs in is
     registered with a few conversations of its own; people answer after ``reply_delay`` seconds.
+    The demo's prospects (``add_prospects``, ``demo_prospects``) wait for a campaign.
     """
     world = World(reply_delay=reply_delay, welcome=welcome_conversations, secret=b"relay-sandbox-world")
     accounts = []
@@ -127,4 +190,5 @@ def app_world(*, reply_delay: float = 2.0) -> World:
     # and a demo database that synced the English chats before they existed keeps its peers' ids.
     for account, count in zip(accounts, (4, 2), strict=True):
         russian_conversations(world, account, count)
+    add_prospects(world)  # last, for the same reason
     return world

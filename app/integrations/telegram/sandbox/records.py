@@ -56,6 +56,7 @@ class Account:
     peer_flooded: bool = False
     banned: bool = False
     reply_counts: dict[int, int] = field(default_factory=dict)  # person id -> replies sent so far
+    approached: set[int] = field(default_factory=set)  # prospects it wrote to (they react once)
     _verifier: Verifier | None = None
 
     @property
@@ -72,11 +73,14 @@ class Account:
 
 @dataclass
 class Person:
-    """A sandbox contact who answers what an account writes to them."""
+    """A sandbox contact who answers what an account writes to them; a prospect (``persona`` set)
+    reacts to an account's first message only, as ``prospects.PERSONAS`` says, in ``language``."""
 
     profile: Profile
     replies: list[str] | None = None  # None: the world's default replies
     auto_reply: bool = True
+    persona: str | None = None  # a prospect's: silent, replies_later, asks_question, opts_out
+    language: str = "en"  # what a prospect answers in: "ru" | "en"
 
 
 @dataclass

@@ -23,7 +23,7 @@ from telethon.sessions import StringSession
 from telethon.tl import functions, types
 from telethon.tl.tlobject import TLObject, TLRequest
 
-from app.integrations.telegram.sandbox import render, wire
+from app.integrations.telegram.sandbox import prospects, render, wire
 from app.integrations.telegram.sandbox.errors import tl_name
 from app.integrations.telegram.sandbox.mailbox import NEW, Entry, StoredMessage
 from app.integrations.telegram.sandbox.records import Account, Media, Person, Profile, Session
@@ -66,10 +66,11 @@ class World:
     """Shared state of the sandbox. Populate it, hand it to ``sandbox_client``, script it in tests.
 
     ``reply_delay``: seconds before a person answers a message (None: people never answer by
-    themselves). ``auto_register``: a test number unknown to the world gets an account on first
-    ``auth.sendCode`` instead of a sign-up flow. ``difference_limit``: updates per getDifference
-    answer before it is cut into a ``DifferenceSlice``. ``welcome``: called with each account the
-    world registers on a first sign-in (``auto_register``), e.g. to give it conversations.
+    themselves); prospects wait a multiple of it (``prospects``). ``auto_register``: a test number
+    unknown to the world gets an account on first ``auth.sendCode`` instead of a sign-up flow.
+    ``difference_limit``: updates per getDifference answer before it is cut into a
+    ``DifferenceSlice``. ``welcome``: called with each account the world registers on a first
+    sign-in (``auto_register``), e.g. to give it conversations.
     ``secret``: what access hashes derive from (random by default); a fixed one keeps them stable
     across restarts, as Telegram's are, so stored chats stay valid.
     """
@@ -118,6 +119,18 @@ class World:
             profile = self._profile(first_name, last_name, username, phone)
             person = Person(profile, list(replies) if replies is not None else None, auto_reply)
             self.people[profile.id] = person
+            return person
+
+    def add_prospect(self, first_name: str, last_name: str = "", *, username: str | None = None,
+                     phone: str | None = None, language: str = "en", persona: str | None = None) -> Person:
+        """Someone the team may write to first: in no dialog, they react to an account's first message
+        as ``persona`` says (``prospects.PERSONAS``; None: one derived from the world's secret and
+        their id, 60% silent, 20% reply later, 10% ask a question, 10% opt out), in ``language``."""
+        prospects.check(language, persona)
+        with self.lock:
+            person = self.add_person(first_name, last_name, username=username, phone=phone)
+            person.language = language
+            person.persona = persona or prospects.assign(self.secret, person.profile.id)
             return person
 
     def _profile(self, first_name: str, last_name: str, username: str | None, phone: str | None) -> Profile:
@@ -321,20 +334,26 @@ class World:
                 session.missed_updates = True
 
     def schedule_reply(self, account: Account, person: Person) -> None:
-        """The person answers after ``reply_delay`` on the caller's loop (one pending answer per chat)."""
-        if self.reply_delay is None or not person.auto_reply:
-            return
+        """The person answers after ``reply_delay`` on the caller's loop (one pending answer per chat);
+        a prospect reacts to the account's first message only, as their persona says."""
+        first = person.persona is not None and person.profile.id not in account.approached
+        if person.persona is not None:
+            account.approached.add(person.profile.id)
         key = (account.phone, person.profile.id)
-        if key in self._pending_replies:
+        if self.reply_delay is None or not person.auto_reply or key in self._pending_replies:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop (seeding from plain code): nobody is listening for the answer anyway
+        if person.persona is not None:
+            for delay, text in prospects.reaction(self, account, person) if first else ():
+                loop.call_later(delay, self._reply, account, person, text)
+            return
         self._pending_replies.add(key)
         loop.call_later(self.reply_delay, self._reply, account, person)
 
-    def _reply(self, account: Account, person: Person) -> None:
+    def _reply(self, account: Account, person: Person, text: str | None = None) -> None:
         with self.lock:
             self._pending_replies.discard((account.phone, person.profile.id))
             read = account.mailbox.read_outbox(person.profile.id)
@@ -343,7 +362,7 @@ class World:
             replies = person.replies or self.replies
             count = account.reply_counts.get(person.profile.id, 0)
             account.reply_counts[person.profile.id] = count + 1
-            self.deliver(account, person.profile, replies[count % len(replies)])
+            self.deliver(account, person.profile, text or replies[count % len(replies)])
 
     def session(self, key_id: int) -> Session:
         with self.lock:
