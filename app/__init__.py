@@ -130,6 +130,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.blueprints.team.api import bp as team_api_bp
 
     app.register_blueprint(team_api_bp)
+    from app.blueprints.campaigns import outcomes as _campaign_outcomes  # noqa: F401 - stop on reply, ...
+    from app.blueprints.campaigns.api import bp as campaigns_api_bp
+
+    app.register_blueprint(campaigns_api_bp)
     init_oauth(app, settings)  # Google, GitHub: only those configured
     # A member removed hands over their records, chats, accounts and API sign-ins (team.MemberRemoved);
     # the activity log reads the records', messages' and moves' sources beside the audit log.

@@ -8,6 +8,17 @@ from sqlalchemy.engine import Engine
 from app.audit import AuditEvent  # noqa: F401
 from app.blueprints.accounts.models import BDAccount, bd_account_agent  # noqa: F401
 from app.blueprints.auth.models import RefreshToken, User  # noqa: F401
+from app.blueprints.campaigns.models import (  # noqa: F401
+    Campaign,
+    CampaignAccount,
+    CampaignSend,
+    CampaignStep,
+    Enrollment,
+    MessageTemplate,
+    OutreachSettings,
+    StepVariant,
+    Suppression,
+)
 from app.blueprints.crm.models import (  # noqa: F401
     Activity,
     Company,

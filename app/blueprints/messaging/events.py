@@ -98,6 +98,22 @@ class MessageFileStored(MessageEvent):
     """A message's attachment was fetched from Telegram and stored (it can be shown now)."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class OutboxSettled(DomainEvent):
+    """How an outbox message another domain queued (``origin``, e.g. "campaign") ended: "sent",
+    "failed" (``reason``, in no language: ``app.i18n.said``) or "cancelled" (withdrawn before it
+    went: the person wrote first, or its sender withdrew it). ``chat_id`` is None for a message to
+    someone never found on Telegram. Raised once per message, whoever settles it."""
+
+    message_id: int
+    account_id: int
+    chat_id: int | None
+    contact_id: int | None
+    origin: str
+    outcome: str
+    reason: str | None = None
+
+
 # -- read marks -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True, kw_only=True)

@@ -50,6 +50,7 @@ class MessageStatus(StrEnum):
     SENDING = "sending"  # outbox: handed to Telegram, no answer recorded yet
     SENT = "sent"  # Telegram confirmed (telegram_id set)
     FAILED = "failed"  # will not be sent; ``error`` says why
+    CANCELLED = "cancelled"  # withdrawn before it went (they replied first, a campaign stopped)
 
 
 class Chat(OrgScoped, db.Model):
@@ -105,7 +106,9 @@ class Message(OrgScoped, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
+    # None only for an outbox message to someone the account has no chat with yet (``recipient``):
+    # the telegram process finds them on Telegram when it sends, and the message joins that chat.
+    chat_id: Mapped[int | None] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
     account_id: Mapped[int] = mapped_column(ForeignKey("bd_account.id", ondelete="CASCADE"))
     telegram_id: Mapped[int | None] = mapped_column(BigInteger)  # None until Telegram confirms a send
     random_id: Mapped[int | None] = mapped_column(BigInteger)  # outbound: reused by every attempt
@@ -122,6 +125,12 @@ class Message(OrgScoped, db.Model):
     media: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     send_after: Mapped[datetime | None] = mapped_column(UTCDateTime)  # outbox: not before
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Outbox messages another domain queued (``queue_outreach``): who, so it hears how they end
+    # (``OutboxSettled``); the person to find when there is no chat yet ({contact_id, user_id,
+    # username, phone}); and whether a message from the person since it was queued withdraws it.
+    origin: Mapped[str | None] = mapped_column(String(20))
+    recipient: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cancel_on_reply: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

@@ -1,8 +1,9 @@
 """What other domains and the telegram process may use of the inbox; the rest is private.
 
-Chats and messages, the outbox's entry (``queue_message``: every outbound message goes through it),
-the inbox's events, and for the telegram process ``store`` (its write path: what Telegram says
-happened) with the values it passes. Importing this module registers the inbox's realtime
+Chats and messages, the outbox's entries (``queue_message`` for members, ``queue_outreach`` for
+other domains: every outbound message goes through one), the inbox's events, and for the
+telegram process ``store`` (its write path: what Telegram says happened) with the values it
+passes. Importing this module registers the inbox's realtime
 subscribers.
 """
 
@@ -25,6 +26,7 @@ from app.blueprints.messaging.events import (
     MessageSent,
     MessagesRead,
     MessagesReadByPeer,
+    OutboxSettled,
 )
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
 from app.blueprints.messaging.service import (
@@ -33,6 +35,7 @@ from app.blueprints.messaging.service import (
     check_assign_chats,
     contact_chats,
     queue_message,
+    queue_outreach,
 )
 from app.blueprints.messaging.store import Item, Marks, Peer, ReadTarget, SendPlan
 
@@ -41,6 +44,6 @@ __all__ = [
     "Item", "Marks", "Message", "MessageDeferred", "MessageDeleted", "MessageEdited",
     "MessageEvent", "MessageFailed", "MessageFile", "MessageFileStored", "MessageQueued",
     "MessageReceived", "MessageSending", "MessageSent", "MessageStatus", "MessagesRead",
-    "MessagesReadByPeer", "Peer", "ReadTarget", "SendPlan", "assign_chats", "check_assign_chats",
-    "contact_chats", "live", "queue_message", "store",
+    "MessagesReadByPeer", "OutboxSettled", "Peer", "ReadTarget", "SendPlan", "assign_chats",
+    "check_assign_chats", "contact_chats", "live", "queue_message", "queue_outreach", "store",
 ]

@@ -424,6 +424,41 @@ def queue_message(actor: Membership, chat: Chat, text: str | None,
     return message
 
 
+def queue_outreach(*, org_id: int, account_id: int, origin: str, text: str, chat_id: int | None = None,
+                   recipient: dict[str, Any] | None = None, author_id: int | None = None,
+                   cancel_on_reply: bool = True, attachment: Attachment | None = None) -> Message:
+    """Write an outbox message another domain composed (a campaign's step): into the account's
+    chat ``chat_id`` with the person, or, with no chat yet, to ``recipient`` ({contact_id,
+    username, phone}), whom the telegram process finds on Telegram when it sends. The caller
+    checked the text and the account. ``origin`` names the caller, which hears how the message
+    ends (``OutboxSettled``); with ``cancel_on_reply`` a message from the person before it goes
+    withdraws it. The telegram process holding the account is nudged after the commit."""
+    if chat_id is None and not recipient:
+        raise ValueError("an outreach message needs a chat or a recipient")
+    media = None
+    if attachment is not None:
+        kind = "photo" if attachment.mime_type in IMAGE_TYPES else "document"
+        media = {"kind": kind, "mime_type": attachment.mime_type, "size": len(attachment.data),
+                 "file_name": attachment.file_name[:255]}
+    message = Message(org_id=org_id, chat_id=chat_id, account_id=account_id, out=True, text=text,
+                      date=utcnow(), status=MessageStatus.QUEUED.value, random_id=new_random_id(),
+                      author_id=author_id, media=media, origin=origin,
+                      recipient=None if chat_id is not None else recipient,
+                      cancel_on_reply=cancel_on_reply)
+    db.session.add(message)
+    db.session.flush()
+    if attachment is not None:
+        db.session.add(MessageFile(org_id=org_id, message_id=message.id, data=attachment.data,
+                                   mime_type=attachment.mime_type, file_name=attachment.file_name[:255]))
+        db.session.flush()
+    message_id = message.id
+    after_commit(lambda: dispatch.send_soon(account_id, message_id))
+    if chat_id is not None:
+        emit(MessageQueued(org_id=org_id, actor_id=author_id, message_id=message_id, chat_id=chat_id,
+                           account_id=account_id))
+    return message
+
+
 def retry_message(actor: Membership, message: Message) -> Message:
     """Queue a failed outbound message again: the same row and the same ``random_id``."""
     chat = db.session.get(Chat, message.chat_id)

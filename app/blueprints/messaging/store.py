@@ -37,6 +37,7 @@ from app.blueprints.messaging.events import (
     MessageSent,
     MessagesRead,
     MessagesReadByPeer,
+    OutboxSettled,
 )
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
 from app.db_types import utcnow
@@ -427,17 +428,21 @@ class SendPlan:
     message_id: int
     account_id: int
     org_id: int
-    chat_id: int
+    chat_id: int | None  # None: nobody found yet, ``recipient`` says whom to look up
     status: str
     send_after: datetime | None
     attempts: int
     random_id: int
     text: str
-    peer_id: int
+    peer_id: int | None
     access_hash: int | None
     first_contact: bool  # the person never wrote and we never reached them: outreach budget
     file: tuple[bytes, str, str | None] | None  # (data, mime type, file name) of an attachment
     config: dict[str, int]
+    recipient: dict[str, Any] | None = None  # {contact_id, user_id, username, phone}
+    contact_id: int | None = None
+    cancel_on_reply: bool = False
+    created_at: datetime | None = None
 
 
 def send_plan(message_id: int) -> SendPlan | None:
@@ -445,31 +450,97 @@ def send_plan(message_id: int) -> SendPlan | None:
     from app.blueprints.accounts.public import effective
 
     found = db.session.execute(
-        select(Message, Chat, BDAccount.config).join(Chat, Chat.id == Message.chat_id)
+        select(Message, Chat, BDAccount.config).outerjoin(Chat, Chat.id == Message.chat_id)
         .join(BDAccount, BDAccount.id == Message.account_id).where(Message.id == message_id)).first()
     if found is None:
         return None
     message, chat, account_config = found
-    if not message.out or message.random_id is None:
+    if not message.out or message.random_id is None or (chat is None and not message.recipient):
         return None
     # A first contact: they never wrote and nothing of ours reached them yet (asked only then).
-    reached = chat.has_inbound or db.session.scalar(select(exists().where(
+    reached = chat is not None and (chat.has_inbound or db.session.scalar(select(exists().where(
         Message.chat_id == chat.id, Message.out.is_(True), Message.id != message.id,
-        Message.status == MessageStatus.SENT.value)))
+        Message.status == MessageStatus.SENT.value))))
     stored = db.session.get(MessageFile, message.id) if message.media else None
     return SendPlan(
-        message_id=message.id, account_id=message.account_id, org_id=message.org_id, chat_id=chat.id,
-        status=message.status, send_after=message.send_after, attempts=message.attempts or 0,
-        random_id=message.random_id, text=message.text or "", peer_id=chat.peer_id,
-        access_hash=chat.peer_access_hash, first_contact=not reached,
+        message_id=message.id, account_id=message.account_id, org_id=message.org_id,
+        chat_id=chat.id if chat else None, status=message.status, send_after=message.send_after,
+        attempts=message.attempts or 0, random_id=message.random_id, text=message.text or "",
+        peer_id=chat.peer_id if chat else None, access_hash=chat.peer_access_hash if chat else None,
+        first_contact=not reached,
         file=(stored.data, stored.mime_type, stored.file_name) if stored else None,
-        config=effective(account_config))
+        config=effective(account_config), recipient=message.recipient,
+        contact_id=_contact_of(message, chat), cancel_on_reply=message.cancel_on_reply,
+        created_at=message.created_at)
 
 
-def _ids(message: Message) -> dict[str, int]:
+def _contact_of(message: Message, chat: Chat | None) -> int | None:
+    if chat is not None and chat.contact_id is not None:
+        return chat.contact_id
+    return (message.recipient or {}).get("contact_id")
+
+
+def _ids(message: Message) -> dict[str, Any]:
     """What every message event of ``message`` names."""
     return {"org_id": message.org_id, "message_id": message.id, "chat_id": message.chat_id,
             "account_id": message.account_id}
+
+
+def _settled(message: Message, chat: Chat | None, outcome: str, reason: str | None = None) -> None:
+    """Tell the domain that queued ``message`` how it ended (``OutboxSettled``), if one did."""
+    if message.origin:
+        emit(OutboxSettled(org_id=message.org_id, actor_id=None, message_id=message.id,
+                           account_id=message.account_id, chat_id=message.chat_id,
+                           contact_id=_contact_of(message, chat), origin=message.origin,
+                           outcome=outcome, reason=reason))
+
+
+def replied_since(plan: SendPlan) -> bool:
+    """Whether the person wrote to any of the organization's accounts after ``plan``'s message was
+    queued (by the time we stored it): such a message no longer goes if it asked so."""
+    if plan.created_at is None:
+        return False
+    inbound = select(Message.id).join(Chat, Chat.id == Message.chat_id).where(
+        Message.org_id == plan.org_id, Message.out.is_(False), Message.created_at > plan.created_at)
+    if plan.contact_id is not None:
+        inbound = inbound.where(Chat.contact_id == plan.contact_id)
+    elif plan.chat_id is not None:
+        inbound = inbound.where(Chat.id == plan.chat_id)
+    else:
+        return False
+    return db.session.scalar(select(exists(inbound))) or False
+
+
+def withdraw(message_id: int, reason: str) -> bool:
+    """Cancel a queued outbox message that has not gone to Telegram yet (``reason``: ``said``).
+    False when it is already being sent, sent, failed or gone: then it stands. The move from
+    queued is one conditional update, so a withdrawal and a send never both win."""
+    row = db.session.execute(
+        update(Message).where(Message.id == message_id, Message.status == MessageStatus.QUEUED.value)
+        .values(status=MessageStatus.CANCELLED.value, error=reason[:300], send_after=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if not row:
+        return False
+    message = db.session.get(Message, message_id)
+    db.session.refresh(message)
+    chat = db.session.get(Chat, message.chat_id) if message.chat_id else None
+    if chat is not None:
+        emit(MessageFailed(**_ids(message), actor_id=None, reason=message.error or ""))
+    _settled(message, chat, "cancelled", message.error)
+    return True
+
+
+def bind_recipient(message_id: int, peer: Peer) -> SendPlan | None:
+    """The outbox message's recipient was found on Telegram as ``peer``: it joins the account's
+    chat with them (made if new, linked to the recipient's contact). Returns the new plan."""
+    message = db.session.get(Message, message_id)
+    if message is None:
+        return None
+    if message.chat_id is None:
+        contact_id = (message.recipient or {}).get("contact_id")
+        message.chat_id = open_chat(message.account_id, message.org_id, peer, contact_id)
+        db.session.flush()
+    return send_plan(message_id)
 
 
 def start_sending(message_id: int) -> bool:
@@ -484,8 +555,9 @@ def start_sending(message_id: int) -> bool:
         .execution_options(synchronize_session=False)).first()
     if row is None:
         return False
-    emit(MessageSending(org_id=row.org_id, actor_id=None, message_id=message_id, chat_id=row.chat_id,
-                        account_id=row.account_id, attempt=row.attempts))
+    if row.chat_id is not None:
+        emit(MessageSending(org_id=row.org_id, actor_id=None, message_id=message_id,
+                            chat_id=row.chat_id, account_id=row.account_id, attempt=row.attempts))
     return True
 
 
@@ -498,6 +570,7 @@ def record_sent(message_id: int, telegram_id: int, date: datetime | None, media:
     if found is None:
         return
     message, chat = found
+    already = message.status == MessageStatus.SENT.value
     copy = db.session.scalar(select(Message).where(Message.chat_id == message.chat_id,
                                                    Message.telegram_id == telegram_id,
                                                    Message.id != message.id))
@@ -518,6 +591,8 @@ def record_sent(message_id: int, telegram_id: int, date: datetime | None, media:
     _touch_last(chat, Item(telegram_id, True, message.text or "", message.date, media=message.media))
     emit(MessageSent(**_ids(message), actor_id=None, via_app=True, telegram_id=telegram_id,
                      contact_id=chat.contact_id))
+    if not already:
+        _settled(message, chat, "sent")
 
 
 def requeue(message_id: int, send_after: datetime | None) -> None:
@@ -528,17 +603,22 @@ def requeue(message_id: int, send_after: datetime | None) -> None:
         return
     message.status = MessageStatus.QUEUED.value
     message.send_after = send_after
-    emit(MessageDeferred(**_ids(message), actor_id=None, send_after=send_after))
+    if message.chat_id is not None:
+        emit(MessageDeferred(**_ids(message), actor_id=None, send_after=send_after))
 
 
 def fail(message_id: int, reason: str) -> None:
     """The outbox message failed for good (``MessageFailed``): a member may retry it."""
     message = db.session.get(Message, message_id)
-    if message is None or message.status == MessageStatus.SENT:
+    if message is None or message.status in (MessageStatus.SENT, MessageStatus.FAILED,
+                                             MessageStatus.CANCELLED):
         return
     message.status = MessageStatus.FAILED.value
     message.error = reason[:300]
-    emit(MessageFailed(**_ids(message), actor_id=None, reason=message.error))
+    chat = db.session.get(Chat, message.chat_id) if message.chat_id else None
+    if chat is not None:
+        emit(MessageFailed(**_ids(message), actor_id=None, reason=message.error))
+    _settled(message, chat, "failed", message.error)
 
 
 def sent_then_deleted(message_id: int) -> None:
@@ -547,11 +627,15 @@ def sent_then_deleted(message_id: int) -> None:
     message = db.session.get(Message, message_id)
     if message is None:
         return
+    already = message.status == MessageStatus.SENT.value
     message.status = MessageStatus.SENT.value
     message.deleted_at = utcnow()
-    chat = db.session.get(Chat, message.chat_id)
-    emit(MessageSent(**_ids(message), actor_id=None, via_app=True, telegram_id=message.telegram_id,
-                     contact_id=chat.contact_id if chat is not None else None))
+    chat = db.session.get(Chat, message.chat_id) if message.chat_id else None
+    if chat is not None:
+        emit(MessageSent(**_ids(message), actor_id=None, via_app=True, telegram_id=message.telegram_id,
+                         contact_id=chat.contact_id))
+    if not already:
+        _settled(message, chat, "sent")
 
 
 def due(account_id: int, now: datetime, limit: int = 200) -> list[int]:

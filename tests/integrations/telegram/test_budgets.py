@@ -6,7 +6,7 @@ import random
 
 from app.blueprints.accounts.config import effective
 from app.extensions import redis_store
-from app.integrations.telegram.runtime import budgets
+from app.integrations.telegram import budgets
 
 NOW = 1_800_000_000.0
 

@@ -6,18 +6,17 @@ for a person). The login ops live in ``login``; here: signing out and fetching m
 
 from __future__ import annotations
 
-import random
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from telethon import errors, functions, types
+from telethon import errors, types
 
 from app.blueprints.accounts.public import AccountStatus
 from app.blueprints.accounts.public import store as accounts
 from app.blueprints.messaging.public import store
 from app.i18n import N_, said, wait
 from app.integrations.telegram import leases
-from app.integrations.telegram.runtime import login, sync
+from app.integrations.telegram.runtime import login, outbox, sync
 from app.integrations.telegram.runtime.login import Refusal
 from app.integrations.telegram.runtime.proxy_guard import ProxyRefused
 
@@ -109,29 +108,20 @@ async def open_chat(runtime: Runtime, request: Request) -> dict[str, Any]:
         raise Refusal("account_offline", said(N_("This account is not connected right now. Try again "
                                                  "when it is "
                                          "online.")))
-    username = str(request.args.get("username") or "").strip().lstrip("@")
-    phone = "".join(ch for ch in str(request.args.get("phone") or "") if ch.isdigit())
+    username = str(request.args.get("username") or "")
+    phone = str(request.args.get("phone") or "")
+    if not username.strip().lstrip("@") and not any(ch.isdigit() for ch in phone):
+        raise Refusal("bad_request", said(N_("Give a Telegram username or a phone number.")))
     try:
-        if username:
-            entity = await conn.client.get_entity(username)
-        elif phone:
-            found = await conn.client(functions.contacts.ImportContactsRequest([types.InputPhoneContact(
-                client_id=random.getrandbits(62), phone=phone, first_name=phone, last_name="")]))
-            entity = found.users[0] if found.users else None
-        else:
-            raise Refusal("bad_request", said(N_("Give a Telegram username or a phone number.")))
-    except (errors.UsernameNotOccupiedError, errors.UsernameInvalidError, ValueError):
-        entity = None
+        entity = await outbox.look_up(conn, username, phone if not username.strip() else None)
     except errors.FloodWaitError as flood:
         raise Refusal("flood_wait", said(N_("Telegram asks this account to wait %(wait)s before looking "
                                             "people up again."), wait=wait(flood.seconds))) from None
     if entity is None:
-        raise Refusal("not_found", said(N_("Nobody on Telegram has this username or phone number (or "
-                                           "they hide "
-                                   "their number).")))
+        raise Refusal("not_found", outbox.NOT_ON_TELEGRAM)
     peer = sync.person(entity)
     if peer is None:
-        raise Refusal("not_a_person", said(N_("That is a bot, a group or a channel, not a person.")))
+        raise Refusal("not_a_person", outbox.NOT_A_PERSON)
     contact_id = request.args.get("contact_id")
     async with conn.lock:
         chat_id = await runtime.db(store.open_chat, account_id, conn.org_id, peer,

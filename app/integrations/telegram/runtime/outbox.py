@@ -29,15 +29,19 @@ from app.blueprints.accounts.public import AccountStatus
 from app.blueprints.messaging.public import MessageStatus, ReadTarget, SendPlan, store
 from app.db_types import utcnow
 from app.i18n import N_, in_words, said
-from app.integrations.telegram.runtime import budgets
+from app.integrations.telegram import budgets
 from app.integrations.telegram.runtime.clients import session_ended
-from app.integrations.telegram.runtime.sync import media_of
+from app.integrations.telegram.runtime.sync import media_of, person
 
 if TYPE_CHECKING:
     from app.integrations.telegram.runtime.connection import Connection
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+REPLIED_FIRST = said(N_("Not sent: the person wrote first."))
+NOT_ON_TELEGRAM = said(N_("Nobody on Telegram has this username or phone number (or they hide their "
+                          "number)."))
+NOT_A_PERSON = said(N_("That is a bot, a group or a channel, not a person."))
 
 # Refusals that no retry will change, in words for the person who wrote the message.
 PERMANENT: tuple[tuple[type[Exception], str], ...] = (
@@ -82,6 +86,9 @@ def _claim(redis: Any, account_id: int, paused_until: datetime | None,
             MessageStatus.QUEUED, MessageStatus.SENDING):
         return None, None
     now = utcnow()
+    if plan.status == MessageStatus.QUEUED and plan.cancel_on_reply and store.replied_since(plan):
+        store.withdraw(message_id, REPLIED_FIRST)  # their message was stored first: it wins
+        return None, None
     if plan.status == MessageStatus.QUEUED:
         wait_until = max(filter(None, (plan.send_after, paused_until)), default=None)
         if wait_until is not None and wait_until > now:
@@ -104,6 +111,10 @@ async def _send(conn: Connection, message_id: int) -> None:
         if later is not None:
             conn.wake_at(later)
         return
+    if plan.peer_id is None:  # someone the account has no chat with yet: find them first
+        plan = await _find_recipient(conn, plan)
+        if plan is None:
+            return
     try:
         result = await conn.client(await _request(conn, plan))
     except errors.FloodWaitError as flood:
@@ -122,6 +133,43 @@ async def _send(conn: Connection, message_id: int) -> None:
             await runtime.db(store.requeue, message_id, utcnow() + timedelta(seconds=30))
             return
         await record(conn, message_id, telegram_id, date, media)
+
+
+async def _find_recipient(conn: Connection, plan: SendPlan) -> SendPlan | None:
+    """Look the recipient up on Telegram (by username, else phone number: a user id alone is of no
+    use without this account's access hash for them) and join the message to the account's chat
+    with them. None when it cannot go now: not found (failed) or a flood (requeued)."""
+    runtime, recipient = conn.runtime, plan.recipient or {}
+    try:
+        entity = await look_up(conn, recipient.get("username"), recipient.get("phone"))
+    except errors.FloodWaitError as flood:
+        await _flood_wait(conn, plan, flood.seconds)
+        return None
+    except Exception as exc:  # noqa: BLE001 - sorted like a refused send
+        await _refused(conn, plan, exc)
+        return None
+    peer = person(entity) if entity is not None else None
+    if peer is None:
+        await runtime.db(store.fail, plan.message_id, NOT_ON_TELEGRAM if entity is None else NOT_A_PERSON)
+        return None
+    return await runtime.db(store.bind_recipient, plan.message_id, peer)  # under the send's lock
+
+
+async def look_up(conn: Connection, username: str | None, phone: str | None) -> Any:
+    """The Telegram user with this username (without @), else this phone number; None if nobody."""
+    username = (username or "").strip().lstrip("@")
+    if username:
+        try:
+            return await conn.client.get_entity(username)
+        except (errors.UsernameNotOccupiedError, errors.UsernameInvalidError, ValueError):
+            if not phone:
+                return None
+    if phone:
+        digits = "".join(ch for ch in str(phone) if ch.isdigit())
+        found = await conn.client(functions.contacts.ImportContactsRequest([types.InputPhoneContact(
+            client_id=random.getrandbits(62), phone=digits, first_name=digits, last_name="")]))
+        return found.users[0] if found.users else None
+    return None
 
 
 async def record(conn: Connection, message_id: int, telegram_id: int, date: datetime | None,

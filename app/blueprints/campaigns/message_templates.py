@@ -1,0 +1,62 @@
+"""Reusable message texts of an organization (variables and spintax allowed), for campaign steps
+and the inbox composer. Names are unique per organization."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app.blueprints.campaigns import rendering, variables
+from app.blueprints.campaigns.models import MessageTemplate
+from app.blueprints.team.public import Membership
+from app.errors import DomainError, NotFound
+from app.extensions import db
+
+MAX_TEXT = 4096
+
+
+def templates(org_id: int) -> list[MessageTemplate]:
+    return list(db.session.scalars(select(MessageTemplate).where(MessageTemplate.org_id == org_id)
+                                   .order_by(func.lower(MessageTemplate.name), MessageTemplate.id)))
+
+
+def get_template(org_id: int, template_id: int) -> MessageTemplate:
+    found = db.session.scalar(select(MessageTemplate).where(MessageTemplate.org_id == org_id,
+                                                            MessageTemplate.id == template_id))
+    if found is None:
+        raise NotFound(_("Template not found."))
+    return found
+
+
+def _clean(org_id: int, name: str | None, text: str | None, *, exclude: int | None = None) -> tuple[str, str]:
+    name = " ".join(str(name or "").split())
+    if not name or len(name) > 120:
+        message = _("Give the template a name (at most 120 characters).")
+        raise DomainError(message, {"name": message})
+    body = str(text or "").strip()
+    if not body or len(body) > MAX_TEXT:
+        message = _("Write the template's text (at most %(limit)s characters).", limit=MAX_TEXT)
+        raise DomainError(message, {"text": message})
+    problems = rendering.check(body, variables.names(org_id))
+    if problems:
+        from app.blueprints.campaigns.service import problem_text
+
+        message = problem_text(problems[0])
+        raise DomainError(message, {"text": message})
+    taken = select(MessageTemplate.id).where(MessageTemplate.org_id == org_id,
+                                             func.lower(MessageTemplate.name) == name.lower())
+    if exclude is not None:
+        taken = taken.where(MessageTemplate.id != exclude)
+    if db.session.scalar(taken.limit(1)) is not None:
+        message = _("A template with this name already exists.")
+        raise DomainError(message, {"name": message})
+    return name, body
+
+
+def create_template(actor: Membership, name: str | None, text: str | None) -> MessageTemplate:
+    """Any member may keep a template for the team (they are texts, not sends)."""
+    name, body = _clean(actor.org_id, name, text)
+    template = MessageTemplate(org_id=actor.org_id, name=name, text=body, created_by_id=actor.user_id)
+    db.session.add(template)
+    db.session.flush()
+    return template
