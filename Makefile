@@ -27,7 +27,7 @@ run: install
 	$(BIN)/flask --app wsgi seed-demo
 	$(BIN)/flask --app wsgi banner
 # Ctrl-C stops the processes; then the embedded Redis they used, unless something else uses it
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start web worker clock telegram; \
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start web worker clock telegram dispatcher; \
 	  status=$$?; $(BIN)/python -c "from app.embedded_redis import stop_after_run; stop_after_run()"; exit $$status
 
 test: install-dev

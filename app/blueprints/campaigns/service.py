@@ -398,7 +398,7 @@ def add_contacts(
     added = audience.insert_enrollments(campaign, ids, actor.user_id)
     skipped: dict[str, int] = {}
     if campaign.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED, CampaignStatus.SCHEDULED) and added:
-        skipped = _start(campaign, added, utcnow()).counts()
+        skipped = start_contacts(campaign, added, utcnow()).counts()
     return {"added": len(added), "already": len(set(ids)) - len(added), "skipped": skipped}
 
 
@@ -442,7 +442,7 @@ def _check_launchable(campaign: Campaign) -> None:
         raise DomainError(message, {"account_ids": message})
 
 
-def _start(campaign: Campaign, contact_ids: Sequence[int], now: datetime) -> audience.Review:
+def start_contacts(campaign: Campaign, contact_ids: Sequence[int], now: datetime) -> audience.Review:
     """Check pending enrollments and start the writable ones (their first step due, in their
     window); the rest are skipped with the reason. Set-wise: one bulk update per kind."""
     review = audience.review(campaign, contact_ids, now=now)
@@ -533,7 +533,7 @@ def launch(actor: Membership, campaign: Campaign, *, starts_at: datetime | None 
             )
         )
     )
-    review = _start(campaign, pending, now)
+    review = start_contacts(campaign, pending, now)
     db.session.flush()
     emit(
         CampaignLaunched(
@@ -579,3 +579,20 @@ def live_enrollments_of(org_id: int, contact_id: int) -> list[Enrollment]:
             .order_by(Enrollment.enrolled_at.desc())
         )
     )
+
+
+def choose_winner(actor: Membership, campaign: Campaign, step_id: int,
+                  variant_id: int | None) -> CampaignStep:
+    """The owner picks a step's winner (None: back to the split): from now on everyone who has not
+    had the step gets it."""
+    require(actor, Permission.CAMPAIGNS_MANAGE)
+    step = next((s for s in audience.live_steps(campaign) if s.id == step_id), None)
+    if step is None:
+        raise NotFound(_("No such step in this campaign."))
+    if variant_id is not None and not any(v.id == variant_id and v.weight > 0 for v in step.variants):
+        message = _("Choose one of the step's variants.")
+        raise DomainError(message, {"variant_id": message})
+    step.winner_variant_id = variant_id
+    step.winner_chosen_by = "owner" if variant_id is not None else None
+    db.session.flush()
+    return step
