@@ -134,6 +134,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.blueprints.campaigns.api import bp as campaigns_api_bp
 
     app.register_blueprint(campaigns_api_bp)
+    from app.blueprints.campaigns.settings_routes import bp as outreach_settings_bp
+
+    app.register_blueprint(outreach_settings_bp)
     init_oauth(app, settings)  # Google, GitHub: only those configured
     # A member removed hands over their records, chats, accounts and API sign-ins (team.MemberRemoved);
     # the activity log reads the records', messages' and moves' sources beside the audit log.
