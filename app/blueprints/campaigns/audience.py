@@ -244,6 +244,13 @@ def contacts_in_stage(org_id: int, stage_id: int, limit: int) -> list[int]:
     return list(db.session.scalars(stmt))
 
 
+def contacts_from_import(org_id: int, import_id: int, limit: int) -> list[int]:
+    """The live contacts a CSV import created."""
+    stmt = (select(Contact.id).where(Contact.org_id == org_id, Contact.import_id == import_id,
+                                     Contact.deleted_at.is_(None)).order_by(Contact.id).limit(limit))
+    return list(db.session.scalars(stmt))
+
+
 def insert_enrollments(campaign: Campaign, contact_ids: Sequence[int], added_by: int | None) -> list[int]:
     """Enroll the contacts that are not enrolled yet (never twice: the unique key decides, also
     between two concurrent adds); returns the new enrollments' contact ids."""

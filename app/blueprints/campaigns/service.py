@@ -378,9 +378,10 @@ def add_contacts(
     contact_ids: Sequence[int] | None = None,
     filters: dict[str, Any] | None = None,
     stage_id: int | None = None,
+    import_id: int | None = None,
     save_filter: bool = False,
 ) -> dict[str, Any]:
-    """Enroll contacts (by ids, the contact list's filters or a deal stage); a running campaign
+    """Enroll contacts (by ids, the contact list's filters, a deal stage or an import); a running campaign
     checks and starts them at once. Returns {added, already, skipped: {reason: count}}."""
     require(actor, Permission.CAMPAIGNS_MANAGE)
     if campaign.status in (CampaignStatus.FINISHED, CampaignStatus.ARCHIVED):
@@ -391,6 +392,8 @@ def add_contacts(
         ids = [i for i in ids if i in found]
     elif stage_id is not None:
         ids = audience.contacts_in_stage(actor.org_id, stage_id, MAX_AUDIENCE)
+    elif import_id is not None:
+        ids = audience.contacts_from_import(actor.org_id, import_id, MAX_AUDIENCE)
     else:
         ids = audience.contacts_matching(actor.org_id, filters or {}, MAX_AUDIENCE)
         if save_filter:
