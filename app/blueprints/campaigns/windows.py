@@ -157,11 +157,10 @@ def contact_zone(contact_timezone: str | None, phone: str | None, org_timezone: 
     """The zone a contact's windows are applied in.
 
     1. ``contact_timezone`` when it is a valid IANA zone name (surrounding spaces ignored);
-    2. else the zone of ``phone`` (E.164, "+74232123456") from phonenumbers' data: its only zone;
-       if it has several (a mobile number is not tied to a place: every Russian mobile maps to all
-       the zones of +7, Kazakhstan's included, in alphabetical order), the organisation's zone when
-       it is among them, else the first of them (for +7 mobiles that is Asia/Almaty, UTC+5);
-    3. else (no phone, not a number, no zone data) the organisation's zone;
+    2. else the zone of ``phone`` (E.164, "+74232123456") from phonenumbers' data, when it has
+       only one; a number with several (a mobile is not tied to a place: every Russian mobile maps
+       to all the zones of +7, Kazakhstan's included) does not tell where its owner is, so
+    3. else (several zones, no phone, not a number, no zone data) the organisation's zone;
     4. else, when ``org_timezone`` is not a valid zone either, UTC.
 
     Kaliningrad numbers (+7 4012...) come out as Europe/Kaliningrad although phonenumbers says
@@ -172,9 +171,7 @@ def contact_zone(contact_timezone: str | None, phone: str | None, org_timezone: 
         return own
     org = _zone(org_timezone) or ZoneInfo("UTC")
     candidates = _phone_zone_names(phone)
-    if not candidates:
-        return org
-    if len(candidates) > 1 and org.key in candidates:
+    if len(candidates) != 1:
         return org
     return ZoneInfo(candidates[0])
 
