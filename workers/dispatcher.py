@@ -8,7 +8,7 @@ import signal
 import threading
 
 from app import create_app
-from app.blueprints.campaigns import runner
+from app.blueprints.campaigns.public import run_dispatcher
 
 
 def main() -> None:
@@ -16,7 +16,7 @@ def main() -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    runner.run(app, stop)
+    run_dispatcher(app, stop)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,9 @@ def upgrade():
     sa.Column('wait_minutes', sa.Integer(), nullable=False),
     sa.Column('winner_variant_id', sa.Integer(), nullable=True),
     sa.Column('winner_chosen_by', sa.String(length=8), nullable=True),
+    sa.Column('attachment_name', sa.String(length=255), nullable=True),
+    sa.Column('attachment_type', sa.String(length=100), nullable=True),
+    sa.Column('attachment_data', sa.LargeBinary(), nullable=True),
     sa.Column('removed_at', app.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], name=op.f('fk_campaign_step_campaign_id_campaign'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_step'))

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -118,6 +119,10 @@ class CampaignStep(db.Model):
     # A variant of this step (no foreign key: the two tables would point at each other).
     winner_variant_id: Mapped[int | None] = mapped_column(Integer)
     winner_chosen_by: Mapped[str | None] = mapped_column(String(8))  # "owner" | "test"
+    # An optional file sent with the step's text (as its caption), whichever variant goes.
+    attachment_name: Mapped[str | None] = mapped_column(String(255))
+    attachment_type: Mapped[str | None] = mapped_column(String(100))
+    attachment_data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     # Soft-deleted when removed from a campaign that already sent it: its sends keep their step.
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -1,6 +1,6 @@
 """What other domains may use of campaigns: the events a sequence raises (automation and analytics
-hear them). Importing this module registers the campaigns' subscribers (replies, the outbox's
-answers, deal moves)."""
+hear them), and for the ``dispatcher`` process its loop (``run_dispatcher``). Importing this module
+registers the campaigns' subscribers (replies, the outbox's answers, deal moves)."""
 
 from app.blueprints.campaigns import outcomes  # noqa: F401 - its subscribers, in every process
 from app.blueprints.campaigns.events import (
@@ -15,8 +15,10 @@ from app.blueprints.campaigns.events import (
     EnrollmentStopped,
     StepSent,
 )
+from app.blueprints.campaigns.runner import run as run_dispatcher
 
 __all__ = [
     "CampaignEvent", "CampaignFinished", "CampaignLaunched", "CampaignPaused", "CampaignResumed",
     "EnrollmentEvent", "EnrollmentReplied", "EnrollmentStarted", "EnrollmentStopped", "StepSent",
+    "run_dispatcher",
 ]

@@ -37,6 +37,7 @@ from app.blueprints.campaigns.models import (
     StepVariant,
 )
 from app.blueprints.campaigns.outcomes import end_enrollment
+from app.blueprints.messaging.public import MAX_ATTACHMENT_BYTES, MAX_CAPTION, Attachment
 from app.blueprints.team.public import Membership, Organization, Permission, require
 from app.db_types import utcnow
 from app.errors import Conflict, DomainError, NotFound
@@ -597,5 +598,39 @@ def choose_winner(actor: Membership, campaign: Campaign, step_id: int,
         raise DomainError(message, {"variant_id": message})
     step.winner_variant_id = variant_id
     step.winner_chosen_by = "owner" if variant_id is not None else None
+    db.session.flush()
+    return step
+
+
+def set_step_attachment(actor: Membership, campaign: Campaign, step_id: int,
+                        attachment: Attachment | None, *, confirmed: bool = False) -> CampaignStep:
+    """Give a step a file sent with its text (None: take it away). Its texts become the file's
+    caption, so they must fit Telegram's caption limit."""
+    require(actor, Permission.CAMPAIGNS_MANAGE)
+    if campaign.status not in EDITABLE:
+        raise Conflict(_("A finished or archived campaign cannot be changed; duplicate it instead."))
+    if campaign.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED) and not confirmed:
+        raise ConfirmationNeeded(_("This campaign is sending: its changes reach the people who have not "
+                                   "had those steps yet. Confirm to apply them."))
+    step = next((s for s in audience.live_steps(campaign) if s.id == step_id), None)
+    if step is None:
+        raise NotFound(_("No such step in this campaign."))
+    if attachment is None:
+        step.attachment_name = step.attachment_type = step.attachment_data = None
+        db.session.flush()
+        return step
+    if not attachment.data:
+        message = _("That file is empty.")
+        raise DomainError(message, {"file": message})
+    if len(attachment.data) > MAX_ATTACHMENT_BYTES:
+        message = _("Files can be at most %(size)s MB.", size=MAX_ATTACHMENT_BYTES // (1024 * 1024))
+        raise DomainError(message, {"file": message})
+    if any(len(v.text) > MAX_CAPTION for v in step.variants if v.weight > 0):
+        message = _("With a file, the step's text is its caption: at most %(limit)s characters.",
+                    limit=MAX_CAPTION)
+        raise DomainError(message, {"file": message})
+    step.attachment_name = attachment.file_name[:255]
+    step.attachment_type = attachment.mime_type[:100]
+    step.attachment_data = attachment.data
     db.session.flush()
     return step

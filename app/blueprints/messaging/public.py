@@ -30,6 +30,8 @@ from app.blueprints.messaging.events import (
 )
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
 from app.blueprints.messaging.service import (
+    MAX_ATTACHMENT_BYTES,
+    MAX_CAPTION,
     Attachment,
     assign_chats,
     check_assign_chats,
@@ -40,7 +42,8 @@ from app.blueprints.messaging.service import (
 from app.blueprints.messaging.store import Item, Marks, Peer, ReadTarget, SendPlan
 
 __all__ = [
-    "Attachment", "Chat", "ChatAssigned", "ChatCreated", "ChatEvent", "ChatImported", "ChatUpdated",
+    "MAX_ATTACHMENT_BYTES", "MAX_CAPTION", "Attachment", "Chat", "ChatAssigned", "ChatCreated", "ChatEvent",
+    "ChatImported", "ChatUpdated",
     "Item", "Marks", "Message", "MessageDeferred", "MessageDeleted", "MessageEdited",
     "MessageEvent", "MessageFailed", "MessageFile", "MessageFileStored", "MessageQueued",
     "MessageReceived", "MessageSending", "MessageSent", "MessageStatus", "MessagesRead",
