@@ -134,6 +134,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.blueprints.campaigns.api import bp as campaigns_api_bp
 
     app.register_blueprint(campaigns_api_bp)
+    from app.blueprints.campaigns import live as _campaign_live  # noqa: F401 - campaign pages go live
+    from app.blueprints.campaigns.report_routes import bp as campaign_report_bp
+
+    app.register_blueprint(campaign_report_bp)
     from app.blueprints.campaigns.settings_routes import bp as outreach_settings_bp
 
     app.register_blueprint(outreach_settings_bp)

@@ -1,0 +1,347 @@
+"""The campaign page: its state, accounts and window, the figures (per status and reason, per step
+and variant with the A/B decision), the audience paged and filtered by status, each person's
+journey; pause, resume, archive, a winner chosen, a person's sequence stopped.
+
+The page is three regions, each a block of ``campaigns/show.html`` re-fetched on its own:
+``campaign_summary`` (the state and the figures; ``live.py`` pushes it when the campaign changes),
+``campaign_audience`` (one page of the table, loaded with one query for its enrollments, one for
+their contacts and one for their accounts) and a row's journey (``_journey.html``). Figures come
+from ``stats.figures``'s grouped queries, never from the rows themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babel.dates import get_day_names
+from babel.numbers import format_percent
+from flask import Blueprint, Response, current_app, g, make_response, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from jinja2_fragments.flask import render_block
+from sqlalchemy import and_, func, select
+
+from app.blueprints.accounts.public import AccountStatus, BDAccount
+from app.blueprints.auth.public import User
+from app.blueprints.campaigns import audience, service, stats, variants
+from app.blueprints.campaigns.models import (
+    Campaign,
+    CampaignSend,
+    CampaignStatus,
+    Enrollment,
+    EnrollmentStatus,
+    SendStatus,
+)
+from app.blueprints.crm.public import Contact
+from app.blueprints.messaging.public import Chat, Message
+from app.blueprints.team.public import Permission, can
+from app.errors import BadRequest, toast_header
+from app.extensions import db
+from app.htmx import render
+from app.i18n import in_words
+
+bp = Blueprint("campaign_report", __name__, url_prefix="/campaigns")
+
+PAGE_SIZE = 50
+DASH = "\u2013"
+PAGE = "campaigns/show.html"
+LIVE = (EnrollmentStatus.WAITING.value, EnrollmentStatus.SENDING.value)
+
+CAMPAIGN_STATUSES = {
+    CampaignStatus.DRAFT: _l("Draft"),
+    CampaignStatus.SCHEDULED: _l("Scheduled"),
+    CampaignStatus.RUNNING: _l("Running"),
+    CampaignStatus.PAUSED: _l("Paused"),
+    CampaignStatus.FINISHED: _l("Finished"),
+    CampaignStatus.ARCHIVED: _l("Archived"),
+}
+ENROLLMENT_STATUSES = {
+    EnrollmentStatus.PENDING: _l("Not started"),
+    EnrollmentStatus.WAITING: _l("Waiting"),
+    EnrollmentStatus.SENDING: _l("Sending"),
+    EnrollmentStatus.REPLIED: _l("Replied"),
+    EnrollmentStatus.STOPPED: _l("Stopped"),
+    EnrollmentStatus.FINISHED: _l("Finished"),
+    EnrollmentStatus.FAILED: _l("Failed"),
+    EnrollmentStatus.SKIPPED: _l("Skipped"),
+}
+# Why a sequence stopped, failed or never started (the codes audience, dispatcher and outcomes write).
+REASONS = {
+    audience.NO_IDENTITY: _l("No Telegram username, phone or id"),
+    audience.SUPPRESSED: _l("On the do-not-contact list"),
+    audience.OTHER_CAMPAIGN: _l("In another running campaign"),
+    audience.FREQUENCY_CAP: _l("Written to recently (frequency cap)"),
+    audience.TALKS_ELSEWHERE: _l("Talks with an account outside this campaign"),
+    audience.MISSING_VARIABLE: _l("A variable of the message is blank"),
+    audience.DELETED: _l("The contact was deleted"),
+    "teammate": _l("Stopped by a teammate"),
+    "opt_out": _l("Asked not to be written to"),
+    "replied_elsewhere": _l("Replied to another campaign"),
+    "deal_stage": _l("Their deal reached a stop stage"),
+    "deal_won": _l("Their deal was won"),
+    "deal_lost": _l("Their deal was lost"),
+    "campaign_archived": _l("The campaign was archived"),
+    "no_variant": _l("The step has no variant to send"),
+    "empty_text": _l("The message came out empty"),
+    "account_removed": _l("Their account left the campaign"),
+    "send_failed": _l("Telegram refused the message"),
+}
+DECISIONS = {
+    variants.SINGLE_VARIANT: _l("One variant: nothing to compare."),
+    variants.NO_DIFFERENCE: _l("No difference yet."),
+}
+ACTIONS = {"pause": service.pause, "resume": service.resume, "archive": service.delete_campaign}
+DONE = {"pause": _l("Campaign paused."), "resume": _l("Campaign resumed."),
+        "archive": _l("Campaign archived.")}
+
+
+@bp.before_request
+@login_required
+def signed_in() -> None:
+    """Every campaign page needs a signed-in member."""
+
+
+@bp.app_template_filter("campaign_rate")
+def rate_text(value: float | None) -> str:
+    """A share as a percentage in the viewer's language: 12.5 % or 12,5 %."""
+    if value is None:
+        return "—"
+    return format_percent(value, format="#,##0.#%", locale=get_locale())
+
+
+def reason_text(code: str | None) -> str:
+    return str(REASONS.get(code, code)) if code else ""
+
+
+# -- what the regions show ---------------------------------------------------------------------
+
+
+def window_text(window: dict[str, Any]) -> str:
+    """Days and hours ("Mon-Fri, 10:00-19:00", with en dashes) in the viewer's language (days as
+    codes 1..7, Monday first)."""
+    names = get_day_names("abbreviated", locale=get_locale())
+    days = sorted(int(d) for d in window.get("days") or [])
+    spans: list[list[int]] = []
+    for day in days:
+        if spans and day == spans[-1][1] + 1:
+            spans[-1][1] = day
+        else:
+            spans.append([day, day])
+    said_days = ", ".join(
+        names[a - 1] if a == b else f"{names[a - 1]}{', ' if b == a + 1 else DASH}{names[b - 1]}"
+        for a, b in spans)
+    return f"{said_days}, {window.get('start', '')}{DASH}{window.get('end', '')}"
+
+
+def pool(campaign: Campaign) -> list[dict[str, Any]]:
+    """The campaign's accounts with their health and how many people wait on each (one grouped
+    query over the campaign's live enrollments)."""
+    accounts = list(db.session.scalars(
+        select(BDAccount).where(BDAccount.org_id == campaign.org_id, BDAccount.id.in_(campaign.account_ids))
+        .order_by(BDAccount.id)))
+    waiting = dict(db.session.execute(
+        select(Enrollment.account_id, func.count())
+        .where(Enrollment.campaign_id == campaign.id, Enrollment.status.in_(LIVE))
+        .group_by(Enrollment.account_id)).all())
+    return [{"account": a, "healthy": a.status == AccountStatus.ONLINE, "waiting": waiting.get(a.id, 0)}
+            for a in accounts]
+
+
+def decision_text(step: stats.StepFigures) -> str:
+    decision = step.decision
+    if step.winner_variant_id is not None:
+        letter = next((v.letter for v in step.variants if v.variant_id == step.winner_variant_id), "?")
+        if step.winner_chosen_by == "owner":
+            return _("Variant %(letter)s, chosen by the owner: everyone who has not had this step gets it.",
+                     letter=letter)
+        return _("Variant %(letter)s won by the test: everyone who has not had this step gets it.",
+                 letter=letter)
+    if decision is None:
+        return ""
+    if decision.state == variants.COLLECTING:
+        return _("Collecting: %(count)s more sends needed before the test.", count=decision.sends_needed)
+    if decision.state == variants.WINNER:
+        letter = next((v.letter for v in step.variants if v.variant_id == decision.winner_id), "?")
+        return _("Variant %(letter)s leads by the test; it is chosen at the next check.", letter=letter)
+    return str(DECISIONS.get(decision.state, ""))
+
+
+def summary_data(campaign: Campaign) -> dict[str, Any]:
+    """What the summary reads from the database, the same for every viewer: the figures (grouped
+    queries), the accounts and the owner."""
+    return {"figures": stats.figures(campaign), "pool": pool(campaign),
+            "owner": db.session.get(User, campaign.owner_id) if campaign.owner_id else None}
+
+
+def summary_context(campaign: Campaign, role: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What ``campaign_summary`` shows, for the page, its HTMX answers and live pushes alike (``data``:
+    ``summary_data`` read already), worded in the current language."""
+    data = data or summary_data(campaign)
+    found = data["figures"]
+    return {"campaign": campaign, "figures": found, "pool": data["pool"], "owner": data["owner"],
+            "manage": can(role, Permission.CAMPAIGNS_MANAGE), "window": window_text(campaign.window),
+            "campaign_statuses": CAMPAIGN_STATUSES, "statuses": ENROLLMENT_STATUSES,
+            "reason_text": reason_text, "decisions": {s.step_id: decision_text(s) for s in found.steps}}
+
+
+def audience_context(campaign: Campaign, membership_role: str, user_id: int, status: str | None,
+                     page: int) -> dict[str, Any]:
+    """One page of the audience: its enrollments, their contacts and accounts (a query each)."""
+    where = [Enrollment.campaign_id == campaign.id]
+    if status:
+        where.append(Enrollment.status == status)
+    rows = list(db.session.scalars(
+        select(Enrollment).where(*where).order_by(Enrollment.id)
+        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+    more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
+    total = db.session.scalar(select(func.count()).select_from(Enrollment).where(*where)) or 0
+    contact_ids = [e.contact_id for e in rows]
+    contacts = {c.id: c for c in db.session.scalars(
+        select(Contact).where(Contact.org_id == campaign.org_id, Contact.id.in_(contact_ids)))} \
+        if contact_ids else {}
+    account_ids = {e.account_id for e in rows if e.account_id}
+    accounts = {a.id: a for a in db.session.scalars(
+        select(BDAccount).where(BDAccount.org_id == campaign.org_id, BDAccount.id.in_(account_ids)))} \
+        if account_ids else {}
+    return {"campaign": campaign, "enrollments": rows, "contacts": contacts, "accounts": accounts,
+            "steps": audience.live_steps(campaign), "filter_status": status or "", "page": page, "more": more,
+            "total": total, "statuses": ENROLLMENT_STATUSES, "reason_text": reason_text,
+            "manage": can(membership_role, Permission.CAMPAIGNS_MANAGE), "user_id": user_id, "live": LIVE}
+
+
+def journey(enrollment: Enrollment, campaign: Campaign) -> list[dict[str, Any]]:
+    """A person's way through the sequence, oldest first: enrolled, each step (variant, when it
+    went, read), their reply, the end."""
+    letters = {v.id: v.letter for s in campaign.steps for v in s.variants}
+    read = and_(Message.telegram_id.is_not(None), Chat.read_outbox_max_id >= Message.telegram_id)
+    sends = db.session.execute(
+        select(CampaignSend, read)
+        .outerjoin(Message, Message.id == CampaignSend.message_id)
+        .outerjoin(Chat, Chat.id == Message.chat_id)
+        .where(CampaignSend.enrollment_id == enrollment.id).order_by(CampaignSend.position)).all()
+    steps: list[dict[str, Any]] = [{"kind": "enrolled", "at": enrollment.enrolled_at}]
+    if enrollment.started_at:
+        steps.append({"kind": "started", "at": enrollment.started_at})
+    for send, was_read in sends:
+        steps.append({"kind": f"send_{send.status}", "at": send.sent_at or send.created_at,
+                      "position": send.position + 1, "variant": letters.get(send.variant_id),
+                      "read": bool(was_read) and send.status == SendStatus.SENT,
+                      "reason": in_words(send.reason) if send.status != SendStatus.SENT else ""})
+    if enrollment.replied_at:
+        steps.append({"kind": "replied", "at": enrollment.replied_at})
+    if enrollment.ended_at and enrollment.status != EnrollmentStatus.REPLIED:
+        failed = enrollment.status == EnrollmentStatus.FAILED
+        steps.append({"kind": enrollment.status, "at": enrollment.ended_at,
+                      "reason": reason_text(enrollment.reason),
+                      "detail": in_words(enrollment.detail) if failed else ""})
+    return steps
+
+
+# -- the routes --------------------------------------------------------------------------------
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    return service.get_campaign(g.membership.org_id, campaign_id)
+
+
+def _audience_args() -> tuple[str | None, int]:
+    status = request.values.get("status") or None
+    if status is not None and status not in {s.value for s in EnrollmentStatus}:
+        raise BadRequest(_("No such status."))
+    try:
+        page = max(1, int(request.values.get("page") or 1))
+    except ValueError:
+        page = 1
+    return status, page
+
+
+def _page_context(campaign: Campaign) -> dict[str, Any]:
+    status, page = _audience_args()
+    role = g.membership.role
+    return {**audience_context(campaign, role, g.membership.user_id, status, page),
+            **summary_context(campaign, role),
+            "edit_url": url_for("campaigns.edit", campaign_id=campaign.id)
+            if "campaigns.edit" in _endpoints() else None}
+
+
+def _endpoints() -> set[str]:
+    return set(current_app.view_functions)
+
+
+def block(name: str, toast: str | None = None, **context) -> Response:
+    """One region of the page (its HTMX requests, and the plain ones a region's links make)."""
+    response = make_response(render_block(PAGE, name, **context))
+    response.vary.add("HX-Request")
+    if toast:
+        response.headers["HX-Trigger"] = toast_header(toast, "success")
+    return response
+
+
+@bp.get("/<int:campaign_id>", endpoint="show")
+def show(campaign_id: int):
+    campaign = _campaign(campaign_id)
+    return render(PAGE, **_page_context(campaign))
+
+
+@bp.get("/<int:campaign_id>/summary")
+def summary(campaign_id: int):
+    """The state and figures again (the page's live region re-fetching itself)."""
+    campaign = _campaign(campaign_id)
+    return block("campaign_summary", **summary_context(campaign, g.membership.role))
+
+
+@bp.get("/<int:campaign_id>/audience")
+def audience_page(campaign_id: int):
+    campaign = _campaign(campaign_id)
+    status, page = _audience_args()
+    return block("campaign_audience",
+                 **audience_context(campaign, g.membership.role, g.membership.user_id, status, page))
+
+
+@bp.get("/<int:campaign_id>/enrollments/<int:enrollment_id>")
+def enrollment_journey(campaign_id: int, enrollment_id: int):
+    campaign = _campaign(campaign_id)
+    enrollment = service.get_enrollment(g.membership.org_id, campaign.id, enrollment_id)
+    hide = bool(request.args.get("hide"))
+    return render("campaigns/_journey.html", enrollment=enrollment, campaign=campaign, hide=hide,
+                  journey=[] if hide else journey(enrollment, campaign), statuses=ENROLLMENT_STATUSES)
+
+
+@bp.post("/<int:campaign_id>/status")
+def change_status(campaign_id: int):
+    """Pause, resume or archive (``action``); a refusal is a toast."""
+    campaign = _campaign(campaign_id)
+    action = request.form.get("action", "")
+    if action not in ACTIONS:
+        raise BadRequest(_("Choose pause, resume or archive."))
+    ACTIONS[action](g.membership, campaign)
+    db.session.commit()
+    return block("campaign_summary", toast=str(DONE[action]), **summary_context(campaign, g.membership.role))
+
+
+@bp.post("/<int:campaign_id>/steps/<int:step_id>/winner")
+def choose_winner(campaign_id: int, step_id: int):
+    campaign = _campaign(campaign_id)
+    raw = request.form.get("variant_id") or None
+    try:
+        variant_id = int(raw) if raw is not None else None
+    except ValueError:
+        raise BadRequest(_("Choose one of the step's variants.")) from None
+    service.choose_winner(g.membership, campaign, step_id, variant_id)
+    db.session.commit()
+    return block("campaign_summary", toast=_("Winner chosen.") if variant_id else _("Back to the split."),
+                 **summary_context(campaign, g.membership.role))
+
+
+@bp.post("/<int:campaign_id>/enrollments/<int:enrollment_id>/stop")
+def stop(campaign_id: int, enrollment_id: int):
+    """Stop one person's sequence (a step still in the outbox is withdrawn); the table answers."""
+    campaign = _campaign(campaign_id)
+    enrollment = service.get_enrollment(g.membership.org_id, campaign.id, enrollment_id)
+    service.stop_enrollment(g.membership, enrollment)
+    db.session.commit()
+    status, page = _audience_args()
+    return block("campaign_audience", toast=_("Sequence stopped."),
+                 **audience_context(campaign, g.membership.role, g.membership.user_id, status, page))
