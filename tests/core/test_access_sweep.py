@@ -106,10 +106,24 @@ def foreign_ids():
                         link=lambda endpoint, **values: "http://elsewhere.example")
     db.session.commit()
     mail_id = db.session.scalar(select(OutboundMail.id).where(OutboundMail.org_id == other.id))
-    return {"invitation_id": invitation.id, "mail_id": mail_id, "session_id": session_id, "account_id": account.id, "chat_id": chat.id, "message_id": message.id,
+    campaign_id, step_id, enrollment_id = _foreign_campaign(owner, contact)
+    return {"campaign_id": campaign_id, "step_id": step_id, "enrollment_id": enrollment_id, "invitation_id": invitation.id, "mail_id": mail_id, "session_id": session_id, "account_id": account.id, "chat_id": chat.id, "message_id": message.id,
             "member_id": member.id, "org_id": other.id, "field_id": field.id, "import_id": imp.id, "name": "first_name",
             "record_id": {"contact": contact.id, "company": company.id, "deal": deal.id},
             "deal_id": deal.id, "pipeline_id": deal.pipeline_id, "stage_id": deal.stage_id}
+
+
+def _foreign_campaign(owner, contact) -> tuple[int, int, int]:
+    """A campaign of another organization with a step and one person in it: (campaign, step,
+    enrollment) ids."""
+    from app.blueprints.campaigns import service
+    from app.blueprints.campaigns.models import Enrollment
+
+    found = service.create_campaign(owner, {"name": "Theirs", "steps": [{"variants": [{"text": "Hi"}]}]})
+    service.add_contacts(owner, found, contact_ids=[contact.id])
+    db.session.commit()
+    enrollment_id = db.session.scalar(select(Enrollment.id).where(Enrollment.campaign_id == found.id))
+    return found.id, found.steps[0].id, enrollment_id
 
 
 def minimal_body(schema: dict | None):
