@@ -109,12 +109,30 @@ def workspace():
                        link=lambda endpoint, **values: sent.append(values["token"]) or "http://x")
     db.session.commit()
     mail_id = db.session.scalar(select(OutboundMail.id))
+    campaign_id, enrollment_id = _campaign(owner, account, contact)
     return {"org": org, "owner": owner, "account": account, "values": {
+        "campaign_id": campaign_id, "enrollment_id": enrollment_id,
         "token": sent[0], "mail_id": mail_id, "provider": "google",
         "record_id": {"contacts": contact.id, "companies": company.id, "deals": deal.id},
         "name": {"contacts": "first_name", "companies": "name", "deals": "title"},
         "account_id": account.id, "chat_id": chat.id, "message_id": message.id, "import_id": imp.id,
         "pipeline_id": deal.pipeline_id, "stage_id": deal.stage_id, "field_id": field.id}}
+
+
+def _campaign(owner, account, contact) -> tuple[int, int]:
+    """A running campaign of two steps (two variants in the first) with the contact in it: (campaign,
+    enrollment) ids."""
+    from app.blueprints.campaigns import service
+    from app.blueprints.campaigns.models import Enrollment
+
+    found = service.create_campaign(owner, {
+        "name": "Весенняя рассылка", "account_ids": [account.id],
+        "steps": [{"variants": [{"text": "Здравствуйте, {{first_name}}"}, {"text": "Добрый день"}]},
+                  {"wait_minutes": 1440, "variants": [{"text": "Напоминаю о себе"}]}]})
+    service.add_contacts(owner, found, contact_ids=[contact.id])
+    service.launch(owner, found)
+    db.session.commit()
+    return found.id, db.session.scalar(select(Enrollment.id).where(Enrollment.campaign_id == found.id))
 
 
 def page_urls(app, values: dict) -> list[str]:
