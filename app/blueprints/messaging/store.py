@@ -607,6 +607,19 @@ def requeue(message_id: int, send_after: datetime | None) -> None:
         emit(MessageDeferred(**_ids(message), actor_id=None, send_after=send_after))
 
 
+def retry_sending(message_id: int, send_after: datetime) -> None:
+    """The last attempt may have reached Telegram (no answer came back: a network failure): the
+    message stays ``sending``, so nobody withdraws what the person may already have, and goes again
+    at ``send_after`` with the same random_id; Telegram answers with the original if it has it
+    (``MessageDeferred``)."""
+    message = db.session.get(Message, message_id)
+    if message is None or message.status != MessageStatus.SENDING:
+        return
+    message.send_after = send_after
+    if message.chat_id is not None:
+        emit(MessageDeferred(**_ids(message), actor_id=None, send_after=send_after))
+
+
 def fail(message_id: int, reason: str) -> None:
     """The outbox message failed for good (``MessageFailed``): a member may retry it."""
     message = db.session.get(Message, message_id)
@@ -639,20 +652,21 @@ def sent_then_deleted(message_id: int) -> None:
 
 
 def due(account_id: int, now: datetime, limit: int = 200) -> list[int]:
-    """Outbox messages of the account that may go now (and any left in sending by a crash)."""
+    """Outbox messages of the account that may go now (and any left in sending by a crash, or
+    in sending after an unanswered attempt once its retry is due)."""
     return list(db.session.scalars(
         select(Message.id).where(
             Message.account_id == account_id,
-            ((Message.status == MessageStatus.QUEUED.value)
-             & (Message.send_after.is_(None) | (Message.send_after <= now)))
-            | (Message.status == MessageStatus.SENDING.value))
+            Message.status.in_([MessageStatus.QUEUED.value, MessageStatus.SENDING.value]),
+            Message.send_after.is_(None) | (Message.send_after <= now))
         .order_by(Message.id).limit(limit)))
 
 
 def next_due(account_id: int) -> datetime | None:
     """When the account's earliest waiting message may go."""
     return db.session.scalar(select(func.min(Message.send_after)).where(
-        Message.account_id == account_id, Message.status == MessageStatus.QUEUED.value))
+        Message.account_id == account_id,
+        Message.status.in_([MessageStatus.QUEUED.value, MessageStatus.SENDING.value])))
 
 
 def last_telegram_id(account_id: int) -> int:

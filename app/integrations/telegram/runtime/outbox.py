@@ -13,7 +13,11 @@ returns the original instead of a second message.
   (a flood never moves a message to another account) until the limit ends.
 - Budgets (``budgets``): a message over budget is held until the budget allows, never failed.
 - A refusal that will not change (the person blocked us, the text is too long, ...) fails the
-  message with a reason a person can act on. Anything else is retried with backoff.
+  message with a reason a person can act on. Anything else is retried with backoff: a refusal
+  Telegram answered goes back to queued; an attempt that got no answer (the connection failed
+  with the request on its way) may have reached Telegram, so the message stays ``sending`` (never
+  withdrawn, as a crash's would not be) and goes again with its ``random_id`` when the retry is
+  due: the record ends as Telegram holds it.
 """
 
 from __future__ import annotations
@@ -89,10 +93,10 @@ def _claim(redis: Any, account_id: int, paused_until: datetime | None,
     if plan.status == MessageStatus.QUEUED and plan.cancel_on_reply and store.replied_since(plan):
         store.withdraw(message_id, REPLIED_FIRST)  # their message was stored first: it wins
         return None, None
+    wait_until = max(filter(None, (plan.send_after, paused_until)), default=None)
+    if wait_until is not None and wait_until > now:  # also an unanswered attempt's retry
+        return None, wait_until
     if plan.status == MessageStatus.QUEUED:
-        wait_until = max(filter(None, (plan.send_after, paused_until)), default=None)
-        if wait_until is not None and wait_until > now:
-            return None, wait_until
         allowed = budgets.allowed_at(redis, account_id, plan.config, first_contact=plan.first_contact)
         if allowed is not None:
             later = datetime.fromtimestamp(allowed, now.tzinfo)
@@ -252,9 +256,10 @@ async def _refused(conn: Connection, plan: SendPlan, exc: Exception) -> None:
         await runtime.db(store.fail, plan.message_id, f"Telegram kept refusing this message ({exc}).")
         return
     later = utcnow() + timedelta(seconds=min(30 * 2 ** attempts, 3600))
+    answered = isinstance(exc, errors.RPCError)  # else the request may have reached Telegram
     log.warning("account %s: message %s not sent (%s); retry at %s", conn.account_id, plan.message_id,
-                type(exc).__name__, later.isoformat(), exc_info=not isinstance(exc, errors.RPCError))
-    await runtime.db(store.requeue, plan.message_id, later)
+                type(exc).__name__, later.isoformat(), exc_info=not answered)
+    await runtime.db(store.requeue if answered else store.retry_sending, plan.message_id, later)
     conn.wake_at(later)
 
 
