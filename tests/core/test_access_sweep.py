@@ -107,7 +107,8 @@ def foreign_ids():
     db.session.commit()
     mail_id = db.session.scalar(select(OutboundMail.id).where(OutboundMail.org_id == other.id))
     campaign_id, step_id, enrollment_id = _foreign_campaign(owner, contact)
-    return {"campaign_id": campaign_id, "step_id": step_id, "enrollment_id": enrollment_id, "invitation_id": invitation.id, "mail_id": mail_id, "session_id": session_id, "account_id": account.id, "chat_id": chat.id, "message_id": message.id,
+    template_id, suppression_id = _foreign_template_and_suppression(owner)
+    return {"template_id": template_id, "suppression_id": suppression_id, "campaign_id": campaign_id, "step_id": step_id, "enrollment_id": enrollment_id, "invitation_id": invitation.id, "mail_id": mail_id, "session_id": session_id, "account_id": account.id, "chat_id": chat.id, "message_id": message.id,
             "member_id": member.id, "org_id": other.id, "field_id": field.id, "import_id": imp.id, "name": "first_name",
             "record_id": {"contact": contact.id, "company": company.id, "deal": deal.id},
             "deal_id": deal.id, "pipeline_id": deal.pipeline_id, "stage_id": deal.stage_id}
@@ -124,6 +125,16 @@ def _foreign_campaign(owner, contact) -> tuple[int, int, int]:
     db.session.commit()
     enrollment_id = db.session.scalar(select(Enrollment.id).where(Enrollment.campaign_id == found.id))
     return found.id, found.steps[0].id, enrollment_id
+
+
+def _foreign_template_and_suppression(owner) -> tuple[int, int]:
+    """A message template and a do-not-contact entry of another organization."""
+    from app.blueprints.campaigns import message_templates, suppression
+
+    template = message_templates.create_template(owner, "Theirs", "Hello")
+    entry = suppression.add_identity(owner, "username", "their_person")
+    db.session.commit()
+    return template.id, entry.id
 
 
 def minimal_body(schema: dict | None):

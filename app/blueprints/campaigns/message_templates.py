@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.blueprints.campaigns import rendering, variables
 from app.blueprints.campaigns.models import MessageTemplate
-from app.blueprints.team.public import Membership
-from app.errors import DomainError, NotFound
+from app.blueprints.team.public import Membership, Permission, can
+from app.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 
 MAX_TEXT = 4096
@@ -48,15 +49,51 @@ def _clean(org_id: int, name: str | None, text: str | None, *, exclude: int | No
     if exclude is not None:
         taken = taken.where(MessageTemplate.id != exclude)
     if db.session.scalar(taken.limit(1)) is not None:
-        message = _("A template with this name already exists.")
-        raise DomainError(message, {"name": message})
+        raise _taken()
     return name, body
+
+
+def _taken() -> DomainError:
+    message = _("A template with this name already exists.")
+    return DomainError(message, {"name": message})
+
+
+def _flush(template: MessageTemplate) -> None:
+    """Flush in a savepoint: a concurrent request taking the same name meanwhile is the same
+    refusal as a name taken before."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(template)
+    except IntegrityError:
+        raise _taken() from None
 
 
 def create_template(actor: Membership, name: str | None, text: str | None) -> MessageTemplate:
     """Any member may keep a template for the team (they are texts, not sends)."""
     name, body = _clean(actor.org_id, name, text)
     template = MessageTemplate(org_id=actor.org_id, name=name, text=body, created_by_id=actor.user_id)
-    db.session.add(template)
-    db.session.flush()
+    _flush(template)
     return template
+
+
+def _check_edit(actor: Membership, template: MessageTemplate) -> None:
+    if template.created_by_id != actor.user_id and not can(actor.role, Permission.CAMPAIGNS_MANAGE):
+        raise Forbidden(_("Only its author or a manager can change this template."))
+
+
+def update_template(actor: Membership, template_id: int, data: dict) -> MessageTemplate:
+    """Its author, or managers and up, rename it or change its text (given keys only)."""
+    template = get_template(actor.org_id, template_id)
+    _check_edit(actor, template)
+    name, body = _clean(actor.org_id, data.get("name", template.name), data.get("text", template.text),
+                        exclude=template.id)
+    template.name, template.text = name, body
+    _flush(template)
+    return template
+
+
+def delete_template(actor: Membership, template_id: int) -> None:
+    template = get_template(actor.org_id, template_id)
+    _check_edit(actor, template)
+    db.session.delete(template)
+    db.session.flush()

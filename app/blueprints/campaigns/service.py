@@ -410,7 +410,7 @@ def stop_enrollment(actor: Membership, enrollment: Enrollment) -> Enrollment:
     """A teammate stops a contact's sequence (from the chat, the contact or the campaign)."""
     from app.blueprints.team.public import can
 
-    if not (can(actor, Permission.CAMPAIGNS_MANAGE) or _owns_contact(actor, enrollment.contact_id)):
+    if not (can(actor.role, Permission.CAMPAIGNS_MANAGE) or _owns_contact(actor, enrollment.contact_id)):
         require(actor, Permission.CAMPAIGNS_MANAGE)
     if not end_enrollment(enrollment, EnrollmentStatus.STOPPED, "teammate", utcnow(), by=actor.user_id):
         raise Conflict(_("This person's sequence has already ended."))
