@@ -128,7 +128,7 @@ def upgrade():
     sa.UniqueConstraint('campaign_id', 'contact_id', name=op.f('uq_enrollment_campaign_id'))
     )
     with op.batch_alter_table('enrollment', schema=None) as batch_op:
-        batch_op.create_index('ix_enrollment_campaign_status', ['campaign_id', 'status'], unique=False)
+        batch_op.create_index('ix_enrollment_campaign_status', ['campaign_id', 'status', 'reason'], unique=False)
         batch_op.create_index('ix_enrollment_contact', ['org_id', 'contact_id', 'status'], unique=False)
         batch_op.create_index('ix_enrollment_due', ['status', 'due_at'], unique=False)
 
@@ -174,6 +174,7 @@ def upgrade():
     sa.Column('reason', sa.String(length=300), nullable=True),
     sa.Column('created_at', app.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', app.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('read_at', app.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('replied_at', app.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('org_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['bd_account.id'], name=op.f('fk_campaign_send_account_id_bd_account'), ondelete='CASCADE'),

@@ -155,7 +155,7 @@ class Enrollment(OrgScoped, db.Model):
         # The dispatcher's look-up: waiting enrollments whose step is due, earliest first.
         Index("ix_enrollment_due", "status", "due_at"),
         Index("ix_enrollment_contact", "org_id", "contact_id", "status"),
-        Index("ix_enrollment_campaign_status", "campaign_id", "status"),
+        Index("ix_enrollment_campaign_status", "campaign_id", "status", "reason"),  # the figures
     )
     org_id_index = False
 
@@ -201,6 +201,7 @@ class CampaignSend(OrgScoped, db.Model):
     reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # Telegram's read receipt for it
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the reply that followed it
 
 

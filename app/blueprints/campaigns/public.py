@@ -2,7 +2,7 @@
 hear them), and for the ``dispatcher`` process its loop (``run_dispatcher``). Importing this module
 registers the campaigns' subscribers (replies, the outbox's answers, deal moves)."""
 
-from app.blueprints.campaigns import outcomes  # noqa: F401 - its subscribers, in every process
+from app.blueprints.campaigns import outcomes, receipts  # noqa: F401 - their subscribers, in every process
 from app.blueprints.campaigns.events import (
     CampaignEvent,
     CampaignFinished,

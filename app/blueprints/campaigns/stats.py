@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 
 from app.blueprints.campaigns import audience, variants
 from app.blueprints.campaigns.models import Campaign, CampaignSend, Enrollment, SendStatus
-from app.blueprints.messaging.public import Chat, Message
 from app.extensions import db
 
 
@@ -75,21 +74,11 @@ def figures(campaign: Campaign) -> CampaignFigures:
         statuses[status] = statuses.get(status, 0) + count
         if reason:
             reasons.setdefault(status, {})[reason] = count
-    read = and_(Chat.read_outbox_max_id >= Message.telegram_id, Message.telegram_id.is_not(None))
     rows = db.session.execute(
-        select(
-            CampaignSend.step_id,
-            CampaignSend.variant_id,
-            CampaignSend.status,
-            func.count(),
-            func.count(CampaignSend.replied_at),
-            func.sum(func.cast(read, db.Integer)),
-        )
-        .outerjoin(Message, Message.id == CampaignSend.message_id)
-        .outerjoin(Chat, Chat.id == Message.chat_id)
+        select(CampaignSend.step_id, CampaignSend.variant_id, CampaignSend.status, func.count(),
+               func.count(CampaignSend.replied_at), func.count(CampaignSend.read_at))
         .where(CampaignSend.campaign_id == campaign.id)
-        .group_by(CampaignSend.step_id, CampaignSend.variant_id, CampaignSend.status)
-    )
+        .group_by(CampaignSend.step_id, CampaignSend.variant_id, CampaignSend.status))
     counts: dict[tuple[int, int | None], dict[str, int]] = {}
     for step_id, variant_id, status, count, replied, was_read in rows:
         bucket = counts.setdefault((step_id, variant_id), {})

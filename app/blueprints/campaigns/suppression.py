@@ -58,7 +58,8 @@ def parse_identity(kind: str, raw: str) -> Identity:
 
 
 def suppressed_contacts(org_id: int, contacts: Iterable[Contact]) -> set[int]:
-    """The ids of ``contacts`` the organization may not write to first (one query per 500)."""
+    """The ids of ``contacts`` the organization may not write to first: one query per kind of
+    identity and 500 values, each an index range of (org_id, kind, value)."""
     listed: set[int] = set()
     by_identity: dict[tuple[str, str], list[int]] = {}
     for contact in contacts:
@@ -66,15 +67,15 @@ def suppressed_contacts(org_id: int, contacts: Iterable[Contact]) -> set[int]:
             listed.add(contact.id)
         for identity in identities(contact):
             by_identity.setdefault((identity.kind, identity.value), []).append(contact.id)
-    keys = list(by_identity)
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        for kind, value in db.session.execute(
-            select(Suppression.kind, Suppression.value).where(
-                Suppression.org_id == org_id, tuple_(Suppression.kind, Suppression.value).in_(chunk)
-            )
-        ):
-            listed.update(by_identity.get((kind, value), ()))
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in by_identity:
+        by_kind.setdefault(kind, []).append(value)
+    for kind, values in by_kind.items():
+        for start in range(0, len(values), 500):
+            for value in db.session.scalars(select(Suppression.value).where(
+                    Suppression.org_id == org_id, Suppression.kind == kind,
+                    Suppression.value.in_(values[start:start + 500]))):
+                listed.update(by_identity.get((kind, value), ()))
     return listed
 
 
