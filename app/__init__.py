@@ -141,6 +141,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.blueprints.campaigns.settings_routes import bp as outreach_settings_bp
 
     app.register_blueprint(outreach_settings_bp)
+    # Campaigns where the team works: a contact's page, the inbox, the contacts list (their registries).
+    from app.blueprints.campaigns.panels import bp as campaign_panels_bp
+    from app.blueprints.campaigns.suppression_routes import bp as campaign_suppressions_bp
+    from app.blueprints.campaigns.template_routes import bp as message_templates_bp
+
+    for blueprint in (campaign_panels_bp, campaign_suppressions_bp, message_templates_bp):
+        app.register_blueprint(blueprint)
     init_oauth(app, settings)  # Google, GitHub: only those configured
     # A member removed hands over their records, chats, accounts and API sign-ins (team.MemberRemoved);
     # the activity log reads the records', messages' and moves' sources beside the audit log.

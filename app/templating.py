@@ -55,6 +55,8 @@ NAV_SETTINGS = (
     NavItem("pipeline.settings", _l("Pipelines"), "columns"),
     NavItem("crm.custom_fields", _l("Custom fields"), "columns"),
     NavItem("outreach_settings.show", _l("Outreach"), "send"),
+    NavItem("campaign_suppressions.index", _l("Do not contact"), "shield"),
+    NavItem("message_templates.index", _l("Message templates"), "layers"),
     NavItem("team.activity_log", _l("Activity log"), "layers", Permission.AUDIT_VIEW),
     NavItem("team.audit_log", _l("Audit log"), "shield", Permission.AUDIT_VIEW),
     NavItem("mailbox.inbox", _l("Development mailbox"), "inbox"),  # only without an SMTP server

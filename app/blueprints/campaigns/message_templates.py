@@ -97,3 +97,23 @@ def delete_template(actor: Membership, template_id: int) -> None:
     _check_edit(actor, template)
     db.session.delete(template)
     db.session.flush()
+
+
+def problems_of(org_id: int, text: str) -> list[str]:
+    """What is wrong with ``text`` as a template, in the reader's language (unknown variables too)."""
+    from app.blueprints.campaigns.service import problem_text
+
+    return list(dict.fromkeys(problem_text(p) for p in rendering.check(text or "", variables.names(org_id))))
+
+
+def render_for(org_id: int, template: MessageTemplate, contact_id: int | None, seed: str) -> str:
+    """The template's text for one contact, to insert into a message being written: a variable
+    with nothing to show and no fallback stays as ``{{name}}``, for the member to fill in."""
+    values: dict[str, str | None] = dict(variables.values_for(org_id, [contact_id]).get(contact_id, {})
+                                         if contact_id is not None else {})
+    parsed = rendering.parse(template.text)
+    rendered = rendering.render(parsed, values, seed=seed)
+    if rendered.missing:
+        values.update({name: "{{" + name + "}}" for name in rendered.missing})
+        rendered = rendering.render(parsed, values, seed=seed)
+    return rendered.text

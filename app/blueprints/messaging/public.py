@@ -3,8 +3,9 @@
 Chats and messages, the outbox's entries (``queue_message`` for members, ``queue_outreach`` for
 other domains: every outbound message goes through one), the inbox's events, and for the
 telegram process ``store`` (its write path: what Telegram says happened) with the values it
-passes. Importing this module registers the inbox's realtime
-subscribers.
+passes; the registries through which domains built on the inbox show their part in it (``origins``:
+where an outbound message came from, side-panel sections, composer tools). Importing this module
+registers the inbox's realtime subscribers.
 """
 
 from app.blueprints.messaging import live, store
@@ -29,6 +30,13 @@ from app.blueprints.messaging.events import (
     OutboxSettled,
 )
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
+from app.blueprints.messaging.origins import (
+    ChatSection,
+    ComposerTool,
+    register_chat_section,
+    register_composer_tool,
+    register_origin,
+)
 from app.blueprints.messaging.service import (
     MAX_ATTACHMENT_BYTES,
     MAX_CAPTION,
@@ -36,6 +44,7 @@ from app.blueprints.messaging.service import (
     assign_chats,
     check_assign_chats,
     contact_chats,
+    get_chat,
     queue_message,
     queue_outreach,
 )
@@ -43,10 +52,11 @@ from app.blueprints.messaging.store import Item, Marks, Peer, ReadTarget, SendPl
 
 __all__ = [
     "MAX_ATTACHMENT_BYTES", "MAX_CAPTION", "Attachment", "Chat", "ChatAssigned", "ChatCreated", "ChatEvent",
-    "ChatImported", "ChatUpdated",
+    "ChatImported", "ChatSection", "ChatUpdated", "ComposerTool",
     "Item", "Marks", "Message", "MessageDeferred", "MessageDeleted", "MessageEdited",
     "MessageEvent", "MessageFailed", "MessageFile", "MessageFileStored", "MessageQueued",
     "MessageReceived", "MessageSending", "MessageSent", "MessageStatus", "MessagesRead",
     "MessagesReadByPeer", "OutboxSettled", "Peer", "ReadTarget", "SendPlan", "assign_chats",
-    "check_assign_chats", "contact_chats", "live", "queue_message", "queue_outreach", "store",
+    "check_assign_chats", "contact_chats", "get_chat", "live", "queue_message", "queue_outreach",
+    "register_chat_section", "register_composer_tool", "register_origin", "store",
 ]

@@ -17,7 +17,7 @@ from flask_login import login_required
 from jinja2_fragments.flask import render_block
 
 from app.blueprints.accounts.public import gateway, visible_accounts
-from app.blueprints.messaging import bp, live, media, panels, service  # noqa: F401 - live, panels: registered
+from app.blueprints.messaging import bp, live, media, origins, panels, service  # noqa: F401 - live, panels: registered
 from app.blueprints.messaging.models import Chat
 from app.blueprints.team.public import Permission, can, people
 from app.canonical import id_or_none
@@ -61,7 +61,8 @@ def _names() -> dict[int, str]:
 
 def _conversation_context(chat: Chat, names: dict[int, str]) -> dict[str, Any]:
     messages, older = service.thread(chat)
-    return {"chat": chat, "messages": messages, "older": older, **_panel_context(chat), "names": names,
+    return {"chat": chat, "messages": messages, "older": older, "origins": origins.labels(messages),
+            **_panel_context(chat), "names": names,
             "can_assign": can(g.membership.role, Permission.CHATS_ASSIGN)}
 
 
@@ -125,10 +126,11 @@ def messages(chat_id: int):
     names = _names()
     after = request.args.get("after", "")
     if after.isdigit():
-        return fragment("newer", chat=found, names=names,
-                      messages=service.newer_messages(found, int(after)))
+        newer = service.newer_messages(found, int(after))
+        return fragment("newer", chat=found, names=names, messages=newer, origins=origins.labels(newer))
     found_messages, older = service.thread(found, request.args.get("before"))
-    return fragment("older", chat=found, messages=found_messages, older=older, names=names)
+    return fragment("older", chat=found, messages=found_messages, older=older, names=names,
+                    origins=origins.labels(found_messages))
 
 
 @bp.post("/chats/<int:chat_id>/messages")
