@@ -147,7 +147,11 @@ def minimal_body(schema: dict | None):
     if "enum" in schema:
         return schema["enum"][0]
     if "oneOf" in schema or "anyOf" in schema:
-        return minimal_body((schema.get("oneOf") or schema.get("anyOf"))[0])
+        option = (schema.get("oneOf") or schema.get("anyOf"))[0]
+        if set(option) == {"required"}:  # which of the object's own properties must come
+            rest = {k: v for k, v in schema.items() if k not in ("oneOf", "anyOf")}
+            return minimal_body({**rest, "required": [*schema.get("required", []), *option["required"]]})
+        return minimal_body(option)
     if kind == "object" or "properties" in schema:
         return {name: minimal_body(schema["properties"].get(name)) for name in schema.get("required", [])}
     return {"integer": schema.get("minimum", 1), "number": 1, "boolean": True, "array": [],

@@ -17,6 +17,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import ObjectDeletedError
 
 from app.api.auth import per_member_limit, protect
 from app.api.docs import ID, NULL_ID, always, documented, integer, obj, query, string, text, whole_numbers_to
@@ -99,12 +100,16 @@ FILTER = {
     "patternProperties": {r"^custom\.[A-Za-z0-9_]{1,64}$": text(200, description="a custom field's value")},
     "additionalProperties": False,
 }
-ADD = obj(
-    contact_ids=array(ID, minItems=1, maxItems=service.MAX_AUDIENCE),
-    filter=FILTER,
-    stage_id={**ID, "description": "the contacts of the open deals in this stage"},
-    save_filter={"type": "boolean", "description": "with filter: new matches join later by themselves"},
-)
+ADD = {
+    **obj(
+        contact_ids=array(ID, minItems=1, maxItems=service.MAX_AUDIENCE),
+        filter=FILTER,
+        stage_id={**ID, "description": "the contacts of the open deals in this stage"},
+        save_filter={"type": "boolean", "description": "with filter: new matches join later by themselves"},
+    ),
+    "oneOf": [{"required": ["stage_id"]}, {"required": ["contact_ids"]}, {"required": ["filter"]}],
+    "description": "one of contact_ids, filter and stage_id",
+}
 LAUNCH = obj(starts_at=string(format="date-time", description="at most a year ahead; absent or past: now"))
 
 VARIANT = always(id=ID, letter=string(), text=string(), weight=integer())
@@ -230,13 +235,13 @@ STEP_LINKS = links("campaign_id", FROM_BODY, "choose_winner", step_id="$response
 
 def meanwhile(view: Callable) -> Callable:
     """A unique key or a reference another request broke meanwhile (two adds of the same account,
-    a campaign deleted under an add): a 409, not a 500."""
+    a campaign deleted under an add, a row gone under its answer): a 409, not a 500."""
 
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         try:
             return view(*args, **kwargs)
-        except IntegrityError:
+        except (IntegrityError, ObjectDeletedError):
             db.session.rollback()
             raise Conflict(_("Someone changed this meanwhile. Reload and try again.")) from None
 
@@ -377,8 +382,9 @@ def list_campaigns():
 @meanwhile
 def create_campaign():
     campaign = service.create_campaign(g.membership, request.get_json())
+    answer = created(campaign_json(campaign), url_for(".read_campaign", campaign_id=campaign.id))
     db.session.commit()
-    return created(campaign_json(campaign), url_for(".read_campaign", campaign_id=campaign.id))
+    return answer
 
 
 @bp.get("/campaigns/<int:campaign_id>")
@@ -414,8 +420,9 @@ def update_campaign(campaign_id: int):
     body = dict(request.get_json())
     confirm = bool(body.pop("confirm", False))
     campaign = service.update_campaign(g.membership, _campaign(campaign_id), body, confirmed=confirm)
+    answer = jsonify(campaign_json(campaign))
     db.session.commit()
-    return jsonify(campaign_json(campaign))
+    return answer
 
 
 @bp.delete("/campaigns/<int:campaign_id>")
@@ -434,8 +441,9 @@ def update_campaign(campaign_id: int):
 @meanwhile
 def delete_campaign(campaign_id: int):
     result = service.delete_campaign(g.membership, _campaign(campaign_id))
+    answer = jsonify({"result": result})
     db.session.commit()
-    return jsonify({"result": result})
+    return answer
 
 
 @bp.post("/campaigns/<int:campaign_id>/duplicate")
@@ -458,8 +466,9 @@ def delete_campaign(campaign_id: int):
 @meanwhile
 def duplicate(campaign_id: int):
     copy = service.duplicate_campaign(g.membership, _campaign(campaign_id))
+    answer = created(campaign_json(copy), url_for(".read_campaign", campaign_id=copy.id))
     db.session.commit()
-    return created(campaign_json(copy), url_for(".read_campaign", campaign_id=copy.id))
+    return answer
 
 
 @bp.get("/campaigns/<int:campaign_id>/review")
@@ -510,10 +519,11 @@ def launch(campaign_id: int):
     starts_at = _starts_at(request.get_json().get("starts_at"))
     campaign = _campaign(campaign_id)
     review = service.launch(g.membership, campaign, starts_at=starts_at)
-    db.session.commit()
-    return jsonify(
+    answer = jsonify(
         {"status": campaign.status, "will_write": len(review.writable), "skipped": review.counts()}
     )
+    db.session.commit()
+    return answer
 
 
 @bp.post("/campaigns/<int:campaign_id>/pause")
@@ -531,8 +541,9 @@ def launch(campaign_id: int):
 @meanwhile
 def pause(campaign_id: int):
     campaign = service.pause(g.membership, _campaign(campaign_id))
+    answer = jsonify(campaign_json(campaign))
     db.session.commit()
-    return jsonify(campaign_json(campaign))
+    return answer
 
 
 @bp.post("/campaigns/<int:campaign_id>/resume")
@@ -550,8 +561,9 @@ def pause(campaign_id: int):
 @meanwhile
 def resume(campaign_id: int):
     campaign = service.resume(g.membership, _campaign(campaign_id))
+    answer = jsonify(campaign_json(campaign))
     db.session.commit()
-    return jsonify(campaign_json(campaign))
+    return answer
 
 
 @bp.post("/campaigns/<int:campaign_id>/steps/<int:step_id>/winner")
@@ -573,8 +585,9 @@ def choose_winner(campaign_id: int, step_id: int):
     step = service.choose_winner(
         g.membership, _campaign(campaign_id), step_id, request.get_json()["variant_id"]
     )
+    answer = jsonify(step_json(step))
     db.session.commit()
-    return jsonify(step_json(step))
+    return answer
 
 
 @bp.get("/campaigns/<int:campaign_id>/stats")
@@ -718,8 +731,9 @@ def add_enrollments(campaign_id: int):
         stage_id=body.get("stage_id"),
         save_filter=bool(body.get("save_filter")),
     )
+    answer = jsonify(result)
     db.session.commit()
-    return jsonify(result)
+    return answer
 
 
 @bp.delete("/campaigns/<int:campaign_id>/enrollments/<int:enrollment_id>")
@@ -738,8 +752,9 @@ def add_enrollments(campaign_id: int):
 def stop_enrollment(campaign_id: int, enrollment_id: int):
     enrollment = service.get_enrollment(g.membership.org_id, campaign_id, enrollment_id)
     service.stop_enrollment(g.membership, enrollment)
+    answer = jsonify(enrollment_json(enrollment))
     db.session.commit()
-    return jsonify(enrollment_json(enrollment))
+    return answer
 
 
 # -- templates ---------------------------------------------------------------------------------
@@ -788,8 +803,9 @@ def list_templates():
 def create_template():
     body = request.get_json()
     template = message_templates.create_template(g.membership, body["name"], body["text"])
+    answer = created(template_json(template), url_for(".read_template", template_id=template.id))
     db.session.commit()
-    return created(template_json(template), url_for(".read_template", template_id=template.id))
+    return answer
 
 
 @bp.get("/templates/<int:template_id>")
@@ -820,8 +836,9 @@ def read_template(template_id: int):
 @meanwhile
 def update_template(template_id: int):
     template = message_templates.update_template(g.membership, template_id, request.get_json())
+    answer = jsonify(template_json(template))
     db.session.commit()
-    return jsonify(template_json(template))
+    return answer
 
 
 @bp.delete("/templates/<int:template_id>")
@@ -918,9 +935,9 @@ def add_suppression():
             message,
             {k: message for k in ("contact_id", "kind", "value") if k in body} or {"contact_id": message},
         )
+    answer = created({"items": [suppression_json(s) for s in entries]}, url_for(".list_suppressions"))
     db.session.commit()
-    response = created({"items": [suppression_json(s) for s in entries]}, url_for(".list_suppressions"))
-    return response
+    return answer
 
 
 @bp.delete("/suppressions/<int:suppression_id>")
@@ -938,5 +955,6 @@ def add_suppression():
 @meanwhile
 def remove_suppression(suppression_id: int):
     suppression.remove(g.membership, suppression_id)
+    answer = jsonify({"removed": True})
     db.session.commit()
-    return jsonify({"removed": True})
+    return answer
