@@ -136,15 +136,17 @@ def window_text(window: dict[str, Any]) -> str:
 
 
 def pool(campaign: Campaign) -> list[dict[str, Any]]:
-    """The campaign's accounts with their health and how many people wait on each (one grouped
-    query over the campaign's live enrollments)."""
+    """The campaign's accounts with their health and, for an account that cannot send, how many
+    people wait on it (one grouped query over the campaign's live enrollments, only then)."""
     accounts = list(db.session.scalars(
         select(BDAccount).where(BDAccount.org_id == campaign.org_id, BDAccount.id.in_(campaign.account_ids))
         .order_by(BDAccount.id)))
+    down = [a.id for a in accounts if a.status != AccountStatus.ONLINE]
     waiting = dict(db.session.execute(
         select(Enrollment.account_id, func.count())
-        .where(Enrollment.campaign_id == campaign.id, Enrollment.status.in_(LIVE))
-        .group_by(Enrollment.account_id)).all())
+        .where(Enrollment.campaign_id == campaign.id, Enrollment.status.in_(LIVE),
+               Enrollment.account_id.in_(down))
+        .group_by(Enrollment.account_id)).all()) if down else {}
     return [{"account": a, "healthy": a.status == AccountStatus.ONLINE, "waiting": waiting.get(a.id, 0)}
             for a in accounts]
 
@@ -187,8 +189,9 @@ def summary_context(campaign: Campaign, role: str, data: dict[str, Any] | None =
 
 
 def audience_context(campaign: Campaign, membership_role: str, user_id: int, status: str | None,
-                     page: int) -> dict[str, Any]:
-    """One page of the audience: its enrollments, their contacts and accounts (a query each)."""
+                     page: int, figures: stats.CampaignFigures | None = None) -> dict[str, Any]:
+    """One page of the audience: its enrollments, their contacts and accounts (a query each); how
+    many there are from ``figures`` when the page has read them already."""
     where = [Enrollment.campaign_id == campaign.id]
     if status:
         where.append(Enrollment.status == status)
@@ -196,7 +199,10 @@ def audience_context(campaign: Campaign, membership_role: str, user_id: int, sta
         select(Enrollment).where(*where).order_by(Enrollment.id)
         .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
     more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
-    total = db.session.scalar(select(func.count()).select_from(Enrollment).where(*where)) or 0
+    if figures is not None:
+        total = figures.statuses.get(status, 0) if status else figures.enrolled
+    else:
+        total = db.session.scalar(select(func.count()).select_from(Enrollment).where(*where)) or 0
     contact_ids = [e.contact_id for e in rows]
     contacts = {c.id: c for c in db.session.scalars(
         select(Contact).where(Contact.org_id == campaign.org_id, Contact.id.in_(contact_ids)))} \
@@ -260,8 +266,9 @@ def _audience_args() -> tuple[str | None, int]:
 def _page_context(campaign: Campaign) -> dict[str, Any]:
     status, page = _audience_args()
     role = g.membership.role
-    return {**audience_context(campaign, role, g.membership.user_id, status, page),
-            **summary_context(campaign, role),
+    summary = summary_context(campaign, role)
+    return {**audience_context(campaign, role, g.membership.user_id, status, page, summary["figures"]),
+            **summary,
             "edit_url": url_for("campaigns.edit", campaign_id=campaign.id)
             if "campaigns.edit" in _endpoints() else None}
 
