@@ -38,7 +38,7 @@ from app.blueprints.campaigns.models import (
 )
 from app.blueprints.campaigns.outcomes import end_enrollment
 from app.blueprints.messaging.public import MAX_ATTACHMENT_BYTES, MAX_CAPTION, Attachment
-from app.blueprints.team.public import Membership, Organization, Permission, require
+from app.blueprints.team.public import Membership, Permission, require
 from app.db_types import utcnow
 from app.errors import Conflict, DomainError, NotFound
 from app.events import emit
@@ -49,6 +49,7 @@ MAX_VARIANTS = 5
 MAX_TEXT = 4096
 MAX_WAIT_MINUTES = 90 * 24 * 60
 MAX_AUDIENCE = 100_000  # contacts added at once
+LAUNCH_SPREAD = 60.0  # seconds over which a launch's first steps fall due
 DEFAULT_WINDOW = {"days": [1, 2, 3, 4, 5], "start": "10:00", "end": "19:00"}
 EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.PAUSED, CampaignStatus.RUNNING)
 
@@ -447,13 +448,11 @@ def _check_launchable(campaign: Campaign) -> None:
 
 
 def start_contacts(campaign: Campaign, contact_ids: Sequence[int], now: datetime) -> audience.Review:
-    """Check pending enrollments and start the writable ones (their first step due, in their
-    window); the rest are skipped with the reason. Set-wise: one bulk update per kind."""
+    """Check pending enrollments and start the writable ones (their first step due within a
+    minute of the start; the dispatcher moves each into its window in the contact's time zone when
+    it first looks at it); the rest are skipped with the reason. Set-wise: one bulk update per kind."""
     review = audience.review(campaign, contact_ids, now=now)
     step = audience.first_step(campaign)
-    window = windows.SendWindow.parse(campaign.window)
-    org = db.session.get(Organization, campaign.org_id)
-    org_zone = (org.timezone if org else None) or "UTC"
     begin = max(now, campaign.starts_at or now) + timedelta(minutes=step.wait_minutes if step else 0)
     ids = {
         e.contact_id: e.id
@@ -463,16 +462,14 @@ def start_contacts(campaign: Campaign, contact_ids: Sequence[int], now: datetime
             )
         )
     }
-    contacts = audience.load_contacts(campaign.org_id, [v.contact_id for v in review.writable])
     started, skipped = [], []
     for verdict in review.verdicts:
         enrollment_id = ids.get(verdict.contact_id)
         if enrollment_id is None:
             continue
         if verdict.reason is None:
-            contact = contacts.get(verdict.contact_id)
-            zone = windows.contact_zone(contact.timezone, contact.phone, org_zone)
-            due = windows.schedule(begin, window, zone, random.Random(f"{enrollment_id}:launch"))
+            spread = random.Random(f"{enrollment_id}:launch").uniform(0, LAUNCH_SPREAD)
+            due = begin + timedelta(seconds=spread)
             started.append(
                 {
                     "id": enrollment_id,
