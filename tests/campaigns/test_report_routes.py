@@ -182,9 +182,13 @@ def test_the_audience_filters_by_status_and_a_journey_lists_the_steps(client, ru
     assert "Nobody with this status." in html
     html = client.get(f"/campaigns/{found.id}/audience?status=replied", headers=HX).get_data(as_text=True)
     assert "Nobody with this status." in html
+    db.session.get(CampaignSend, first.id).read_at = utcnow()  # what their read receipt records
+    db.session.commit()
     journey = client.get(f"/campaigns/{found.id}/enrollments/{first.enrollment_id}", headers=HX)
     text = journey.get_data(as_text=True)
-    assert "Enrolled" in text and "Step 1 sent (variant" in text
+    assert "Enrolled" in text and "Step 1 sent (variant" in text and "Step 1 read" in text
+    hidden = client.get(f"/campaigns/{found.id}/enrollments/{first.enrollment_id}?hide=1", headers=HX)
+    assert "Step 1 sent" not in hidden.get_data(as_text=True)
     assert client.get(f"/campaigns/{found.id}/audience?status=nonsense", headers=HX).status_code == 400
 
 

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from jinja2_fragments.flask import render_block
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 
 from app.blueprints.accounts.public import AccountStatus, BDAccount
 from app.blueprints.auth.public import User
@@ -35,7 +35,6 @@ from app.blueprints.campaigns.models import (
     SendStatus,
 )
 from app.blueprints.crm.public import Contact
-from app.blueprints.messaging.public import Chat, Message
 from app.blueprints.team.public import Permission, can
 from app.errors import BadRequest, toast_header
 from app.extensions import db
@@ -219,22 +218,19 @@ def audience_context(campaign: Campaign, membership_role: str, user_id: int, sta
 
 def journey(enrollment: Enrollment, campaign: Campaign) -> list[dict[str, Any]]:
     """A person's way through the sequence, oldest first: enrolled, each step (variant, when it
-    went, read), their reply, the end."""
+    went, when they read it), their reply, the end."""
     letters = {v.id: v.letter for s in campaign.steps for v in s.variants}
-    read = and_(Message.telegram_id.is_not(None), Chat.read_outbox_max_id >= Message.telegram_id)
-    sends = db.session.execute(
-        select(CampaignSend, read)
-        .outerjoin(Message, Message.id == CampaignSend.message_id)
-        .outerjoin(Chat, Chat.id == Message.chat_id)
-        .where(CampaignSend.enrollment_id == enrollment.id).order_by(CampaignSend.position)).all()
+    sends = db.session.scalars(select(CampaignSend).where(CampaignSend.enrollment_id == enrollment.id)
+                               .order_by(CampaignSend.position))
     steps: list[dict[str, Any]] = [{"kind": "enrolled", "at": enrollment.enrolled_at}]
     if enrollment.started_at:
         steps.append({"kind": "started", "at": enrollment.started_at})
-    for send, was_read in sends:
+    for send in sends:
         steps.append({"kind": f"send_{send.status}", "at": send.sent_at or send.created_at,
                       "position": send.position + 1, "variant": letters.get(send.variant_id),
-                      "read": bool(was_read) and send.status == SendStatus.SENT,
                       "reason": in_words(send.reason) if send.status != SendStatus.SENT else ""})
+        if send.read_at and send.status == SendStatus.SENT:
+            steps.append({"kind": "read", "at": send.read_at, "position": send.position + 1})
     if enrollment.replied_at:
         steps.append({"kind": "replied", "at": enrollment.replied_at})
     if enrollment.ended_at and enrollment.status != EnrollmentStatus.REPLIED:
