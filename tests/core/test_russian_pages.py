@@ -110,8 +110,9 @@ def workspace():
     db.session.commit()
     mail_id = db.session.scalar(select(OutboundMail.id))
     campaign_id, enrollment_id = _campaign(owner, account, contact)
+    template_id = _template_and_suppressions(owner, contact)
     return {"org": org, "owner": owner, "account": account, "values": {
-        "campaign_id": campaign_id, "enrollment_id": enrollment_id,
+        "campaign_id": campaign_id, "enrollment_id": enrollment_id, "template_id": template_id,
         "token": sent[0], "mail_id": mail_id, "provider": "google",
         "record_id": {"contacts": contact.id, "companies": company.id, "deals": deal.id},
         "name": {"contacts": "first_name", "companies": "name", "deals": "title"},
@@ -133,6 +134,19 @@ def _campaign(owner, account, contact) -> tuple[int, int]:
     service.launch(owner, found)
     db.session.commit()
     return found.id, db.session.scalar(select(Enrollment.id).where(Enrollment.campaign_id == found.id))
+
+
+def _template_and_suppressions(owner, contact) -> int:
+    """A message template (its id), and do-not-contact entries of each reason."""
+    from app.blueprints.campaigns import message_templates, suppression
+
+    template = message_templates.create_template(owner, "Первое письмо", "Здравствуйте, {{first_name|коллеги}}")
+    suppression.suppress_contact(owner.org_id, contact, reason="opt_out")
+    suppression.add_identity(owner, "username", "boris_k", reason="import")
+    suppression.add_identity(owner, "phone", "+79160000000", reason="api")
+    suppression.add_identity(owner, "user_id", "424242")
+    db.session.commit()
+    return template.id
 
 
 def page_urls(app, values: dict) -> list[str]:

@@ -108,12 +108,20 @@ def problems_of(org_id: int, text: str) -> list[str]:
 
 def render_for(org_id: int, template: MessageTemplate, contact_id: int | None, seed: str) -> str:
     """The template's text for one contact, to insert into a message being written: a variable
-    with nothing to show and no fallback stays as ``{{name}}``, for the member to fill in."""
-    values: dict[str, str | None] = dict(variables.values_for(org_id, [contact_id]).get(contact_id, {})
-                                         if contact_id is not None else {})
+    with nothing to show and no fallback stays as ``{{name}}``, for the member to fill in (a
+    fallback still shows where one is written)."""
+    values = variables.values_for(org_id, [contact_id]).get(contact_id, {}) if contact_id is not None else {}
     parsed = rendering.parse(template.text)
-    rendered = rendering.render(parsed, values, seed=seed)
-    if rendered.missing:
-        values.update({name: "{{" + name + "}}" for name in rendered.missing})
-        rendered = rendering.render(parsed, values, seed=seed)
-    return rendered.text
+    if not rendering.render(parsed, values, seed=seed).missing:
+        return rendering.render(parsed, values, seed=seed).text
+    # Each bare blank variable gets a fallback that marks its place, put back as {{name}} after.
+    source, marks = template.text, {}
+    for n, v in reversed(list(enumerate(parsed.occurrences))):
+        if v.fallback is None and v.name and not str(values.get(v.name) or "").strip():
+            mark = f"\x00{n}\x00"
+            marks[mark] = "{{" + v.name + "}}"
+            source = source[: v.start] + "{{" + v.name + "|" + mark + "}}" + source[v.end :]
+    text = rendering.render(source, values, seed=seed).text
+    for mark, shown in marks.items():
+        text = text.replace(mark, shown)
+    return text
