@@ -601,3 +601,14 @@ def test_a_listed_identity_suppresses_every_contact_that_has_it_and_removing_it_
     db.session.commit()
     assert not suppression.is_suppressed(member.org_id, contact)
     assert db.session.get(Suppression, entry.id) is None
+
+
+def test_a_phone_without_its_country_code_is_read_in_the_organization_s_country():
+    member = manager()
+    member.organization.default_country = "RU"
+    db.session.commit()
+    contact = make_contact(member, phone="8 916 111-22-33")
+    entry = suppression.add_identity(member, "phone", "8 (916) 111 22 33")
+    db.session.commit()
+    assert (entry.value, contact.phone) == ("+79161112233", "+79161112233")
+    assert suppression.is_suppressed(member.org_id, contact)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from app import canonical
 from app.blueprints.campaigns.models import Suppression, SuppressionKind
 from app.blueprints.crm.public import Contact
-from app.blueprints.team.public import Membership, Permission, require
+from app.blueprints.team.public import Membership, Permission, phone_region, require
 from app.db_types import utcnow
 from app.errors import DomainError, NotFound
 from app.extensions import db
@@ -42,13 +42,14 @@ def identities(contact: Contact) -> list[Identity]:
     return found
 
 
-def parse_identity(kind: str, raw: str) -> Identity:
-    """A typed identity in canonical form; DomainError naming ``value`` when it is not one."""
+def parse_identity(kind: str, raw: str, region: str | None = None) -> Identity:
+    """A typed identity in canonical form (a phone without its country code read in ``region``,
+    as the organization's contacts' phones are); DomainError naming ``value`` when it is not one."""
     try:
         if kind == SuppressionKind.USERNAME:
             return Identity(kind, canonical.telegram_username(raw))
         if kind == SuppressionKind.PHONE:
-            return Identity(kind, canonical.phone(raw))
+            return Identity(kind, canonical.phone(raw, region))
         if kind == SuppressionKind.USER_ID:
             return Identity(kind, str(canonical.telegram_user_id(raw)))
     except ValueError as err:
@@ -138,7 +139,12 @@ def add_identity(
 ) -> Suppression:
     require(actor, Permission.CAMPAIGNS_MANAGE)
     return _add(
-        actor.org_id, parse_identity(kind, raw), reason=reason, contact_id=None, by=actor.user_id, note=note
+        actor.org_id,
+        parse_identity(kind, raw, phone_region(actor.org_id)),
+        reason=reason,
+        contact_id=None,
+        by=actor.user_id,
+        note=note,
     )
 
 
