@@ -195,7 +195,7 @@ def audience_context(campaign: Campaign, membership_role: str, user_id: int, sta
     if status:
         where.append(Enrollment.status == status)
     rows = list(db.session.scalars(
-        select(Enrollment).where(*where).order_by(Enrollment.id)
+        select(Enrollment).where(*where).order_by(Enrollment.contact_id)  # the (campaign, contact) index
         .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
     more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
     if figures is not None:
