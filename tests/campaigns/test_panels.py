@@ -173,7 +173,7 @@ def test_the_thread_and_the_chat_head_name_the_campaign_step_and_variant(client,
     variant = "A" if sent.variant_id == running["campaign"].steps[0].variants[0].id else "B"
     html = client.get(f"/inbox/chats/{running['anna_chat'].id}").get_data(as_text=True)
     label = f"Campaign “Q1 founders” · step 1 · variant {variant}"
-    assert html.count(label) == 2  # on the message, and in the chat's head
+    assert html.count(label) == 3  # on the message, and in the chat's head (its text and title)
     assert f'id="chat-origin-{running["anna_chat"].id}"' in html
 
 
