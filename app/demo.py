@@ -445,12 +445,15 @@ def seed_finished_campaign(owner: Membership, accounts: list, world, audience: l
         saved = store.import_dialog(account_id, owner.org_id, peer, marks, items, announce=False)
         stored = {m.telegram_id: m
                   for m in db.session.scalars(select(Message).where(Message.chat_id == saved.chat_id))}
+        answered = min((e["at"] for e in events if not e["out"]), default=None)
         for event in events:
             message = stored[event["id"]]
             message.created_at = event["at"]
             if event["out"]:
                 message.origin, message.author_id = ORIGIN, campaign.owner_id
                 event["send"].message_id = message.id
+                if event["id"] <= marks.read_outbox_max_id:  # the receipt came as they answered
+                    event["send"].read_at = answered
     campaign.status = CampaignStatus.FINISHED.value
     campaign.finished_at = max(e.ended_at for e in enrollments.values())
     db.session.flush()

@@ -199,8 +199,9 @@ def test_the_finished_campaign_figures_are_computed_from_the_history_it_left():
         for variant in step.variants:
             mine = [s for s in sends if s.step_id == step.step_id and s.variant_id == variant.variant_id]
             sent = [s for s in mine if s.status == "sent"]
-            assert (variant.sent, variant.replied, variant.failed, variant.queued) == (
-                len(sent), sum(1 for s in sent if s.replied_at), sum(1 for s in mine if s.status == "failed"), 0)
+            assert (variant.sent, variant.read, variant.replied, variant.failed, variant.queued) == (
+                len(sent), sum(1 for s in sent if s.read_at), sum(1 for s in sent if s.replied_at),
+                sum(1 for s in mine if s.status == "failed"), 0)
     first, second = figures.steps
     assert (first.total("sent"), first.total("replied"), first.total("read"), first.total("failed")) == (10, 4, 4, 2)
     assert (second.total("sent"), second.total("replied")) == (6, 0)  # the silent ones, three days later
@@ -243,8 +244,10 @@ def test_the_finished_campaigns_messages_are_chats_with_the_sandbox_people_and_t
         if theirs:
             assert enrollment.status in ("replied", "stopped") and sends[-1].replied_at == enrollment.replied_at
             assert len(sends) == 1 and chat.read_outbox_max_id >= messages[0].telegram_id
+            assert sends[0].sent_at < sends[0].read_at <= sends[0].replied_at  # read as they answered
         else:
             assert enrollment.status == "finished" and len(sends) == 2 and chat.read_outbox_max_id == 0
+            assert all(s.read_at is None for s in sends)
     [opted_out] = db.session.scalars(select(Enrollment).where(Enrollment.campaign_id == found.id,
                                                               Enrollment.reason == "opt_out"))
     suppressed = {s.contact_id for s in db.session.scalars(select(Suppression))}
