@@ -130,10 +130,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.blueprints.team.api import bp as team_api_bp
 
     app.register_blueprint(team_api_bp)
-    from app.blueprints.campaigns import outcomes as _campaign_outcomes  # noqa: F401 - stop on reply, ...
+    from app.blueprints.campaigns import outcomes, receipts  # noqa: F401 - stop on reply, read receipts, ...
     from app.blueprints.campaigns.api import bp as campaigns_api_bp
 
     app.register_blueprint(campaigns_api_bp)
+    from app.blueprints.campaigns.routes import bp as campaigns_bp
+
+    app.register_blueprint(campaigns_bp)
     from app.blueprints.campaigns import live as _campaign_live  # noqa: F401 - campaign pages go live
     from app.blueprints.campaigns.report_routes import bp as campaign_report_bp
 
