@@ -6,6 +6,7 @@ from babel.dates import get_day_names
 from flask import Blueprint, flash, g, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import login_required
 
 from app.blueprints.campaigns import audience, outreach_settings
 from app.blueprints.campaigns.service import DEFAULT_WINDOW
@@ -16,6 +17,12 @@ from app.htmx import render
 
 bp = Blueprint("outreach_settings", __name__, url_prefix="/settings/outreach")
 WEEKDAYS = range(1, 8)
+
+
+@bp.before_request
+@login_required
+def signed_in() -> None:
+    """The settings need a signed-in member."""
 
 
 def day_names() -> dict[int, str]:
