@@ -22,7 +22,7 @@ from app.blueprints.crm import panels
 from app.blueprints.crm.models import Activity, Company, Contact, Deal, Entity, Import, Tag
 from app.blueprints.crm.records.service import model_for
 from app.blueprints.team.public import phone_region
-from app.canonical import phone_search_digits, search_fold
+from app.canonical import ID_MAX, phone_search_digits, search_fold
 from app.extensions import db
 
 MAX_PER_PAGE = 200
@@ -63,7 +63,8 @@ class ListQuery:
 
         def number(key: str) -> int | None:
             value = str(args.get(key) or "").strip()
-            return int(value) if value.isdigit() else None
+            # "²" is a digit to str.isdigit but no number to int(); past ID_MAX no row has it.
+            return int(value) if value.isascii() and value.isdigit() and int(value) <= ID_MAX else None
 
         def day(key: str) -> date | None:
             try:
