@@ -191,7 +191,7 @@ def upgrade():
     )
     with op.batch_alter_table('campaign_send', schema=None) as batch_op:
         batch_op.create_index('ix_campaign_send_account', ['account_id', 'status'], unique=False)
-        batch_op.create_index('ix_campaign_send_campaign', ['campaign_id', 'step_id', 'variant_id', 'status'], unique=False)
+        batch_op.create_index('ix_campaign_send_campaign', ['campaign_id', 'step_id', 'variant_id', 'status', 'replied_at', 'read_at'], unique=False)
         batch_op.create_index('ix_campaign_send_contact', ['org_id', 'contact_id', 'created_at'], unique=False)
 
     with op.batch_alter_table('message', schema=None) as batch_op:
