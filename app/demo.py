@@ -265,7 +265,7 @@ def seed_outreach(owner: Membership) -> bool:
     from sqlalchemy import select
 
     from app.blueprints.accounts.public import BDAccount
-    from app.blueprints.campaigns import service as campaigns
+    from app.blueprints.campaigns import public as campaigns
     from app.integrations.telegram.sandbox import app_world
     from app.integrations.telegram.sandbox.demo import demo_prospects
 
@@ -322,18 +322,21 @@ def seed_finished_campaign(owner: Membership, accounts: list, world, audience: l
 
     from sqlalchemy import select
 
-    from app.blueprints.campaigns import audience as checks
-    from app.blueprints.campaigns import rendering, variables, variants, windows
-    from app.blueprints.campaigns import service as campaigns
-    from app.blueprints.campaigns.models import (
+    from app.blueprints.campaigns import public as campaigns
+    from app.blueprints.campaigns.public import (
+        ORIGIN,
         CampaignSend,
         CampaignStatus,
         Enrollment,
         EnrollmentStatus,
         SendStatus,
+        is_opt_out,
+        rendering,
+        suppress_contact,
+        variables,
+        variants,
+        windows,
     )
-    from app.blueprints.campaigns.outcomes import ORIGIN, is_opt_out
-    from app.blueprints.campaigns.suppression import suppress_contact
     from app.blueprints.crm.public import Contact
     from app.blueprints.messaging.public import Item, Marks, Message, MessageStatus, Peer, store
     from app.blueprints.team.public import Organization
@@ -356,8 +359,8 @@ def seed_finished_campaign(owner: Membership, accounts: list, world, audience: l
     window = windows.SendWindow.parse(campaign.window)
     org_zone = db.session.get(Organization, owner.org_id).timezone or "UTC"
     values = variables.values_for(owner.org_id, [c.id for c in people])
-    phrases = checks.settings_for(owner.org_id).opt_out_phrases
-    live_steps = checks.live_steps(campaign)
+    phrases = campaigns.settings_for(owner.org_id).opt_out_phrases
+    live_steps = campaigns.live_steps(campaign)
     by_username = {p.username: p for p, _ in audience}
 
     # What happened, person by person: (when, account, contact, out, text, the send it was), then
