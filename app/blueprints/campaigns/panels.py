@@ -27,6 +27,7 @@ from sqlalchemy.orm import aliased
 
 from app.blueprints.accounts.public import BDAccount
 from app.blueprints.campaigns import message_templates, service, suppression
+from app.blueprints.campaigns.dispatcher import ORIGIN  # what it writes on its outbox messages
 from app.blueprints.campaigns.models import (
     ENDED,
     Campaign,
@@ -60,7 +61,6 @@ from app.extensions import db
 
 bp = Blueprint("campaign_panels", __name__, url_prefix="/campaigns")
 
-ORIGIN = "campaign"  # what the dispatcher writes on its outbox messages (``dispatcher.ORIGIN``)
 OPEN = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
 CONTACT_PANEL = "campaigns/_contact_panel.html"
 CHAT_SECTION = "campaigns/_chat_origin.html"
