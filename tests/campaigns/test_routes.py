@@ -199,8 +199,8 @@ def test_reordered_steps_round_trip_through_saving(client, lead):
     assert response.status_code == 200 and "Campaign saved." in response.headers["HX-Trigger"]
     assert texts(found) == [["Second"], ["First"]]
     db.session.expire_all()
-    # the step moved up from below keeps its hour's wait; the one moved down waits a day
-    assert [s.wait_minutes for s in db.session.get(Campaign, found.id).steps] == [60, 24 * 60]
+    # each step keeps its own wait where it goes
+    assert [s.wait_minutes for s in db.session.get(Campaign, found.id).steps] == [60, 0]
 
 
 def test_a_typed_text_is_checked_for_unknown_variables(client, lead):

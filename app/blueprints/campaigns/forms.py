@@ -60,10 +60,10 @@ def _ids(values: list[str]) -> set[int]:
     return {int(v) for v in values if str(v).strip().isdigit()}
 
 
-def wait_parts(minutes: int, first: bool) -> tuple[str, str]:
-    """A wait in the largest unit that holds it whole; the first step's zero is "at once"."""
+def wait_parts(minutes: int) -> tuple[str, str]:
+    """A wait in the largest unit that holds it whole; none is "at once"."""
     if minutes == 0:
-        return ("0", "now" if first else "hours")
+        return ("0", "now")
     for unit in ("days", "hours"):
         if minutes % UNITS[unit] == 0:
             return (str(minutes // UNITS[unit]), unit)
@@ -72,8 +72,8 @@ def wait_parts(minutes: int, first: bool) -> tuple[str, str]:
 
 def from_campaign(campaign: Campaign, live_steps: list) -> EditorState:
     steps = []
-    for n, step in enumerate(live_steps):
-        amount, unit = wait_parts(step.wait_minutes, n == 0)
+    for step in live_steps:
+        amount, unit = wait_parts(step.wait_minutes)
         shown = [v for v in step.variants if v.weight > 0] or list(step.variants[:1])
         steps.append(StepState(amount, unit, [VariantState(v.text, str(v.weight)) for v in shown]))
     window = campaign.window or DEFAULT_WINDOW
@@ -137,15 +137,7 @@ def apply_op(state: EditorState, op: str) -> EditorState:
         variants = steps[numbers[0]].variants
         if len(variants) > 1 and 0 <= numbers[1] < len(variants):
             del variants[numbers[1]]
-    _tidy_waits(steps)
     return state
-
-
-def _tidy_waits(steps: list[StepState]) -> None:
-    """Only the first step may go "at once": a step moved down from the top gets a day's wait."""
-    for n, step in enumerate(steps):
-        if n and step.wait_unit == "now":
-            step.wait_amount, step.wait_unit = "1", "days"
 
 
 def _whole(text: str, field_name: str, message: str) -> int:

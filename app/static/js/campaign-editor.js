@@ -1,5 +1,5 @@
 // The campaign editor's variable picker: a button inserts its variable ({{first_name}}) at the cursor
-// of the message text last focused (the first one if none was), then the text is checked again.
+// of the message text last focused (the first one if none was).
 (function () {
   "use strict";
   if (window.campaignEditor) return;  // loaded once per page load
@@ -20,6 +20,6 @@
     var start = area.selectionStart, end = area.selectionEnd;
     area.setRangeText(text, start, end, "end");
     area.focus();
-    area.dispatchEvent(new KeyboardEvent("keyup", { bubbles: true }));
+    area.dispatchEvent(new Event("input", { bubbles: true }));  // the text is checked again
   });
 })();
