@@ -46,7 +46,8 @@ NOT_WORDS = re.compile(r"\S+@\S+|https?://\S+|@\w+|\b[\w.-]+\.(?:csv|png|jpg|pdf
 WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
 # Attributes whose text a person reads or hears.
 READ_ATTRIBUTES = {"placeholder", "title", "aria-label", "alt", "data-confirm", "hx-confirm", "label"}
-SKIPPED = {"script", "style", "code", "pre"}  # code samples; scripts and styles are not read
+SKIPPED = {"script", "style", "code", "pre", "textarea"}  # code samples; scripts and styles are not read;
+# a textarea holds what a person typed (a campaign step's {{first_name}}), like an input's value
 
 
 class VisibleText(HTMLParser):
