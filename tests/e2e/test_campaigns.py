@@ -32,6 +32,7 @@ def test_a_manager_builds_a_two_step_campaign_chooses_its_audience_and_launches_
     first = page.locator("#steps-0-variants-0-text")
     first.fill("Hi ")
     page.click(".variable-chip[data-insert='{{first_name}}']")  # inserted at the cursor
+    expect(first).to_have_value("Hi {{first_name}}")
     first.press("End")
     first.type(", {{nickname}}")
     expect(page.locator("#problems-0-0")).to_have_text("There is no variable {{nickname}}.")
@@ -82,4 +83,33 @@ def test_a_manager_builds_a_two_step_campaign_chooses_its_audience_and_launches_
     assert db.session.get(Campaign, found.id).status == CampaignStatus.RUNNING
     statuses = sorted(db.session.scalars(select(Enrollment.status).where(Enrollment.campaign_id == found.id)))
     assert statuses == [EnrollmentStatus.SKIPPED, EnrollmentStatus.WAITING, EnrollmentStatus.WAITING]
+    assert page.csp.violations() == []
+
+
+def test_a_change_to_a_running_campaign_is_saved_once_confirmed(new_page):
+    from app.blueprints.campaigns import service
+    from tests.campaigns.kit import ALWAYS
+
+    member = make_member(Role.MANAGER)
+    account = make_account(member.organization)
+    found = service.create_campaign(member, {"name": "Running", "account_ids": [account.id], "window": ALWAYS,
+                                             "steps": [{"variants": [{"text": "Hi {{first_name}}"}]}]})
+    service.add_contacts(member, found, contact_ids=[make_contact(member, telegram_username="ola_r").id])
+    service.launch(member, found)
+    db.session.commit()
+
+    page = new_page()
+    sign_in(page, member.user.email, PASSWORD)
+    page.goto(f"/campaigns/{found.id}/edit")
+    page.fill("#steps-0-variants-0-text", "Hello {{first_name}}")
+    page.click("#save-campaign")
+    expect(page.locator("#confirm-changes")).to_contain_text("Confirm to apply them.")
+    db.session.expire_all()
+    assert db.session.get(Campaign, found.id).steps[0].variants[0].text == "Hi {{first_name}}"
+
+    page.click("#confirm-changes button[name=confirmed]")
+    expect(page.locator(".toast")).to_contain_text("Campaign saved.")
+    expect(page.locator("#confirm-changes")).to_have_count(0)
+    db.session.expire_all()
+    assert db.session.get(Campaign, found.id).steps[0].variants[0].text == "Hello {{first_name}}"
     assert page.csp.violations() == []
