@@ -92,6 +92,10 @@ def test_an_agent_reads_the_list_but_cannot_open_or_save_the_editor(client, lead
     assert client.get("/campaigns/new").status_code == 403
     assert client.get(f"/campaigns/{found.id}/edit").status_code == 403
     assert client.get(f"/campaigns/{found.id}/review").status_code == 403
+    secret = make_contact(member, first_name="Private", title="Board member")
+    preview = client.post("/campaigns/editor/preview", headers={**HX, "X-CSRFToken": token},
+                          data={"steps-0-variants-0-text": "{{title}}", "preview_contact_id": str(secret.id)})
+    assert preview.status_code == 403 and "Board member" not in preview.get_data(as_text=True)
     response = client.post(f"/campaigns/{found.id}/edit", data=editor_form(account, name="Mine now"),
                            headers={**HX, "X-CSRFToken": token})
     assert response.status_code == 403

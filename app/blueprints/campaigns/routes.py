@@ -295,6 +295,7 @@ def steps():
 @bp.post("/editor/check")
 def check():
     """The problems of the one variant text sent (while it is typed)."""
+    require(g.membership, Permission.CAMPAIGNS_MANAGE)
     text = next((v for k, v in request.form.items() if k.endswith("-text")), "")
     return render("campaigns/_editor_problems.html", problems=_problems(g.membership.org_id)(text))
 
@@ -302,6 +303,7 @@ def check():
 @bp.post("/editor/preview")
 def preview():
     """Each step's variants as the chosen contact would get them."""
+    require(g.membership, Permission.CAMPAIGNS_MANAGE)
     org_id = g.membership.org_id
     state = forms.from_form(request.form)
     raw = request.form.get("preview_contact_id", "")
