@@ -11,7 +11,7 @@ SQLite runs one) and decides each in a savepoint of the pass's transaction:
    account with room now (connected, not limited, within its budgets, no first message of ours
    still waiting in its outbox), else wait for one;
 5. the send window in the contact's time zone: outside it, the step is moved into the next
-   window, spread with jitter;
+   window, spread with jitter; then the account's budgets (read at the pass's ``now``);
 6. the variant (given once: the ``CampaignSend`` row records it) and its text, rendered for the
    contact; a blank variable without fallback stops the sequence with that reason;
 7. the ``CampaignSend`` row, unique on (enrollment, step), and the outbox message with its
@@ -261,7 +261,8 @@ def decide(enrollment: Enrollment, state: Pass) -> None:
         return
     first_contact = chat is None or not (chat.has_inbound or _we_wrote(chat.id))
     allowed = budgets.allowed_at(
-        redis_store.client, account.id, effective(account.config), first_contact=first_contact
+        redis_store.client, account.id, effective(account.config), first_contact=first_contact,
+        now=now.timestamp(),
     )
     if allowed is not None:
         enrollment.due_at = max(now + timedelta(seconds=1), datetime.fromtimestamp(allowed, now.tzinfo))
@@ -336,7 +337,10 @@ def _account_for(
         account = state.account(account_id)
         if account is None or account.status not in SENDABLE or state.waiting_first(account_id) >= 1:
             continue
-        if budgets.allowed_at(redis_store.client, account_id, effective(account.config), first_contact=True):
+        if budgets.allowed_at(
+            redis_store.client, account_id, effective(account.config), first_contact=True,
+            now=now.timestamp(),
+        ):
             continue
         load = state.waiting_first(account_id)
         if best is None or load < best_load:
