@@ -28,6 +28,7 @@ from sqlalchemy.orm import aliased
 from app.blueprints.accounts.public import BDAccount
 from app.blueprints.campaigns import message_templates, service, suppression
 from app.blueprints.campaigns.dispatcher import ORIGIN  # what it writes on its outbox messages
+from app.blueprints.campaigns.labels import CAMPAIGN_STATUSES, ENROLLMENT_STATUSES, reason_text
 from app.blueprints.campaigns.models import (
     ENDED,
     Campaign,
@@ -36,7 +37,6 @@ from app.blueprints.campaigns.models import (
     Enrollment,
     StepVariant,
 )
-from app.blueprints.campaigns.report_routes import CAMPAIGN_STATUSES, ENROLLMENT_STATUSES, reason_text
 from app.blueprints.crm.public import (
     Contact,
     Entity,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from babel.dates import get_day_names
 from babel.numbers import format_percent
 from flask import Blueprint, Response, current_app, g, make_response, request, url_for
 from flask_babel import get_locale
@@ -26,10 +25,10 @@ from sqlalchemy import func, select
 from app.blueprints.accounts.public import AccountStatus, BDAccount
 from app.blueprints.auth.public import User
 from app.blueprints.campaigns import audience, service, stats, variants
+from app.blueprints.campaigns.labels import CAMPAIGN_STATUSES, ENROLLMENT_STATUSES, day_names, reason_text
 from app.blueprints.campaigns.models import (
     Campaign,
     CampaignSend,
-    CampaignStatus,
     Enrollment,
     EnrollmentStatus,
     SendStatus,
@@ -48,45 +47,6 @@ DASH = "\u2013"
 PAGE = "campaigns/show.html"
 LIVE = (EnrollmentStatus.WAITING.value, EnrollmentStatus.SENDING.value)
 
-CAMPAIGN_STATUSES = {
-    CampaignStatus.DRAFT: _l("Draft"),
-    CampaignStatus.SCHEDULED: _l("Scheduled"),
-    CampaignStatus.RUNNING: _l("Running"),
-    CampaignStatus.PAUSED: _l("Paused"),
-    CampaignStatus.FINISHED: _l("Finished"),
-    CampaignStatus.ARCHIVED: _l("Archived"),
-}
-ENROLLMENT_STATUSES = {
-    EnrollmentStatus.PENDING: _l("Not started"),
-    EnrollmentStatus.WAITING: _l("Waiting"),
-    EnrollmentStatus.SENDING: _l("Sending"),
-    EnrollmentStatus.REPLIED: _l("Replied"),
-    EnrollmentStatus.STOPPED: _l("Stopped"),
-    EnrollmentStatus.FINISHED: _l("Finished"),
-    EnrollmentStatus.FAILED: _l("Failed"),
-    EnrollmentStatus.SKIPPED: _l("Skipped"),
-}
-# Why a sequence stopped, failed or never started (the codes audience, dispatcher and outcomes write).
-REASONS = {
-    audience.NO_IDENTITY: _l("No Telegram username, phone or id"),
-    audience.SUPPRESSED: _l("On the do-not-contact list"),
-    audience.OTHER_CAMPAIGN: _l("In another running campaign"),
-    audience.FREQUENCY_CAP: _l("Written to recently (frequency cap)"),
-    audience.TALKS_ELSEWHERE: _l("Talks with an account outside this campaign"),
-    audience.MISSING_VARIABLE: _l("A variable of the message is blank"),
-    audience.DELETED: _l("The contact was deleted"),
-    "teammate": _l("Stopped by a teammate"),
-    "opt_out": _l("Asked not to be written to"),
-    "replied_elsewhere": _l("Replied to another campaign"),
-    "deal_stage": _l("Their deal reached a stop stage"),
-    "deal_won": _l("Their deal was won"),
-    "deal_lost": _l("Their deal was lost"),
-    "campaign_archived": _l("The campaign was archived"),
-    "no_variant": _l("The step has no variant to send"),
-    "empty_text": _l("The message came out empty"),
-    "account_removed": _l("Their account left the campaign"),
-    "send_failed": _l("Telegram refused the message"),
-}
 DECISIONS = {
     variants.SINGLE_VARIANT: _l("One variant: nothing to compare."),
     variants.NO_DIFFERENCE: _l("No difference yet."),
@@ -110,17 +70,13 @@ def rate_text(value: float | None) -> str:
     return format_percent(value, format="#,##0.#%", locale=get_locale())
 
 
-def reason_text(code: str | None) -> str:
-    return str(REASONS.get(code, code)) if code else ""
-
-
 # -- what the regions show ---------------------------------------------------------------------
 
 
 def window_text(window: dict[str, Any]) -> str:
     """Days and hours ("Mon-Fri, 10:00-19:00", with en dashes) in the viewer's language (days as
     codes 1..7, Monday first)."""
-    names = get_day_names("abbreviated", locale=get_locale())
+    names = day_names("abbreviated")
     days = sorted(int(d) for d in window.get("days") or [])
     spans: list[list[int]] = []
     for day in days:
@@ -129,7 +85,7 @@ def window_text(window: dict[str, Any]) -> str:
         else:
             spans.append([day, day])
     said_days = ", ".join(
-        names[a - 1] if a == b else f"{names[a - 1]}{', ' if b == a + 1 else DASH}{names[b - 1]}"
+        names[a] if a == b else f"{names[a]}{', ' if b == a + 1 else DASH}{names[b]}"
         for a, b in spans)
     return f"{said_days}, {window.get('start', '')}{DASH}{window.get('end', '')}"
 

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import get_day_names
 from babel.numbers import format_percent
 from flask import Blueprint, current_app, flash, g, redirect, request, url_for
 from flask_babel import get_locale, ngettext
@@ -26,6 +25,7 @@ from sqlalchemy import case, distinct, func, select
 
 from app.blueprints.accounts.public import AccountStatus, BDAccount, effective
 from app.blueprints.campaigns import audience, forms, rendering, service, variables
+from app.blueprints.campaigns.labels import CAMPAIGN_STATUSES, REASONS, day_names
 from app.blueprints.campaigns.models import (
     Campaign,
     CampaignSend,
@@ -49,23 +49,6 @@ SAMPLE = 8  # first names shown of those who will be written to
 LISTED = 50  # contacts listed under each skip reason
 PREVIEW_CHOICES = 25
 
-STATUSES = {
-    CampaignStatus.DRAFT: _l("Draft"),
-    CampaignStatus.SCHEDULED: _l("Scheduled"),
-    CampaignStatus.RUNNING: _l("Running"),
-    CampaignStatus.PAUSED: _l("Paused"),
-    CampaignStatus.FINISHED: _l("Finished"),
-    CampaignStatus.ARCHIVED: _l("Archived"),
-}
-SKIP_REASONS = {
-    audience.NO_IDENTITY: _l("No Telegram username, phone or id"),
-    audience.SUPPRESSED: _l("On the do-not-contact list"),
-    audience.OTHER_CAMPAIGN: _l("In another running campaign"),
-    audience.FREQUENCY_CAP: _l("Written to recently (frequency cap)"),
-    audience.TALKS_ELSEWHERE: _l("Talks with an account outside this campaign"),
-    audience.MISSING_VARIABLE: _l("A variable of the message is blank"),
-    audience.DELETED: _l("The contact was deleted"),
-}
 ACCOUNT_STATUSES = {
     AccountStatus.ONLINE: _l("Online"),
     AccountStatus.OFFLINE: _l("Offline"),
@@ -132,7 +115,7 @@ def _summaries(org_id: int) -> list[dict[str, Any]]:
         rows.append({"campaign": campaign, "url": campaign_url(campaign), "accounts": len(campaign.accounts),
                      "enrolled": enrolled.get(campaign.id, 0), "sent": messages, "replied": replied,
                      "rate": rate_text(replied / written) if written else "—",
-                     "status": STATUSES.get(campaign.status, campaign.status)})
+                     "status": CAMPAIGN_STATUSES.get(campaign.status, campaign.status)})
     return rows
 
 
@@ -164,11 +147,6 @@ def _problems(org_id: int):
         return list(dict.fromkeys(service.problem_text(p) for p in rendering.check(text or "", known)))
 
     return problems_of
-
-
-def _day_names() -> dict[int, str]:
-    names = get_day_names("abbreviated", locale=get_locale())
-    return {day: names[day - 1] for day in range(1, 8)}
 
 
 def _preview_choices(org_id: int, campaign: Campaign | None) -> dict[str, list[Contact]]:
@@ -207,7 +185,8 @@ def _editor_context(campaign: Campaign | None, state: forms.EditorState, **extra
     org_id = g.membership.org_id
     return {"campaign": campaign, "state": state, "accounts": _accounts(org_id), "units": UNIT_LABELS,
             "variable_groups": _variable_groups(org_id), "problems_of": _problems(org_id),
-            "day_names": _day_names(), "pipelines": pipelines(org_id), "statuses": STATUSES,
+            "day_names": day_names("abbreviated"), "pipelines": pipelines(org_id),
+            "statuses": CAMPAIGN_STATUSES,
             "preview_choices": _preview_choices(org_id, campaign), "max_steps": service.MAX_STEPS,
             "max_variants": service.MAX_VARIANTS, "errors": {},
             "campaign_page": campaign_url(campaign) if campaign and campaign.status != CampaignStatus.DRAFT
@@ -443,7 +422,7 @@ def _review_context(campaign: Campaign, **extra) -> dict[str, Any]:
         skipped.setdefault(verdict.reason, []).append(verdict.contact_id)
     shown = [v.contact_id for v in writable[:SAMPLE]] + [i for ids in skipped.values() for i in ids[:LISTED]]
     contacts = _names(org_id, shown)
-    groups = [{"reason": reason, "label": SKIP_REASONS.get(reason, reason), "count": len(ids),
+    groups = [{"reason": reason, "label": REASONS.get(reason, reason), "count": len(ids),
                "contacts": [contacts[i] for i in ids[:LISTED] if i in contacts],
                "more": max(len(ids) - LISTED, 0)}
               for reason, ids in sorted(skipped.items(), key=lambda item: -len(item[1]))]
@@ -451,7 +430,7 @@ def _review_context(campaign: Campaign, **extra) -> dict[str, Any]:
     return {"campaign": campaign, "writable": len(writable), "skipped_total": len(review.skipped),
             "sample": [contacts[v.contact_id] for v in writable[:SAMPLE] if v.contact_id in contacts],
             "groups": groups, "pace": _pace(campaign, len(writable)), "steps": audience.live_steps(campaign),
-            "zone": zone.key, "statuses": STATUSES, "campaign_url": campaign_url(campaign),
+            "zone": zone.key, "statuses": CAMPAIGN_STATUSES, "campaign_url": campaign_url(campaign),
             "can_launch": campaign.status == CampaignStatus.DRAFT, "errors": {}, **extra}
 
 

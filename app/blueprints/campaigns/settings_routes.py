@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from babel.dates import get_day_names
 from flask import Blueprint, flash, g, redirect, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.blueprints.campaigns import audience, outreach_settings
+from app.blueprints.campaigns.labels import day_names
 from app.blueprints.campaigns.service import DEFAULT_WINDOW
 from app.blueprints.team.public import Permission, can
 from app.errors import DomainError, Forbidden
@@ -23,12 +22,6 @@ WEEKDAYS = range(1, 8)
 @login_required
 def signed_in() -> None:
     """The settings need a signed-in member."""
-
-
-def day_names() -> dict[int, str]:
-    """ISO weekday -> its name in the viewer's language (Babel's CLDR data)."""
-    names = get_day_names("wide", locale=str(get_locale() or "en"))
-    return {iso: names[iso - 1] for iso in WEEKDAYS}
 
 
 def _page(status: int = 200, **extra):
