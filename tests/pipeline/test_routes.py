@@ -121,11 +121,13 @@ def test_the_board_and_a_move_stay_within_their_statement_budgets(app, owner_cli
                                      data={"stage_id": proposal.id, "above_id": cards[0].id,
                                            "below_id": cards[1].id})
     assert response.status_code == 200
-    assert len(statements) <= 5, statements
+    # the move (with the event outbox row that carries it to campaigns), the page, and the outbox row
+    # deleted once its job is enqueued after the commit
+    assert len(statements) <= 7, statements
     url, new_lead = f"/pipeline/deals/{mover.id}/move", stage(sales, "New lead").id
     with counting_statements() as statements:  # a drop on top of a column (no card above it)
         owner_client.post(url, headers={**HX, "X-CSRFToken": token}, data={"stage_id": new_lead, "below_id": ""})
-    assert len(statements) <= 5, "\n".join(s[:100] for s in statements)
+    assert len(statements) <= 7, "\n".join(s[:100] for s in statements)
 
 
 def test_quick_add_creates_on_top_or_keeps_the_title_and_says_why(owner_client, owner, sales, token):
