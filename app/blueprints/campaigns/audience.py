@@ -131,9 +131,12 @@ def _in_other_campaigns(org_id: int, campaign_id: int, contact_ids: Sequence[int
     return found
 
 
-def _capped(org_id: int, contact_ids: Sequence[int], settings: OutreachSettings, now: datetime) -> set[int]:
+def recent_first_sends(
+    org_id: int, contact_ids: Sequence[int], settings: OutreachSettings, now: datetime
+) -> dict[int, int]:
+    """How many first messages of any campaign each contact had within the frequency cap's days."""
     since = now - timedelta(days=settings.cap_days)
-    capped: set[int] = set()
+    found: dict[int, int] = {}
     for chunk in _chunks(list(contact_ids)):
         rows = db.session.execute(
             select(CampaignSend.contact_id, func.count())
@@ -146,8 +149,13 @@ def _capped(org_id: int, contact_ids: Sequence[int], settings: OutreachSettings,
             )
             .group_by(CampaignSend.contact_id)
         )
-        capped.update(contact_id for contact_id, count in rows if count >= settings.cap_messages)
-    return capped
+        found.update((contact_id, count) for contact_id, count in rows)
+    return found
+
+
+def _capped(org_id: int, contact_ids: Sequence[int], settings: OutreachSettings, now: datetime) -> set[int]:
+    counts = recent_first_sends(org_id, contact_ids, settings, now)
+    return {contact_id for contact_id, count in counts.items() if count >= settings.cap_messages}
 
 
 def first_step(campaign: Campaign) -> CampaignStep | None:

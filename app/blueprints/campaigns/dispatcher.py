@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import func, select, update
 
-from app.blueprints.accounts.public import AccountStatus, BDAccount, effective
-from app.blueprints.campaigns import audience, rendering, variables, variants, windows
+from app.blueprints.accounts.public import AccountStatus, BDAccount
+from app.blueprints.campaigns import audience, rendering, variants, windows
 from app.blueprints.campaigns.models import (
     Campaign,
     CampaignSend,
@@ -45,13 +44,11 @@ from app.blueprints.campaigns.models import (
     EnrollmentStatus,
     SendStatus,
 )
-from app.blueprints.campaigns.suppression import suppressed_contacts
+from app.blueprints.campaigns.pass_state import PassState
 from app.blueprints.crm.public import Contact
-from app.blueprints.messaging.public import Chat, Message, MessageStatus, queue_outreach
-from app.blueprints.team.public import Organization
+from app.blueprints.messaging.public import Chat, queue_outreach
 from app.db_types import utcnow
-from app.extensions import db, redis_store
-from app.integrations.telegram import budgets
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -60,57 +57,6 @@ NO_ACCOUNT_RETRY = timedelta(seconds=15)  # every account of the pool busy or ov
 ACCOUNT_DOWN_RETRY = timedelta(minutes=5)  # the conversation's account offline, limited, logged out
 SENDABLE = {AccountStatus.ONLINE.value}
 ORIGIN = "campaign"
-
-
-@dataclass
-class Pass:
-    """What one pass has learnt, so each decision costs few queries."""
-
-    now: datetime
-    campaigns: dict[int, Campaign] = field(default_factory=dict)
-    accounts: dict[int, BDAccount] = field(default_factory=dict)
-    org_zones: dict[int, str] = field(default_factory=dict)
-    in_flight: dict[int, int] = field(default_factory=dict)  # first messages waiting per account
-    templates: dict[int, rendering.Template] = field(default_factory=dict)
-    contacts: dict[int, Contact] = field(default_factory=dict)
-    values: dict[int, dict[str, str | None]] = field(default_factory=dict)
-
-    def campaign(self, campaign_id: int) -> Campaign | None:
-        if campaign_id not in self.campaigns:
-            self.campaigns[campaign_id] = db.session.get(Campaign, campaign_id)
-        return self.campaigns[campaign_id]
-
-    def account(self, account_id: int) -> BDAccount | None:
-        if account_id not in self.accounts:
-            self.accounts[account_id] = db.session.get(BDAccount, account_id)
-        return self.accounts[account_id]
-
-    def org_zone(self, org_id: int) -> str:
-        if org_id not in self.org_zones:
-            org = db.session.get(Organization, org_id)
-            self.org_zones[org_id] = (org.timezone if org else None) or "UTC"
-        return self.org_zones[org_id]
-
-    def template(self, variant_id: int, text: str) -> rendering.Template:
-        if variant_id not in self.templates:
-            self.templates[variant_id] = rendering.parse(text)
-        return self.templates[variant_id]
-
-    def waiting_first(self, account_id: int) -> int:
-        if account_id not in self.in_flight:
-            self.in_flight[account_id] = (
-                db.session.scalar(
-                    select(func.count())
-                    .select_from(CampaignSend)
-                    .where(
-                        CampaignSend.account_id == account_id,
-                        CampaignSend.status == SendStatus.QUEUED.value,
-                        CampaignSend.position == 0,
-                    )
-                )
-                or 0
-            )
-        return self.in_flight[account_id]
 
 
 def _claim(now: datetime, limit: int) -> list[Enrollment]:
@@ -150,13 +96,7 @@ def dispatch_due(now: datetime | None = None, limit: int = BATCH) -> int:
     claimed = _claim(now, limit)
     if not claimed:
         return 0
-    state = Pass(now)
-    contact_ids = [e.contact_id for e in claimed]
-    state.contacts = (
-        audience.load_contacts(claimed[0].org_id, contact_ids)
-        if len({e.org_id for e in claimed}) == 1
-        else _contacts_by_org(claimed)
-    )
+    state = PassState.load(now, claimed)
     for enrollment in claimed:
         try:
             with db.session.begin_nested():
@@ -165,16 +105,6 @@ def dispatch_due(now: datetime | None = None, limit: int = BATCH) -> int:
             log.exception("campaigns: enrollment %s could not be decided; retrying later", enrollment.id)
             enrollment.due_at = now + ACCOUNT_DOWN_RETRY
     return len(claimed)
-
-
-def _contacts_by_org(claimed: list[Enrollment]) -> dict[int, Contact]:
-    found: dict[int, Contact] = {}
-    by_org: dict[int, list[int]] = {}
-    for enrollment in claimed:
-        by_org.setdefault(enrollment.org_id, []).append(enrollment.contact_id)
-    for org_id, ids in by_org.items():
-        found.update(audience.load_contacts(org_id, ids))
-    return found
 
 
 def next_due() -> datetime | None:
@@ -204,25 +134,7 @@ def _end(
     outcomes.end_enrollment(enrollment, status, reason, now, detail=detail)
 
 
-def replied_since(org_id: int, contact_id: int, since: datetime) -> bool:
-    """Whether the contact wrote to any of the organization's accounts after ``since``."""
-    return bool(
-        db.session.scalar(
-            select(
-                exists().where(
-                    Message.org_id == org_id,
-                    Message.out.is_(False),
-                    Message.created_at > since,
-                    Message.chat_id.in_(
-                        select(Chat.id).where(Chat.org_id == org_id, Chat.contact_id == contact_id)
-                    ),
-                )
-            )
-        )
-    )
-
-
-def decide(enrollment: Enrollment, state: Pass) -> None:
+def decide(enrollment: Enrollment, state: PassState) -> None:
     now = state.now
     campaign = state.campaign(enrollment.campaign_id)
     if campaign is None or campaign.status != CampaignStatus.RUNNING:
@@ -236,19 +148,17 @@ def decide(enrollment: Enrollment, state: Pass) -> None:
     if contact is None or contact.deleted_at is not None:
         _end(enrollment, EnrollmentStatus.STOPPED, audience.DELETED, now)
         return
-    if replied_since(enrollment.org_id, contact.id, enrollment.started_at or enrollment.enrolled_at):
+    if state.replied_since(contact.id, enrollment.started_at or enrollment.enrolled_at):
         _end(enrollment, EnrollmentStatus.REPLIED, None, now)
         return
     first = enrollment.step_index == 0
-    if first and suppressed_contacts(enrollment.org_id, [contact]):
+    if first and contact.id in state.suppressed:
         _end(enrollment, EnrollmentStatus.STOPPED, audience.SUPPRESSED, now)
         return
-    if first and audience._capped(
-        enrollment.org_id, [contact.id], audience.settings_for(enrollment.org_id), now
-    ):
+    if first and state.capped(enrollment.org_id, contact.id):
         _end(enrollment, EnrollmentStatus.STOPPED, audience.FREQUENCY_CAP, now)
         return
-    chat = _conversation(enrollment, contact)
+    chat = state.conversation(contact.id, enrollment.account_id)
     account = _account_for(enrollment, campaign, chat, state)
     if account is None:
         return  # ``_account_for`` ended it or moved its due time
@@ -259,11 +169,7 @@ def decide(enrollment: Enrollment, state: Pass) -> None:
             now, window, zone, random.Random(f"{enrollment.id}:{step.id}:{now}")
         )
         return
-    first_contact = chat is None or not (chat.has_inbound or _we_wrote(chat.id))
-    allowed = budgets.allowed_at(
-        redis_store.client, account.id, effective(account.config), first_contact=first_contact,
-        now=now.timestamp(),
-    )
+    allowed = state.budget_wait(account, first_contact=state.first_contact(chat))
     if allowed is not None:
         enrollment.due_at = max(now + timedelta(seconds=1), datetime.fromtimestamp(allowed, now.tzinfo))
         return
@@ -271,10 +177,10 @@ def decide(enrollment: Enrollment, state: Pass) -> None:
     if variant is None:
         _end(enrollment, EnrollmentStatus.STOPPED, "no_variant", now)
         return
-    if not state.values.get(contact.id):
-        state.values[contact.id] = variables.values_for(enrollment.org_id, [contact.id]).get(contact.id, {})
     rendered = rendering.render(
-        state.template(variant.id, variant.text), state.values[contact.id], seed=f"{enrollment.id}:{step.id}"
+        state.template(variant.id, variant.text),
+        state.values.get(contact.id, {}),
+        seed=f"{enrollment.id}:{step.id}",
     )
     if rendered.missing:
         status = EnrollmentStatus.SKIPPED if first else EnrollmentStatus.STOPPED
@@ -286,31 +192,8 @@ def decide(enrollment: Enrollment, state: Pass) -> None:
     _hand_off(enrollment, campaign, step, variant.id, account, chat, contact, rendered.text, state)
 
 
-def _conversation(enrollment: Enrollment, contact: Contact) -> Chat | None:
-    """The chat the sequence continues in: the enrollment's account's chat with the contact,
-    else their latest chat with any account of the organization."""
-    stmt = select(Chat).where(Chat.org_id == enrollment.org_id, Chat.contact_id == contact.id)
-    if enrollment.account_id is not None:
-        stmt = stmt.where(Chat.account_id == enrollment.account_id)
-    return db.session.scalar(stmt.order_by(Chat.last_message_at.desc().nulls_last(), Chat.id.desc()).limit(1))
-
-
-def _we_wrote(chat_id: int) -> bool:
-    return bool(
-        db.session.scalar(
-            select(
-                exists().where(
-                    Message.chat_id == chat_id,
-                    Message.out.is_(True),
-                    Message.status == MessageStatus.SENT.value,
-                )
-            )
-        )
-    )
-
-
 def _account_for(
-    enrollment: Enrollment, campaign: Campaign, chat: Chat | None, state: Pass
+    enrollment: Enrollment, campaign: Campaign, chat: Chat | None, state: PassState
 ) -> BDAccount | None:
     """The account this step goes from, or None (the enrollment then waits or has ended)."""
     now = state.now
@@ -332,19 +215,13 @@ def _account_for(
             return None
         enrollment.account_id = account.id
         return account
-    best, best_load = None, None
-    for account_id in campaign.account_ids:
-        account = state.account(account_id)
-        if account is None or account.status not in SENDABLE or state.waiting_first(account_id) >= 1:
-            continue
-        if budgets.allowed_at(
-            redis_store.client, account_id, effective(account.config), first_contact=True,
-            now=now.timestamp(),
-        ):
-            continue
-        load = state.waiting_first(account_id)
-        if best is None or load < best_load:
-            best, best_load = account, load
+    free = [
+        account
+        for account in (state.account(account_id) for account_id in campaign.account_ids)
+        if account is not None and account.status in SENDABLE and state.waiting_first(account.id) == 0
+    ]
+    state.weigh(free, first_contact=True)
+    best = next((a for a in free if state.budget_wait(a, first_contact=True) is None), None)
     if best is None:
         enrollment.due_at = now + NO_ACCOUNT_RETRY
         return None
@@ -375,7 +252,7 @@ def _hand_off(
     chat: Chat | None,
     contact: Contact,
     text: str,
-    state: Pass,
+    state: PassState,
 ) -> None:
     recipient = None
     if chat is None:
@@ -409,5 +286,4 @@ def _hand_off(
     enrollment.status = EnrollmentStatus.SENDING.value
     enrollment.due_at = None
     enrollment.account_id = account.id
-    if enrollment.step_index == 0:
-        state.in_flight[account.id] = state.waiting_first(account.id) + 1
+    state.handed_over(contact.id, account.id, first=enrollment.step_index == 0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Sequence
 
 from redis import Redis
 
@@ -38,19 +39,38 @@ def allowed_at(redis: Redis, account_id: int, config: dict[str, int], *, first_c
                now: float | None = None) -> float | None:
     """Epoch seconds when the message may go, or None when it may go now (one round trip unless
     a budget is full)."""
+    return allowed_at_many(redis, [(account_id, config)], first_contact=first_contact, now=now)[account_id]
+
+
+def allowed_at_many(redis: Redis, accounts: Sequence[tuple[int, dict[str, int]]], *, first_contact: bool,
+                    now: float | None = None) -> dict[int, float | None]:
+    """``allowed_at`` for several accounts (id, config) in one round trip (plus one per full
+    budget): how the dispatcher weighs a pool of hundreds at once."""
     now = time.time() if now is None else now
-    sent_key, new_key, gap_key = _keys(account_id)
     with redis.pipeline(transaction=False) as pipe:
-        pipe.zcount(sent_key, now - HOUR, "+inf")
-        if first_contact:
-            pipe.zcount(new_key, now - DAY, "+inf")
-            pipe.get(gap_key)
-        sent, *outreach = pipe.execute()
+        for account_id, _config in accounts:
+            sent_key, new_key, gap_key = _keys(account_id)
+            pipe.zcount(sent_key, now - HOUR, "+inf")
+            if first_contact:
+                pipe.zcount(new_key, now - DAY, "+inf")
+                pipe.get(gap_key)
+        replies = iter(pipe.execute())
+    found: dict[int, float | None] = {}
+    for account_id, config in accounts:
+        sent = next(replies)
+        outreach = (next(replies), next(replies)) if first_contact else None
+        found[account_id] = _wait(redis, account_id, config, now, sent, outreach)
+    return found
+
+
+def _wait(redis: Redis, account_id: int, config: dict[str, int], now: float, sent: int,
+          outreach: tuple[int, bytes | str | None] | None) -> float | None:
+    sent_key, new_key, _gap_key = _keys(account_id)
     waits = []
     per_hour = config["messages_per_hour"]
     if sent >= per_hour:
         waits.append(_oldest_to_expire(redis, sent_key, now - HOUR, sent - per_hour) + HOUR)
-    if first_contact:
+    if outreach is not None:
         today, gap = outreach
         per_day = config["new_chats_per_day"]
         if per_day <= 0:
