@@ -11,6 +11,7 @@ from app.blueprints.auth.models import RefreshToken, User  # noqa: F401
 from app.blueprints.campaigns.models import (  # noqa: F401
     Campaign,
     CampaignAccount,
+    CampaignFile,
     CampaignSend,
     CampaignStep,
     Enrollment,

@@ -13,11 +13,12 @@ SQLite runs one) and decides each in a savepoint of the pass's transaction:
 5. the send window in the contact's time zone: outside it, the step is moved into the next
    window, spread with jitter; then the account's budgets (read at the pass's ``now``);
 6. the variant (given once: the ``CampaignSend`` row records it) and its text, rendered for the
-   contact; a blank variable without fallback stops the sequence with that reason;
+   contact; a blank variable without fallback stops the sequence with that reason, and so does a
+   text its values made longer than Telegram takes (a caption, when the step has a file);
 7. the ``CampaignSend`` row, unique on (enrollment, step), and the outbox message with its
-   ``random_id`` (``messaging.queue_outreach``) are written together; the enrollment moves to
-   ``sending``. The commit hands the messages to the telegram processes (a nudge after commit;
-   their outbox sweep finds any nudge that was lost).
+   ``random_id`` and the step's file (``messaging.queue_outreach``) are written together; the
+   enrollment moves to ``sending``. The commit hands the messages to the telegram processes (a
+   nudge after commit; their outbox sweep finds any nudge that was lost).
 
 A crash before the commit leaves the enrollment due, and the next pass decides it again; after
 it, the outbox owns the message, whose ``random_id`` makes Telegram take it once however often it
@@ -45,8 +46,9 @@ from app.blueprints.campaigns.models import (
     SendStatus,
 )
 from app.blueprints.campaigns.pass_state import PassState
+from app.blueprints.campaigns.service import MAX_TEXT
 from app.blueprints.crm.public import Contact
-from app.blueprints.messaging.public import Chat, queue_outreach
+from app.blueprints.messaging.public import MAX_CAPTION, Attachment, Chat, queue_outreach
 from app.db_types import utcnow
 from app.extensions import db
 
@@ -189,6 +191,9 @@ def decide(enrollment: Enrollment, state: PassState) -> None:
     if not rendered.text:
         _end(enrollment, EnrollmentStatus.STOPPED, "empty_text", now)
         return
+    if len(rendered.text) > (MAX_TEXT if step.file_id is None else MAX_CAPTION):  # grown by its values
+        _end(enrollment, EnrollmentStatus.STOPPED, "too_long", now)
+        return
     _hand_off(enrollment, campaign, step, variant.id, account, chat, contact, rendered.text, state)
 
 
@@ -257,6 +262,10 @@ def _hand_off(
     recipient = None
     if chat is None:
         recipient = {"contact_id": contact.id, "username": contact.telegram_username, "phone": contact.phone}
+    attachment = None
+    if step.file_id is not None and step.file is not None:
+        # The file's bytes are read once a pass: the session keeps them for the steps that follow.
+        attachment = Attachment(step.file.file_name, step.file.mime_type, step.file.data)
     message = queue_outreach(
         org_id=enrollment.org_id,
         account_id=account.id,
@@ -266,6 +275,7 @@ def _hand_off(
         recipient=recipient,
         author_id=campaign.owner_id,
         cancel_on_reply=True,
+        attachment=attachment,
     )
     db.session.add(
         CampaignSend(

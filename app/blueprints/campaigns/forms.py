@@ -2,11 +2,13 @@
 shows again, as typed) and into the body ``service.create_campaign`` / ``update_campaign`` take.
 
 The form is flat, one name per input: ``name``, ``account_ids`` (repeated), for each step
-``steps-<n>-wait_amount``/``-wait_unit`` and for each of its variants ``steps-<n>-variants-<m>-text``
-and ``-weight``; the window (``days``, ``start``, ``end``), the stop rules (``stop_scope``,
+``steps-<n>-wait_amount``/``-wait_unit``, ``steps-<n>-file_id`` (the file uploaded for it, see
+``routes.upload_file``) and for each of its variants ``steps-<n>-variants-<m>-text`` and
+``-weight``; the window (``days``, ``start``, ``end``), the stop rules (``stop_scope``,
 ``stop_stage_ids``, ``stop_on_won``, ``stop_on_lost``) and the A/B rule (``auto_winner``,
 ``min_sample``). The steps block's buttons send ``op`` (``add_step``, ``remove_step:<n>``,
-``up:<n>``, ``down:<n>``, ``add_variant:<n>``, ``remove_variant:<n>:<m>``), applied to the state.
+``up:<n>``, ``down:<n>``, ``add_variant:<n>``, ``remove_variant:<n>:<m>``, ``remove_file:<n>``),
+applied to the state: a step moves with its texts and its file.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class StepState:
     wait_amount: str = "0"
     wait_unit: str = "now"
     variants: list[VariantState] = field(default_factory=lambda: [VariantState()])
+    file_id: int | None = None
 
 
 @dataclass
@@ -60,6 +63,11 @@ def _ids(values: list[str]) -> set[int]:
     return {int(v) for v in values if str(v).strip().isdigit()}
 
 
+def _id(value: str) -> int | None:
+    value = str(value).strip()
+    return int(value) if value.isdigit() and value.isascii() and len(value) <= 10 else None
+
+
 def wait_parts(minutes: int) -> tuple[str, str]:
     """A wait in the largest unit that holds it whole; none is "at once"."""
     if minutes == 0:
@@ -75,7 +83,8 @@ def from_campaign(campaign: Campaign, live_steps: list) -> EditorState:
     for step in live_steps:
         amount, unit = wait_parts(step.wait_minutes)
         shown = [v for v in step.variants if v.weight > 0] or list(step.variants[:1])
-        steps.append(StepState(amount, unit, [VariantState(v.text, str(v.weight)) for v in shown]))
+        steps.append(StepState(amount, unit, [VariantState(v.text, str(v.weight)) for v in shown],
+                               step.file_id))
     window = campaign.window or DEFAULT_WINDOW
     return EditorState(
         name=campaign.name, account_ids=set(campaign.account_ids), steps=steps or [StepState()],
@@ -103,7 +112,8 @@ def from_form(form: MultiDict) -> EditorState:
             wait_unit=form.get(f"steps-{n}-wait_unit", "hours"),
             variants=[VariantState(form.get(f"steps-{n}-variants-{m}-text", ""),
                                    form.get(f"steps-{n}-variants-{m}-weight", "1").strip())
-                      for m in variant_numbers]))
+                      for m in variant_numbers],
+            file_id=_id(form.get(f"steps-{n}-file_id", ""))))
     return EditorState(
         name=form.get("name", ""), account_ids=_ids(form.getlist("account_ids")), steps=steps,
         days=_ids(form.getlist("days")), start=form.get("start", "").strip(), end=form.get("end", "").strip(),
@@ -137,6 +147,8 @@ def apply_op(state: EditorState, op: str) -> EditorState:
         variants = steps[numbers[0]].variants
         if len(variants) > 1 and 0 <= numbers[1] < len(variants):
             del variants[numbers[1]]
+    elif name == "remove_file" and len(numbers) == 1 and 0 <= numbers[0] < len(steps):
+        steps[numbers[0]].file_id = None
     return state
 
 
@@ -161,7 +173,7 @@ def body(state: EditorState) -> dict[str, Any]:
             weight = _whole(variant.weight, f"steps.{n}.variants.{m}.weight",
                             _("A weight is a whole number from 0 to 100."))
             variants.append({"text": variant.text, "weight": weight})
-        steps.append({"wait_minutes": wait, "variants": variants})
+        steps.append({"wait_minutes": wait, "variants": variants, "file_id": step.file_id})
     sample = _whole(state.min_sample, "min_sample",
                     _("The minimum sample is from 10 to 100,000 messages per variant."))
     return {

@@ -5,18 +5,21 @@
   (``variants.decide_winner``); the contacts who have not had that step get the winner's text.
 - **Saved audiences**: a running campaign that keeps its filter enrolls the contacts who came to
   match it since (checked like any other addition).
+- **Unused files**: a step's file that no step names a day after it came (an upload the editor
+  never saved, or the file of steps since deleted) is deleted.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, select
 
 from app.blueprints.campaigns import audience, stats
-from app.blueprints.campaigns.models import Campaign, CampaignStatus, CampaignStep
+from app.blueprints.campaigns.models import Campaign, CampaignFile, CampaignStatus, CampaignStep
 
 MAX_NEW_PER_MINUTE = 10_000
+UNUSED_FILE_KEPT = timedelta(days=1)
 
 
 def pick_winners(campaign: Campaign) -> list[int]:
@@ -45,9 +48,22 @@ def refresh_audience(campaign: Campaign, now: datetime) -> int:
     return len(added)
 
 
+def purge_unused_files(now: datetime) -> int:
+    """Delete the files no step names that came more than a day ago; how many went."""
+    from app.extensions import db
+
+    named = exists().where(CampaignStep.file_id == CampaignFile.id)
+    return db.session.execute(
+        delete(CampaignFile)
+        .where(CampaignFile.created_at < now - UNUSED_FILE_KEPT, ~named)
+        .execution_options(synchronize_session=False)
+    ).rowcount or 0
+
+
 def keep_house(now: datetime) -> None:
     from app.extensions import db
 
+    purge_unused_files(now)
     running = list(db.session.scalars(select(Campaign).where(
         Campaign.status == CampaignStatus.RUNNING.value)))
     for campaign in running:

@@ -46,6 +46,7 @@ REASONS = {
     "campaign_archived": _l("The campaign was archived"),
     "no_variant": _l("The step has no variant to send"),
     "empty_text": _l("The message came out empty"),
+    "too_long": _l("The message came out longer than Telegram takes"),
     "account_removed": _l("Their account left the campaign"),
     "send_failed": _l("Telegram refused the message"),
 }

@@ -120,16 +120,33 @@ class CampaignStep(db.Model):
     winner_variant_id: Mapped[int | None] = mapped_column(Integer)
     winner_chosen_by: Mapped[str | None] = mapped_column(String(8))  # "owner" | "test"
     # An optional file sent with the step's text (as its caption), whichever variant goes.
-    attachment_name: Mapped[str | None] = mapped_column(String(255))
-    attachment_type: Mapped[str | None] = mapped_column(String(100))
-    attachment_data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_file.id", ondelete="SET NULL"),
+                                                index=True)
     # Soft-deleted when removed from a campaign that already sent it: its sends keep their step.
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     campaign: Mapped[Campaign] = relationship(back_populates="steps")
+    file: Mapped[CampaignFile | None] = relationship()
     variants: Mapped[list[StepVariant]] = relationship(
         back_populates="step", order_by="StepVariant.position", cascade="all, delete-orphan",
         lazy="selectin", foreign_keys="StepVariant.step_id")
+
+
+class CampaignFile(OrgScoped, db.Model):
+    """A file a step sends with its text, which becomes its caption. A row of its own, not columns
+    of the step: steps keep their ids by position, and a step moved in the editor takes its file
+    along by id; a duplicate's steps share their original's files. A file no step refers to is
+    deleted a day after it came (``housekeeping``: uploads the editor never saved)."""
+
+    __tablename__ = "campaign_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class StepVariant(db.Model):

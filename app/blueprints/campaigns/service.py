@@ -2,8 +2,10 @@
 stop a contact's sequence. Flask-free: an explicit actor, flush, never commit.
 
 A campaign's body (API and pages alike): ``name``, ``account_ids``, ``steps: [{wait_minutes,
-variants: [{text, weight}]}]``, ``window: {days, start, end}`` (omitted: the organization's default),
-and its stop rules. Changing the steps of a running campaign needs ``confirmed``: a step keeps
+variants: [{text, weight}], file_id}]``, ``window: {days, start, end}`` (omitted: the organization's
+default), and its stop rules. A step's ``file_id`` names a file kept first (``store_file``), sent
+with the step's text as its caption; a step without the key keeps the file of the step now at its
+place. Changing the steps of a running campaign needs ``confirmed``: a step keeps
 its id while it stays at its place, so contacts who have not reached it get the new text, and
 contacts already past it keep what they were sent.
 """
@@ -11,10 +13,13 @@ contacts already past it keep what they were sent.
 from __future__ import annotations
 
 import random
+import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -30,6 +35,7 @@ from app.blueprints.campaigns.events import (
 from app.blueprints.campaigns.models import (
     Campaign,
     CampaignAccount,
+    CampaignFile,
     CampaignStatus,
     CampaignStep,
     Enrollment,
@@ -126,14 +132,32 @@ def _clean_window(org_id: int, raw: Any) -> dict[str, Any]:
         raise DomainError(message, {f"window.{err.field}": message}) from None
 
 
-def _clean_steps(org_id: int, raw: Any) -> list[dict[str, Any]]:
+def _clean_file_ids(org_id: int, steps: list[Any], current: Sequence[CampaignStep]) -> list[int | None]:
+    """Each step's file: the one it names, else (no ``file_id`` key) the file of the step now at its
+    place. A file that is not the organization's (or is gone) is a field error."""
+    chosen = [step["file_id"] if "file_id" in step else (current[n].file_id if n < len(current) else None)
+              for n, step in enumerate(steps)]
+    given = {i for i in chosen if isinstance(i, int) and not isinstance(i, bool)}
+    found = set(db.session.scalars(select(CampaignFile.id).where(
+        CampaignFile.org_id == org_id, CampaignFile.id.in_(given)))) if given else set()
+    for n, file_id in enumerate(chosen):
+        if file_id is not None and file_id not in found:
+            message = _("This file is not among your organization's files: attach it again.")
+            raise DomainError(message, {f"steps.{n}.file_id": message})
+    return chosen
+
+
+def _clean_steps(org_id: int, raw: Any, current: Sequence[CampaignStep] = ()) -> list[dict[str, Any]]:
     steps = list(raw or [])
     if len(steps) > MAX_STEPS:
         message = _("A campaign can have at most %(count)s steps.", count=MAX_STEPS)
         raise DomainError(message, {"steps": message})
     known = variables.names(org_id)
+    file_ids = _clean_file_ids(org_id, steps, current)
     cleaned = []
     for n, step in enumerate(steps):
+        # With a file the text goes as its caption, which Telegram keeps shorter than a message.
+        limit = MAX_TEXT if file_ids[n] is None else MAX_CAPTION
         wait = int(step.get("wait_minutes") or 0)
         if wait < 0 or wait > MAX_WAIT_MINUTES:
             message = _("Wait between 0 minutes and 90 days.")
@@ -152,8 +176,11 @@ def _clean_steps(org_id: int, raw: Any) -> list[dict[str, Any]]:
             if not text:
                 message = _("Write the step's message.")
                 raise DomainError(message, {f"{field}.text": message})
-            if len(text) > MAX_TEXT:
-                message = _("A message can be at most %(limit)s characters.", limit=MAX_TEXT)
+            if len(text) > limit:
+                message = (_("A message can be at most %(limit)s characters.", limit=format_number(limit))
+                           if file_ids[n] is None else
+                           _("With a file, the message is its caption: at most %(limit)s characters.",
+                             limit=format_number(limit)))
                 raise DomainError(message, {f"{field}.text": message})
             problems = rendering.check(text, known)
             if problems:
@@ -167,7 +194,7 @@ def _clean_steps(org_id: int, raw: Any) -> list[dict[str, Any]]:
         if not any(t["weight"] > 0 for t in texts):
             message = _("At least one variant needs a weight above 0.")
             raise DomainError(message, {f"steps.{n}.variants": message})
-        cleaned.append({"wait_minutes": wait, "variants": texts})
+        cleaned.append({"wait_minutes": wait, "variants": texts, "file_id": file_ids[n]})
     return cleaned
 
 
@@ -188,7 +215,7 @@ def _stage_ids(org_id: int, raw: Any) -> list[int]:
 
 def _apply_steps(campaign: Campaign, steps: list[dict[str, Any]]) -> None:
     """Make the campaign's live steps ``steps``: a step at a place keeps its id and gets the new
-    wait and texts; a variant at a place keeps its id; steps past the end are removed (kept, if
+    wait, texts and file; a variant at a place keeps its id; steps past the end are removed (kept, if
     something was sent for them, so their sends still name them)."""
     from app.blueprints.campaigns.models import CampaignSend
 
@@ -201,6 +228,8 @@ def _apply_steps(campaign: Campaign, steps: list[dict[str, Any]]) -> None:
             campaign.steps.append(step)
         step.position = n
         step.wait_minutes = body["wait_minutes"]
+        # the relationship, not the column: what the step answers with afterwards names the new file
+        step.file = db.session.get(CampaignFile, body["file_id"]) if body["file_id"] is not None else None
         for m, option in enumerate(body["variants"]):
             variant = step.variants[m] if m < len(step.variants) else None
             if variant is None:
@@ -247,7 +276,7 @@ def _apply(campaign: Campaign, org_id: int, data: dict[str, Any]) -> None:
     if "window" in data:
         campaign.window = _clean_window(org_id, data["window"])
     if "steps" in data:
-        _apply_steps(campaign, _clean_steps(org_id, data["steps"]))
+        _apply_steps(campaign, _clean_steps(org_id, data["steps"], audience.live_steps(campaign)))
     if "stop_scope" in data:
         campaign.stop_scope = "all" if data["stop_scope"] == "all" else "campaign"
     if "stop_stage_ids" in data:
@@ -305,7 +334,8 @@ def update_campaign(
 
 
 def duplicate_campaign(actor: Membership, campaign: Campaign) -> Campaign:
-    """A new draft with the campaign's steps, accounts, window and rules (not its audience)."""
+    """A new draft with the campaign's steps (and their files), accounts, window and rules (not its
+    audience)."""
     require(actor, Permission.CAMPAIGNS_MANAGE)
     copy = Campaign(
         org_id=campaign.org_id,
@@ -331,6 +361,7 @@ def duplicate_campaign(actor: Membership, campaign: Campaign) -> Campaign:
                 "wait_minutes": s.wait_minutes,
                 "variants": [{"text": v.text, "weight": v.weight} for v in s.variants if v.weight > 0]
                 or [{"text": v.text, "weight": 1} for v in s.variants[:1]],
+                "file_id": s.file_id,  # the same file: a copy shares it
             }
             for s in audience.live_steps(campaign)
         ],
@@ -599,35 +630,42 @@ def choose_winner(actor: Membership, campaign: Campaign, step_id: int,
     return step
 
 
-def set_step_attachment(actor: Membership, campaign: Campaign, step_id: int,
-                        attachment: Attachment | None, *, confirmed: bool = False) -> CampaignStep:
-    """Give a step a file sent with its text (None: take it away). Its texts become the file's
-    caption, so they must fit Telegram's caption limit."""
+# -- files -------------------------------------------------------------------------------------
+
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
+
+
+def _file_name(raw: str) -> str:
+    """The name a file is sent by: its last path part, without control characters."""
+    name = re.split(r"[/\\]", raw or "")[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    return name[:255] or "file"
+
+
+def store_file(actor: Membership, attachment: Attachment) -> CampaignFile:
+    """Keep a file for a step (the step names it once the campaign is saved; one no step names goes
+    after a day). Raises DomainError on ``file``: empty or over messaging's size limit."""
     require(actor, Permission.CAMPAIGNS_MANAGE)
-    if campaign.status not in EDITABLE:
-        raise Conflict(_("A finished or archived campaign cannot be changed; duplicate it instead."))
-    if campaign.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED) and not confirmed:
-        raise ConfirmationNeeded(_("This campaign is sending: its changes reach the people who have not "
-                                   "had those steps yet. Confirm to apply them."))
-    step = next((s for s in audience.live_steps(campaign) if s.id == step_id), None)
-    if step is None:
-        raise NotFound(_("No such step in this campaign."))
-    if attachment is None:
-        step.attachment_name = step.attachment_type = step.attachment_data = None
-        db.session.flush()
-        return step
     if not attachment.data:
         message = _("That file is empty.")
         raise DomainError(message, {"file": message})
     if len(attachment.data) > MAX_ATTACHMENT_BYTES:
         message = _("Files can be at most %(size)s MB.", size=MAX_ATTACHMENT_BYTES // (1024 * 1024))
         raise DomainError(message, {"file": message})
-    if any(len(v.text) > MAX_CAPTION for v in step.variants if v.weight > 0):
-        message = _("With a file, the step's text is its caption: at most %(limit)s characters.",
-                    limit=MAX_CAPTION)
-        raise DomainError(message, {"file": message})
-    step.attachment_name = attachment.file_name[:255]
-    step.attachment_type = attachment.mime_type[:100]
-    step.attachment_data = attachment.data
+    mime_type = (attachment.mime_type or "").strip().lower()
+    if not _MIME_TYPE.fullmatch(mime_type):
+        mime_type = "application/octet-stream"
+    kept = CampaignFile(org_id=actor.org_id, file_name=_file_name(attachment.file_name), mime_type=mime_type,
+                        size=len(attachment.data), data=attachment.data, created_by_id=actor.user_id)
+    db.session.add(kept)
     db.session.flush()
-    return step
+    return kept
+
+
+def files_of(org_id: int, ids: Sequence[int | None]) -> dict[int, CampaignFile]:
+    """The organization's files among ``ids``, by id (their bytes are not read)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {f.id: f for f in db.session.scalars(
+        select(CampaignFile).where(CampaignFile.org_id == org_id, CampaignFile.id.in_(wanted)))}
