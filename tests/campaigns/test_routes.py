@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from io import BytesIO
 
 import pytest
 from sqlalchemy import func, select
 
 from app.blueprints.campaigns import service, suppression
-from app.blueprints.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
+from app.blueprints.campaigns.models import (
+    Campaign,
+    CampaignFile,
+    CampaignStatus,
+    Enrollment,
+    EnrollmentStatus,
+)
+from app.blueprints.messaging.public import Attachment
 from app.blueprints.team.models import Role
 from app.extensions import db
 from tests.campaigns.kit import ALWAYS, campaign, launch, manager
@@ -376,3 +384,123 @@ def test_duplicate_makes_a_draft_copy_and_delete_removes_a_draft(client, lead):
     client.post(f"/campaigns/{copy.id}/delete", headers=headers)
     db.session.expire_all()
     assert db.session.get(Campaign, copy.id) is None and db.session.get(Campaign, found.id) is not None
+
+
+# -- a step's file -----------------------------------------------------------------------------
+
+
+def upload(client, headers, step, data=b"%PDF-1.4 deck", name="deck.pdf", mime="application/pdf"):
+    return client.post(f"/campaigns/editor/file?step={step}", headers=headers, content_type="multipart/form-data",
+                       data={"file": (BytesIO(data), name, mime)})
+
+
+def hidden_file_ids(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="(steps-\d+-file_id)" value="(\d+)">', html))
+
+
+def test_a_file_chosen_for_a_step_is_kept_at_once_and_named_in_its_block(client, lead):
+    member, _account, headers = lead
+    response = upload(client, headers, 1)
+    assert response.status_code == 200
+    kept = db.session.scalar(select(CampaignFile))
+    assert (kept.org_id, kept.file_name, kept.mime_type, kept.size) == (member.org_id, "deck.pdf",
+                                                                       "application/pdf", 13)
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<div class="campaign-file" id="step-file-1">')
+    assert hidden_file_ids(html) == {"steps-1-file_id": str(kept.id)}
+    assert "deck.pdf" in html and "13 B" in html and 'value="remove_file:1"' in html
+
+
+def test_an_empty_file_is_refused_in_its_block_and_nothing_is_kept(client, lead):
+    _member, _account, headers = lead
+    response = upload(client, headers, 0, data=b"")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "That file is empty." in html and 'type="file"' in html and not hidden_file_ids(html)
+    assert db.session.scalar(select(func.count()).select_from(CampaignFile)) == 0
+
+
+def test_an_agent_cannot_keep_a_file(client, lead):
+    member, _account, _ = lead
+    sign_in_as(client, add_member(member.organization, role=Role.AGENT))
+    headers = {**HX, "X-CSRFToken": csrf_token(client, "/home")}
+    assert upload(client, headers, 0).status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(CampaignFile)) == 0
+
+
+def test_a_step_s_file_moves_with_it_is_saved_with_it_and_can_be_removed(client, lead):
+    member, account, headers = lead
+    found = campaign(member, [account], [(0, ["First"]), (60, ["Second"])])
+    file_id = hidden_file_ids(upload(client, headers, 1).get_data(as_text=True))["steps-1-file_id"]
+    form = editor_form(account, **{"steps-1-file_id": file_id})
+
+    moved = client.post("/campaigns/editor/steps", data={**form, "op": "up:1"}, headers=headers)
+    html = moved.get_data(as_text=True)
+    assert textareas(html)[0][1] == "Following up"
+    assert hidden_file_ids(html) == {"steps-0-file_id": file_id}
+    assert html.index("deck.pdf") < html.index('id="step-1"')  # shown in the first step's block
+
+    saved = client.post(f"/campaigns/{found.id}/edit", headers=headers,
+                        data=editor_form(account, **{"steps-0-file_id": file_id}))
+    assert saved.status_code == 200
+    db.session.expire_all()
+    steps = db.session.get(Campaign, found.id).steps
+    assert [s.file_id for s in steps] == [int(file_id), None]
+    page = client.get(f"/campaigns/{found.id}/edit").get_data(as_text=True)
+    assert hidden_file_ids(page) == {"steps-0-file_id": file_id} and "deck.pdf" in page
+
+    removed = client.post("/campaigns/editor/steps", headers=headers,
+                          data={**editor_form(account, **{"steps-0-file_id": file_id}), "op": "remove_file:0"})
+    assert hidden_file_ids(removed.get_data(as_text=True)) == {}
+
+
+def test_saving_another_organization_s_file_is_refused_and_the_row_stays(client, lead):
+    member, account, headers = lead
+    found = campaign(member, [account], [(0, ["Hi {{first_name}}"])], name="As it was")
+    theirs = service.store_file(manager(), Attachment("theirs.pdf", "application/pdf", b"%PDF theirs"))
+    db.session.commit()
+    response = client.post(f"/campaigns/{found.id}/edit", headers=headers,
+                           data=editor_form(account, **{"steps-0-file_id": str(theirs.id)}))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    block = html[html.index('id="step-file-0"'):]
+    assert "This file is not among your organization&#39;s files: attach it again." in block[:block.index("</div>")]
+    assert "theirs.pdf" not in html
+    db.session.expire_all()
+    assert [s.file_id for s in db.session.get(Campaign, found.id).steps] == [None]
+    assert texts(found) == [["Hi {{first_name}}"]]
+
+
+def test_with_a_file_a_text_longer_than_a_caption_is_refused_on_save(client, lead):
+    member, account, headers = lead
+    found = campaign(member, [account], [(0, ["Short"])])
+    file_id = hidden_file_ids(upload(client, headers, 0).get_data(as_text=True))["steps-0-file_id"]
+    response = client.post(f"/campaigns/{found.id}/edit", headers=headers, data=editor_form(
+        account, **{"steps-0-file_id": file_id, "steps-0-variants-1-text": "x" * 1500}))
+    assert response.status_code == 422
+    assert "With a file, the message is its caption: at most 1,024 characters." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert [s.file_id for s in db.session.get(Campaign, found.id).steps] == [None]
+
+
+def test_a_step_s_file_block_reads_in_russian(client, lead):
+    from tests.core.test_russian_pages import RU, english_words
+
+    member, account, headers = lead
+    headers = {**headers, **RU}
+    found = campaign(member, [account], [(0, ["Привет"]), (60, ["Ещё раз"])])
+    chosen = upload(client, headers, 1, name="prezentaciya.pdf")
+    empty = upload(client, headers, 0, data=b"")
+    file_id = hidden_file_ids(chosen.get_data(as_text=True))["steps-1-file_id"]
+    client.post(f"/campaigns/{found.id}/edit", headers=headers, data=editor_form(
+        account, **{"steps-1-file_id": file_id, "steps-0-variants-0-text": "Привет",
+                    "steps-0-variants-1-text": "Здравствуйте", "steps-1-variants-0-text": "Ещё раз"}))
+    page = client.get(f"/campaigns/{found.id}/edit", headers=RU)
+    refused = client.post(f"/campaigns/{found.id}/edit", headers=headers, data=editor_form(
+        account, **{"steps-0-file_id": "999999", "steps-0-variants-0-text": "Привет",
+                    "steps-0-variants-1-text": "Здравствуйте", "steps-1-variants-0-text": "Ещё раз"}))
+    assert refused.status_code == 422
+    for response in (chosen, empty, page, refused):
+        html = response.get_data(as_text=True)
+        assert 'id="step-file-' in html
+        assert english_words(html, {"Spring", "partners", "Org", "User", "Sales"}) == set()  # data

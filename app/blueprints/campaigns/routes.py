@@ -2,11 +2,13 @@
 
 The editor is one form (``forms``): its steps block is re-rendered from the submitted state when a
 step or variant is added, removed or moved (``steps``), a variant's text is checked while it is
-typed (``check``), the preview renders the texts for a contact (``preview``). The audience has its
-own form (``add_audience``, with a live count). Saving goes through ``service.create_campaign`` /
-``update_campaign``; a sending campaign's change asks to be confirmed first. The review shows what
-``service.launch_review`` found: who will be written to, who is left out and why, how long it takes
-at the accounts' budgets; launching leads to the campaign's page.
+typed (``check``), the preview renders the texts for a contact (``preview``). A file chosen for a
+step is kept at once (``upload_file``), and the step's block then names it by id, so the file moves
+with its step and is saved with it. The audience has its own form (``add_audience``, with a live
+count). Saving goes through ``service.create_campaign`` / ``update_campaign``; a sending campaign's
+change asks to be confirmed first. The review shows what ``service.launch_review`` found: who will
+be written to, who is left out and why, how long it takes at the accounts' budgets; launching leads
+to the campaign's page.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from app.blueprints.campaigns.models import (
     SendStatus,
 )
 from app.blueprints.crm.public import Contact, ListQuery, filtered, org_tags
+from app.blueprints.messaging.public import MAX_ATTACHMENT_BYTES, MAX_CAPTION, Attachment
 from app.blueprints.pipeline.public import pipelines
 from app.blueprints.team.public import Permission, can, people, require
 from app.errors import DomainError, Forbidden, NotFound
@@ -44,6 +47,7 @@ from app.htmx import render
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
 EDIT = "campaigns/edit.html"
+STEP_FILE = "campaigns/_editor_file.html"
 REVIEW = "campaigns/review.html"
 SAMPLE = 8  # first names shown of those who will be written to
 LISTED = 50  # contacts listed under each skip reason
@@ -188,7 +192,8 @@ def _editor_context(campaign: Campaign | None, state: forms.EditorState, **extra
             "day_names": day_names("abbreviated"), "pipelines": pipelines(org_id),
             "statuses": CAMPAIGN_STATUSES,
             "preview_choices": _preview_choices(org_id, campaign), "max_steps": service.MAX_STEPS,
-            "max_variants": service.MAX_VARIANTS, "errors": {},
+            "max_variants": service.MAX_VARIANTS, "errors": {}, **_file_limits(),
+            "files": service.files_of(org_id, [step.file_id for step in state.steps]),
             "campaign_page": campaign_url(campaign) if campaign and campaign.status != CampaignStatus.DRAFT
             else None,
             **_audience_context(org_id, campaign), **extra}
@@ -269,6 +274,32 @@ def steps():
     require(g.membership, Permission.CAMPAIGNS_MANAGE)
     state = forms.apply_op(forms.from_form(request.form), request.form.get("op", ""))
     return render("campaigns/_editor_steps.html", **_editor_context(None, state))
+
+
+def _file_limits() -> dict[str, int]:
+    return {"max_file_mb": MAX_ATTACHMENT_BYTES // (1024 * 1024), "max_caption": MAX_CAPTION}
+
+
+@bp.post("/editor/file")
+def upload_file():
+    """Keep the file chosen for step ``step`` at once; its block comes back naming it (its id goes
+    with the form, and the step keeps it once the campaign is saved)."""
+    require(g.membership, Permission.CAMPAIGNS_MANAGE)
+    raw = request.args.get("step", "")
+    n = int(raw) if raw.isdigit() and len(raw) <= 2 else 0
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:  # the choice was cancelled
+        return render(STEP_FILE, n=n, file_id=None, file=None, **_file_limits())
+    attachment = Attachment(upload.filename, upload.mimetype or "application/octet-stream",
+                            upload.read(MAX_ATTACHMENT_BYTES + 1))
+    try:
+        kept = service.store_file(g.membership, attachment)
+    except DomainError as err:
+        db.session.rollback()
+        return render(STEP_FILE, status=422, n=n, file_id=None, file=None,
+                      file_error=err.fields.get("file", err.message), **_file_limits())
+    db.session.commit()
+    return render(STEP_FILE, n=n, file_id=kept.id, file=kept, **_file_limits())
 
 
 @bp.post("/editor/check")
