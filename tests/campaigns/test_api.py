@@ -5,12 +5,14 @@ refused by the data 422 naming the field, conflicts 409)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from io import BytesIO
 
 import pytest
 from sqlalchemy import func, select
 
 from app.blueprints.campaigns.models import (
     Campaign,
+    CampaignFile,
     CampaignStep,
     Enrollment,
     MessageTemplate,
@@ -462,3 +464,74 @@ def test_another_organization_s_entries_are_neither_seen_nor_removed(api, strang
     assert api("GET", "/suppressions").get_json() == {"items": [], "total": 0, "page": 1, "per_page": 50}
     assert api("DELETE", f"/suppressions/{entry_id}").status_code == 404
     assert db.session.get(Suppression, entry_id) is not None
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+
+def send_file(api, as_member=None, data=b"%PDF-1.4 deck", name="deck.pdf", mime="application/pdf"):
+    return api("POST", "/campaign-files", as_member=as_member, content_type="multipart/form-data",
+               data={"file": (BytesIO(data), name, mime)})
+
+
+def test_a_file_is_kept_and_a_step_sends_it_then_keeps_drops_or_refuses_it(api, account, stranger):
+    response = send_file(api)
+    assert response.status_code == 201
+    kept = response.get_json()
+    assert kept == {"id": kept["id"], "file_name": "deck.pdf", "mime_type": "application/pdf", "size": 13}
+    steps = [{"wait_minutes": 0, "variants": [{"text": "The deck"}], "file_id": kept["id"]},
+             {"wait_minutes": 60, "variants": [{"text": "Again"}]}]
+    made = api("POST", "/campaigns", json=body([account.id], steps=steps)).get_json()
+    read = api("GET", f"/campaigns/{made['id']}").get_json()
+    assert [s["file"] for s in read["steps"]] == [kept, None]
+
+    # an update without file_id keeps the file at each place; null takes it away
+    same = api("PUT", f"/campaigns/{made['id']}", json={"steps": [{"variants": [{"text": "The deck, again"}]}]})
+    assert [s["file"] for s in same.get_json()["steps"]] == [kept]
+    assert [s.file_id for s in row(made["id"]).steps] == [kept["id"]]
+
+    theirs = send_file(api, as_member=stranger).get_json()
+    refused = api("PUT", f"/campaigns/{made['id']}", json={"steps": [
+        {"variants": [{"text": "Changed"}], "file_id": theirs["id"]}]})
+    assert refused.status_code == 422 and error(refused) == ("invalid", {"steps.0.file_id"})
+    found = row(made["id"])
+    assert ([s.file_id for s in found.steps], found.steps[0].variants[0].text) == ([kept["id"]], "The deck, again")
+
+    too_long = api("PUT", f"/campaigns/{made['id']}", json={"steps": [{"variants": [{"text": "y" * 1025}]}]})
+    assert too_long.status_code == 422 and error(too_long) == ("invalid", {"steps.0.variants.0.text"})
+
+    other = send_file(api, name="other.png", mime="image/png").get_json()
+    swapped = api("PUT", f"/campaigns/{made['id']}", json={"steps": [{"variants": [{"text": "The office"}],
+                                                                       "file_id": other["id"]}]})
+    assert [s["file"] for s in swapped.get_json()["steps"]] == [other]
+    assert [s.file_id for s in row(made["id"]).steps] == [other["id"]]
+
+    gone = api("PUT", f"/campaigns/{made['id']}", json={"steps": [{"variants": [{"text": "y" * 1025}],
+                                                                    "file_id": None}]})
+    assert gone.status_code == 200 and [s["file"] for s in gone.get_json()["steps"]] == [None]
+    assert [s.file_id for s in row(made["id"]).steps] == [None]
+
+
+def test_a_duplicate_s_steps_name_the_same_files(api, account):
+    kept = send_file(api).get_json()
+    made = api("POST", "/campaigns", json=body([account.id], steps=[
+        {"variants": [{"text": "The deck"}], "file_id": kept["id"]}])).get_json()
+    copy = api("POST", f"/campaigns/{made['id']}/duplicate").get_json()
+    assert [s["file"] for s in copy["steps"]] == [kept]
+    assert db.session.scalar(select(func.count()).select_from(CampaignFile)) == 1
+
+
+@pytest.mark.parametrize("data, fields", [
+    ({"file": (BytesIO(b""), "empty.txt", "text/plain")}, {"file"}),
+    ({"file": (BytesIO(b"x" * (10 * 1024 * 1024 + 1)), "big.bin", "application/octet-stream")}, {"file"}),
+    ({"file": "not a file"}, {"file"}),
+])
+def test_no_file_an_empty_one_or_one_too_large_is_refused(api, data, fields):
+    response = api("POST", "/campaign-files", content_type="multipart/form-data", data=data)
+    assert response.status_code == 422 and error(response)[1] == fields
+    assert db.session.scalar(select(func.count()).select_from(CampaignFile)) == 0
+
+
+def test_an_agent_cannot_keep_a_file(api, agent):
+    assert send_file(api, as_member=agent).status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(CampaignFile)) == 0

@@ -1,5 +1,6 @@
-"""``/api/campaigns``, ``/api/templates``, ``/api/suppressions``: campaigns, their audience and
-figures, message templates and the do-not-contact list, over the same services as the pages.
+"""``/api/campaigns``, ``/api/campaign-files``, ``/api/templates``, ``/api/suppressions``:
+campaigns, their audience and figures, the files their steps send, message templates and the
+do-not-contact list, over the same services as the pages.
 
 Managers and up build, launch and stop campaigns (403 otherwise); any member reads them. A change
 to the steps, window or accounts of a sending campaign needs ``"confirm": true`` (409
@@ -20,11 +21,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import ObjectDeletedError
 
 from app.api.auth import per_member_limit, protect
-from app.api.docs import ID, NULL_ID, always, documented, integer, obj, query, string, text, whole_numbers_to
+from app.api.docs import (
+    ID,
+    MULTIPART,
+    NULL_ID,
+    always,
+    documented,
+    integer,
+    obj,
+    query,
+    string,
+    text,
+    whole_numbers_to,
+)
 from app.blueprints.campaigns import message_templates, service, stats, suppression
 from app.blueprints.campaigns.audience import live_steps
 from app.blueprints.campaigns.models import (
     Campaign,
+    CampaignFile,
     CampaignStatus,
     CampaignStep,
     Enrollment,
@@ -34,6 +48,7 @@ from app.blueprints.campaigns.models import (
     SuppressionKind,
 )
 from app.blueprints.campaigns.service import MAX_STEPS, MAX_TEXT, MAX_VARIANTS, MAX_WAIT_MINUTES
+from app.blueprints.messaging.public import MAX_ATTACHMENT_BYTES, MAX_CAPTION, Attachment
 from app.blueprints.team.public import Permission, require
 from app.canonical import ID_MAX
 from app.errors import Conflict, DomainError
@@ -69,6 +84,12 @@ STEP_IN = obj(
     ["variants"],
     wait_minutes=integer(minimum=0, maximum=MAX_WAIT_MINUTES),
     variants=array(VARIANT_IN, minItems=1, maxItems=MAX_VARIANTS),
+    file_id={
+        **NULL_ID,
+        "description": "a file kept with POST /api/campaign-files, sent with the text as its caption "
+        f"(then at most {MAX_CAPTION:,} characters); null: none; absent: the file of the step now at "
+        "this place stays",
+    },
 )
 CAMPAIGN_FIELDS = {
     "name": text(120, minLength=1),
@@ -113,8 +134,14 @@ ADD = {
 LAUNCH = obj(starts_at=string(format="date-time", description="at most a year ahead; absent or past: now"))
 
 VARIANT = always(id=ID, letter=string(), text=string(), weight=integer())
+CAMPAIGN_FILE = always(id=ID, file_name=string(), mime_type=string(), size=integer(minimum=1))
 STEP = always(
-    id=ID, position=integer(), wait_minutes=integer(), winner_variant_id=NULLABLE_INT, variants=array(VARIANT)
+    id=ID,
+    position=integer(),
+    wait_minutes=integer(),
+    winner_variant_id=NULLABLE_INT,
+    variants=array(VARIANT),
+    file={"anyOf": [CAMPAIGN_FILE, {"type": "null"}], "description": "the file sent with the text"},
 )
 CAMPAIGN = always(
     id=ID,
@@ -282,7 +309,12 @@ def step_json(step: CampaignStep) -> dict[str, Any]:
         "variants": [
             {"id": v.id, "letter": v.letter, "text": v.text, "weight": v.weight} for v in step.variants
         ],
+        "file": file_json(step.file) if step.file_id is not None and step.file is not None else None,
     }
+
+
+def file_json(found: CampaignFile) -> dict[str, Any]:
+    return {"id": found.id, "file_name": found.file_name, "mime_type": found.mime_type, "size": found.size}
 
 
 def enrollment_json(e: Enrollment) -> dict[str, Any]:
@@ -375,8 +407,9 @@ def list_campaigns():
         },
         403: MANAGERS,
         409: CHANGED_MEANWHILE,
-        422: "A blank name, accounts or stages of another organization, an unknown variable, no "
-        "variant with a weight above 0, a window that ends before it starts",
+        422: "A blank name, accounts, stages or files of another organization, an unknown variable, "
+        "no variant with a weight above 0, a text too long (a caption, with a file), a window that "
+        "ends before it starts",
     },
 )
 @meanwhile
@@ -411,8 +444,9 @@ def read_campaign(campaign_id: int):
         403: MANAGERS,
         409: "Its steps, window or accounts change while it is sending and confirm is missing (code "
         "confirmation_needed), it has ended, or someone changed it meanwhile",
-        422: "A blank name, accounts or stages of another organization, an unknown variable, no "
-        "variant with a weight above 0, a window that ends before it starts",
+        422: "A blank name, accounts, stages or files of another organization, an unknown variable, "
+        "no variant with a weight above 0, a text too long (a caption, with a file), a window that "
+        "ends before it starts",
     },
 )
 @meanwhile
@@ -639,6 +673,37 @@ def campaign_stats(campaign_id: int):
             ],
         }
     )
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+@bp.post("/campaign-files")
+@per_user
+@documented(
+    "Keep a file for a campaign step (multipart/form-data, field file, up to 10 MB): give its id as "
+    "a step's file_id. A file no step names is deleted a day later",
+    tag="campaigns",
+    body_type=MULTIPART,
+    body=obj(["file"], file=string(format="binary", description="up to 10 MB")),
+    responses={
+        201: {"description": "The file", "schema": CAMPAIGN_FILE},
+        403: MANAGERS,
+        422: "No file, an empty one, or one over 10 MB",
+    },
+)
+def create_file():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        message = _("Choose a file.")
+        raise DomainError(message, {"file": message})
+    kept = service.store_file(g.membership, Attachment(
+        file_name=upload.filename, mime_type=upload.mimetype or "application/octet-stream",
+        data=upload.read(MAX_ATTACHMENT_BYTES + 1)))
+    answer = jsonify(file_json(kept))
+    answer.status_code = 201
+    db.session.commit()
+    return answer
 
 
 # -- enrollments -------------------------------------------------------------------------------
