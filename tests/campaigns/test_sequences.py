@@ -212,3 +212,33 @@ def test_an_opt_out_stops_the_sequence_and_lists_them(team, world, text):  # noq
     again = campaign(member, [first], [(0, ["A new campaign"])], name="Again")
     review = launch(member, again, [contact])
     assert [v.reason for v in review.skipped] == ["suppressed"]
+
+
+def test_steps_with_files_reach_the_person_as_a_document_and_a_photo_with_their_captions(team, world):  # noqa: F811
+    from app.blueprints.campaigns import service
+    from app.blueprints.messaging.public import Attachment
+
+    member, first, _ = team
+    [person] = people(world, 1)
+    contact = contact_for(member, person)
+    deck = service.store_file(member, Attachment("deck.pdf", "application/pdf", b"%PDF-1.4 our deck"))
+    office = service.store_file(member, Attachment("office.png", "image/png", b"\x89PNG our office"))
+    found = campaign(member, [first], [(0, ["x"])])
+    service.update_campaign(member, found, {"steps": [
+        {"wait_minutes": 0, "variants": [{"text": "Hi {{first_name}}, the deck"}], "file_id": deck.id},
+        {"wait_minutes": 60, "variants": [{"text": "Our office, {{first_name}}"}], "file_id": office.id}]})
+    db.session.commit()
+    launch(member, found, [contact])
+
+    run_until(found, 1)
+    [document] = sent_to(world, PHONE, person)
+    assert (document.text, document.media.kind, document.media.file_name, document.media.data) == (
+        "Hi Person0, the deck", "document", "deck.pdf", b"%PDF-1.4 our deck")
+
+    run_until(found, 2, now=utcnow() + timedelta(minutes=61) + SOON)
+    photo = sent_to(world, PHONE, person)[-1]
+    assert (photo.text, photo.media.kind, photo.media.data) == (
+        "Our office, Person0", "photo", b"\x89PNG our office")
+    rows = db.session.scalars(select(Message).where(Message.out.is_(True)).order_by(Message.id)).all()
+    assert [(m.status, m.media["kind"], m.media["file_name"]) for m in rows] == [
+        ("sent", "document", "deck.pdf"), ("sent", "photo", "office.png")]
