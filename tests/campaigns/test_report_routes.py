@@ -209,3 +209,27 @@ def test_a_page_of_people_loads_its_contacts_and_accounts_in_one_query_each(clie
     assert len(reading("contact")) == 1
     assert len(reading("bd_account")) == 1
     assert len(reading("enrollment")) == 2  # the page and its count
+
+
+def test_a_large_pool_is_counted_and_lists_only_the_accounts_that_cannot_send(client):
+    member = manager()
+    online = [make_account(member.organization) for _ in range(12)]
+    limited = make_account(member.organization, status="limited", limited_until=utcnow() + timedelta(hours=2))
+    logged_out = make_account(member.organization, status="needs_login")
+    found = campaign(member, [*online, limited, logged_out], [(0, ["Hi {{first_name}}"])])
+    waiting = contact_with_chat(member, limited, "Anna")
+    launch(member, found, [waiting])
+    signed_in(client, member)
+    campaign_id, limited_id, logged_out_id = found.id, limited.id, logged_out.id
+    online_ids = [a.id for a in online]
+    db.session.remove()  # a request's own session, as in production (nothing loaded yet)
+
+    with counting_statements() as statements:
+        html = client.get(f"/campaigns/{campaign_id}").get_data(as_text=True)
+
+    assert 'id="campaign-pool-counts">14 accounts:' in html
+    assert "Online · 12" in html and "Limited · 1" in html
+    assert f'id="pool-account-{limited_id}"' in html and f'id="pool-account-{logged_out_id}"' in html
+    assert not any(f'id="pool-account-{i}"' in html for i in online_ids)
+    assert "1 person waits for this account" in html
+    assert not [s for s in statements if s.startswith("SELECT campaign_account.")]  # counted, never loaded

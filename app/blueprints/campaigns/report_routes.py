@@ -11,6 +11,7 @@ from ``stats.figures``'s grouped queries, never from the rows themselves.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from babel.numbers import format_percent
@@ -21,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from jinja2_fragments.flask import render_block
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from app.blueprints.accounts.public import AccountStatus, BDAccount
 from app.blueprints.auth.public import User
@@ -28,6 +30,7 @@ from app.blueprints.campaigns import audience, service, stats, variants
 from app.blueprints.campaigns.labels import CAMPAIGN_STATUSES, ENROLLMENT_STATUSES, day_names, reason_text
 from app.blueprints.campaigns.models import (
     Campaign,
+    CampaignAccount,
     CampaignSend,
     Enrollment,
     EnrollmentStatus,
@@ -35,7 +38,7 @@ from app.blueprints.campaigns.models import (
 )
 from app.blueprints.crm.public import Contact
 from app.blueprints.team.public import Permission, can
-from app.errors import BadRequest, toast_header
+from app.errors import BadRequest, NotFound, toast_header
 from app.extensions import db
 from app.htmx import render
 from app.i18n import in_words
@@ -43,6 +46,7 @@ from app.i18n import in_words
 bp = Blueprint("campaign_report", __name__, url_prefix="/campaigns")
 
 PAGE_SIZE = 50
+POOL_LISTED = 12  # a larger pool is shown as counts and the accounts that cannot send
 DASH = "\u2013"
 PAGE = "campaigns/show.html"
 LIVE = (EnrollmentStatus.WAITING.value, EnrollmentStatus.SENDING.value)
@@ -90,20 +94,47 @@ def window_text(window: dict[str, Any]) -> str:
     return f"{said_days}, {window.get('start', '')}{DASH}{window.get('end', '')}"
 
 
-def pool(campaign: Campaign) -> list[dict[str, Any]]:
-    """The campaign's accounts with their health and, for an account that cannot send, how many
-    people wait on it (one grouped query over the campaign's live enrollments, only then)."""
-    accounts = list(db.session.scalars(
-        select(BDAccount).where(BDAccount.org_id == campaign.org_id, BDAccount.id.in_(campaign.account_ids))
-        .order_by(BDAccount.id)))
+@dataclass
+class Pool:
+    """The campaign's accounts as the page shows them: each one in a small pool; in a large one
+    how many are in each state, and the accounts that cannot send (someone has to act on those)."""
+
+    total: int
+    counts: list[tuple[str, int]]  # status, how many: the healthy first
+    items: list[dict[str, Any]]
+    unlisted: int  # accounts that cannot send and are not listed
+
+    @property
+    def summarized(self) -> bool:
+        return self.total > POOL_LISTED
+
+
+def pool(campaign: Campaign) -> Pool:
+    """The pool in four small queries however large it is: its states counted, the accounts listed
+    (all of a small pool; of a large one the first ``POOL_LISTED`` that cannot send) and, for those
+    that cannot send, how many people wait on each."""
+    linked = select(CampaignAccount.account_id).where(CampaignAccount.campaign_id == campaign.id)
+    in_pool = (BDAccount.org_id == campaign.org_id, BDAccount.id.in_(linked))
+    counted = dict(db.session.execute(
+        select(BDAccount.status, func.count()).where(*in_pool).group_by(BDAccount.status)).all())
+    total = sum(counted.values())
+    listed = select(BDAccount).where(*in_pool)
+    if total > POOL_LISTED:
+        listed = listed.where(BDAccount.status != AccountStatus.ONLINE.value)
+    accounts = list(db.session.scalars(listed.order_by(BDAccount.id).limit(POOL_LISTED)))
     down = [a.id for a in accounts if a.status != AccountStatus.ONLINE]
     waiting = dict(db.session.execute(
         select(Enrollment.account_id, func.count())
         .where(Enrollment.campaign_id == campaign.id, Enrollment.status.in_(LIVE),
                Enrollment.account_id.in_(down))
         .group_by(Enrollment.account_id)).all()) if down else {}
-    return [{"account": a, "healthy": a.status == AccountStatus.ONLINE, "waiting": waiting.get(a.id, 0)}
-            for a in accounts]
+    unhealthy = total - counted.get(AccountStatus.ONLINE.value, 0)
+    counts = sorted(counted.items(), key=lambda item: (item[0] != AccountStatus.ONLINE.value, item[0]))
+    return Pool(
+        total=total, counts=counts,
+        items=[{"account": a, "healthy": a.status == AccountStatus.ONLINE, "waiting": waiting.get(a.id, 0)}
+               for a in accounts],
+        unlisted=max(0, unhealthy - len(down)) if total > POOL_LISTED else 0)
 
 
 def decision_text(step: stats.StepFigures) -> str:
@@ -201,7 +232,14 @@ def journey(enrollment: Enrollment, campaign: Campaign) -> list[dict[str, Any]]:
 
 
 def _campaign(campaign_id: int) -> Campaign:
-    return service.get_campaign(g.membership.org_id, campaign_id)
+    """The organization's campaign, its pool left unloaded (``pool`` counts it instead: hundreds of
+    accounts would be hundreds of objects per view)."""
+    found = db.session.scalar(select(Campaign).where(Campaign.org_id == g.membership.org_id,
+                                                     Campaign.id == campaign_id)
+                              .options(lazyload(Campaign.accounts)))
+    if found is None:
+        raise NotFound(_("Campaign not found."))
+    return found
 
 
 def _audience_args() -> tuple[str | None, int]:
