@@ -15,6 +15,7 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import select, update
 
+from app import event_outbox
 from app.blueprints.accounts.models import BDAccount
 from app.blueprints.campaigns import dispatcher, service, suppression
 from app.blueprints.campaigns.models import CampaignSend, Enrollment, OutreachSettings
@@ -23,11 +24,12 @@ from app.db_types import utcnow
 from app.extensions import db, redis_store
 from app.integrations.telegram import budgets, leases
 from tests.campaigns.kit import campaign, contact_for, enrollment_of, launch, manager
-from tests.campaigns.test_crash_trials import ROOMY, poll, quiet, settle_owed
+from tests.campaigns.test_crash_trials import ROOMY, poll, settle_owed
+from tests.conftest import sign_in_as
 from tests.factories import make_account as plain_account
 from tests.factories import make_contact
 from tests.integrations.telegram.conftest import PHONE, world  # noqa: F401 - fixtures
-from tests.integrations.telegram.runtime_kit import eventually, make_account, runtime  # noqa: F401
+from tests.integrations.telegram.runtime_kit import eventually, make_account, on_loop, runtime  # noqa: F401
 
 OTHER = "9996631234"
 SOON = timedelta(minutes=16)  # past a step's jitter inside an always-open window
@@ -71,14 +73,14 @@ class Pool:
         phones = [phone] if phone else [PHONE, OTHER]
         return [m for p in phones for m in self.world.messages(p, person.profile.id) if m.out]
 
-    def rounds(self, until, now=None, limit: int = 40) -> None:
+    def rounds(self, until, now=None, limit: int = 40, held=()) -> None:
         """Dispatch (the clock a minute on each round), let the runtime send, work the campaigns
-        queue, until ``until()`` holds."""
+        queue, until ``until()`` holds (``held``: accounts whose outbox waits, not to be waited on)."""
         start = now or utcnow() + SOON
         for n in range(limit):
             dispatcher.dispatch_due(start + timedelta(minutes=n))
             db.session.commit()
-            poll(lambda: quiet(self.member.org_id), "the pool's runtime")
+            poll(lambda: quiet(self.member.org_id, held), "the pool's runtime")
             settle_owed()
             db.session.rollback()
             if until():
@@ -93,6 +95,18 @@ class Pool:
 @pytest.fixture
 def pool(runtime, world):  # noqa: F811
     return Pool(runtime, world)
+
+
+def quiet(org_id: int, held=()) -> bool:
+    """The runtime has done what it can now (``test_crash_trials.quiet``), a limited account's
+    held outbox (``held``) not counted as work to wait for."""
+    db.session.rollback()
+    now = utcnow()
+    busy = db.session.scalar(select(Message.id).where(
+        Message.org_id == org_id, Message.status.in_(["queued", "sending"]), Message.account_id.not_in(held),
+        Message.send_after.is_(None) | (Message.send_after <= now)).limit(1))
+    owed = db.session.scalar(select(event_outbox.EventOutbox.event_id).limit(1))
+    return busy is None and owed is None
 
 
 def sends_of(enrollment) -> list[CampaignSend]:
@@ -231,3 +245,54 @@ def test_a_do_not_contact_entry_made_mid_campaign_stops_the_first_step(pool):
     enrollment = enrollment_of(found, listed)
     assert (enrollment.status, enrollment.reason) == ("stopped", "suppressed")
     assert pool.sent_to(listed_person) == [] and sends_of(enrollment) == []
+
+
+def test_peer_flood_mid_campaign_holds_the_accounts_people_on_it_and_new_people_go_from_the_rest(pool, client):
+    people = pool.people(4)
+    found = campaign(pool.member, [pool.a, pool.b],
+                     [(0, ["Hello {{first_name}}"]), (60, ["Following up, {{first_name}}"])])
+    launch(pool.member, found, [c for _, c in people])
+    pool.rounds(lambda: sent_count(found) == 4)
+    on = {account.id: [(p, c) for p, c in people if enrollment_of(found, c).account_id == account.id]
+          for account in (pool.a, pool.b)}
+    assert on[pool.a.id] and on[pool.b.id]
+
+    pool.world.peer_flood(PHONE)  # account a writes on: Telegram limits it at its next message
+    later = utcnow() + timedelta(hours=2)  # the second steps are due
+    pool.rounds(lambda: sent_count(found) == 4 + len(on[pool.b.id])
+                and db.session.get(BDAccount, pool.a.id).status == "limited", now=later, held=[pool.a.id])
+
+    limited = db.session.get(BDAccount, pool.a.id)
+    assert "PeerFlood" in limited.status_detail
+    for person, contact in on[pool.a.id]:  # held on their account, never moved to the other one
+        assert [m.text for m in pool.sent_to(person)] == [f"Hello {person.profile.first_name}"]
+        enrollment = enrollment_of(found, contact)
+        assert enrollment.status in ("waiting", "sending") and enrollment.account_id == pool.a.id
+    sign_in_as(client, pool.member)
+    page = client.get(f"/campaigns/{found.id}").get_data(as_text=True)
+    waiting = len(on[pool.a.id])
+    assert f'id="pool-account-{pool.a.id}"' in page and "Limited" in page
+    assert (f"{waiting} people wait for this account" if waiting > 1 else "1 person waits for this account") in page
+
+    [(newcomer, new_contact)] = pool.people(1, start=10)  # joins while a is limited: written from b
+    service.add_contacts(pool.member, db.session.get(type(found), found.id), contact_ids=[new_contact.id])
+    db.session.commit()
+    pool.rounds(lambda: sent_count(found) == 5 + len(on[pool.b.id]), now=later, held=[pool.a.id])
+    assert [m.text for m in pool.sent_to(newcomer, OTHER)] == [f"Hello {newcomer.profile.first_name}"]
+    assert pool.sent_to(newcomer, PHONE) == []
+
+    pool.world.peer_flood(PHONE, on=False)
+    connection = pool.rt.connections[pool.a.id]
+
+    async def the_day_passes():  # the limit's end, as its wake-up finds it
+        connection.paused_until = utcnow() - timedelta(seconds=1)
+        await connection.wake()
+    on_loop(pool.rt, the_day_passes)
+    pool.rounds(lambda: statuses(found)["finished"] == 5, now=later + timedelta(days=1, hours=1))
+
+    assert db.session.get(BDAccount, pool.a.id).status == "online"
+    for account, phone, other in ((pool.a, PHONE, OTHER), (pool.b, OTHER, PHONE)):
+        for person, _contact in on[account.id]:
+            name = person.profile.first_name
+            assert [m.text for m in pool.sent_to(person, phone)] == [f"Hello {name}", f"Following up, {name}"]
+            assert pool.sent_to(person, other) == []
