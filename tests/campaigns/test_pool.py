@@ -22,7 +22,7 @@ from app.blueprints.campaigns.models import CampaignSend, Enrollment, OutreachSe
 from app.blueprints.messaging.models import Message
 from app.db_types import utcnow
 from app.extensions import db, redis_store
-from app.integrations.telegram import budgets, leases
+from app.integrations.telegram import budgets, control, leases
 from tests.campaigns.kit import campaign, contact_for, enrollment_of, launch, manager
 from tests.campaigns.test_crash_trials import ROOMY, poll, settle_owed
 from tests.conftest import sign_in_as
@@ -291,6 +291,43 @@ def test_peer_flood_mid_campaign_holds_the_accounts_people_on_it_and_new_people_
     pool.rounds(lambda: statuses(found)["finished"] == 5, now=later + timedelta(days=1, hours=1))
 
     assert db.session.get(BDAccount, pool.a.id).status == "online"
+    for account, phone, other in ((pool.a, PHONE, OTHER), (pool.b, OTHER, PHONE)):
+        for person, _contact in on[account.id]:
+            name = person.profile.first_name
+            assert [m.text for m in pool.sent_to(person, phone)] == [f"Hello {name}", f"Following up, {name}"]
+            assert pool.sent_to(person, other) == []
+
+
+def test_an_account_signed_out_mid_campaign_holds_its_people_until_it_signs_in_again(pool, client):
+    people = pool.people(4)
+    found = campaign(pool.member, [pool.a, pool.b],
+                     [(0, ["Hello {{first_name}}"]), (60, ["Following up, {{first_name}}"])])
+    launch(pool.member, found, [c for _, c in people])
+    pool.rounds(lambda: sent_count(found) == 4)
+    on = {account.id: [(p, c) for p, c in people if enrollment_of(found, c).account_id == account.id]
+          for account in (pool.a, pool.b)}
+    assert on[pool.a.id] and on[pool.b.id]
+
+    pool.world.end_sessions(PHONE)  # its owner ended the session from their phone
+    later = utcnow() + timedelta(hours=2)
+    pool.rounds(lambda: sent_count(found) == 4 + len(on[pool.b.id])
+                and db.session.get(BDAccount, pool.a.id).status == "needs_login", now=later, held=[pool.a.id])
+
+    for person, contact in on[pool.a.id]:
+        assert len(pool.sent_to(person)) == 1
+        assert enrollment_of(found, contact).account_id == pool.a.id
+    sign_in_as(client, pool.member)
+    page = client.get(f"/campaigns/{found.id}").get_data(as_text=True)
+    waiting = len(on[pool.a.id])
+    assert (f"{waiting} people wait for this account" if waiting > 1 else "1 person waits for this account") in page
+
+    assert control.call(redis_store.client, "login.start", account_id=pool.a.id, timeout=10) == {"next": "code"}
+    assert control.call(redis_store.client, "login.code", account_id=pool.a.id, code="22222",
+                        timeout=10) == {"next": "done"}
+    eventually(lambda: db.session.get(BDAccount, pool.a.id).status == "online"
+               or db.session.rollback(), what="signed in again")
+    pool.rounds(lambda: statuses(found)["finished"] == 4, now=later + timedelta(minutes=10))
+
     for account, phone, other in ((pool.a, PHONE, OTHER), (pool.b, OTHER, PHONE)):
         for person, _contact in on[account.id]:
             name = person.profile.first_name

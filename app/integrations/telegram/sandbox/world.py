@@ -263,6 +263,15 @@ class World:
         with self.lock:
             self.account(phone).banned = True
 
+    def end_sessions(self, phone: str | int) -> None:
+        """The owner ends every session of the account from their phone (Settings > Devices): each
+        one's next request fails AUTH_KEY_UNREGISTERED; signing in again opens a new one."""
+        with self.lock:
+            account = self.account(phone)
+            for session in self.sessions.values():
+                if session.account is account:
+                    session.account = None
+
     def drop_connections(self, phone: str | int) -> None:
         """The network under the account's clients goes away: no pushes, requests wait."""
         for sender in self._senders_of(self.account(phone)):
