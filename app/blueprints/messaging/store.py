@@ -607,11 +607,11 @@ def requeue(message_id: int, send_after: datetime | None) -> None:
         emit(MessageDeferred(**_ids(message), actor_id=None, send_after=send_after))
 
 
-def retry_sending(message_id: int, send_after: datetime) -> None:
+def retry_sending(message_id: int, send_after: datetime | None) -> None:
     """The last attempt may have reached Telegram (no answer came back: a network failure): the
     message stays ``sending``, so nobody withdraws what the person may already have, and goes again
-    at ``send_after`` with the same random_id; Telegram answers with the original if it has it
-    (``MessageDeferred``)."""
+    at ``send_after`` (None: as soon as the account can send) with the same random_id; Telegram
+    answers with the original if it has it (``MessageDeferred``)."""
     message = db.session.get(Message, message_id)
     if message is None or message.status != MessageStatus.SENDING:
         return

@@ -173,6 +173,11 @@ class Connection:
         await self.runtime.db(accounts.end_session, self.account_id, ended.status, ended.detail)
         self.runtime.forget(self, release=True)
 
+    @property
+    def ended(self) -> bool:
+        """Telegram ended this session: what fails on it now fails for that, not for the network."""
+        return self._ended is not None
+
     def end(self, ended: SessionEnded) -> None:
         """Telegram ended the session (seen by a send or a sync): stop and say why."""
         self._ended = self._ended or ended

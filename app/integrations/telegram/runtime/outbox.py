@@ -251,6 +251,9 @@ async def _refused(conn: Connection, plan: SendPlan, exc: Exception) -> None:
             await runtime.db(store.requeue, plan.message_id, None)  # goes after the next login
         conn.end(ended)
         return
+    if conn.ended:  # cut off by the session's end (another send saw it): goes after the next login
+        await runtime.db(store.retry_sending, plan.message_id, None)
+        return
     attempts = plan.attempts + 1
     if attempts >= MAX_ATTEMPTS:
         await runtime.db(store.fail, plan.message_id, f"Telegram kept refusing this message ({exc}).")
