@@ -16,6 +16,7 @@ from app.blueprints.campaigns.models import (
     EnrollmentStatus,
     Suppression,
 )
+from app.blueprints.crm.models import Activity, Contact
 from app.blueprints.messaging.models import Message, MessageStatus
 from app.blueprints.team.models import Role
 from app.db_types import utcnow
@@ -151,6 +152,25 @@ def test_do_not_contact_on_a_contacts_page_lists_every_identity_and_a_manager_ta
     assert response.status_code == 200
     db.session.rollback()
     assert db.session.scalar(select(Suppression.id).where(Suppression.org_id == anna.org_id)) is None
+
+
+def test_allowing_campaigns_again_also_clears_the_records_do_not_contact_field(client, running):
+    anna = running["anna"]
+    anna.do_not_contact = True  # ticked on the record (or imported so)
+    db.session.commit()
+    headers = signed_in(client, running["member"])
+    assert "Allow campaigns again" in client.get(f"/contacts/{anna.id}").get_data(as_text=True)
+
+    response = client.post(f"/campaigns/panel/contacts/{anna.id}/do-not-contact", data={"listed": "0"},
+                           headers=headers)
+
+    assert response.status_code == 200
+    assert "Allow campaigns again" not in response.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get(Contact, anna.id).do_not_contact is False
+    edits = db.session.scalars(select(Activity).where(Activity.subject_type == "contact",
+                                                      Activity.subject_id == anna.id, Activity.kind == "updated"))
+    assert {"do_not_contact": [True, False]} in [a.data.get("changes") for a in edits]
 
 
 def test_another_organizations_enrollment_and_contact_are_not_found(client, running):

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import canonical
 from app.blueprints.campaigns.models import Suppression, SuppressionKind
-from app.blueprints.crm.public import Contact
+from app.blueprints.crm.public import Contact, Entity, update_record
 from app.blueprints.team.public import Membership, Permission, phone_region, require
 from app.db_types import utcnow
 from app.errors import DomainError, NotFound
@@ -172,8 +172,12 @@ def remove(actor: Membership, suppression_id: int) -> None:
 
 
 def remove_contact(actor: Membership, contact: Contact) -> int:
-    """Take every identity of the contact off the list; how many entries went."""
+    """Take every identity of the contact off the list, and clear the record's "Do not contact"
+    field (which lists them too; changed as an edit of the record, on its timeline); how many
+    entries went."""
     require(actor, Permission.CAMPAIGNS_MANAGE)
+    if contact.do_not_contact:
+        update_record(actor, Entity.CONTACT, contact.id, {"do_not_contact": False})
     keys = [(i.kind, i.value) for i in identities(contact)]
     return (
         db.session.execute(
