@@ -320,7 +320,7 @@ def seed_finished_campaign(owner: Membership, accounts: list, world, audience: l
     import random
     from datetime import timedelta
 
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from app.blueprints.campaigns import public as campaigns
     from app.blueprints.campaigns.public import (
@@ -428,7 +428,13 @@ def seed_finished_campaign(owner: Membership, accounts: list, world, audience: l
             enrollment.status, enrollment.ended_at = EnrollmentStatus.FINISHED.value, enrollment.last_sent_at
         enrollment.due_at = None
 
-    telegram_ids: dict[int, int] = {}
+    # Telegram numbers an account's private messages in one sequence: this history's ids come after
+    # those of the world's own conversations and of any the app already synced, never reusing one.
+    telegram_ids: dict[int, int] = {
+        account.id: max(world.account(account.phone.lstrip("+")).mailbox.last_id,
+                        db.session.scalar(select(func.max(Message.telegram_id))
+                                          .where(Message.account_id == account.id)) or 0)
+        for account in accounts}
     for event in sorted(happened, key=lambda e: e["at"]):
         account_id = event["account"].id
         telegram_ids[account_id] = event["id"] = telegram_ids.get(account_id, 0) + 1

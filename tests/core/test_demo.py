@@ -254,6 +254,21 @@ def test_the_finished_campaigns_messages_are_chats_with_the_sandbox_people_and_t
     assert suppressed == {opted_out.contact_id}
 
 
+def test_the_finished_campaigns_telegram_ids_follow_the_worlds_own_and_are_never_reused():
+    assert demo.seed()
+    db.session.commit()
+
+    world = app_world(reply_delay=None)
+    found = campaign_named("Fintech partners: autumn intro")
+    for account in db.session.scalars(select(BDAccount).where(BDAccount.id.in_(found.account_ids))):
+        ids = list(db.session.scalars(select(Message.telegram_id).where(
+            Message.account_id == account.id, Message.telegram_id.is_not(None))))
+        assert len(ids) == len(set(ids))  # one sequence per account, as Telegram numbers them
+        history = db.session.scalars(select(Message.telegram_id).where(
+            Message.account_id == account.id, Message.origin == "campaign", Message.telegram_id.is_not(None)))
+        assert min(history) > world.account(account.phone.lstrip("+")).mailbox.last_id
+
+
 def test_the_demo_campaign_pages_show_the_figures_of_the_rows(client):
     assert demo.seed()
     db.session.commit()
