@@ -8,6 +8,12 @@ Then it grows the pipeline to 50,000 deals and times the board again.
 
 Targets: with 5,000 deals the board under 120 ms at p95, under 250 KB, at most 6 statements; a
 move under 30 ms at p95 with at most 5 statements; with 50,000 deals the board under 200 ms.
+
+Since campaigns stop at a deal's stage exactly once (issue 17), a move also writes the event
+outbox row that carries ``DealMoved`` to the campaigns queue and strikes it once the job is
+enqueued after the commit: two statements the first target did not know, kept because without
+them a crash between the commit and the enqueue would lose the stop. The move is held to its
+five plus those two (``OUTBOX_STATEMENTS``), and its time target stays as it was.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from bench.crm_list import FIRST, LAST, _fresh_schema, _settings
 
 BOARD_MS, BOARD_KB, BOARD_STATEMENTS = 120.0, 250, 6
 MOVE_MS, MOVE_STATEMENTS = 30.0, 5
+OUTBOX_STATEMENTS = 2  # the event outbox row and its strike after the commit (see above)
 BIG_BOARD_MS = 200.0
 STAGES = ("Inbound", "Qualified", "Discovery", "Demo", "Proposal", "Legal", "Negotiation", "Commit")
 
@@ -242,7 +249,8 @@ def _run(args: argparse.Namespace, database_url: str) -> int:
                  statements <= BOARD_STATEMENTS)
     times, statements = time_moves(app, client, ids, args.n)
     ok &= report("move between two cards", times, MOVE_MS,
-                 f"{statements} statements (<= {MOVE_STATEMENTS})", statements <= MOVE_STATEMENTS)
+                 f"{statements} statements (<= {MOVE_STATEMENTS} + {OUTBOX_STATEMENTS} outbox)",
+                 statements <= MOVE_STATEMENTS + OUTBOX_STATEMENTS)
 
     with app.app_context():
         from app.extensions import db
