@@ -7,9 +7,10 @@ each of those once per batch (a query per kind and organization, one Redis pipel
 the decisions keep it true for the rest of the pass: a first message handed over counts against
 its contact's cap and its account's one-in-flight at once.
 
-What is read at the pass's start may be a moment old by its last decision. That is safe: a reply
-that lands after it is caught by the outbox (``cancel_on_reply``), a budget spent meanwhile by the
-outbox holding the message until it allows, and a do-not-contact entry by the outbox's refusal.
+What is read at the pass's start may be a fraction of a second old by its last decision. A reply
+that lands meanwhile is still caught, by the outbox (``cancel_on_reply``); a budget spent meanwhile
+by the outbox holding the message until it allows. A do-not-contact entry made during the pass
+counts from the next one, as an entry made between a decision and its commit always did.
 """
 
 from __future__ import annotations
