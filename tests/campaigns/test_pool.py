@@ -247,7 +247,9 @@ def test_a_do_not_contact_entry_made_mid_campaign_stops_the_first_step(pool):
     assert pool.sent_to(listed_person) == [] and sends_of(enrollment) == []
 
 
-def test_peer_flood_mid_campaign_holds_the_accounts_people_on_it_and_new_people_go_from_the_rest(pool, client):
+def first_steps_from_both_accounts(pool):
+    """A two-step campaign over both accounts whose first steps went to four people: the campaign
+    and who is on which account."""
     people = pool.people(4)
     found = campaign(pool.member, [pool.a, pool.b],
                      [(0, ["Hello {{first_name}}"]), (60, ["Following up, {{first_name}}"])])
@@ -256,6 +258,19 @@ def test_peer_flood_mid_campaign_holds_the_accounts_people_on_it_and_new_people_
     on = {account.id: [(p, c) for p, c in people if enrollment_of(found, c).account_id == account.id]
           for account in (pool.a, pool.b)}
     assert on[pool.a.id] and on[pool.b.id]
+    return found, on
+
+
+def assert_both_steps_from_their_own_account(pool, on) -> None:
+    for account, phone, other in ((pool.a, PHONE, OTHER), (pool.b, OTHER, PHONE)):
+        for person, _contact in on[account.id]:
+            name = person.profile.first_name
+            assert [m.text for m in pool.sent_to(person, phone)] == [f"Hello {name}", f"Following up, {name}"]
+            assert pool.sent_to(person, other) == []
+
+
+def test_peer_flood_mid_campaign_holds_the_accounts_people_on_it_and_new_people_go_from_the_rest(pool, client):
+    found, on = first_steps_from_both_accounts(pool)
 
     pool.world.peer_flood(PHONE)  # account a writes on: Telegram limits it at its next message
     later = utcnow() + timedelta(hours=2)  # the second steps are due
@@ -291,22 +306,11 @@ def test_peer_flood_mid_campaign_holds_the_accounts_people_on_it_and_new_people_
     pool.rounds(lambda: statuses(found)["finished"] == 5, now=later + timedelta(days=1, hours=1))
 
     assert db.session.get(BDAccount, pool.a.id).status == "online"
-    for account, phone, other in ((pool.a, PHONE, OTHER), (pool.b, OTHER, PHONE)):
-        for person, _contact in on[account.id]:
-            name = person.profile.first_name
-            assert [m.text for m in pool.sent_to(person, phone)] == [f"Hello {name}", f"Following up, {name}"]
-            assert pool.sent_to(person, other) == []
+    assert_both_steps_from_their_own_account(pool, on)
 
 
 def test_an_account_signed_out_mid_campaign_holds_its_people_until_it_signs_in_again(pool, client):
-    people = pool.people(4)
-    found = campaign(pool.member, [pool.a, pool.b],
-                     [(0, ["Hello {{first_name}}"]), (60, ["Following up, {{first_name}}"])])
-    launch(pool.member, found, [c for _, c in people])
-    pool.rounds(lambda: sent_count(found) == 4)
-    on = {account.id: [(p, c) for p, c in people if enrollment_of(found, c).account_id == account.id]
-          for account in (pool.a, pool.b)}
-    assert on[pool.a.id] and on[pool.b.id]
+    found, on = first_steps_from_both_accounts(pool)
 
     pool.world.end_sessions(PHONE)  # its owner ended the session from their phone
     later = utcnow() + timedelta(hours=2)
@@ -328,8 +332,4 @@ def test_an_account_signed_out_mid_campaign_holds_its_people_until_it_signs_in_a
                or db.session.rollback(), what="signed in again")
     pool.rounds(lambda: statuses(found)["finished"] == 4, now=later + timedelta(minutes=10))
 
-    for account, phone, other in ((pool.a, PHONE, OTHER), (pool.b, OTHER, PHONE)):
-        for person, _contact in on[account.id]:
-            name = person.profile.first_name
-            assert [m.text for m in pool.sent_to(person, phone)] == [f"Hello {name}", f"Following up, {name}"]
-            assert pool.sent_to(person, other) == []
+    assert_both_steps_from_their_own_account(pool, on)
