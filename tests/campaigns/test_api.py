@@ -189,16 +189,26 @@ def test_a_sending_campaign_s_steps_change_only_when_confirmed_and_keep_their_id
     assert [[v.text for v in s.variants] for s in row(made["id"]).steps] == [["New first"]]
 
 
-def test_deleting_a_draft_removes_it_and_deleting_a_launched_one_archives_it(api, boss, account, made):
+def test_deleting_a_draft_removes_it_and_a_launched_one_is_archived_not_deleted(api, boss, account, made):
     other = api("POST", "/campaigns", json=body([account.id], name="Other")).get_json()
     launched(api, boss, other)
     deleted = api("DELETE", f"/campaigns/{made['id']}")
-    assert deleted.get_json() == {"result": "deleted"} and row(made["id"]) is None
-    archived = api("DELETE", f"/campaigns/{other['id']}")
-    assert archived.get_json() == {"result": "archived"} and row(other["id"]).status == "archived"
+    assert deleted.status_code == 204 and row(made["id"]) is None
+    refused = api("DELETE", f"/campaigns/{other['id']}")
+    assert refused.status_code == 409 and error(refused)[0] == "conflict"
+    assert row(other["id"]).status == "running"
+    archived = api("POST", f"/campaigns/{other['id']}/archive")
+    assert archived.status_code == 200 and archived.get_json()["status"] == "archived"
+    assert row(other["id"]).status == "archived"
     assert set(db.session.scalars(select(Enrollment.status))) == {"stopped"}
+    assert api("GET", f"/campaigns/{other['id']}").get_json()["status"] == "archived"  # its record stays
     changed = api("PUT", f"/campaigns/{other['id']}", json={"name": "Again"})
     assert changed.status_code == 409 and row(other["id"]).name == "Other"
+
+
+def test_a_draft_is_deleted_not_archived(api, made):
+    response = api("POST", f"/campaigns/{made['id']}/archive")
+    assert response.status_code == 409 and row(made["id"]).status == "draft"
 
 
 def test_duplicate_makes_a_new_draft_without_the_audience(api, boss, made):
@@ -251,7 +261,7 @@ def test_a_launch_at_a_later_moment_is_scheduled(api, boss, made):
     assert (row(made["id"]).status, row(made["id"]).starts_at) == ("scheduled", starts)
 
 
-@pytest.mark.parametrize("starts_at", ["not a moment", "2999-01-01T00:00:00Z"])
+@pytest.mark.parametrize("starts_at", ["not a moment", "", "2999-01-01T00:00:00Z"])
 def test_a_starts_at_that_is_no_moment_or_too_far_is_refused(api, made, starts_at):
     response = api("POST", f"/campaigns/{made['id']}/launch", json={"starts_at": starts_at})
     assert response.status_code == 422 and error(response) == ("invalid", {"starts_at"})
@@ -348,7 +358,7 @@ def test_another_organization_s_contacts_join_nobody(api, stranger, made):
 
 def test_nobody_joins_an_archived_campaign(api, boss, made):
     launched(api, boss, made)
-    api("DELETE", f"/campaigns/{made['id']}")
+    assert api("POST", f"/campaigns/{made['id']}/archive").status_code == 200
     late = make_contact(boss, telegram_username="too_late_api")
     response = api("POST", f"/campaigns/{made['id']}/enrollments", json={"contact_ids": [late.id]})
     assert response.status_code == 409

@@ -233,3 +233,5 @@ def test_a_large_pool_is_counted_and_lists_only_the_accounts_that_cannot_send(cl
     assert not any(f'id="pool-account-{i}"' in html for i in online_ids)
     assert "1 person waits for this account" in html
     assert not [s for s in statements if s.startswith("SELECT campaign_account.")]  # counted, never loaded
+    russian = client.get(f"/campaigns/{campaign_id}", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert 'id="campaign-pool-counts">14 аккаунтов:' in russian

@@ -344,8 +344,9 @@ def _campaign(campaign_id: int) -> Campaign:
 
 
 def _starts_at(raw: str | None) -> datetime | None:
-    """``starts_at`` as an aware moment (RFC 3339; no offset: UTC), at most a year ahead."""
-    if not raw:
+    """``starts_at`` as an aware moment (RFC 3339; no offset: UTC), at most a year ahead; absent
+    is now (an empty text is no moment: refused)."""
+    if raw is None:
         return None
     try:
         moment = datetime.fromisoformat(raw.upper())
@@ -462,20 +463,40 @@ def update_campaign(campaign_id: int):
 @bp.delete("/campaigns/<int:campaign_id>")
 @per_user
 @documented(
-    "Delete a draft, or archive any other campaign (its live sequences stop, steps still queued "
-    "are withdrawn)",
+    "Delete a draft. A campaign that has run is not deleted (its history stays): archive it",
     tag="campaigns",
     responses={
-        200: {"description": "What happened", "schema": always(result=string(enum=["deleted", "archived"]))},
+        204: "Deleted",
         404: NOT_FOUND,
         403: MANAGERS,
-        409: CHANGED_MEANWHILE,
+        409: "It is not a draft (archive it: POST /api/campaigns/{campaign_id}/archive), or someone "
+             "changed it meanwhile",
     },
 )
 @meanwhile
 def delete_campaign(campaign_id: int):
-    result = service.delete_campaign(g.membership, _campaign(campaign_id))
-    answer = jsonify({"result": result})
+    service.delete_draft(g.membership, _campaign(campaign_id))
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/campaigns/<int:campaign_id>/archive")
+@per_user
+@documented(
+    "Archive a campaign that has run: its live sequences stop, steps still queued are withdrawn; "
+    "its record and figures stay readable",
+    tag="campaigns",
+    responses={
+        200: {"description": "The campaign", "schema": CAMPAIGN},
+        404: NOT_FOUND,
+        403: MANAGERS,
+        409: "It is a draft (delete it instead), or someone changed it meanwhile",
+    },
+)
+@meanwhile
+def archive_campaign(campaign_id: int):
+    campaign = service.archive_campaign(g.membership, _campaign(campaign_id))
+    answer = jsonify(campaign_json(campaign))
     db.session.commit()
     return answer
 

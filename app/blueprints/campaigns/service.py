@@ -384,6 +384,23 @@ def delete_campaign(actor: Membership, campaign: Campaign) -> str:
     return "archived"
 
 
+def delete_draft(actor: Membership, campaign: Campaign) -> None:
+    """Delete a draft; a campaign that has run keeps its history and is archived instead (the
+    API says so, rather than archiving under a DELETE)."""
+    if campaign.status != CampaignStatus.DRAFT:
+        raise Conflict(_("Only a draft can be deleted. A campaign that has run keeps its history: "
+                         "archive it instead."))
+    delete_campaign(actor, campaign)
+
+
+def archive_campaign(actor: Membership, campaign: Campaign) -> Campaign:
+    """Archive a campaign that has run (its live sequences stop); a draft is deleted, not archived."""
+    if campaign.status == CampaignStatus.DRAFT:
+        raise Conflict(_("A draft is deleted, not archived."))
+    delete_campaign(actor, campaign)
+    return campaign
+
+
 def _stop_everyone(campaign: Campaign, reason: str) -> None:
     now = utcnow()
     for enrollment in db.session.scalars(
