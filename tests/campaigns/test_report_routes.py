@@ -235,3 +235,19 @@ def test_a_large_pool_is_counted_and_lists_only_the_accounts_that_cannot_send(cl
     assert not [s for s in statements if s.startswith("SELECT campaign_account.")]  # counted, never loaded
     russian = client.get(f"/campaigns/{campaign_id}", headers={"Accept-Language": "ru"}).get_data(as_text=True)
     assert 'id="campaign-pool-counts">14 аккаунтов:' in russian
+
+
+def test_a_step_with_a_file_names_it_on_the_campaign_page(client, running):
+    from app.blueprints.campaigns import service
+    from app.blueprints.messaging.public import Attachment
+
+    member, _account, found, _people = running
+    deck = service.store_file(member, Attachment("deck.pdf", "application/pdf", b"%PDF-1.4 deck"))
+    db.session.get(CampaignStep, found.steps[1].id).file_id = deck.id
+    db.session.commit()
+    signed_in(client, member)
+
+    html = client.get(f"/campaigns/{found.id}").get_data(as_text=True)
+
+    assert f'id="step-file-{found.steps[1].id}"' in html and "deck.pdf" in html
+    assert f'id="step-file-{found.steps[0].id}"' not in html

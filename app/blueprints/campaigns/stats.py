@@ -45,6 +45,7 @@ class StepFigures:
     wait_minutes: int
     winner_variant_id: int | None
     winner_chosen_by: str | None
+    file_name: str | None = None  # the file the step sends with its text
     variants: list[VariantFigures] = field(default_factory=list)
     decision: variants.Decision | None = None
 
@@ -89,7 +90,8 @@ def figures(campaign: Campaign) -> CampaignFigures:
     steps = []
     for step in audience.live_steps(campaign):
         figures_ = StepFigures(
-            step.id, step.position, step.wait_minutes, step.winner_variant_id, step.winner_chosen_by
+            step.id, step.position, step.wait_minutes, step.winner_variant_id, step.winner_chosen_by,
+            file_name=step.file.file_name if step.file_id is not None and step.file else None,
         )
         for variant in step.variants:
             bucket = counts.get((step.id, variant.id), {})
