@@ -8,7 +8,7 @@ an embedded Redis it starts itself.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +78,11 @@ class Settings:
     github_api_url: str = GITHUB_API_URL
     telegram_login_bot_token: str | None = None
     telegram_login_bot_name: str | None = None
+    # AI drafts: an OpenAI-compatible endpoint (OPENAI_BASE_URL; OPENAI_API_KEY alone: OpenAI's
+    # own), its key and model (AI_MODEL). None of them: the built-in sandbox model.
+    openai_base_url: str | None = None
+    openai_api_key: str | None = field(default=None, repr=False)  # a secret: kept out of logs
+    ai_model: str | None = None
 
     @property
     def production(self) -> bool:
@@ -120,6 +125,9 @@ class Settings:
             github_api_url=(os.environ.get("GITHUB_API_URL") or GITHUB_API_URL).rstrip("/"),
             telegram_login_bot_token=os.environ.get("TELEGRAM_LOGIN_BOT_TOKEN") or None,
             telegram_login_bot_name=(os.environ.get("TELEGRAM_LOGIN_BOT_NAME") or "").lstrip("@") or None,
+            openai_base_url=(os.environ.get("OPENAI_BASE_URL") or "").rstrip("/") or None,
+            openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
+            ai_model=os.environ.get("AI_MODEL") or None,
         )
 
 
