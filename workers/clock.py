@@ -18,6 +18,8 @@ SCHEDULE = (
     # Events whose commit never enqueued their subscribers' jobs (the process died in between).
     ("app.event_outbox.sweep_outbox", Queues.DEFAULT, "* * * * *"),
     ("app.event_outbox.purge_handled_events", Queues.DEFAULT, "37 4 * * *"),
+    # Sent files' bytes no message names any more (their messages were deleted).
+    ("app.blueprints.messaging.blobs.purge_unused_blobs", Queues.DEFAULT, "57 4 * * *"),
     # Mail whose delivery job was lost (queued, never tried; or an attempt that died mid-way).
     ("app.integrations.mail.delivery.sweep_mail", Queues.EMAIL, "* * * * *"),
     # QR sign-ins nobody finished (accounts.service.QR_LOGIN_EXPIRY: 15 minutes after their last step).

@@ -147,17 +147,47 @@ class Message(OrgScoped, db.Model):
         return in_words(self.error)
 
 
+class StoredBlob(OrgScoped, db.Model):
+    """The bytes of a file we send, stored once per organization and content (sha256): a campaign
+    step's file sent to a thousand people is one row the thousand ``MessageFile`` rows name. A
+    blob no file names any more is deleted by ``blobs.purge_unused_blobs``."""
+
+    __tablename__ = "stored_blob"
+    __table_args__ = (UniqueConstraint("org_id", "sha256"),)
+    org_id_index = False  # the unique (org_id, sha256) leads with it
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class MessageFile(OrgScoped, db.Model):
     """A message's file: an attachment waiting to be sent, or media fetched from Telegram on demand.
 
-    Kept in the database so every process (web dynos, telegram processes) reads the same bytes.
+    Kept in the database so every process (web dynos, telegram processes) reads the same bytes. An
+    attachment we send names its bytes in ``StoredBlob`` (shared by every message sending the same
+    file); media fetched from Telegram, and attachments written before blobs existed, hold their
+    own (``own_data``). ``data`` reads whichever the row has.
     """
 
     __tablename__ = "message_file"
 
     message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"),
                                             primary_key=True)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    own_data: Mapped[bytes | None] = mapped_column("data", LargeBinary)
+    blob_id: Mapped[int | None] = mapped_column(ForeignKey("stored_blob.id"), index=True)
     mime_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
     file_name: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    blob: Mapped[StoredBlob | None] = relationship()
+
+    @property
+    def data(self) -> bytes:
+        return self.blob.data if self.blob is not None else (self.own_data or b"")
+
+    @data.setter
+    def data(self, value: bytes) -> None:
+        self.own_data = value

@@ -50,7 +50,7 @@ from app.blueprints.crm.public import (
     is_shared_with,
     shared_contact_ids,
 )
-from app.blueprints.messaging import store
+from app.blueprints.messaging import blobs, store
 from app.blueprints.messaging.events import (
     ChatAssigned,
     ChatUpdated,
@@ -414,7 +414,8 @@ def queue_message(actor: Membership, chat: Chat, text: str | None,
     db.session.add(message)
     db.session.flush()
     if attachment is not None:
-        db.session.add(MessageFile(org_id=chat.org_id, message_id=message.id, data=attachment.data,
+        db.session.add(MessageFile(org_id=chat.org_id, message_id=message.id,
+                                   blob=blobs.shared_blob(chat.org_id, attachment.data),
                                    mime_type=attachment.mime_type, file_name=attachment.file_name[:255]))
     chat.last_message_at = now
     chat.last_message_preview = _preview(body, attachment)
@@ -448,7 +449,8 @@ def queue_outreach(*, org_id: int, account_id: int, origin: str, text: str, chat
     db.session.add(message)
     db.session.flush()
     if attachment is not None:
-        db.session.add(MessageFile(org_id=org_id, message_id=message.id, data=attachment.data,
+        db.session.add(MessageFile(org_id=org_id, message_id=message.id,
+                                   blob=blobs.shared_blob(org_id, attachment.data),
                                    mime_type=attachment.mime_type, file_name=attachment.file_name[:255]))
         db.session.flush()
     message_id = message.id
