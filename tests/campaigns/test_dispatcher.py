@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.blueprints.campaigns.models import CampaignSend, Enrollment
 from app.db_types import utcnow
@@ -63,3 +63,29 @@ def test_one_pass_gives_each_account_with_room_one_first_message_and_the_rest_wa
     assert len(waiting) == 7
     assert all(e.due_at > now for e in waiting)
     assert all(e.account_id is None for e in waiting)  # no account taken while none had room
+
+
+def test_a_step_file_going_to_several_people_in_one_pass_is_hashed_and_stored_once(monkeypatch):
+    from app.blueprints.campaigns import service
+    from app.blueprints.messaging import blobs
+    from app.blueprints.messaging.models import MessageFile, StoredBlob
+    from app.blueprints.messaging.public import Attachment
+
+    member = manager()
+    accounts = [make_account(member.organization, config=ROOMY) for _ in range(3)]  # one each in flight
+    deck = service.store_file(member, Attachment("deck.pdf", "application/pdf", b"%PDF-1.4 " + b"x" * 4096))
+    found = campaign(member, accounts, [(0, ["Hello {{first_name}}"])])
+    service.update_campaign(member, found, {"steps": [
+        {"wait_minutes": 0, "variants": [{"text": "Hello {{first_name}}"}], "file_id": deck.id}]})
+    db.session.commit()
+    launch(member, found, [make_contact(member, telegram_username=f"deck_due{n}") for n in range(3)])
+    hashed = []
+    real = blobs.digest
+    monkeypatch.setattr(blobs, "digest", lambda data: hashed.append(len(data)) or real(data))
+
+    assert dispatch(utcnow() + SOON) == 3
+
+    assert hashed == [4105]
+    files = db.session.scalars(select(MessageFile)).all()
+    assert len(files) == 3 and len({f.blob_id for f in files}) == 1
+    assert db.session.scalar(select(func.count()).select_from(StoredBlob)) == 1

@@ -48,7 +48,7 @@ from app.blueprints.campaigns.models import (
 from app.blueprints.campaigns.pass_state import PassState
 from app.blueprints.campaigns.service import MAX_TEXT
 from app.blueprints.crm.public import Contact
-from app.blueprints.messaging.public import MAX_CAPTION, Attachment, Chat, queue_outreach
+from app.blueprints.messaging.public import MAX_CAPTION, Chat, queue_outreach
 from app.db_types import utcnow
 from app.extensions import db
 
@@ -262,10 +262,7 @@ def _hand_off(
     recipient = None
     if chat is None:
         recipient = {"contact_id": contact.id, "username": contact.telegram_username, "phone": contact.phone}
-    attachment = None
-    if step.file_id is not None and step.file is not None:
-        # The file's bytes are read once a pass: the session keeps them for the steps that follow.
-        attachment = Attachment(step.file.file_name, step.file.mime_type, step.file.data)
+    attachment = state.attachment(step.file) if step.file_id is not None and step.file is not None else None
     message = queue_outreach(
         org_id=enrollment.org_id,
         account_id=account.id,

@@ -25,6 +25,7 @@ from app.blueprints.accounts.public import BDAccount, effective
 from app.blueprints.campaigns import audience, rendering, variables
 from app.blueprints.campaigns.models import (
     Campaign,
+    CampaignFile,
     CampaignSend,
     Enrollment,
     OutreachSettings,
@@ -32,7 +33,7 @@ from app.blueprints.campaigns.models import (
 )
 from app.blueprints.campaigns.suppression import suppressed_contacts
 from app.blueprints.crm.public import Contact
-from app.blueprints.messaging.public import Chat, Message, MessageStatus
+from app.blueprints.messaging.public import Attachment, Chat, Message, MessageStatus
 from app.blueprints.team.public import Organization
 from app.extensions import db, redis_store
 from app.integrations.telegram import budgets
@@ -62,6 +63,7 @@ class PassState:
     chats: dict[int, list[Chat]] = field(default_factory=dict)  # by contact, latest first
     we_wrote: set[int] = field(default_factory=set)  # chats with a message of ours delivered
     waits: dict[tuple[int, bool], float | None] = field(default_factory=dict)  # budgets, by account
+    attachments: dict[int, Attachment] = field(default_factory=dict)  # step files, by file id
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -171,6 +173,13 @@ class PassState:
         if variant_id not in self.templates:
             self.templates[variant_id] = rendering.parse(text)
         return self.templates[variant_id]
+
+    def attachment(self, file: CampaignFile) -> Attachment:
+        """A step's file as the outbox takes it: its bytes read and hashed once a pass, however
+        many people the step goes to."""
+        if file.id not in self.attachments:
+            self.attachments[file.id] = Attachment(file.file_name, file.mime_type, file.data)
+        return self.attachments[file.id]
 
     def replied_since(self, contact_id: int, since: datetime) -> bool:
         last = self.last_inbound.get(contact_id)

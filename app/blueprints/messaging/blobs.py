@@ -33,19 +33,23 @@ def _found(org_id: int, digest: str) -> StoredBlob | None:
                              .with_for_update(read=True))
 
 
-def shared_blob(org_id: int, data: bytes) -> StoredBlob:
-    """The organization's stored copy of ``data``, made now if there is none (flushed; the caller
-    commits)."""
-    digest = hashlib.sha256(data).hexdigest()
-    found = _found(org_id, digest)
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def shared_blob(org_id: int, data: bytes, sha256: str | None = None) -> StoredBlob:
+    """The organization's stored copy of ``data`` (``sha256``: its digest, when the caller has it
+    already), made now if there is none (flushed; the caller commits)."""
+    key = sha256 or digest(data)
+    found = _found(org_id, key)
     if found is not None:
         return found
-    blob = StoredBlob(org_id=org_id, sha256=digest, size=len(data), data=data)
+    blob = StoredBlob(org_id=org_id, sha256=key, size=len(data), data=data)
     try:
         with db.session.begin_nested():
             db.session.add(blob)
     except IntegrityError:  # a concurrent writer stored the same bytes first: theirs stands
-        found = _found(org_id, digest)
+        found = _found(org_id, key)
         if found is None:  # theirs was purged in between (no file named it yet): try again later
             raise
         return found

@@ -353,6 +353,14 @@ class Attachment:
     file_name: str
     mime_type: str
     data: bytes = field(repr=False)
+    _sha256: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def sha256(self) -> str:
+        """The bytes' digest, computed once however many messages send them (a campaign's step)."""
+        if self._sha256 is None:
+            self._sha256 = blobs.digest(self.data)
+        return self._sha256
 
 
 def new_random_id() -> int:
@@ -415,7 +423,7 @@ def queue_message(actor: Membership, chat: Chat, text: str | None,
     db.session.flush()
     if attachment is not None:
         db.session.add(MessageFile(org_id=chat.org_id, message_id=message.id,
-                                   blob=blobs.shared_blob(chat.org_id, attachment.data),
+                                   blob=blobs.shared_blob(chat.org_id, attachment.data, attachment.sha256),
                                    mime_type=attachment.mime_type, file_name=attachment.file_name[:255]))
     chat.last_message_at = now
     chat.last_message_preview = _preview(body, attachment)
@@ -450,7 +458,7 @@ def queue_outreach(*, org_id: int, account_id: int, origin: str, text: str, chat
     db.session.flush()
     if attachment is not None:
         db.session.add(MessageFile(org_id=org_id, message_id=message.id,
-                                   blob=blobs.shared_blob(org_id, attachment.data),
+                                   blob=blobs.shared_blob(org_id, attachment.data, attachment.sha256),
                                    mime_type=attachment.mime_type, file_name=attachment.file_name[:255]))
         db.session.flush()
     message_id = message.id
