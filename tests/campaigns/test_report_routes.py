@@ -237,7 +237,7 @@ def test_a_large_pool_is_counted_and_lists_only_the_accounts_that_cannot_send(cl
     assert 'id="campaign-pool-counts">14 аккаунтов:' in russian
 
 
-def test_a_step_with_a_file_names_it_on_the_campaign_page(client, running):
+def test_a_step_with_a_file_names_it_on_the_campaign_page_and_it_downloads(client, running):
     from app.blueprints.campaigns import service
     from app.blueprints.messaging.public import Attachment
 
@@ -251,3 +251,10 @@ def test_a_step_with_a_file_names_it_on_the_campaign_page(client, running):
 
     assert f'id="step-file-{found.steps[1].id}"' in html and "deck.pdf" in html
     assert f'id="step-file-{found.steps[0].id}"' not in html
+    link = f'href="/campaigns/files/{deck.id}" download'
+    assert link in html
+    download = client.get(f"/campaigns/files/{deck.id}")
+    assert download.status_code == 200 and download.data == b"%PDF-1.4 deck"
+    assert download.mimetype == "application/octet-stream"  # never rendered by the browser
+    assert download.headers["Content-Disposition"].startswith("attachment;") and "deck.pdf" in \
+        download.headers["Content-Disposition"]

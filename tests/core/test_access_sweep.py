@@ -108,7 +108,8 @@ def foreign_ids():
     mail_id = db.session.scalar(select(OutboundMail.id).where(OutboundMail.org_id == other.id))
     campaign_id, step_id, enrollment_id = _foreign_campaign(owner, contact)
     template_id, suppression_id = _foreign_template_and_suppression(owner)
-    return {"template_id": template_id, "suppression_id": suppression_id, "campaign_id": campaign_id, "step_id": step_id, "enrollment_id": enrollment_id, "invitation_id": invitation.id, "mail_id": mail_id, "session_id": session_id, "account_id": account.id, "chat_id": chat.id, "message_id": message.id,
+    file_id = _foreign_campaign_file(owner)
+    return {"file_id": file_id, "template_id": template_id, "suppression_id": suppression_id, "campaign_id": campaign_id, "step_id": step_id, "enrollment_id": enrollment_id, "invitation_id": invitation.id, "mail_id": mail_id, "session_id": session_id, "account_id": account.id, "chat_id": chat.id, "message_id": message.id,
             "member_id": member.id, "org_id": other.id, "field_id": field.id, "import_id": imp.id, "name": "first_name",
             "record_id": {"contact": contact.id, "company": company.id, "deal": deal.id},
             "deal_id": deal.id, "pipeline_id": deal.pipeline_id, "stage_id": deal.stage_id}
@@ -125,6 +126,16 @@ def _foreign_campaign(owner, contact) -> tuple[int, int, int]:
     db.session.commit()
     enrollment_id = db.session.scalar(select(Enrollment.id).where(Enrollment.campaign_id == found.id))
     return found.id, found.steps[0].id, enrollment_id
+
+
+def _foreign_campaign_file(owner) -> int:
+    """A campaign step's file of another organization."""
+    from app.blueprints.campaigns import service
+    from app.blueprints.messaging.public import Attachment
+
+    kept = service.store_file(owner, Attachment("theirs.pdf", "application/pdf", b"%PDF-1.4 theirs"))
+    db.session.commit()
+    return kept.id
 
 
 def _foreign_template_and_suppression(owner) -> tuple[int, int]:

@@ -112,8 +112,10 @@ def workspace():
     mail_id = db.session.scalar(select(OutboundMail.id))
     campaign_id, enrollment_id = _campaign(owner, account, contact)
     template_id = _template_and_suppressions(owner, contact)
+    file_id = _step_file(owner, campaign_id)
     return {"org": org, "owner": owner, "account": account, "values": {
         "campaign_id": campaign_id, "enrollment_id": enrollment_id, "template_id": template_id,
+        "file_id": file_id,
         "token": sent[0], "mail_id": mail_id, "provider": "google",
         "record_id": {"contacts": contact.id, "companies": company.id, "deals": deal.id},
         "name": {"contacts": "first_name", "companies": "name", "deals": "title"},
@@ -135,6 +137,18 @@ def _campaign(owner, account, contact) -> tuple[int, int]:
     service.launch(owner, found)
     db.session.commit()
     return found.id, db.session.scalar(select(Enrollment.id).where(Enrollment.campaign_id == found.id))
+
+
+def _step_file(owner, campaign_id: int) -> int:
+    """The campaign's last step sends a file (its page names it; the file itself is a download)."""
+    from app.blueprints.campaigns import service
+    from app.blueprints.campaigns.models import Campaign
+    from app.blueprints.messaging.public import Attachment
+
+    kept = service.store_file(owner, Attachment("prezentaciya.pdf", "application/pdf", b"%PDF-1.4 deck"))
+    db.session.get(Campaign, campaign_id).steps[-1].file_id = kept.id
+    db.session.commit()
+    return kept.id
 
 
 def _template_and_suppressions(owner, contact) -> int:

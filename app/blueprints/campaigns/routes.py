@@ -14,11 +14,12 @@ to the campaign's page.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from io import BytesIO
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_percent
-from flask import Blueprint, current_app, flash, g, redirect, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, request, send_file, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -266,6 +267,16 @@ def save(campaign_id: int):
     campaign = _campaign(campaign_id)
     return _editor(campaign, forms.from_campaign(campaign, audience.live_steps(campaign)),
                    toast=_("Campaign saved."))
+
+
+@bp.get("/files/<int:file_id>")
+def download_file(file_id: int):
+    """A step's file, as a download (never shown inline: a file is not one of our pages)."""
+    found = service.get_file(g.membership.org_id, file_id)
+    response = send_file(BytesIO(found.data), mimetype="application/octet-stream", as_attachment=True,
+                         download_name=found.file_name, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.post("/editor/steps")

@@ -679,6 +679,14 @@ def store_file(actor: Membership, attachment: Attachment) -> CampaignFile:
     return kept
 
 
+def get_file(org_id: int, file_id: int) -> CampaignFile:
+    found = db.session.scalar(select(CampaignFile).where(CampaignFile.org_id == org_id,
+                                                         CampaignFile.id == file_id))
+    if found is None:
+        raise NotFound(_("No such file."))
+    return found
+
+
 def files_of(org_id: int, ids: Sequence[int | None]) -> dict[int, CampaignFile]:
     """The organization's files among ``ids``, by id (their bytes are not read)."""
     wanted = {i for i in ids if i is not None}

@@ -45,7 +45,8 @@ class StepFigures:
     wait_minutes: int
     winner_variant_id: int | None
     winner_chosen_by: str | None
-    file_name: str | None = None  # the file the step sends with its text
+    file_id: int | None = None  # the file the step sends with its text
+    file_name: str | None = None
     variants: list[VariantFigures] = field(default_factory=list)
     decision: variants.Decision | None = None
 
@@ -91,6 +92,7 @@ def figures(campaign: Campaign) -> CampaignFigures:
     for step in audience.live_steps(campaign):
         figures_ = StepFigures(
             step.id, step.position, step.wait_minutes, step.winner_variant_id, step.winner_chosen_by,
+            file_id=step.file_id if step.file_id is not None and step.file else None,
             file_name=step.file.file_name if step.file_id is not None and step.file else None,
         )
         for variant in step.variants:
