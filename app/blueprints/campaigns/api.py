@@ -48,7 +48,7 @@ from app.blueprints.campaigns.models import (
     SuppressionKind,
 )
 from app.blueprints.campaigns.service import MAX_STEPS, MAX_TEXT, MAX_VARIANTS, MAX_WAIT_MINUTES
-from app.blueprints.messaging.public import MAX_ATTACHMENT_BYTES, MAX_CAPTION, Attachment
+from app.blueprints.messaging.public import MAX_CAPTION, attachment_from
 from app.blueprints.team.public import Permission, require
 from app.canonical import ID_MAX
 from app.errors import Conflict, DomainError
@@ -714,13 +714,11 @@ def campaign_stats(campaign_id: int):
     },
 )
 def create_file():
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
+    attachment = attachment_from(request.files)
+    if attachment is None:
         message = _("Choose a file.")
         raise DomainError(message, {"file": message})
-    kept = service.store_file(g.membership, Attachment(
-        file_name=upload.filename, mime_type=upload.mimetype or "application/octet-stream",
-        data=upload.read(MAX_ATTACHMENT_BYTES + 1)))
+    kept = service.store_file(g.membership, attachment)
     answer = jsonify(file_json(kept))
     answer.status_code = 201
     db.session.commit()

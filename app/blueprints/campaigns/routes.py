@@ -38,7 +38,7 @@ from app.blueprints.campaigns.models import (
     SendStatus,
 )
 from app.blueprints.crm.public import Contact, ListQuery, filtered, org_tags
-from app.blueprints.messaging.public import MAX_ATTACHMENT_BYTES, MAX_CAPTION, Attachment
+from app.blueprints.messaging.public import MAX_ATTACHMENT_BYTES, MAX_CAPTION, attachment_from
 from app.blueprints.pipeline.public import pipelines
 from app.blueprints.team.public import Permission, can, people, require
 from app.errors import DomainError, Forbidden, NotFound
@@ -298,11 +298,9 @@ def upload_file():
     require(g.membership, Permission.CAMPAIGNS_MANAGE)
     raw = request.args.get("step", "")
     n = int(raw) if raw.isdigit() and len(raw) <= 2 else 0
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:  # the choice was cancelled
+    attachment = attachment_from(request.files)
+    if attachment is None:  # the choice was cancelled
         return render(STEP_FILE, n=n, file_id=None, file=None, **_file_limits())
-    attachment = Attachment(upload.filename, upload.mimetype or "application/octet-stream",
-                            upload.read(MAX_ATTACHMENT_BYTES + 1))
     try:
         kept = service.store_file(g.membership, attachment)
     except DomainError as err:

@@ -137,9 +137,7 @@ def _clean_file_ids(org_id: int, steps: list[Any], current: Sequence[CampaignSte
     place. A file that is not the organization's (or is gone) is a field error."""
     chosen = [step["file_id"] if "file_id" in step else (current[n].file_id if n < len(current) else None)
               for n, step in enumerate(steps)]
-    given = {i for i in chosen if isinstance(i, int) and not isinstance(i, bool)}
-    found = set(db.session.scalars(select(CampaignFile.id).where(
-        CampaignFile.org_id == org_id, CampaignFile.id.in_(given)))) if given else set()
+    found = files_of(org_id, [i for i in chosen if isinstance(i, int) and not isinstance(i, bool)])
     for n, file_id in enumerate(chosen):
         if file_id is not None and file_id not in found:
             message = _("This file is not among your organization's files: attach it again.")

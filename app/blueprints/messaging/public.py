@@ -29,6 +29,7 @@ from app.blueprints.messaging.events import (
     MessagesReadByPeer,
     OutboxSettled,
 )
+from app.blueprints.messaging.media import attachment_from
 from app.blueprints.messaging.models import Chat, Message, MessageFile, MessageStatus
 from app.blueprints.messaging.origins import (
     ChatSection,
@@ -57,6 +58,6 @@ __all__ = [
     "MessageEvent", "MessageFailed", "MessageFile", "MessageFileStored", "MessageQueued",
     "MessageReceived", "MessageSending", "MessageSent", "MessageStatus", "MessagesRead",
     "MessagesReadByPeer", "OutboxSettled", "Peer", "ReadTarget", "SendPlan", "assign_chats",
-    "check_assign_chats", "contact_chats", "get_chat", "live", "queue_message", "queue_outreach",
-    "register_chat_section", "register_composer_tool", "register_origin", "store",
+    "attachment_from", "check_assign_chats", "contact_chats", "get_chat", "live", "queue_message",
+    "queue_outreach", "register_chat_section", "register_composer_tool", "register_origin", "store",
 ]
